@@ -1,0 +1,38 @@
+rule pretrain:
+    input:
+        questions=res("data/pretrain.json"),
+        answers=res("data/answers.json"),
+        features=res("features/regions.h5"),
+        tokenizer=res("tokenizer"),
+    output:
+        directory(res("pretrained")),
+    params:
+        model=config["model"],
+        recipe=config["pretrain"],
+        max_length=config["tokenizer"]["max_length"],
+        device=EXECUTION["device"],
+    threads: EXECUTION["pretrain_threads"]
+    log:
+        logfile("pretrain.log"),
+    benchmark:
+        benchfile("pretrain.tsv")
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/pretrain.py"
+
+
+rule init_theta0:
+    input:
+        pretrained=res("pretrained"),
+        answers=res("data/answers.json"),
+    output:
+        res("seed{seed}/theta0.safetensors"),
+    params:
+        prunable_modules=PRUNING["prunable_modules"],
+    log:
+        logfile("seed{seed}/init_theta0.log"),
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/init_theta0.py"

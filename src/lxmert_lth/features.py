@@ -1,0 +1,218 @@
+"""Region features in one HDF5 file, and the embedded default's region featuriser.
+
+HDF5 layout (shared by every producer: the easy-VQA featuriser here and the
+bottom-up-attention TSV converter), one row per image, ``N`` images, ``R`` regions,
+``D`` feature dimensions:
+
+====================  ===============  ==============================================
+dataset               shape, dtype     meaning
+====================  ===============  ==============================================
+``image_ids``         (N,) utf-8 str   image identifier (the question files' image_id)
+``features``          (N, R, D) f4/f2  one feature vector per region
+``boxes``             (N, R, 4) f4     x1, y1, x2, y2 normalised to [0, 1] by width/height
+``num_boxes``         (N,) i4          regions actually present (<= R)
+``image_h/image_w``   (N,) i4          image size in pixels
+``objects_id``        (N, R) i8        detector class per region (-1: none)
+``objects_conf``      (N, R) f4        detector confidence per region
+====================  ===============  ==============================================
+
+File attributes: ``producer``, ``num_regions``, ``feature_dim``, ``layout_version``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+
+import h5py
+import numpy as np
+
+from .io import InputError, atomic_path
+
+LAYOUT_VERSION = 1
+
+# --- the embedded default's featuriser ----------------------------------------------
+#
+# easy-VQA images are 64x64 RGB: one flat-coloured shape (circle, rectangle or
+# triangle) on a light, slightly tinted background. No detector weights can be fetched
+# here, so this deterministic featuriser plays the role of the bottom-up-attention
+# detector: it finds the object and describes it with what an object detector's
+# pooled feature encodes, its colour and its shape, plus context regions.
+
+NUM_REGIONS = 4  # the object, the whole image, the object's upper and lower halves
+GRID = 5  # occupancy grid per region (GRID x GRID cells)
+FEATURE_DIM = 3 + 3 + 1 + GRID * GRID  # fg colour, bg colour, fg fraction, occupancy grid
+
+
+def _foreground(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Boolean foreground mask, the solid core of the shape, and the background colour."""
+    border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]]).astype(np.int32)
+    colours, counts = np.unique(border, axis=0, return_counts=True)
+    background = colours[counts.argmax()].astype(np.float32)
+    distance = np.abs(image.astype(np.float32) - background).sum(axis=2)
+    return distance > 30.0, distance > 120.0, background
+
+
+def _region_feature(
+    image: np.ndarray, fg: np.ndarray, core: np.ndarray, box: tuple[int, int, int, int]
+) -> np.ndarray:
+    x1, y1, x2, y2 = box
+    pix, f, c = image[y1:y2, x1:x2].astype(np.float32) / 255.0, fg[y1:y2, x1:x2], core[y1:y2, x1:x2]
+    solid = c if c.any() else f
+    fg_colour = pix[solid].mean(axis=0) if solid.any() else np.zeros(3, np.float32)
+    bg_colour = pix[~f].mean(axis=0) if (~f).any() else np.zeros(3, np.float32)
+    h, w = f.shape
+    rows = np.minimum(np.arange(h) * GRID // max(h, 1), GRID - 1)
+    cols = np.minimum(np.arange(w) * GRID // max(w, 1), GRID - 1)
+    grid = np.zeros((GRID, GRID), np.float32)
+    counts = np.zeros((GRID, GRID), np.float32)
+    np.add.at(grid, (rows[:, None], cols[None, :]), f.astype(np.float32))
+    np.add.at(counts, (rows[:, None], cols[None, :]), 1.0)
+    grid = grid / np.maximum(counts, 1.0)
+    return np.concatenate([fg_colour, bg_colour, [f.mean()], grid.ravel()]).astype(np.float32)
+
+
+def featurise_image(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Features (R, D) and pixel boxes (R, 4) of one HxWx3 uint8 image."""
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise InputError(f"expected an HxWx3 RGB image, got shape {image.shape}")
+    h, w = image.shape[:2]
+    fg, core, _ = _foreground(image)
+    if fg.any():
+        ys, xs = np.nonzero(fg)
+        obj = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+    else:  # no object found: the object region is the whole image
+        obj = (0, 0, w, h)
+    mid = (obj[1] + obj[3] + 1) // 2
+    boxes = [obj, (0, 0, w, h), (obj[0], obj[1], obj[2], max(mid, obj[1] + 1)),
+             (obj[0], min(mid, obj[3] - 1), obj[2], obj[3])]  # fmt: skip
+    feats = np.stack([_region_feature(image, fg, core, b) for b in boxes])
+    return feats, np.asarray(boxes, dtype=np.float32)
+
+
+# --- the HDF5 store ---------------------------------------------------------------
+
+
+class FeatureWriter:
+    """Writes the layout above row by row; the file appears only when closed cleanly."""
+
+    def __init__(self, path, num_images: int, num_regions: int, feature_dim: int,
+                 producer: str, dtype: str = "float32"):  # fmt: skip
+        self._atomic = atomic_path(path)
+        tmp = self._atomic.__enter__()
+        self.path = path
+        self.file = h5py.File(tmp, "w")
+        n, r, d = num_images, num_regions, feature_dim
+        f = self.file
+        f.attrs.update(producer=producer, num_regions=r, feature_dim=d,
+                       layout_version=LAYOUT_VERSION)  # fmt: skip
+        f.create_dataset("image_ids", (n,), dtype=h5py.string_dtype())
+        f.create_dataset("features", (n, r, d), dtype=dtype, chunks=(min(n, 64), r, d))
+        f.create_dataset("boxes", (n, r, 4), dtype="f4")
+        f.create_dataset("num_boxes", (n,), dtype="i4")
+        f.create_dataset("image_h", (n,), dtype="i4")
+        f.create_dataset("image_w", (n,), dtype="i4")
+        f.create_dataset("objects_id", (n, r), dtype="i8")
+        f.create_dataset("objects_conf", (n, r), dtype="f4")
+        self.num_images, self.num_regions, self.row = n, r, 0
+
+    def add(self, image_id: str, features: np.ndarray, boxes_px: np.ndarray, height: int,
+            width: int, objects_id=None, objects_conf=None) -> None:  # fmt: skip
+        """Append one image; ``boxes_px`` are x1, y1, x2, y2 in pixels."""
+        n = len(features)
+        if n != self.num_regions or boxes_px.shape != (n, 4):
+            raise InputError(
+                f"image {image_id!r}: {n} feature rows and boxes of shape {boxes_px.shape}, "
+                f"expected {self.num_regions} regions"
+            )
+        scale = np.array([width, height, width, height], dtype=np.float32)
+        boxes = boxes_px.astype(np.float32) / scale
+        if (boxes < -1e-6).any() or (boxes > 1 + 1e-6).any():
+            raise InputError(f"image {image_id!r}: a box lies outside the {width}x{height} image")
+        f, i = self.file, self.row
+        f["image_ids"][i] = str(image_id)
+        f["features"][i] = features
+        f["boxes"][i] = np.clip(boxes, 0.0, 1.0)
+        f["num_boxes"][i] = n
+        f["image_h"][i], f["image_w"][i] = height, width
+        f["objects_id"][i] = -1 if objects_id is None else objects_id
+        f["objects_conf"][i] = 0.0 if objects_conf is None else objects_conf
+        self.row += 1
+
+    def close(self, ok: bool = True) -> None:
+        self.file.close()
+        if ok and self.row != self.num_images:
+            ok = False
+            err = InputError(f"{self.path}: wrote {self.row} of {self.num_images} images")
+        else:
+            err = None
+        if ok:
+            self._atomic.__exit__(None, None, None)
+        else:
+            self._atomic.__exit__(RuntimeError, RuntimeError("aborted"), None)
+        if err:
+            raise err
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.close(ok=exc_type is None)
+
+
+class FeatureStore:
+    """Read access to a feature file by image id.
+
+    The h5py handle is opened lazily in the process that first reads, so a store can be
+    handed to several data-loader workers without sharing one handle across a fork.
+    """
+
+    REQUIRED = ("image_ids", "features", "boxes", "num_boxes")
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = str(path)
+        self._file = None
+        self._pid = None
+        try:
+            with h5py.File(self.path, "r") as f:
+                missing = [k for k in self.REQUIRED if k not in f]
+                if missing:
+                    raise InputError(f"{self.path}: feature file has no dataset {missing[0]!r}")
+                ids = f["image_ids"].asstr()[:]
+                self.num_regions, self.feature_dim = f["features"].shape[1:]
+        except (OSError, KeyError) as err:
+            raise InputError(f"{self.path}: not a readable HDF5 feature file ({err})") from None
+        self.row_of = {image_id: i for i, image_id in enumerate(ids)}
+        if len(self.row_of) != len(ids):
+            raise InputError(f"{self.path}: duplicate image ids in 'image_ids'")
+
+    def _handle(self) -> h5py.File:
+        if self._file is None or self._pid != os.getpid():
+            self._file = h5py.File(self.path, "r")
+            self._pid = os.getpid()
+        return self._file
+
+    def __len__(self) -> int:
+        return len(self.row_of)
+
+    def __contains__(self, image_id: str) -> bool:
+        return image_id in self.row_of
+
+    def rows(self, image_ids: Iterable[str]) -> np.ndarray:
+        try:
+            return np.asarray([self.row_of[str(i)] for i in image_ids], dtype=np.int64)
+        except KeyError as err:
+            raise InputError(f"{self.path}: image {err.args[0]!r} has no features") from None
+
+    def read(self, image_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Features (n, R, D) as float32 and boxes (n, R, 4) of the given images."""
+        rows = self.rows(image_ids)
+        order = np.argsort(rows, kind="stable")
+        f = self._handle()
+        sorted_rows = rows[order]
+        unique, inverse = np.unique(sorted_rows, return_inverse=True)
+        feats = f["features"][unique].astype(np.float32)[inverse]
+        boxes = f["boxes"][unique][inverse]
+        out_f, out_b = np.empty_like(feats), np.empty_like(boxes)
+        out_f[order], out_b[order] = feats, boxes
+        return out_f, out_b

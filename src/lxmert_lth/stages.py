@@ -1,0 +1,294 @@
+"""One function per workflow stage: paths and parameters in, files out.
+
+The scripts in ``workflow_scripts/`` only unpack Snakemake's ``input``/``output``/
+``params`` and call these through :func:`run_stage`, which sends the job's logging and
+progress bars to its log file and sets its thread count.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from .io import InputError, atomic_path, load_tensors, read_json, write_json
+
+log = logging.getLogger("lxmert_lth")
+
+
+def run_stage(snakemake, fn: Callable[..., None], **kwargs) -> None:
+    """Run ``fn(**kwargs)`` with logging and stderr going to the job's log file."""
+    log_path = Path(snakemake.log[0]) if snakemake.log else None
+    stream = open(log_path, "w") if log_path else sys.stderr  # noqa: SIM115
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        with contextlib.redirect_stderr(stream):
+            import torch
+
+            torch.set_num_threads(max(1, int(snakemake.threads)))
+            log.info("rule %s, wildcards %s", snakemake.rule, dict(snakemake.wildcards))
+            fn(**kwargs)
+    except Exception as err:
+        log.error("%s: %s", type(err).__name__, err)
+        raise
+    finally:
+        root.removeHandler(handler)
+        if log_path:
+            stream.close()
+
+
+# --- data ---------------------------------------------------------------------------
+
+
+def prepare_easy_vqa(out: Mapping[str, str], dataset: Mapping) -> None:
+    """Write train/val/test/pretrain question files and the answer vocabulary."""
+    from .questions import build_answer_vocab, easy_vqa_splits
+
+    splits = easy_vqa_splits(
+        dataset["val_fraction"], dataset["split_seed"], dataset.get("max_questions")
+    )
+    answers = build_answer_vocab(splits["train"], dataset.get("min_answer_count", 1))
+    for name, records in splits.items():
+        log.info("%s: %d questions on %d images", name, len(records),
+                 len({q["image_id"] for q in records}))  # fmt: skip
+        write_json(out[name], records)
+    write_json(out["answers"], {"answers": answers})
+    log.info("%d answers", len(answers))
+
+
+def extract_easy_vqa_features(out_h5: str, dtype: str) -> None:
+    import numpy as np
+    from PIL import Image
+    from tqdm import tqdm
+
+    from .features import FEATURE_DIM, NUM_REGIONS, FeatureWriter, featurise_image
+    from .questions import easy_vqa_images
+
+    images = easy_vqa_images()
+    with FeatureWriter(out_h5, len(images), NUM_REGIONS, FEATURE_DIM,
+                       "easy-vqa shape featuriser v1", dtype) as writer:  # fmt: skip
+        for image_id, path in tqdm(images.items(), desc="features", mininterval=2):
+            with Image.open(path) as im:
+                pixels = np.asarray(im.convert("RGB"))
+            feats, boxes = featurise_image(pixels)
+            writer.add(image_id, feats, boxes, pixels.shape[0], pixels.shape[1])
+    log.info("%d images, %d regions x %d features", len(images), NUM_REGIONS, FEATURE_DIM)
+
+
+def make_tokenizer(questions: str, out_dir: str, vocab_size: int) -> None:
+    from .modeling import build_tokenizer
+    from .questions import load_questions
+
+    build_tokenizer([q["question"] for q in load_questions(questions)], out_dir, vocab_size)
+
+
+# --- models -------------------------------------------------------------------------
+
+
+def _encode(questions_path, tokenizer, answers, store, max_length, device):
+    from .data import encode_split
+    from .questions import load_questions
+
+    questions = load_questions(questions_path)
+    return questions, encode_split(questions, tokenizer, answers, store, max_length,
+                                   str(questions_path)).to(device)  # fmt: skip
+
+
+def run_pretraining(inp: Mapping[str, str], out_dir: str, model_cfg: Mapping, recipe: Mapping,
+                    max_length: int, device: str) -> None:  # fmt: skip
+    from .features import FeatureStore
+    from .modeling import load_tokenizer, new_pretraining_model, small_config
+    from .questions import load_answers
+    from .training import TrainConfig, choose_device, pretrain
+
+    dev = choose_device(device)
+    tokenizer = load_tokenizer(inp["tokenizer"])
+    answers = load_answers(inp["answers"])
+    store = FeatureStore(inp["features"])
+    _, data = _encode(inp["questions"], tokenizer, answers, store, max_length, dev)
+    config = small_config(len(tokenizer), store.feature_dim, len(answers), model_cfg)
+    model = new_pretraining_model(config, recipe["seed"]).to(dev)
+    history = pretrain(model, data, tokenizer, TrainConfig.from_dict(recipe), recipe["seed"],
+                       recipe.get("mlm_probability", 0.15))  # fmt: skip
+    with atomic_path(out_dir, directory=True) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        write_json(Path(tmp) / "pretraining_history.json", history)
+
+
+def make_theta0(pretrained: str, answers_path: str, out: str, seed: int,
+                prunable_modules: str) -> None:  # fmt: skip
+    from .masks import prunable_parameter_names
+    from .modeling import save_checkpoint, theta0_from_pretrained
+    from .questions import load_answers
+
+    answers = load_answers(answers_path)
+    model = theta0_from_pretrained(pretrained, answers, seed)
+    prunable = prunable_parameter_names(model, prunable_modules)
+    n_prunable = sum(model.get_parameter(n).numel() for n in prunable)
+    n_total = sum(p.numel() for p in model.parameters())
+    log.info("theta_0: %d parameters, %d prunable in %d tensors", n_total, n_prunable,
+             len(prunable))  # fmt: skip
+    save_checkpoint(out, model, answers, seed=seed, prunable=prunable,
+                    num_total_parameters=n_total)  # fmt: skip
+
+
+def finetune(inp: Mapping[str, str], out: Mapping[str, str], recipe: Mapping, max_length: int,
+             seed: int, device: str, network: Mapping) -> None:  # fmt: skip
+    """Fine-tune a checkpoint (theta_0 or a rewound subnetwork, with its mask enforced),
+    select the best epoch on validation, predict the test split and score it."""
+    from .features import FeatureStore
+    from .masks import Mask, MaskEnforcer
+    from .modeling import load_checkpoint, load_tokenizer, save_checkpoint
+    from .training import TrainConfig, choose_device, predict_indices, train_qa
+    from .vqa_eval import score_predictions
+
+    dev = choose_device(device)
+    log.info("device %s", dev)
+    model, answers, meta = load_checkpoint(inp["checkpoint"])
+    model.to(dev)
+    tokenizer = load_tokenizer(inp["tokenizer"])
+    store = FeatureStore(inp["features"])
+    _, train = _encode(inp["train"], tokenizer, answers, store, max_length, dev)
+    _, val = _encode(inp["val"], tokenizer, answers, store, max_length, dev)
+    test_questions, test = _encode(inp["test"], tokenizer, answers, store, max_length, dev)
+    prunable = meta.get("prunable", [])
+    enforcer = None
+    mask_meta = {"num_pruned": 0, "num_prunable": sum(model.get_parameter(n).numel() for n in prunable)}
+    if inp.get("mask"):
+        mask, mask_meta = Mask.load(inp["mask"])
+        enforcer = MaskEnforcer(model, mask)
+        log.info("mask: %d of %d prunable weights pruned (%.2f%%)", mask.num_pruned,
+                 mask.num_prunable, mask.sparsity)  # fmt: skip
+    history = train_qa(model, train, val, TrainConfig.from_dict(recipe), seed, enforcer)
+    pred = predict_indices(model, test, TrainConfig.from_dict(recipe).eval_batch_size)
+    predictions = {qid: answers[i] for qid, i in zip(test.question_ids, pred.tolist(), strict=True)}
+    scores = score_predictions(predictions, test_questions)
+    log.info("test accuracy %s", scores)
+    info = {**network, "seed": seed, "best_epoch": history["best_epoch"],
+            "val_accuracy": history["best_val_accuracy"],
+            "num_pruned": mask_meta["num_pruned"], "num_prunable": mask_meta["num_prunable"]}  # fmt: skip
+    save_checkpoint(out["model"], model, answers, seed=seed, **network)
+    write_json(out["predictions"],
+               [{"question_id": q, "answer": a} for q, a in predictions.items()])  # fmt: skip
+    write_json(out["history"], history)
+    write_json(out["scores"], {**info, **scores})
+
+
+# --- masks --------------------------------------------------------------------------
+
+
+def _prunable(theta0: str) -> tuple[dict, dict]:
+    state, meta = load_tensors(theta0)
+    if "prunable" not in meta:
+        raise InputError(f"{theta0}: no 'prunable' list in the checkpoint metadata")
+    return state, meta
+
+
+def low_magnitude_mask(theta0: str, trained: str, previous_mask: str | None, out: str,
+                       sparsity: int, ranking: str) -> None:  # fmt: skip
+    """IMP level: prune the trained network's lowest-magnitude surviving weights."""
+    from .masks import Mask, prune_lowest_magnitude
+
+    theta_state, meta = _prunable(theta0)
+    weights, _ = load_tensors(trained)
+    if previous_mask:
+        mask, _ = Mask.load(previous_mask)
+    else:
+        mask = Mask.ones_like({n: theta_state[n] for n in meta["prunable"]})
+    new = prune_lowest_magnitude(weights, mask, sparsity, ranking)
+    log.info("low-magnitude mask at %d%%: %d of %d pruned", sparsity, new.num_pruned,
+             new.num_prunable)  # fmt: skip
+    new.save(out, **new.metadata(meta["num_total_parameters"], kind="low", ranking=ranking,
+                                 source=str(trained)))  # fmt: skip
+
+
+def high_magnitude_mask(low_mask: str, out: str) -> None:
+    """The exact complement of a low-magnitude mask within the prunable set."""
+    from .masks import Mask
+
+    low, meta = Mask.load(low_mask)
+    high = low.complement()
+    log.info("high-magnitude mask: %d of %d pruned", high.num_pruned, high.num_prunable)
+    high.save(out, **high.metadata(meta["num_total_parameters"], kind="high",
+                                   complement_of=str(low_mask)))  # fmt: skip
+
+
+def random_subnetwork_mask(theta0: str, reference: str | None, out: str, sparsity: int,
+                           seed: int) -> None:  # fmt: skip
+    """Random mask pruning as many weights as the low-magnitude mask at ``sparsity``:
+    the same total anywhere (global), or, given the ``reference`` low-magnitude mask,
+    the same number in each tensor (per layer)."""
+    from .masks import Mask, num_to_prune, random_mask
+
+    theta_state, meta = _prunable(theta0)
+    shapes = {n: theta_state[n].shape for n in meta["prunable"]}
+    if reference:
+        counts = Mask.load(reference)[0].per_tensor_pruned()
+        mode = "per_layer"
+    else:
+        counts = num_to_prune(sum(s.numel() for s in shapes.values()), sparsity)
+        mode = "global"
+    mask = random_mask(shapes, counts, seed=seed * 1000 + sparsity)
+    log.info("random mask (%s) at %d%%: %d of %d pruned", mode, sparsity, mask.num_pruned,
+             mask.num_prunable)  # fmt: skip
+    mask.save(out, **mask.metadata(meta["num_total_parameters"], kind="random", mode=mode))
+
+
+def rewind_checkpoint(theta0: str, mask_path: str, out: str) -> None:
+    """theta_0 ⊙ mask, saved as a checkpoint with theta_0's metadata."""
+    from .io import save_tensors
+    from .masks import Mask, rewind
+
+    state, meta = load_tensors(theta0)
+    mask, mask_meta = Mask.load(mask_path)
+    save_tensors(out, rewind(state, mask), {**meta, "mask": mask_meta})
+    log.info("rewound to theta_0 with %d of %d prunable weights pruned", mask.num_pruned,
+             mask.num_prunable)  # fmt: skip
+
+
+# --- aggregates ---------------------------------------------------------------------
+
+
+def collect_scores(score_files: list[str], out_csv: str) -> None:
+    import pandas as pd
+
+    rows = [read_json(p) for p in score_files]
+    frame = pd.DataFrame(rows).sort_values(["kind", "sparsity", "seed"])
+    with atomic_path(out_csv) as tmp:
+        frame.to_csv(tmp, index=False)
+    log.info("%d scores", len(frame))
+
+
+def make_table1(scores_csv: str, out_csv: str, out_md: str, sparsity: int, kinds: list[str],
+                dataset: str, split: str) -> None:  # fmt: skip
+    import pandas as pd
+
+    from .report import table1, write_table
+
+    scores = pd.read_csv(scores_csv)
+    table = table1(scores, sparsity, kinds)
+    seeds = sorted(scores.seed.unique().tolist())
+    caption = (
+        f"Table 1 ({dataset}, {split} split): VQA accuracy (%) of the dense network and of "
+        f"{sparsity}%-sparse subnetworks rewound to theta_0 and retrained; mean ± sample std "
+        f"over seeds {seeds}. A dash: the split has no question of that type."
+    )
+    write_table(table, out_csv, out_md, caption)
+
+
+def make_figure1(scores_csv: str, png: str, pdf: str, kinds: list[str], dataset: str,
+                 split: str) -> None:  # fmt: skip
+    import pandas as pd
+
+    from .report import figure1
+
+    scores = pd.read_csv(scores_csv)
+    figure1(scores, kinds, png, pdf,
+            f"Figure 1 ({dataset}, {split}): accuracy vs. sparsity, mean ± std over seeds")  # fmt: skip

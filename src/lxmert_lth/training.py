@@ -1,0 +1,229 @@
+"""VQA fine-tuning (dense and masked), prediction, and LXMERT pre-training.
+
+The recipe follows the original LXMERT VQA fine-tuning (METHOD.md section 3): binary
+cross-entropy with logits against soft scores, averaged and multiplied by the number
+of answers; AdamW with linear warmup then linear decay (``transformers`` scheduler);
+decoupled weight decay on all parameters; gradient clipping; model selection on the
+validation split.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+from transformers import get_linear_schedule_with_warmup
+
+from .data import EncodedSplit, batches, model_inputs, soft_targets
+from .masks import MaskEnforcer
+
+log = logging.getLogger("lxmert_lth")
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int
+    batch_size: int
+    lr: float
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    clip_norm: float = 5.0
+    eval_batch_size: int = 512
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> TrainConfig:
+        fields = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        return cls(**fields)
+
+
+def choose_device(preference: str = "auto") -> torch.device:
+    """``auto`` picks CUDA when present, else the CPU."""
+    if preference == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(preference)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def _check_finite(loss: torch.Tensor, epoch: int, step: int) -> None:
+    if not torch.isfinite(loss):
+        raise TrainingDiverged(
+            f"loss is {loss.item()} at epoch {epoch}, step {step}: training diverged "
+            "(lower the learning rate or check the features for NaN/inf)"
+        )
+
+
+def qa_loss(logits: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """Soft-score BCE, averaged then scaled by the number of answers."""
+    target = soft_targets(batch["label_idx"], batch["label_score"], logits.shape[1])
+    return F.binary_cross_entropy_with_logits(logits, target) * logits.shape[1]
+
+
+@torch.no_grad()
+def predict_indices(model, split: EncodedSplit, batch_size: int) -> torch.Tensor:
+    """argmax answer index per question, in split order."""
+    model.eval()
+    out = [
+        model(**model_inputs(b)).question_answering_score.argmax(1)
+        for b in batches(split, batch_size)
+    ]
+    return torch.cat(out).cpu()
+
+
+@torch.no_grad()
+def soft_accuracy(model, split: EncodedSplit, batch_size: int) -> float:
+    """Mean soft score of the predicted answer (= VQA accuracy for in-vocabulary answers)."""
+    pred = predict_indices(model, split, batch_size)
+    hit = (split.label_idx.cpu() == pred[:, None]).float() * split.label_score.cpu()
+    return 100.0 * hit.sum(1).mean().item()
+
+
+def train_qa(
+    model,
+    train: EncodedSplit,
+    val: EncodedSplit,
+    cfg: TrainConfig,
+    seed: int,
+    enforcer: MaskEnforcer | None = None,
+    progress: bool = True,
+    on_epoch: Callable[[dict], None] | None = None,
+) -> dict:
+    """Fine-tune ``model`` in place; load the best-on-validation weights at the end.
+
+    Returns the history: per-epoch mean loss and validation accuracy, and the best epoch.
+    """
+    seed_everything(seed)
+    generator = torch.Generator().manual_seed(seed)
+    steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
+    total = steps_per_epoch * cfg.epochs
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
+    history = {"epochs": [], "best_epoch": None, "best_val_accuracy": -1.0}
+    best_state = None
+    bar = tqdm(total=total, disable=not progress, desc="train", unit="step", mininterval=2)
+    for epoch in range(cfg.epochs):
+        model.train()
+        loss_sum = torch.zeros((), device=train.input_ids.device)
+        for step, batch in enumerate(batches(train, cfg.batch_size, generator)):
+            logits = model(**model_inputs(batch)).question_answering_score
+            loss = qa_loss(logits, batch)
+            _check_finite(loss, epoch, step)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if enforcer is not None:
+                enforcer.mask_gradients()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm)
+            optimizer.step()
+            scheduler.step()
+            if enforcer is not None:
+                enforcer.mask_weights()
+            loss_sum += loss.detach()
+            bar.update()
+        val_acc = soft_accuracy(model, val, cfg.eval_batch_size)
+        record = {"epoch": epoch + 1, "loss": loss_sum.item() / steps_per_epoch,
+                  "val_accuracy": val_acc}  # fmt: skip
+        history["epochs"].append(record)
+        log.info("epoch %d: loss %.4f, val accuracy %.2f", epoch + 1, record["loss"], val_acc)
+        if on_epoch:
+            on_epoch(record)
+        if val_acc > history["best_val_accuracy"]:
+            history["best_epoch"], history["best_val_accuracy"] = epoch + 1, val_acc
+            best_state = copy.deepcopy(model.state_dict()) if epoch + 1 < cfg.epochs else None
+    bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return history
+
+
+# --- pre-training -----------------------------------------------------------------
+
+
+def _mask_tokens(input_ids, attention_mask, tokenizer, prob: float, gen: torch.Generator):
+    """BERT masking: ``prob`` of real word pieces become targets (80% [MASK], 10% random)."""
+    special = (input_ids == tokenizer.cls_token_id) | (input_ids == tokenizer.sep_token_id)
+    candidates = attention_mask.bool() & ~special
+    chosen = (torch.rand(input_ids.shape, generator=gen) < prob) & candidates
+    labels = torch.where(chosen, input_ids, torch.full_like(input_ids, -100))
+    r = torch.rand(input_ids.shape, generator=gen)
+    masked = input_ids.clone()
+    masked[chosen & (r < 0.8)] = tokenizer.mask_token_id
+    rand_ids = torch.randint(len(tokenizer), input_ids.shape, generator=gen)
+    swap = chosen & (r >= 0.8) & (r < 0.9)
+    masked[swap] = rand_ids[swap]
+    return masked, labels
+
+
+def pretrain(
+    model, data: EncodedSplit, tokenizer, cfg: TrainConfig, seed: int, mlm_prob: float = 0.15,
+    progress: bool = True,
+) -> list[dict]:  # fmt: skip
+    """LXMERT pre-training objectives on (question, image) pairs: masked language
+    modelling, image-text matching (half the pairs get another image) and image
+    question answering on the matched pairs."""
+    seed_everything(seed)
+    gen = torch.Generator().manual_seed(seed)
+    # Whole batches only: a tiny last batch could hold no masked token or matched pair.
+    steps_per_epoch = len(data) // cfg.batch_size
+    if steps_per_epoch == 0:
+        raise ValueError(f"pre-training needs at least batch_size={cfg.batch_size} questions")
+    total = steps_per_epoch * cfg.epochs
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
+    history = []
+    bar = tqdm(total=total, disable=not progress, desc="pretrain", unit="step", mininterval=2)
+    model.train()
+    for epoch in range(cfg.epochs):
+        loss_sum = 0.0
+        for step, batch in enumerate(batches(data, cfg.batch_size, gen)):
+            n = batch["input_ids"].shape[0]
+            if n < cfg.batch_size:
+                continue
+            mismatched = torch.rand(n, generator=gen) < 0.5
+            other = torch.randint(len(data.features), (n,), generator=gen)
+            rows = torch.where(mismatched, other, data.image_rows[batch["index"]])
+            matched = (rows == data.image_rows[batch["index"]]).long()
+            input_ids, mlm_labels = _mask_tokens(
+                batch["input_ids"], batch["attention_mask"], tokenizer, mlm_prob, gen
+            )
+            best = batch["label_score"].argmax(1)
+            ans = batch["label_idx"].gather(1, best[:, None]).squeeze(1)
+            ans = torch.where((matched == 1) & (ans >= 0), ans, torch.full_like(ans, -100))
+            out = model(
+                input_ids=input_ids,
+                attention_mask=batch["attention_mask"],
+                token_type_ids=batch["token_type_ids"],
+                visual_feats=data.features[rows],
+                visual_pos=data.boxes[rows],
+                labels=mlm_labels,
+                matched_label=matched,
+                ans=ans,
+            )
+            _check_finite(out.loss, epoch, step)
+            optimizer.zero_grad(set_to_none=True)
+            out.loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm)
+            optimizer.step()
+            scheduler.step()
+            loss_sum += out.loss.item()
+            bar.update()
+        history.append({"epoch": epoch + 1, "loss": loss_sum / steps_per_epoch})
+        log.info("pretrain epoch %d: loss %.4f", epoch + 1, history[-1]["loss"])
+    bar.close()
+    return history

@@ -1,0 +1,6 @@
+"""Snakemake script: rewind a subnetwork to theta_0 (theta_0 with pruned weights zeroed)."""
+
+from lxmert_lth.stages import rewind_checkpoint, run_stage
+
+run_stage(snakemake, rewind_checkpoint, theta0=snakemake.input.theta0,
+          mask_path=snakemake.input.mask, out=snakemake.output[0])  # fmt: skip
