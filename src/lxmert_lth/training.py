@@ -172,7 +172,7 @@ def _mask_tokens(input_ids, attention_mask, tokenizer, prob: float, gen: torch.G
 
 def pretrain(
     model, data: EncodedSplit, tokenizer, cfg: TrainConfig, seed: int, mlm_prob: float = 0.15,
-    progress: bool = True,
+    val: EncodedSplit | None = None, progress: bool = True,
 ) -> list[dict]:  # fmt: skip
     """LXMERT pre-training objectives on (question, image) pairs: masked language
     modelling, image-text matching (half the pairs get another image) and image
@@ -223,7 +223,11 @@ def pretrain(
             scheduler.step()
             loss_sum += out.loss.item()
             bar.update()
-        history.append({"epoch": epoch + 1, "loss": loss_sum / steps_per_epoch})
-        log.info("pretrain epoch %d: loss %.4f", epoch + 1, history[-1]["loss"])
+        record = {"epoch": epoch + 1, "loss": loss_sum / steps_per_epoch}
+        if val is not None:
+            record["val_qa_accuracy"] = soft_accuracy(model, val, cfg.eval_batch_size)
+            model.train()
+        history.append(record)
+        log.info("pretrain epoch %d: %s", epoch + 1, record)
     bar.close()
     return history

@@ -1,0 +1,124 @@
+"""The region featuriser, the HDF5 layout and the feature store."""
+
+import h5py
+import numpy as np
+import pytest
+
+from lxmert_lth.features import (
+    FEATURE_DIM,
+    NUM_REGIONS,
+    PALETTE,
+    SHAPES,
+    FeatureStore,
+    FeatureWriter,
+    colour_scores,
+    featurise_image,
+)
+from lxmert_lth.io import InputError
+
+
+def draw(shape: str, colour=(255, 0, 0), size=64) -> np.ndarray:
+    img = np.full((size, size, 3), (245, 240, 235), dtype=np.uint8)
+    yy, xx = np.mgrid[:size, :size]
+    if shape == "rectangle":
+        inside = (xx >= 10) & (xx < 40) & (yy >= 20) & (yy < 44)
+    elif shape == "circle":
+        inside = (xx - 32) ** 2 + (yy - 30) ** 2 < 15**2
+    else:  # triangle with its apex at the top
+        inside = (yy >= 10) & (yy < 50) & (np.abs(xx - 32) <= (yy - 10) / 2)
+    img[inside] = colour
+    return img
+
+
+def shape_part(feats):
+    start = 3 + len(PALETTE)
+    return feats[0, start : start + len(SHAPES)]
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_featuriser_recognises_shape_and_box(shape):
+    feats, boxes = featurise_image(draw(shape))
+    assert feats.shape == (NUM_REGIONS, FEATURE_DIM) and boxes.shape == (NUM_REGIONS, 4)
+    assert list(SHAPES)[shape_part(feats).argmax()] == shape
+    assert boxes[1].tolist() == [0, 0, 64, 64]  # the whole image
+    if shape == "rectangle":
+        assert boxes[0].tolist() == [10, 20, 40, 44]
+
+
+@pytest.mark.parametrize("name", ["red", "blue", "teal", "brown", "gray", "yellow"])
+def test_colour_scores_name_the_colour(name):
+    rgb = np.asarray(PALETTE[name], dtype=np.float32) / 255
+    assert list(PALETTE)[colour_scores(rgb).argmax()] == name
+    feats, _ = featurise_image(draw("circle", PALETTE[name]))
+    assert list(PALETTE)[feats[0, 3 : 3 + len(PALETTE)].argmax()] == name
+
+
+def test_featuriser_is_deterministic():
+    a = featurise_image(draw("triangle"))
+    b = featurise_image(draw("triangle"))
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+
+
+def write_store(path, n=3, dtype="float32"):
+    with FeatureWriter(path, n, NUM_REGIONS, FEATURE_DIM, "test", dtype) as w:
+        for i in range(n):
+            f, b = featurise_image(draw(list(SHAPES)[i % 3]))
+            w.add(f"img{i}", f + i, b, 64, 64)
+
+
+def test_store_round_trip_layout(tmp_path):
+    path = tmp_path / "f.h5"
+    write_store(path)
+    with h5py.File(path) as f:
+        assert f["features"].shape == (3, NUM_REGIONS, FEATURE_DIM)
+        assert f["boxes"][:].min() >= 0 and f["boxes"][:].max() <= 1
+        assert f["num_boxes"][:].tolist() == [NUM_REGIONS] * 3
+        assert f["image_h"][0] == 64 and f["objects_id"][0, 0] == -1
+        assert f.attrs["num_regions"] == NUM_REGIONS
+    store = FeatureStore(path)
+    feats, boxes = store.read(["img2", "img0", "img2"])
+    expected, b = featurise_image(draw("triangle"))
+    np.testing.assert_allclose(feats[0], expected + 2, rtol=1e-6)
+    np.testing.assert_allclose(feats[0], feats[2])
+    np.testing.assert_allclose(boxes[0], b / 64)
+
+
+def test_float16_storage(tmp_path):
+    path = tmp_path / "f.h5"
+    write_store(path, dtype="float16")
+    with h5py.File(path) as f:
+        assert f["features"].dtype == np.float16
+    feats, _ = FeatureStore(path).read(["img1"])
+    assert feats.dtype == np.float32
+
+
+def test_unknown_image_is_named(tmp_path):
+    path = tmp_path / "f.h5"
+    write_store(path)
+    with pytest.raises(InputError, match="'nope' has no features"):
+        FeatureStore(path).read(["nope"])
+
+
+def test_box_outside_image_stops_and_leaves_no_file(tmp_path):
+    path = tmp_path / "f.h5"
+    f, b = featurise_image(draw("circle"))
+    with pytest.raises(InputError, match="outside"):
+        with FeatureWriter(path, 1, NUM_REGIONS, FEATURE_DIM, "test") as w:
+            w.add("x", f, b * 2, 64, 64)
+    assert not path.exists() and not list(tmp_path.iterdir())
+
+
+def test_too_few_images_written_leaves_no_file(tmp_path):
+    path = tmp_path / "f.h5"
+    f, b = featurise_image(draw("circle"))
+    with pytest.raises(InputError, match="wrote 1 of 2"):
+        with FeatureWriter(path, 2, NUM_REGIONS, FEATURE_DIM, "test") as w:
+            w.add("x", f, b, 64, 64)
+    assert not path.exists()
+
+
+def test_corrupt_file_is_named(tmp_path):
+    path = tmp_path / "bad.h5"
+    path.write_bytes(b"not hdf5 at all")
+    with pytest.raises(InputError, match="bad.h5"):
+        FeatureStore(path)

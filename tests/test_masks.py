@@ -1,0 +1,178 @@
+"""Pruning maths, mask files, rewinding and enforcement through real optimizer steps."""
+
+import pytest
+import torch
+from torch import nn
+
+from lxmert_lth.io import InputError
+from lxmert_lth.masks import (
+    Mask,
+    MaskEnforcer,
+    num_to_prune,
+    prunable_parameter_names,
+    prune_lowest_magnitude,
+    random_mask,
+    rewind,
+)
+
+
+def weights(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return {"a.weight": torch.randn(8, 5, generator=g), "b.weight": torch.randn(3, 7, generator=g)}
+
+
+def test_num_to_prune_rounds_exactly():
+    assert num_to_prune(61, 10) == 6  # 6.1
+    assert num_to_prune(65, 10) == 7  # 6.5 rounds half up
+    assert num_to_prune(100, 50) == 50
+    with pytest.raises(InputError, match="sparsity 120"):
+        num_to_prune(10, 120)
+
+
+@pytest.mark.parametrize("sparsity", [10, 30, 50, 90])
+def test_global_threshold_prunes_exact_count_of_lowest(sparsity):
+    w = weights()
+    mask = prune_lowest_magnitude(w, Mask.ones_like(w), sparsity)
+    n = 61
+    assert mask.num_pruned == num_to_prune(n, sparsity)
+    pruned = torch.cat([w[k][~mask.tensors[k]].abs() for k in sorted(w)])
+    kept = torch.cat([w[k][mask.tensors[k]].abs() for k in sorted(w)])
+    assert pruned.max() <= kept.min()
+
+
+def test_global_ranking_crosses_tensors():
+    w = {"a.weight": torch.full((4,), 0.1), "b.weight": torch.full((4,), 5.0)}
+    mask = prune_lowest_magnitude(w, Mask.ones_like(w), 50)
+    assert not mask.tensors["a.weight"].any() and mask.tensors["b.weight"].all()
+
+
+def test_per_tensor_ranking_prunes_each_tensor():
+    w = {"a.weight": torch.full((4,), 0.1), "b.weight": torch.arange(4.0)}
+    mask = prune_lowest_magnitude(w, Mask.ones_like(w), 50, ranking="per_tensor")
+    assert mask.per_tensor_pruned() == {"a.weight": 2, "b.weight": 2}
+    assert mask.tensors["b.weight"].tolist() == [False, False, True, True]
+
+
+def test_ties_give_exact_count_and_are_deterministic():
+    w = {"a.weight": torch.ones(10), "b.weight": torch.ones(10)}
+    m1 = prune_lowest_magnitude(w, Mask.ones_like(w), 30)
+    m2 = prune_lowest_magnitude(w, Mask.ones_like(w), 30)
+    assert m1.num_pruned == 6
+    assert all(torch.equal(m1.tensors[k], m2.tensors[k]) for k in w)
+    # Ties break by position: the first six weights in name order go.
+    assert m1.tensors["a.weight"][:6].sum() == 0 and m1.tensors["a.weight"][6:].all()
+
+
+def test_iterative_pruning_only_removes_survivors():
+    w = weights()
+    m10 = prune_lowest_magnitude(w, Mask.ones_like(w), 10)
+    # Retrained weights: the previously pruned ones are now large, yet stay pruned.
+    retrained = {k: torch.where(m10.tensors[k], v, torch.full_like(v, 100.0)) for k, v in w.items()}
+    m20 = prune_lowest_magnitude(retrained, m10, 20)
+    assert m20.num_pruned == num_to_prune(61, 20)
+    for k in w:
+        assert not (m20.tensors[k] & ~m10.tensors[k]).any()
+
+
+def test_cannot_prune_to_lower_sparsity():
+    w = weights()
+    m = prune_lowest_magnitude(w, Mask.ones_like(w), 50)
+    with pytest.raises(InputError, match="already prunes"):
+        prune_lowest_magnitude(w, m, 20)
+
+
+def test_complement_is_exact_within_prunable_set():
+    w = weights()
+    low = prune_lowest_magnitude(w, Mask.ones_like(w), 30)
+    high = low.complement()
+    assert high.num_pruned == low.num_kept and high.num_kept == low.num_pruned
+    for k in w:
+        assert torch.equal(high.tensors[k], ~low.tensors[k])
+
+
+def test_random_mask_global_and_per_layer_sizes():
+    w = weights()
+    low = prune_lowest_magnitude(w, Mask.ones_like(w), 40)
+    shapes = {k: v.shape for k, v in w.items()}
+    g = random_mask(shapes, low.num_pruned, seed=3)
+    assert g.num_pruned == low.num_pruned
+    per = random_mask(shapes, low.per_tensor_pruned(), seed=3)
+    assert per.per_tensor_pruned() == low.per_tensor_pruned()
+    again = random_mask(shapes, low.num_pruned, seed=3)
+    assert all(torch.equal(g.tensors[k], again.tensors[k]) for k in w)
+    other = random_mask(shapes, low.num_pruned, seed=4)
+    assert any(not torch.equal(g.tensors[k], other.tensors[k]) for k in w)
+
+
+class Tiny(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(5, 4)
+        self.enc = nn.Sequential(nn.Linear(4, 6), nn.LayerNorm(6), nn.Linear(6, 4))
+        self.head = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.head(self.enc(self.embed(x)).mean(1))
+
+
+def test_prunable_names_select_linear_weights_only():
+    names = prunable_parameter_names(Tiny(), r"^enc\.")
+    assert names == ["enc.0.weight", "enc.2.weight"]  # no bias, no LayerNorm, no head/embed
+    with pytest.raises(InputError, match="matches no Linear"):
+        prunable_parameter_names(Tiny(), r"^nothing")
+
+
+def test_rewinding_equals_theta0_times_mask():
+    torch.manual_seed(0)
+    model = Tiny()
+    theta0 = {k: v.clone() for k, v in model.state_dict().items()}
+    names = prunable_parameter_names(model, r"^enc\.")
+    mask = prune_lowest_magnitude({n: theta0[n] for n in names},
+                                  Mask.ones_like({n: theta0[n] for n in names}), 50)  # fmt: skip
+    rewound = rewind(theta0, mask)
+    for k, v in theta0.items():
+        expected = v * mask.tensors[k] if k in mask.tensors else v
+        assert torch.equal(rewound[k], expected)
+    assert torch.equal(theta0["enc.0.weight"], model.state_dict()["enc.0.weight"])  # not mutated
+
+
+def test_enforcer_keeps_pruned_weights_exactly_zero_through_adamw():
+    torch.manual_seed(0)
+    model = Tiny()
+    names = prunable_parameter_names(model, r"^enc\.")
+    params = dict(model.named_parameters())
+    mask = random_mask({n: params[n].shape for n in names}, 20, seed=0)
+    enforcer = MaskEnforcer(model, mask)
+    opt = torch.optim.AdamW(model.parameters(), lr=0.1, weight_decay=0.1)
+    x = torch.randint(0, 5, (16, 3))
+    for _ in range(5):
+        loss = model(x).pow(2).sum()
+        opt.zero_grad()
+        loss.backward()
+        enforcer.mask_gradients()
+        for n in names:
+            assert (params[n].grad[~mask.tensors[n]] == 0).all()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        enforcer.mask_weights()
+        for n in names:
+            assert (params[n][~mask.tensors[n]] == 0).all()
+            assert (params[n][mask.tensors[n]] != 0).all()
+
+
+def test_mask_file_round_trip_and_metadata(tmp_path):
+    w = weights()
+    mask = prune_lowest_magnitude(w, Mask.ones_like(w), 50)
+    path = tmp_path / "m.safetensors"
+    mask.save(path, **mask.metadata(1000, kind="low"))
+    loaded, meta = Mask.load(path)
+    assert meta["num_pruned"] == mask.num_pruned == loaded.num_pruned
+    assert meta["num_prunable"] == 61 and meta["num_total_parameters"] == 1000
+    assert all(torch.equal(loaded.tensors[k], mask.tensors[k]) for k in w)
+
+
+def test_mask_shape_mismatch_is_named():
+    w = weights()
+    bad = Mask({"a.weight": torch.ones(2, 2, dtype=torch.bool)})
+    with pytest.raises(InputError, match="a.weight"):
+        prune_lowest_magnitude(w, bad, 10)
