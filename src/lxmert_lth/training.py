@@ -199,12 +199,18 @@ def pretrain(
             other = torch.randint(len(data.features), (n,), generator=gen)
             rows = torch.where(mismatched, other, data.image_rows[batch["index"]])
             matched = (rows == data.image_rows[batch["index"]]).long()
+            # Words are masked in half of the questions; questions are answered only when
+            # intact and paired with their own image (a masked colour word or a foreign
+            # image would make the answer a guess).
+            masked_rows = torch.rand(n, generator=gen) < 0.5
             input_ids, mlm_labels = _mask_tokens(
-                batch["input_ids"], batch["attention_mask"], tokenizer, mlm_prob, gen
-            )
+                batch["input_ids"], batch["attention_mask"] * masked_rows[:, None], tokenizer,
+                mlm_prob, gen,
+            )  # fmt: skip
             best = batch["label_score"].argmax(1)
             ans = batch["label_idx"].gather(1, best[:, None]).squeeze(1)
-            ans = torch.where((matched == 1) & (ans >= 0), ans, torch.full_like(ans, -100))
+            answerable = (matched == 1) & ~masked_rows & (ans >= 0)
+            ans = torch.where(answerable, ans, torch.full_like(ans, -100))
             out = model(
                 input_ids=input_ids,
                 attention_mask=batch["attention_mask"],

@@ -1,0 +1,63 @@
+"""Shared fixtures: one real run of the test configuration's whole DAG per session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_CONFIG = ROOT / "tests" / "config" / "test.yaml"
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def snakemake(workdir: Path, *args: str, configfile: Path = TEST_CONFIG, check: bool = True,
+              timeout: int = 900) -> subprocess.CompletedProcess:  # fmt: skip
+    """Run the workflow in ``workdir`` (its own results and .snakemake state)."""
+    cmd = [*SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(configfile), *args]  # fmt: skip
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-6000:]}"
+        )
+    return proc
+
+
+def load_config(path: Path = TEST_CONFIG) -> dict:
+    return yaml.safe_load(path.read_text())
+
+
+def write_config(tmp: Path, name: str, **changes) -> Path:
+    """The test configuration with top-level sections updated by ``changes``."""
+    config = load_config()
+    for section, values in changes.items():
+        if isinstance(values, dict):
+            config[section] = {**config[section], **values}
+        else:
+            config[section] = values
+    path = tmp / name
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture(scope="session")
+def test_run(tmp_path_factory) -> Path:
+    """A workdir in which the test configuration's whole DAG has run."""
+    workdir = tmp_path_factory.mktemp("run")
+    snakemake(workdir, "--cores", "2")
+    return workdir
+
+
+@pytest.fixture
+def run_copy(test_run, tmp_path) -> Path:
+    """A private copy of the finished run (results and Snakemake state) to change."""
+    dst = tmp_path / "copy"
+    shutil.copytree(test_run, dst, symlinks=True)
+    return dst

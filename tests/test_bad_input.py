@@ -1,0 +1,115 @@
+"""Bad input stops with a clear message and leaves nothing half-written."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+import torch
+from transformers import LxmertForQuestionAnswering
+
+from conftest import snakemake, write_config
+from lxmert_lth import stages
+from lxmert_lth.data import EncodedSplit
+from lxmert_lth.io import InputError, atomic_path, read_json, save_tensors, write_json
+from lxmert_lth.modeling import small_config
+from lxmert_lth.training import TrainConfig, TrainingDiverged, train_qa
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"study": {"sparsities": [25, 55]}}, "55 is off the pruning schedule"),
+        ({"study": {"sparsities": [150]}}, "150"),
+        ({"study": {"kinds": ["low", "medium"]}}, "medium"),
+        ({"study": {"seeds": []}}, "seeds"),
+        ({"study": {"table_sparsity": 75, "sparsities": [25, 50]}}, "table_sparsity"),
+        ({"pruning": {"random": "per_block"}}, "per_block"),
+        ({"finetune": {"lr": -1}}, "lr"),
+    ],
+)
+def test_bad_config_stops_naming_the_key(tmp_path, changes, message):
+    cfg = write_config(tmp_path, "bad.yaml", **changes)
+    out = snakemake(tmp_path, "--dry-run", configfile=cfg, check=False)
+    assert out.returncode != 0
+    assert message in out.stderr + out.stdout
+    assert not (tmp_path / "results-test").exists()
+
+
+def test_missing_easy_vqa_package_is_named(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "easy_vqa", None)  # import easy_vqa -> ImportError
+    out = {k: str(tmp_path / f"{k}.json") for k in ("train", "val", "test", "pretrain", "answers")}
+    with pytest.raises(InputError, match="pip install easy-vqa"):
+        stages.prepare_easy_vqa(out, {"val_fraction": 0.1, "split_seed": 0})
+    assert list(tmp_path.iterdir()) == []
+
+
+def tiny_split(n=32, nan=False) -> EncodedSplit:
+    g = torch.Generator().manual_seed(0)
+    feats = torch.rand(4, 2, 6, generator=g)
+    if nan:
+        feats[0, 0, 0] = float("nan")
+    return EncodedSplit(
+        question_ids=list(range(n)),
+        input_ids=torch.randint(5, 30, (n, 5), generator=g),
+        attention_mask=torch.ones(n, 5, dtype=torch.long),
+        token_type_ids=torch.zeros(n, 5, dtype=torch.long),
+        image_rows=torch.arange(n) % 4,
+        label_idx=torch.randint(0, 3, (n, 1), generator=g),
+        label_score=torch.ones(n, 1),
+        features=feats,
+        boxes=torch.rand(4, 2, 4, generator=g),
+    )
+
+
+def tiny_model():
+    arch = dict(hidden_size=16, num_attention_heads=2, intermediate_size=16, l_layers=1,
+                x_layers=1, r_layers=1, max_position_embeddings=8)  # fmt: skip
+    torch.manual_seed(0)
+    return LxmertForQuestionAnswering(small_config(30, 6, 3, arch))
+
+
+def test_nan_loss_stops_training():
+    cfg = TrainConfig(epochs=1, batch_size=8, lr=1e-3)
+    with pytest.raises(TrainingDiverged, match="loss is nan at epoch 0"):
+        train_qa(tiny_model(), tiny_split(nan=True), tiny_split(), cfg, seed=0, progress=False)
+
+
+def test_diverged_finetune_job_writes_nothing(tmp_path, monkeypatch):
+    def diverge(*args, **kwargs):
+        raise TrainingDiverged("loss is nan at epoch 0, step 3")
+
+    model = tiny_model()
+    ckpt = tmp_path / "theta0.safetensors"
+    save_tensors(ckpt, model.state_dict(), {"config": model.config.to_dict(),
+                                            "answers": ["a", "b", "c"], "prunable": []})  # fmt: skip
+    monkeypatch.setattr("lxmert_lth.training.train_qa", diverge)
+    monkeypatch.setattr(stages, "_encode", lambda *a, **k: ([], tiny_split()))
+    monkeypatch.setattr("lxmert_lth.modeling.load_tokenizer", lambda path: None)
+    monkeypatch.setattr("lxmert_lth.features.FeatureStore", lambda path: None)
+    out = {k: str(tmp_path / "out" / f"{k}.x") for k in ("model", "predictions", "scores", "history")}
+    inp = {"checkpoint": str(ckpt), "tokenizer": "", "features": "", "train": "", "val": "",
+           "test": ""}  # fmt: skip
+    with pytest.raises(TrainingDiverged):
+        stages.finetune(inp, out, {"epochs": 1, "batch_size": 8, "lr": 1e-3}, 5, 0, "cpu",
+                        {"kind": "dense", "sparsity": 0})  # fmt: skip
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_atomic_write_leaves_nothing_on_error(tmp_path):
+    target = tmp_path / "x.json"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("killed")
+    assert list(tmp_path.iterdir()) == []
+    write_json(target, {"a": 1})
+    assert read_json(target) == {"a": 1}
+
+
+def test_unreadable_checkpoint_is_named(tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x00" * 16)
+    with pytest.raises(InputError, match="bad.safetensors"):
+        stages.rewind_checkpoint(str(bad), str(bad), str(tmp_path / "out.safetensors"))
+    assert not (tmp_path / "out.safetensors").exists()

@@ -1,0 +1,166 @@
+"""The whole DAG on the test configuration: outputs, invariants, determinism, reruns."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+
+import pandas as pd
+import pytest
+import torch
+
+from conftest import load_config, snakemake, write_config
+from lxmert_lth.io import load_tensors, read_json
+from lxmert_lth.masks import Mask, num_to_prune
+
+pytestmark = pytest.mark.slow
+CONFIG = load_config()
+RESULTS = CONFIG["results"]
+SEEDS = CONFIG["study"]["seeds"]
+SPARSITIES = CONFIG["study"]["sparsities"]
+KINDS = CONFIG["study"]["kinds"]
+
+
+def digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_outputs_of_the_whole_dag(test_run):
+    res = test_run / RESULTS
+    assert res.joinpath("figure1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert res.joinpath("figure1.pdf").read_bytes()[:5] == b"%PDF-"
+    scores = pd.read_csv(res / "scores.csv")
+    assert len(scores) == len(SEEDS) * (1 + len(KINDS) * len(SPARSITIES))
+    assert scores.overall.between(0, 100).all()
+    table = pd.read_csv(res / "table1.csv")
+    assert table.method.tolist() == ["LXMERT (dense)", "low-magnitude", "high-magnitude", "random"]
+    # easy-VQA has no "number" questions: a dash, never a number.
+    assert (table.Number == "–").all()
+    assert "±" in table.Overall[0]
+    md = res.joinpath("table1.md").read_text()
+    assert "easy_vqa" in md and "| method" in md
+    for seed in SEEDS:
+        assert res.joinpath(f"seed{seed}/theta0.safetensors").exists()
+        for kind in KINDS:
+            for s in SPARSITIES:
+                # The rewound subnetwork is temporary: gone once retrained.
+                assert not res.joinpath(f"seed{seed}/{kind}{s}/rewound.safetensors").exists()
+                preds = read_json(res / f"seed{seed}/{kind}{s}/predictions.json")
+                assert len(preds) == CONFIG["dataset"]["max_questions"]["test"]
+
+
+def test_masks_have_exact_counts_and_are_enforced(test_run):
+    res = test_run / RESULTS
+    for seed in SEEDS:
+        theta0, meta0 = load_tensors(res / f"seed{seed}/theta0.safetensors")
+        n = sum(theta0[p].numel() for p in meta0["prunable"])
+        previous = None
+        for s in sorted(SPARSITIES):
+            low, meta = Mask.load(res / f"seed{seed}/low{s}/mask.safetensors")
+            assert low.num_pruned == num_to_prune(n, s) == meta["num_pruned"]
+            assert meta["num_prunable"] == n
+            assert meta["num_total_parameters"] == sum(v.numel() for v in theta0.values())
+            assert sorted(low.tensors) == sorted(meta0["prunable"])
+            if previous is not None:  # IMP only removes survivors
+                assert all(not (low.tensors[k] & ~previous.tensors[k]).any() for k in low.tensors)
+            previous = low
+            high, _ = Mask.load(res / f"seed{seed}/high{s}/mask.safetensors")
+            low_c, _ = Mask.load(res / f"seed{seed}/low{100 - s}/mask.safetensors")
+            assert all(torch.equal(high.tensors[k], ~low_c.tensors[k]) for k in high.tensors)
+            rnd, _ = Mask.load(res / f"seed{seed}/random{s}/mask.safetensors")
+            assert rnd.num_pruned == low.num_pruned
+            # The retrained network keeps pruned weights at exactly zero.
+            for kind, mask in (("low", low), ("high", high), ("random", rnd)):
+                trained, _ = load_tensors(res / f"seed{seed}/{kind}{s}/model.safetensors")
+                for name, keep in mask.tensors.items():
+                    assert (trained[name][~keep] == 0).all(), (kind, s, name)
+                    assert (trained[name][keep] != 0).any()
+
+
+def test_nothing_to_do_after_a_run(test_run):
+    out = snakemake(test_run, "--dry-run", "--cores", "2")
+    assert "Nothing to be done" in out.stdout + out.stderr
+
+
+def test_same_seed_twice_gives_identical_masks_and_predictions(run_copy):
+    res = run_copy / RESULTS
+    files = [p for p in sorted(res.glob("seed0/**/*")) if p.suffix in (".safetensors", ".json")
+             and p.name != "history.json"]  # fmt: skip
+    before = {p.relative_to(res): digest(p) for p in files}
+    assert any(str(p).endswith("mask.safetensors") for p in before)
+    assert any(str(p).endswith("predictions.json") for p in before)
+    shutil.rmtree(res / "seed0")
+    snakemake(run_copy, "--cores", "2")
+    after = {p: digest(res / p) for p in before}
+    changed = [str(p) for p in before if before[p] != after[p]]
+    assert not changed, f"not reproducible: {changed}"
+
+
+def planned_jobs(workdir, configfile) -> set[tuple[str, str]]:
+    """(rule, output) of every output the workflow would (re)create, from --summary."""
+    out = snakemake(workdir, "--summary", configfile=configfile).stdout
+    rows = [line.split("\t") for line in out.splitlines()[1:] if "\t" in line]
+    return {(r[2], r[0].removeprefix(f"{RESULTS}/")) for r in rows if r[5] != "no update"}
+
+
+def rules_of(planned):
+    return {rule for rule, _ in planned}
+
+
+def test_rerun_after_changing_one_seed(run_copy, tmp_path):
+    new_seed = max(SEEDS) + 1
+    seeds = [*SEEDS[:-1], new_seed]
+    cfg = write_config(tmp_path, "seed.yaml", study={"seeds": seeds})
+    planned = planned_jobs(run_copy, cfg)
+    touched = {out.split("/")[0] for _, out in planned if out.startswith("seed")}
+    assert touched == {f"seed{new_seed}"}
+    assert rules_of({p for p in planned if not p[1].startswith("seed")}) == {
+        "collect_scores", "table1", "figure1"}  # fmt: skip
+    assert ("init_theta0", f"seed{new_seed}/theta0.safetensors") in planned
+
+
+OUTPUTS = ("model.safetensors", "predictions.json", "scores.json", "history.json")
+
+
+def test_rerun_after_adding_one_sparsity(run_copy, tmp_path):
+    # Bring the run to the state a run of sparsities [25, 50] leaves: the IMP chain still
+    # reaches 75 % (the high-magnitude 25 % mask is its complement), nothing else at 75 %.
+    res = run_copy / RESULTS
+    for seed in SEEDS:
+        for kind in KINDS:
+            folder = res / f"seed{seed}/{kind}75"
+            if kind == "low":
+                for name in OUTPUTS:
+                    (folder / name).unlink()
+            else:
+                shutil.rmtree(folder)
+    smaller = write_config(tmp_path, "small.yaml", study={"sparsities": [25, 50]})
+    assert rules_of(planned_jobs(run_copy, smaller)) == {"collect_scores", "table1", "figure1"}
+    snakemake(run_copy, "--cores", "2", configfile=smaller)
+
+    planned = planned_jobs(run_copy, write_config(tmp_path, "full.yaml"))
+    per_seed = {(rule, out.split("/", 1)[1]) for rule, out in planned if out.startswith("seed")}
+    expected = {("high_magnitude_mask", "high75/mask.safetensors"),
+                ("random_mask", "random75/mask.safetensors")}  # fmt: skip
+    for kind in KINDS:
+        expected |= {("retrain_subnetwork", f"{kind}75/{name}") for name in OUTPUTS}
+        expected.add(("rewind", f"{kind}75/rewound.safetensors"))
+    assert per_seed == expected
+    seeds = {out.split("/")[0] for _, out in planned if out.startswith("seed")}
+    assert seeds == {f"seed{s}" for s in SEEDS}
+    assert rules_of({p for p in planned if not p[1].startswith("seed")}) == {
+        "collect_scores", "table1", "figure1"}  # fmt: skip
+
+
+def test_rerun_after_changing_one_training_hyperparameter(run_copy, tmp_path):
+    lr = CONFIG["finetune"]["lr"] * 2
+    planned = planned_jobs(run_copy, write_config(tmp_path, "lr.yaml", finetune={"lr": lr}))
+    rules = rules_of(planned)
+    # Upstream of fine-tuning, and the global random masks (a function of theta_0 only),
+    # stay as they are.
+    assert not rules & {"prepare_questions", "extract_features", "build_tokenizer",
+                        "pretrain", "init_theta0", "random_mask"}  # fmt: skip
+    assert {"finetune_dense", "retrain_subnetwork", "low_magnitude_mask",
+            "high_magnitude_mask", "collect_scores", "table1", "figure1"} <= rules  # fmt: skip
+    retrained = {out for rule, out in planned if rule == "retrain_subnetwork"}
+    assert len(retrained) == 4 * len(SEEDS) * len(KINDS) * len(SPARSITIES)
