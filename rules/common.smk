@@ -13,12 +13,6 @@ try:
 except ConfigError as err:
     raise WorkflowError(f"invalid configuration: {err}")
 
-# Jobs import the workflow's own package from src/, installed or not (conda envs).
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    [os.path.join(workflow.basedir, "src")]
-    + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-)
-
 RESULTS = config["results"]
 STUDY = config["study"]
 PRUNING = config["pruning"]
@@ -86,7 +80,9 @@ def low_mask_inputs(wildcards):
         "trained": trained_model(wildcards.seed, prev),
     }
     if prev > 0:
-        inputs["previous_mask"] = res(f"seed{wildcards.seed}/low{prev}/mask.safetensors")
+        inputs["previous_mask"] = res(
+            f"seed{wildcards.seed}/low{prev}/mask.safetensors"
+        )
     return inputs
 
 

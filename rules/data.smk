@@ -5,12 +5,12 @@ rule prepare_questions:
         test=res("data/test.json"),
         pretrain=res("data/pretrain.json"),
         answers=res("data/answers.json"),
-    params:
-        dataset=config["dataset"],
     log:
         logfile("prepare_questions.log"),
     conda:
         ENV
+    params:
+        dataset=config["dataset"],
     script:
         "../workflow_scripts/prepare_questions.py"
 
@@ -18,14 +18,14 @@ rule prepare_questions:
 rule extract_features:
     output:
         res("features/regions.h5"),
-    params:
-        dtype=config["features"]["dtype"],
     log:
         logfile("extract_features.log"),
     benchmark:
         benchfile("extract_features.tsv")
     conda:
         ENV
+    params:
+        dtype=config["features"]["dtype"],
     script:
         "../workflow_scripts/extract_features.py"
 
@@ -35,11 +35,11 @@ rule build_tokenizer:
         res("data/pretrain.json"),
     output:
         directory(res("tokenizer")),
-    params:
-        vocab_size=config["tokenizer"]["vocab_size"],
     log:
         logfile("build_tokenizer.log"),
     conda:
         ENV
+    params:
+        vocab_size=config["tokenizer"]["vocab_size"],
     script:
         "../workflow_scripts/build_tokenizer.py"

@@ -7,15 +7,15 @@ rule finetune_dense:
         predictions=res("seed{seed}/dense/predictions.json"),
         scores=res("seed{seed}/dense/scores.json"),
         history=res("seed{seed}/dense/history.json"),
-    params:
-        **finetune_params(),
-    threads: EXECUTION["train_threads"]
     log:
         logfile("seed{seed}/finetune_dense.log"),
     benchmark:
         benchfile("seed{seed}/finetune_dense.tsv")
     conda:
         ENV
+    threads: EXECUTION["train_threads"]
+    params:
+        **finetune_params(),
     script:
         "../workflow_scripts/finetune.py"
 
@@ -30,14 +30,14 @@ rule retrain_subnetwork:
         predictions=res("seed{seed}/{kind}{sparsity}/predictions.json"),
         scores=res("seed{seed}/{kind}{sparsity}/scores.json"),
         history=res("seed{seed}/{kind}{sparsity}/history.json"),
-    params:
-        **finetune_params(),
-    threads: EXECUTION["train_threads"]
     log:
         logfile("seed{seed}/retrain_{kind}{sparsity}.log"),
     benchmark:
         benchfile("seed{seed}/retrain_{kind}{sparsity}.tsv")
     conda:
         ENV
+    threads: EXECUTION["train_threads"]
+    params:
+        **finetune_params(),
     script:
         "../workflow_scripts/finetune.py"

@@ -6,18 +6,18 @@ rule pretrain:
         tokenizer=res("tokenizer"),
     output:
         directory(res("pretrained")),
-    params:
-        model=config["model"],
-        recipe=config["pretrain"],
-        max_length=config["tokenizer"]["max_length"],
-        device=EXECUTION["device"],
-    threads: EXECUTION["pretrain_threads"]
     log:
         logfile("pretrain.log"),
     benchmark:
         benchfile("pretrain.tsv")
     conda:
         ENV
+    threads: EXECUTION["pretrain_threads"]
+    params:
+        model=config["model"],
+        recipe=config["pretrain"],
+        max_length=config["tokenizer"]["max_length"],
+        device=EXECUTION["device"],
     script:
         "../workflow_scripts/pretrain.py"
 
@@ -28,11 +28,11 @@ rule init_theta0:
         answers=res("data/answers.json"),
     output:
         res("seed{seed}/theta0.safetensors"),
-    params:
-        prunable_modules=PRUNING["prunable_modules"],
     log:
         logfile("seed{seed}/init_theta0.log"),
     conda:
         ENV
+    params:
+        prunable_modules=PRUNING["prunable_modules"],
     script:
         "../workflow_scripts/init_theta0.py"

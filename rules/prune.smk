@@ -3,19 +3,21 @@ rule low_magnitude_mask:
         unpack(low_mask_inputs),
     output:
         res("seed{seed}/low{sparsity}/mask.safetensors"),
-    params:
-        ranking=PRUNING["ranking"],
     log:
         logfile("seed{seed}/mask_low{sparsity}.log"),
     conda:
         ENV
+    params:
+        ranking=PRUNING["ranking"],
     script:
         "../workflow_scripts/low_magnitude_mask.py"
 
 
 rule high_magnitude_mask:
     input:
-        low=lambda wc: res(f"seed{wc.seed}/low{100 - int(wc.sparsity)}/mask.safetensors"),
+        low=lambda wc: res(
+            f"seed{wc.seed}/low{100 - int(wc.sparsity)}/mask.safetensors"
+        ),
     output:
         res("seed{seed}/high{sparsity}/mask.safetensors"),
     log:
@@ -31,12 +33,12 @@ rule random_mask:
         unpack(random_mask_inputs),
     output:
         res("seed{seed}/random{sparsity}/mask.safetensors"),
-    params:
-        mode=PRUNING["random"],
     log:
         logfile("seed{seed}/mask_random{sparsity}.log"),
     conda:
         ENV
+    params:
+        mode=PRUNING["random"],
     script:
         "../workflow_scripts/random_mask.py"
 

@@ -17,15 +17,15 @@ rule table1:
     output:
         csv=res("table1.csv"),
         md=report(res("table1.md"), category="Table 1"),
+    log:
+        logfile("table1.log"),
+    conda:
+        ENV
     params:
         sparsity=STUDY["table_sparsity"],
         kinds=STUDY["kinds"],
         dataset=config["dataset"]["name"],
         split=EVAL_SPLIT,
-    log:
-        logfile("table1.log"),
-    conda:
-        ENV
     script:
         "../workflow_scripts/table1.py"
 
@@ -36,13 +36,13 @@ rule figure1:
     output:
         png=report(res("figure1.png"), category="Figure 1"),
         pdf=res("figure1.pdf"),
-    params:
-        kinds=STUDY["kinds"],
-        dataset=config["dataset"]["name"],
-        split=EVAL_SPLIT,
     log:
         logfile("figure1.log"),
     conda:
         ENV
+    params:
+        kinds=STUDY["kinds"],
+        dataset=config["dataset"]["name"],
+        split=EVAL_SPLIT,
     script:
         "../workflow_scripts/figure1.py"

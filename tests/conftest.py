@@ -16,11 +16,24 @@ TEST_CONFIG = ROOT / "tests" / "config" / "test.yaml"
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
-def snakemake(workdir: Path, *args: str, configfile: Path = TEST_CONFIG, check: bool = True,
-              timeout: int = 900) -> subprocess.CompletedProcess:  # fmt: skip
+def snakemake(
+    workdir: Path,
+    *args: str,
+    configfile: Path = TEST_CONFIG,
+    check: bool = True,
+    timeout: int = 900,
+) -> subprocess.CompletedProcess:
     """Run the workflow in ``workdir`` (its own results and .snakemake state)."""
-    cmd = [*SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(configfile), *args]  # fmt: skip
+    cmd = [
+        *SNAKEMAKE,
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(configfile),
+        *args,
+    ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     if check and proc.returncode != 0:

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 import torch
+from conftest import snakemake, write_config
 from transformers import LxmertForQuestionAnswering
 
-from conftest import snakemake, write_config
 from lxmert_lth import stages
 from lxmert_lth.data import EncodedSplit
 from lxmert_lth.io import InputError, atomic_path, read_json, save_tensors, write_json
@@ -63,8 +63,15 @@ def tiny_split(n=32, nan=False) -> EncodedSplit:
 
 
 def tiny_model():
-    arch = dict(hidden_size=16, num_attention_heads=2, intermediate_size=16, l_layers=1,
-                x_layers=1, r_layers=1, max_position_embeddings=8)  # fmt: skip
+    arch = dict(
+        hidden_size=16,
+        num_attention_heads=2,
+        intermediate_size=16,
+        l_layers=1,
+        x_layers=1,
+        r_layers=1,
+        max_position_embeddings=8,
+    )
     torch.manual_seed(0)
     return LxmertForQuestionAnswering(small_config(30, 6, 3, arch))
 
@@ -81,18 +88,36 @@ def test_diverged_finetune_job_writes_nothing(tmp_path, monkeypatch):
 
     model = tiny_model()
     ckpt = tmp_path / "theta0.safetensors"
-    save_tensors(ckpt, model.state_dict(), {"config": model.config.to_dict(),
-                                            "answers": ["a", "b", "c"], "prunable": []})  # fmt: skip
+    save_tensors(
+        ckpt,
+        model.state_dict(),
+        {"config": model.config.to_dict(), "answers": ["a", "b", "c"], "prunable": []},
+    )
     monkeypatch.setattr("lxmert_lth.training.train_qa", diverge)
     monkeypatch.setattr(stages, "_encode", lambda *a, **k: ([], tiny_split()))
     monkeypatch.setattr("lxmert_lth.modeling.load_tokenizer", lambda path: None)
     monkeypatch.setattr("lxmert_lth.features.FeatureStore", lambda path: None)
-    out = {k: str(tmp_path / "out" / f"{k}.x") for k in ("model", "predictions", "scores", "history")}
-    inp = {"checkpoint": str(ckpt), "tokenizer": "", "features": "", "train": "", "val": "",
-           "test": ""}  # fmt: skip
+    out = {
+        k: str(tmp_path / "out" / f"{k}.x") for k in ("model", "predictions", "scores", "history")
+    }
+    inp = {
+        "checkpoint": str(ckpt),
+        "tokenizer": "",
+        "features": "",
+        "train": "",
+        "val": "",
+        "test": "",
+    }
     with pytest.raises(TrainingDiverged):
-        stages.finetune(inp, out, {"epochs": 1, "batch_size": 8, "lr": 1e-3}, 5, 0, "cpu",
-                        {"kind": "dense", "sparsity": 0})  # fmt: skip
+        stages.finetune(
+            inp,
+            out,
+            {"epochs": 1, "batch_size": 8, "lr": 1e-3},
+            5,
+            0,
+            "cpu",
+            {"kind": "dense", "sparsity": 0},
+        )
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
 
 

@@ -127,8 +127,9 @@ def test_rewinding_equals_theta0_times_mask():
     model = Tiny()
     theta0 = {k: v.clone() for k, v in model.state_dict().items()}
     names = prunable_parameter_names(model, r"^enc\.")
-    mask = prune_lowest_magnitude({n: theta0[n] for n in names},
-                                  Mask.ones_like({n: theta0[n] for n in names}), 50)  # fmt: skip
+    mask = prune_lowest_magnitude(
+        {n: theta0[n] for n in names}, Mask.ones_like({n: theta0[n] for n in names}), 50
+    )
     rewound = rewind(theta0, mask)
     for k, v in theta0.items():
         expected = v * mask.tensors[k] if k in mask.tensors else v

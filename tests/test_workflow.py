@@ -8,8 +8,8 @@ import shutil
 import pandas as pd
 import pytest
 import torch
-
 from conftest import load_config, snakemake, write_config
+
 from lxmert_lth.io import load_tensors, read_json
 from lxmert_lth.masks import Mask, num_to_prune
 
@@ -84,8 +84,11 @@ def test_nothing_to_do_after_a_run(test_run):
 
 def test_same_seed_twice_gives_identical_masks_and_predictions(run_copy):
     res = run_copy / RESULTS
-    files = [p for p in sorted(res.glob("seed0/**/*")) if p.suffix in (".safetensors", ".json")
-             and p.name != "history.json"]  # fmt: skip
+    files = [
+        p
+        for p in sorted(res.glob("seed0/**/*"))
+        if p.suffix in (".safetensors", ".json") and p.name != "history.json"
+    ]
     before = {p.relative_to(res): digest(p) for p in files}
     assert any(str(p).endswith("mask.safetensors") for p in before)
     assert any(str(p).endswith("predictions.json") for p in before)
@@ -115,7 +118,10 @@ def test_rerun_after_changing_one_seed(run_copy, tmp_path):
     touched = {out.split("/")[0] for _, out in planned if out.startswith("seed")}
     assert touched == {f"seed{new_seed}"}
     assert rules_of({p for p in planned if not p[1].startswith("seed")}) == {
-        "collect_scores", "table1", "figure1"}  # fmt: skip
+        "collect_scores",
+        "table1",
+        "figure1",
+    }
     assert ("init_theta0", f"seed{new_seed}/theta0.safetensors") in planned
 
 
@@ -140,8 +146,10 @@ def test_rerun_after_adding_one_sparsity(run_copy, tmp_path):
 
     planned = planned_jobs(run_copy, write_config(tmp_path, "full.yaml"))
     per_seed = {(rule, out.split("/", 1)[1]) for rule, out in planned if out.startswith("seed")}
-    expected = {("high_magnitude_mask", "high75/mask.safetensors"),
-                ("random_mask", "random75/mask.safetensors")}  # fmt: skip
+    expected = {
+        ("high_magnitude_mask", "high75/mask.safetensors"),
+        ("random_mask", "random75/mask.safetensors"),
+    }
     for kind in KINDS:
         expected |= {("retrain_subnetwork", f"{kind}75/{name}") for name in OUTPUTS}
         expected.add(("rewind", f"{kind}75/rewound.safetensors"))
@@ -149,7 +157,10 @@ def test_rerun_after_adding_one_sparsity(run_copy, tmp_path):
     seeds = {out.split("/")[0] for _, out in planned if out.startswith("seed")}
     assert seeds == {f"seed{s}" for s in SEEDS}
     assert rules_of({p for p in planned if not p[1].startswith("seed")}) == {
-        "collect_scores", "table1", "figure1"}  # fmt: skip
+        "collect_scores",
+        "table1",
+        "figure1",
+    }
 
 
 def test_rerun_after_changing_one_training_hyperparameter(run_copy, tmp_path):
@@ -158,9 +169,22 @@ def test_rerun_after_changing_one_training_hyperparameter(run_copy, tmp_path):
     rules = rules_of(planned)
     # Upstream of fine-tuning, and the global random masks (a function of theta_0 only),
     # stay as they are.
-    assert not rules & {"prepare_questions", "extract_features", "build_tokenizer",
-                        "pretrain", "init_theta0", "random_mask"}  # fmt: skip
-    assert {"finetune_dense", "retrain_subnetwork", "low_magnitude_mask",
-            "high_magnitude_mask", "collect_scores", "table1", "figure1"} <= rules  # fmt: skip
+    assert not rules & {
+        "prepare_questions",
+        "extract_features",
+        "build_tokenizer",
+        "pretrain",
+        "init_theta0",
+        "random_mask",
+    }
+    assert {
+        "finetune_dense",
+        "retrain_subnetwork",
+        "low_magnitude_mask",
+        "high_magnitude_mask",
+        "collect_scores",
+        "table1",
+        "figure1",
+    } <= rules
     retrained = {out for rule, out in planned if rule == "retrain_subnetwork"}
     assert len(retrained) == 4 * len(SEEDS) * len(KINDS) * len(SPARSITIES)

@@ -2,5 +2,6 @@
 
 from lxmert_lth.stages import extract_easy_vqa_features, run_stage
 
-run_stage(snakemake, extract_easy_vqa_features, out_h5=snakemake.output[0],
-          dtype=snakemake.params.dtype)  # fmt: skip
+run_stage(
+    snakemake, extract_easy_vqa_features, out_h5=snakemake.output[0], dtype=snakemake.params.dtype
+)

@@ -3,6 +3,13 @@
 from lxmert_lth.stages import make_figure1, run_stage
 
 p = snakemake.params
-run_stage(snakemake, make_figure1, scores_csv=snakemake.input[0], png=snakemake.output.png,
-          pdf=snakemake.output.pdf, kinds=list(p.kinds), dataset=p.dataset,
-          split=p.split)  # fmt: skip
+run_stage(
+    snakemake,
+    make_figure1,
+    scores_csv=snakemake.input[0],
+    png=snakemake.output.png,
+    pdf=snakemake.output.pdf,
+    kinds=list(p.kinds),
+    dataset=p.dataset,
+    split=p.split,
+)

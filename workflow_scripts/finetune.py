@@ -8,7 +8,14 @@ network = (
     if "kind" in wc.keys()
     else {"kind": "dense", "sparsity": 0}
 )
-run_stage(snakemake, finetune, inp=dict(snakemake.input.items()),
-          out=dict(snakemake.output.items()), recipe=snakemake.params.recipe,
-          max_length=snakemake.params.max_length, seed=int(wc.seed),
-          device=snakemake.params.device, network=network)  # fmt: skip
+run_stage(
+    snakemake,
+    finetune,
+    inp=dict(snakemake.input.items()),
+    out=dict(snakemake.output.items()),
+    recipe=snakemake.params.recipe,
+    max_length=snakemake.params.max_length,
+    seed=int(wc.seed),
+    device=snakemake.params.device,
+    network=network,
+)

@@ -2,5 +2,4 @@
 
 from lxmert_lth.stages import high_magnitude_mask, run_stage
 
-run_stage(snakemake, high_magnitude_mask, low_mask=snakemake.input.low,
-          out=snakemake.output[0])  # fmt: skip
+run_stage(snakemake, high_magnitude_mask, low_mask=snakemake.input.low, out=snakemake.output[0])

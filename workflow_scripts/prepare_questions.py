@@ -2,5 +2,9 @@
 
 from lxmert_lth.stages import prepare_easy_vqa, run_stage
 
-run_stage(snakemake, prepare_easy_vqa, out=dict(snakemake.output.items()),
-          dataset=snakemake.params.dataset)  # fmt: skip
+run_stage(
+    snakemake,
+    prepare_easy_vqa,
+    out=dict(snakemake.output.items()),
+    dataset=snakemake.params.dataset,
+)

@@ -2,7 +2,12 @@
 
 from lxmert_lth.stages import random_subnetwork_mask, run_stage
 
-run_stage(snakemake, random_subnetwork_mask, theta0=snakemake.input.theta0,
-          reference=snakemake.input.get("reference"), out=snakemake.output[0],
-          sparsity=int(snakemake.wildcards.sparsity),
-          seed=int(snakemake.wildcards.seed))  # fmt: skip
+run_stage(
+    snakemake,
+    random_subnetwork_mask,
+    theta0=snakemake.input.theta0,
+    reference=snakemake.input.get("reference"),
+    out=snakemake.output[0],
+    sparsity=int(snakemake.wildcards.sparsity),
+    seed=int(snakemake.wildcards.seed),
+)

@@ -2,5 +2,10 @@
 
 from lxmert_lth.stages import rewind_checkpoint, run_stage
 
-run_stage(snakemake, rewind_checkpoint, theta0=snakemake.input.theta0,
-          mask_path=snakemake.input.mask, out=snakemake.output[0])  # fmt: skip
+run_stage(
+    snakemake,
+    rewind_checkpoint,
+    theta0=snakemake.input.theta0,
+    mask_path=snakemake.input.mask,
+    out=snakemake.output[0],
+)

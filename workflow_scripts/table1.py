@@ -3,6 +3,14 @@
 from lxmert_lth.stages import make_table1, run_stage
 
 p = snakemake.params
-run_stage(snakemake, make_table1, scores_csv=snakemake.input[0], out_csv=snakemake.output.csv,
-          out_md=snakemake.output.md, sparsity=p.sparsity, kinds=list(p.kinds),
-          dataset=p.dataset, split=p.split)  # fmt: skip
+run_stage(
+    snakemake,
+    make_table1,
+    scores_csv=snakemake.input[0],
+    out_csv=snakemake.output.csv,
+    out_md=snakemake.output.md,
+    sparsity=p.sparsity,
+    kinds=list(p.kinds),
+    dataset=p.dataset,
+    split=p.split,
+)

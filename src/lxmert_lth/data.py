@@ -84,7 +84,9 @@ def encode_split(
     )
 
 
-def soft_targets(label_idx: torch.Tensor, label_score: torch.Tensor, num_answers: int) -> torch.Tensor:
+def soft_targets(
+    label_idx: torch.Tensor, label_score: torch.Tensor, num_answers: int
+) -> torch.Tensor:
     """Dense (B, A) soft-score targets from padded label indices."""
     target = torch.zeros(label_idx.shape[0], num_answers + 1, device=label_idx.device)
     target.scatter_(1, torch.where(label_idx < 0, num_answers, label_idx), label_score)

@@ -120,8 +120,12 @@ def featurise_image(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     else:  # no object found: the object region is the whole image
         obj = (0, 0, w, h)
     mid = (obj[1] + obj[3] + 1) // 2
-    boxes = [obj, (0, 0, w, h), (obj[0], obj[1], obj[2], max(mid, obj[1] + 1)),
-             (obj[0], min(mid, obj[3] - 1), obj[2], obj[3])]  # fmt: skip
+    boxes = [
+        obj,
+        (0, 0, w, h),
+        (obj[0], obj[1], obj[2], max(mid, obj[1] + 1)),
+        (obj[0], min(mid, obj[3] - 1), obj[2], obj[3]),
+    ]
     feats = np.stack([_region_feature(image, fg, core, b) for b in boxes])
     return feats, np.asarray(boxes, dtype=np.float32)
 
@@ -132,16 +136,24 @@ def featurise_image(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class FeatureWriter:
     """Writes the layout above row by row; the file appears only when closed cleanly."""
 
-    def __init__(self, path, num_images: int, num_regions: int, feature_dim: int,
-                 producer: str, dtype: str = "float32"):  # fmt: skip
+    def __init__(
+        self,
+        path,
+        num_images: int,
+        num_regions: int,
+        feature_dim: int,
+        producer: str,
+        dtype: str = "float32",
+    ):
         self._atomic = atomic_path(path)
         tmp = self._atomic.__enter__()
         self.path = path
         self.file = h5py.File(tmp, "w")
         n, r, d = num_images, num_regions, feature_dim
         f = self.file
-        f.attrs.update(producer=producer, num_regions=r, feature_dim=d,
-                       layout_version=LAYOUT_VERSION)  # fmt: skip
+        f.attrs.update(
+            producer=producer, num_regions=r, feature_dim=d, layout_version=LAYOUT_VERSION
+        )
         f.create_dataset("image_ids", (n,), dtype=h5py.string_dtype())
         f.create_dataset("features", (n, r, d), dtype=dtype, chunks=(min(n, 64), r, d))
         f.create_dataset("boxes", (n, r, 4), dtype="f4")
@@ -152,8 +164,16 @@ class FeatureWriter:
         f.create_dataset("objects_conf", (n, r), dtype="f4")
         self.num_images, self.num_regions, self.row = n, r, 0
 
-    def add(self, image_id: str, features: np.ndarray, boxes_px: np.ndarray, height: int,
-            width: int, objects_id=None, objects_conf=None) -> None:  # fmt: skip
+    def add(
+        self,
+        image_id: str,
+        features: np.ndarray,
+        boxes_px: np.ndarray,
+        height: int,
+        width: int,
+        objects_id=None,
+        objects_conf=None,
+    ) -> None:
         """Append one image; ``boxes_px`` are x1, y1, x2, y2 in pixels."""
         n = len(features)
         if n != self.num_regions or boxes_px.shape != (n, 4):

@@ -68,7 +68,9 @@ def read_json(path: str | os.PathLike) -> Any:
 
 
 def save_tensors(
-    path: str | os.PathLike, tensors: dict[str, torch.Tensor], metadata: dict[str, Any] | None = None
+    path: str | os.PathLike,
+    tensors: dict[str, torch.Tensor],
+    metadata: dict[str, Any] | None = None,
 ) -> None:
     """Save ``tensors`` as safetensors; ``metadata`` values are stored as JSON strings."""
     meta = {k: json.dumps(v) for k, v in (metadata or {}).items()}

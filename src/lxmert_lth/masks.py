@@ -136,8 +136,9 @@ def prune_lowest_magnitude(
     if ranking == "per_tensor":
         return Mask(
             {
-                name: prune_lowest_magnitude({name: weights[name]}, Mask({name: keep}), sparsity)
-                .tensors[name]
+                name: prune_lowest_magnitude(
+                    {name: weights[name]}, Mask({name: keep}), sparsity
+                ).tensors[name]
                 for name, keep in mask.tensors.items()
             }
         )

@@ -29,8 +29,9 @@ from .io import InputError, atomic_path, load_tensors, save_tensors
 def build_tokenizer(texts: Sequence[str], out_dir: str | os.PathLike, vocab_size: int) -> None:
     """Train a lower-cased WordPiece tokenizer on ``texts``; save it in the standard format."""
     wordpiece = BertWordPieceTokenizer(lowercase=True)
-    wordpiece.train_from_iterator(texts, vocab_size=vocab_size, min_frequency=1,
-                                  show_progress=False)  # fmt: skip
+    wordpiece.train_from_iterator(
+        texts, vocab_size=vocab_size, min_frequency=1, show_progress=False
+    )
     tokenizer = BertTokenizerFast(tokenizer_object=wordpiece._tokenizer)
     with atomic_path(out_dir, directory=True) as tmp:
         tokenizer.save_pretrained(tmp)
@@ -41,7 +42,9 @@ def load_tokenizer(path: str | os.PathLike):
     return AutoTokenizer.from_pretrained(str(path))
 
 
-def small_config(vocab_size: int, feature_dim: int, num_answers: int, arch: Mapping) -> LxmertConfig:
+def small_config(
+    vocab_size: int, feature_dim: int, num_answers: int, arch: Mapping
+) -> LxmertConfig:
     """An LXMERT configuration for the embedded default (sizes from ``config.yaml``)."""
     return LxmertConfig(
         vocab_size=vocab_size,
@@ -91,7 +94,9 @@ def theta0_from_pretrained(
     return model
 
 
-def save_checkpoint(path, model: LxmertForQuestionAnswering, answers: Sequence[str], **meta) -> None:
+def save_checkpoint(
+    path, model: LxmertForQuestionAnswering, answers: Sequence[str], **meta
+) -> None:
     save_tensors(
         path,
         model.state_dict(),
@@ -115,8 +120,10 @@ def model_from_state(
         raise InputError(f"{source}: checkpoint has unexpected tensor {unexpected[0]!r}")
     for k, v in state.items():
         if v.shape != expected[k].shape:
-            raise InputError(f"{source}: tensor {k!r} has shape {tuple(v.shape)}, "
-                             f"the model expects {tuple(expected[k].shape)}")  # fmt: skip
+            raise InputError(
+                f"{source}: tensor {k!r} has shape {tuple(v.shape)}, "
+                f"the model expects {tuple(expected[k].shape)}"
+            )
     model.load_state_dict(state)
     return model
 

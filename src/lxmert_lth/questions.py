@@ -141,7 +141,10 @@ def easy_vqa_images() -> dict[str, str]:
     """image_id -> PNG path for every easy-VQA image (train and test)."""
     ev = _import_easy_vqa()
     paths = {}
-    for split, table in (("train", ev.get_train_image_paths()), ("test", ev.get_test_image_paths())):
+    for split, table in (
+        ("train", ev.get_train_image_paths()),
+        ("test", ev.get_test_image_paths()),
+    ):
         for index, path in table.items():
             paths[easy_vqa_image_id(split, index)] = path
     return dict(sorted(paths.items()))

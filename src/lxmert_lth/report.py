@@ -9,8 +9,12 @@ import pandas as pd
 
 from .io import atomic_path
 
-KIND_LABELS = {"dense": "LXMERT (dense)", "low": "low-magnitude", "high": "high-magnitude",
-               "random": "random"}  # fmt: skip
+KIND_LABELS = {
+    "dense": "LXMERT (dense)",
+    "low": "low-magnitude",
+    "high": "high-magnitude",
+    "random": "random",
+}
 COLUMNS = {"yes/no": "Yes/No", "number": "Number", "other": "Other", "overall": "Overall"}
 DASH = "–"
 
@@ -61,8 +65,7 @@ def figure1(scores: pd.DataFrame, kinds: Sequence[str], png_path, pdf_path, titl
     dense = scores[scores.kind == "dense"].overall
     if not dense.empty:
         mean, std = dense.mean(), (dense.std(ddof=1) if len(dense) > 1 else 0.0)
-        ax.axhline(mean, color="black", linestyle="--", linewidth=1,
-                   label=f"dense ({mean:.2f})")  # fmt: skip
+        ax.axhline(mean, color="black", linestyle="--", linewidth=1, label=f"dense ({mean:.2f})")
         if std and not math.isnan(std):
             ax.axhspan(mean - std, mean + std, color="black", alpha=0.08)
     styles = {"low": ("tab:blue", "o"), "high": ("tab:orange", "s"), "random": ("tab:green", "^")}
@@ -72,8 +75,15 @@ def figure1(scores: pd.DataFrame, kinds: Sequence[str], png_path, pdf_path, titl
             continue
         agg = sel.groupby("sparsity").overall.agg(["mean", "std", "count"]).reset_index()
         color, marker = styles.get(kind, (None, "x"))
-        ax.errorbar(agg.sparsity, agg["mean"], yerr=agg["std"].fillna(0.0), color=color,
-                    marker=marker, capsize=3, label=KIND_LABELS.get(kind, kind))  # fmt: skip
+        ax.errorbar(
+            agg.sparsity,
+            agg["mean"],
+            yerr=agg["std"].fillna(0.0),
+            color=color,
+            marker=marker,
+            capsize=3,
+            label=KIND_LABELS.get(kind, kind),
+        )
     ax.set_xlabel("sparsity (% of prunable weights removed)")
     ax.set_ylabel("VQA accuracy (%)")
     ax.set_title(title, fontsize=10)

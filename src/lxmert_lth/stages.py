@@ -55,8 +55,12 @@ def prepare_easy_vqa(out: Mapping[str, str], dataset: Mapping) -> None:
     )
     answers = build_answer_vocab(splits["train"], dataset.get("min_answer_count", 1))
     for name, records in splits.items():
-        log.info("%s: %d questions on %d images", name, len(records),
-                 len({q["image_id"] for q in records}))  # fmt: skip
+        log.info(
+            "%s: %d questions on %d images",
+            name,
+            len(records),
+            len({q["image_id"] for q in records}),
+        )
         write_json(out[name], records)
     write_json(out["answers"], {"answers": answers})
     log.info("%d answers", len(answers))
@@ -71,8 +75,9 @@ def extract_easy_vqa_features(out_h5: str, dtype: str) -> None:
     from .questions import easy_vqa_images
 
     images = easy_vqa_images()
-    with FeatureWriter(out_h5, len(images), NUM_REGIONS, FEATURE_DIM,
-                       "easy-vqa shape featuriser v1", dtype) as writer:  # fmt: skip
+    with FeatureWriter(
+        out_h5, len(images), NUM_REGIONS, FEATURE_DIM, "easy-vqa shape featuriser v1", dtype
+    ) as writer:
         for image_id, path in tqdm(images.items(), desc="features", mininterval=2):
             with Image.open(path) as im:
                 pixels = np.asarray(im.convert("RGB"))
@@ -96,12 +101,19 @@ def _encode(questions_path, tokenizer, answers, store, max_length, device):
     from .questions import load_questions
 
     questions = load_questions(questions_path)
-    return questions, encode_split(questions, tokenizer, answers, store, max_length,
-                                   str(questions_path)).to(device)  # fmt: skip
+    return questions, encode_split(
+        questions, tokenizer, answers, store, max_length, str(questions_path)
+    ).to(device)
 
 
-def run_pretraining(inp: Mapping[str, str], out_dir: str, model_cfg: Mapping, recipe: Mapping,
-                    max_length: int, device: str) -> None:  # fmt: skip
+def run_pretraining(
+    inp: Mapping[str, str],
+    out_dir: str,
+    model_cfg: Mapping,
+    recipe: Mapping,
+    max_length: int,
+    device: str,
+) -> None:
     from .features import FeatureStore
     from .modeling import load_tokenizer, new_pretraining_model, small_config
     from .questions import load_answers
@@ -114,16 +126,23 @@ def run_pretraining(inp: Mapping[str, str], out_dir: str, model_cfg: Mapping, re
     _, data = _encode(inp["questions"], tokenizer, answers, store, max_length, dev)
     config = small_config(len(tokenizer), store.feature_dim, len(answers), model_cfg)
     model = new_pretraining_model(config, recipe["seed"]).to(dev)
-    history = pretrain(model, data, tokenizer, TrainConfig.from_dict(recipe), recipe["seed"],
-                       recipe.get("mlm_probability", 0.15))  # fmt: skip
+    history = pretrain(
+        model,
+        data,
+        tokenizer,
+        TrainConfig.from_dict(recipe),
+        recipe["seed"],
+        recipe.get("mlm_probability", 0.15),
+    )
     with atomic_path(out_dir, directory=True) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         write_json(Path(tmp) / "pretraining_history.json", history)
 
 
-def make_theta0(pretrained: str, answers_path: str, out: str, seed: int,
-                prunable_modules: str) -> None:  # fmt: skip
+def make_theta0(
+    pretrained: str, answers_path: str, out: str, seed: int, prunable_modules: str
+) -> None:
     from .masks import prunable_parameter_names
     from .modeling import save_checkpoint, theta0_from_pretrained
     from .questions import load_answers
@@ -133,14 +152,21 @@ def make_theta0(pretrained: str, answers_path: str, out: str, seed: int,
     prunable = prunable_parameter_names(model, prunable_modules)
     n_prunable = sum(model.get_parameter(n).numel() for n in prunable)
     n_total = sum(p.numel() for p in model.parameters())
-    log.info("theta_0: %d parameters, %d prunable in %d tensors", n_total, n_prunable,
-             len(prunable))  # fmt: skip
-    save_checkpoint(out, model, answers, seed=seed, prunable=prunable,
-                    num_total_parameters=n_total)  # fmt: skip
+    log.info(
+        "theta_0: %d parameters, %d prunable in %d tensors", n_total, n_prunable, len(prunable)
+    )
+    save_checkpoint(out, model, answers, seed=seed, prunable=prunable, num_total_parameters=n_total)
 
 
-def finetune(inp: Mapping[str, str], out: Mapping[str, str], recipe: Mapping, max_length: int,
-             seed: int, device: str, network: Mapping) -> None:  # fmt: skip
+def finetune(
+    inp: Mapping[str, str],
+    out: Mapping[str, str],
+    recipe: Mapping,
+    max_length: int,
+    seed: int,
+    device: str,
+    network: Mapping,
+) -> None:
     """Fine-tune a checkpoint (theta_0 or a rewound subnetwork, with its mask enforced),
     select the best epoch on validation, predict the test split and score it."""
     from .features import FeatureStore
@@ -160,23 +186,36 @@ def finetune(inp: Mapping[str, str], out: Mapping[str, str], recipe: Mapping, ma
     test_questions, test = _encode(inp["test"], tokenizer, answers, store, max_length, dev)
     prunable = meta.get("prunable", [])
     enforcer = None
-    mask_meta = {"num_pruned": 0, "num_prunable": sum(model.get_parameter(n).numel() for n in prunable)}
+    mask_meta = {
+        "num_pruned": 0,
+        "num_prunable": sum(model.get_parameter(n).numel() for n in prunable),
+    }
     if inp.get("mask"):
         mask, mask_meta = Mask.load(inp["mask"])
         enforcer = MaskEnforcer(model, mask)
-        log.info("mask: %d of %d prunable weights pruned (%.2f%%)", mask.num_pruned,
-                 mask.num_prunable, mask.sparsity)  # fmt: skip
+        log.info(
+            "mask: %d of %d prunable weights pruned (%.2f%%)",
+            mask.num_pruned,
+            mask.num_prunable,
+            mask.sparsity,
+        )
     history = train_qa(model, train, val, TrainConfig.from_dict(recipe), seed, enforcer)
     pred = predict_indices(model, test, TrainConfig.from_dict(recipe).eval_batch_size)
     predictions = {qid: answers[i] for qid, i in zip(test.question_ids, pred.tolist(), strict=True)}
     scores = score_predictions(predictions, test_questions)
     log.info("test accuracy %s", scores)
-    info = {**network, "seed": seed, "best_epoch": history["best_epoch"],
-            "val_accuracy": history["best_val_accuracy"],
-            "num_pruned": mask_meta["num_pruned"], "num_prunable": mask_meta["num_prunable"]}  # fmt: skip
+    info = {
+        **network,
+        "seed": seed,
+        "best_epoch": history["best_epoch"],
+        "val_accuracy": history["best_val_accuracy"],
+        "num_pruned": mask_meta["num_pruned"],
+        "num_prunable": mask_meta["num_prunable"],
+    }
     save_checkpoint(out["model"], model, answers, seed=seed, **network)
-    write_json(out["predictions"],
-               [{"question_id": q, "answer": a} for q, a in predictions.items()])  # fmt: skip
+    write_json(
+        out["predictions"], [{"question_id": q, "answer": a} for q, a in predictions.items()]
+    )
     write_json(out["history"], history)
     write_json(out["scores"], {**info, **scores})
 
@@ -191,8 +230,9 @@ def _prunable(theta0: str) -> tuple[dict, dict]:
     return state, meta
 
 
-def low_magnitude_mask(theta0: str, trained: str, previous_mask: str | None, out: str,
-                       sparsity: int, ranking: str) -> None:  # fmt: skip
+def low_magnitude_mask(
+    theta0: str, trained: str, previous_mask: str | None, out: str, sparsity: int, ranking: str
+) -> None:
     """IMP level: prune the trained network's lowest-magnitude surviving weights."""
     from .masks import Mask, prune_lowest_magnitude
 
@@ -203,10 +243,15 @@ def low_magnitude_mask(theta0: str, trained: str, previous_mask: str | None, out
     else:
         mask = Mask.ones_like({n: theta_state[n] for n in meta["prunable"]})
     new = prune_lowest_magnitude(weights, mask, sparsity, ranking)
-    log.info("low-magnitude mask at %d%%: %d of %d pruned", sparsity, new.num_pruned,
-             new.num_prunable)  # fmt: skip
-    new.save(out, **new.metadata(meta["num_total_parameters"], kind="low", ranking=ranking,
-                                 source=str(trained)))  # fmt: skip
+    log.info(
+        "low-magnitude mask at %d%%: %d of %d pruned", sparsity, new.num_pruned, new.num_prunable
+    )
+    new.save(
+        out,
+        **new.metadata(
+            meta["num_total_parameters"], kind="low", ranking=ranking, source=str(trained)
+        ),
+    )
 
 
 def high_magnitude_mask(low_mask: str, out: str) -> None:
@@ -216,12 +261,14 @@ def high_magnitude_mask(low_mask: str, out: str) -> None:
     low, meta = Mask.load(low_mask)
     high = low.complement()
     log.info("high-magnitude mask: %d of %d pruned", high.num_pruned, high.num_prunable)
-    high.save(out, **high.metadata(meta["num_total_parameters"], kind="high",
-                                   complement_of=str(low_mask)))  # fmt: skip
+    high.save(
+        out, **high.metadata(meta["num_total_parameters"], kind="high", complement_of=str(low_mask))
+    )
 
 
-def random_subnetwork_mask(theta0: str, reference: str | None, out: str, sparsity: int,
-                           seed: int) -> None:  # fmt: skip
+def random_subnetwork_mask(
+    theta0: str, reference: str | None, out: str, sparsity: int, seed: int
+) -> None:
     """Random mask pruning as many weights as the low-magnitude mask at ``sparsity``:
     the same total anywhere (global), or, given the ``reference`` low-magnitude mask,
     the same number in each tensor (per layer)."""
@@ -236,8 +283,13 @@ def random_subnetwork_mask(theta0: str, reference: str | None, out: str, sparsit
         counts = num_to_prune(sum(s.numel() for s in shapes.values()), sparsity)
         mode = "global"
     mask = random_mask(shapes, counts, seed=seed * 1000 + sparsity)
-    log.info("random mask (%s) at %d%%: %d of %d pruned", mode, sparsity, mask.num_pruned,
-             mask.num_prunable)  # fmt: skip
+    log.info(
+        "random mask (%s) at %d%%: %d of %d pruned",
+        mode,
+        sparsity,
+        mask.num_pruned,
+        mask.num_prunable,
+    )
     mask.save(out, **mask.metadata(meta["num_total_parameters"], kind="random", mode=mode))
 
 
@@ -249,8 +301,11 @@ def rewind_checkpoint(theta0: str, mask_path: str, out: str) -> None:
     state, meta = load_tensors(theta0)
     mask, mask_meta = Mask.load(mask_path)
     save_tensors(out, rewind(state, mask), {**meta, "mask": mask_meta})
-    log.info("rewound to theta_0 with %d of %d prunable weights pruned", mask.num_pruned,
-             mask.num_prunable)  # fmt: skip
+    log.info(
+        "rewound to theta_0 with %d of %d prunable weights pruned",
+        mask.num_pruned,
+        mask.num_prunable,
+    )
 
 
 # --- aggregates ---------------------------------------------------------------------
@@ -266,8 +321,15 @@ def collect_scores(score_files: list[str], out_csv: str) -> None:
     log.info("%d scores", len(frame))
 
 
-def make_table1(scores_csv: str, out_csv: str, out_md: str, sparsity: int, kinds: list[str],
-                dataset: str, split: str) -> None:  # fmt: skip
+def make_table1(
+    scores_csv: str,
+    out_csv: str,
+    out_md: str,
+    sparsity: int,
+    kinds: list[str],
+    dataset: str,
+    split: str,
+) -> None:
     import pandas as pd
 
     from .report import table1, write_table
@@ -283,12 +345,18 @@ def make_table1(scores_csv: str, out_csv: str, out_md: str, sparsity: int, kinds
     write_table(table, out_csv, out_md, caption)
 
 
-def make_figure1(scores_csv: str, png: str, pdf: str, kinds: list[str], dataset: str,
-                 split: str) -> None:  # fmt: skip
+def make_figure1(
+    scores_csv: str, png: str, pdf: str, kinds: list[str], dataset: str, split: str
+) -> None:
     import pandas as pd
 
     from .report import figure1
 
     scores = pd.read_csv(scores_csv)
-    figure1(scores, kinds, png, pdf,
-            f"Figure 1 ({dataset}, {split}): accuracy vs. sparsity, mean ± std over seeds")  # fmt: skip
+    figure1(
+        scores,
+        kinds,
+        png,
+        pdf,
+        f"Figure 1 ({dataset}, {split}): accuracy vs. sparsity, mean ± std over seeds",
+    )

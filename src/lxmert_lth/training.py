@@ -137,8 +137,11 @@ def train_qa(
             loss_sum += loss.detach()
             bar.update()
         val_acc = soft_accuracy(model, val, cfg.eval_batch_size)
-        record = {"epoch": epoch + 1, "loss": loss_sum.item() / steps_per_epoch,
-                  "val_accuracy": val_acc}  # fmt: skip
+        record = {
+            "epoch": epoch + 1,
+            "loss": loss_sum.item() / steps_per_epoch,
+            "val_accuracy": val_acc,
+        }
         history["epochs"].append(record)
         log.info("epoch %d: loss %.4f, val accuracy %.2f", epoch + 1, record["loss"], val_acc)
         if on_epoch:
@@ -171,12 +174,21 @@ def _mask_tokens(input_ids, attention_mask, tokenizer, prob: float, gen: torch.G
 
 
 def pretrain(
-    model, data: EncodedSplit, tokenizer, cfg: TrainConfig, seed: int, mlm_prob: float = 0.15,
-    val: EncodedSplit | None = None, progress: bool = True,
-) -> list[dict]:  # fmt: skip
-    """LXMERT pre-training objectives on (question, image) pairs: masked language
-    modelling, image-text matching (half the pairs get another image) and image
-    question answering on the matched pairs."""
+    model,
+    data: EncodedSplit,
+    tokenizer,
+    cfg: TrainConfig,
+    seed: int,
+    mlm_prob: float = 0.15,
+    mlm_fraction: float = 0.5,
+    mismatch_fraction: float = 0.5,
+    val: EncodedSplit | None = None,
+    progress: bool = True,
+) -> list[dict]:
+    """LXMERT's pre-training objectives on (question, image) pairs: masked language
+    modelling (``mlm_prob`` of the word pieces in ``mlm_fraction`` of the questions),
+    image-text matching (``mismatch_fraction`` of the pairs get another image) and image
+    question answering on the intact, matched pairs."""
     seed_everything(seed)
     gen = torch.Generator().manual_seed(seed)
     # Whole batches only: a tiny last batch could hold no masked token or matched pair.
@@ -195,18 +207,21 @@ def pretrain(
             n = batch["input_ids"].shape[0]
             if n < cfg.batch_size:
                 continue
-            mismatched = torch.rand(n, generator=gen) < 0.5
+            mismatched = torch.rand(n, generator=gen) < mismatch_fraction
             other = torch.randint(len(data.features), (n,), generator=gen)
             rows = torch.where(mismatched, other, data.image_rows[batch["index"]])
             matched = (rows == data.image_rows[batch["index"]]).long()
-            # Words are masked in half of the questions; questions are answered only when
+            # Words are masked in a fraction of the questions; questions are answered only when
             # intact and paired with their own image (a masked colour word or a foreign
             # image would make the answer a guess).
-            masked_rows = torch.rand(n, generator=gen) < 0.5
+            masked_rows = torch.rand(n, generator=gen) < mlm_fraction
             input_ids, mlm_labels = _mask_tokens(
-                batch["input_ids"], batch["attention_mask"] * masked_rows[:, None], tokenizer,
-                mlm_prob, gen,
-            )  # fmt: skip
+                batch["input_ids"],
+                batch["attention_mask"] * masked_rows[:, None],
+                tokenizer,
+                mlm_prob,
+                gen,
+            )
             best = batch["label_score"].argmax(1)
             ans = batch["label_idx"].gather(1, best[:, None]).squeeze(1)
             answerable = (matched == 1) & ~masked_rows & (ans >= 0)

@@ -1,0 +1,55 @@
+"""Project hygiene: environment pins agree, the workflow lints and is formatted."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+
+import yaml
+from conftest import ROOT
+
+
+def pins_from_pyproject() -> dict[str, str]:
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    return dict(d.split("==") for d in deps)
+
+
+def test_every_dependency_is_pinned():
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert all("==" in d for d in deps), deps
+
+
+def test_conda_envs_agree_with_pyproject():
+    envs = sorted((ROOT / "envs").glob("*.yaml"))
+    assert envs
+    for env in envs:
+        spec = yaml.safe_load(env.read_text())
+        pip = next(d["pip"] for d in spec["dependencies"] if isinstance(d, dict))
+        pins = dict(p.split("==") for p in pip)
+        assert pins == pins_from_pyproject(), env.name
+        python = next(
+            d for d in spec["dependencies"] if isinstance(d, str) and d.startswith("python=")
+        )
+        assert python == "python=3.11"
+
+
+def test_every_rule_names_a_conda_env_and_a_log():
+    text = "".join(p.read_text() for p in (ROOT / "rules").glob("*.smk"))
+    rules = text.count("\nrule ") + text.startswith("rule ")
+    assert rules == text.count("    conda:\n") == text.count("    log:\n")
+
+
+def run(*cmd):
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_snakemake_lint_is_clean():
+    out = run(sys.executable, "-m", "snakemake", "--lint", "--configfile", "tests/config/test.yaml")
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_snakefmt_is_clean():
+    files = ["Snakefile", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "rules").glob("*.smk"))]
+    out = run(sys.executable, "-m", "snakefmt", "--check", *files)
+    assert out.returncode == 0, out.stdout + out.stderr
