@@ -146,13 +146,14 @@ def test_rerun_after_adding_one_sparsity(run_copy, tmp_path):
 
     planned = planned_jobs(run_copy, write_config(tmp_path, "full.yaml"))
     per_seed = {(rule, out.split("/", 1)[1]) for rule, out in planned if out.startswith("seed")}
-    expected = {
-        ("high_magnitude_mask", "high75/mask.safetensors"),
-        ("random_mask", "random75/mask.safetensors"),
-    }
+    expected = set()
     for kind in KINDS:
         expected |= {("retrain_subnetwork", f"{kind}75/{name}") for name in OUTPUTS}
-        expected.add(("rewind", f"{kind}75/rewound.safetensors"))
+    for kind, rule in (("high", "high_magnitude_subnetwork"), ("random", "random_subnetwork")):
+        expected |= {(rule, f"{kind}75/mask.safetensors"), (rule, f"{kind}75/rewound.safetensors")}
+    # The low-magnitude 75 % mask exists (the high 25 % mask is its complement), but its
+    # rewound network is temporary and was removed: it is made again.
+    expected.add(("low_magnitude_subnetwork", "low75/rewound.safetensors"))
     assert per_seed == expected
     seeds = {out.split("/")[0] for _, out in planned if out.startswith("seed")}
     assert seeds == {f"seed{s}" for s in SEEDS}
@@ -167,21 +168,19 @@ def test_rerun_after_changing_one_training_hyperparameter(run_copy, tmp_path):
     lr = CONFIG["finetune"]["lr"] * 2
     planned = planned_jobs(run_copy, write_config(tmp_path, "lr.yaml", finetune={"lr": lr}))
     rules = rules_of(planned)
-    # Upstream of fine-tuning, and the global random masks (a function of theta_0 only),
-    # stay as they are.
+    # Everything upstream of fine-tuning stays as it is.
     assert not rules & {
         "prepare_questions",
         "extract_features",
         "build_tokenizer",
         "pretrain",
         "init_theta0",
-        "random_mask",
     }
     assert {
         "finetune_dense",
         "retrain_subnetwork",
-        "low_magnitude_mask",
-        "high_magnitude_mask",
+        "low_magnitude_subnetwork",
+        "high_magnitude_subnetwork",
         "collect_scores",
         "table1",
         "figure1",

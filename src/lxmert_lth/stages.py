@@ -223,89 +223,78 @@ def finetune(
 # --- masks --------------------------------------------------------------------------
 
 
-def _prunable(theta0: str) -> tuple[dict, dict]:
-    state, meta = load_tensors(theta0)
+def _theta0(path: str) -> tuple[dict, dict]:
+    state, meta = load_tensors(path)
     if "prunable" not in meta:
-        raise InputError(f"{theta0}: no 'prunable' list in the checkpoint metadata")
+        raise InputError(f"{path}: no 'prunable' list in the checkpoint metadata")
     return state, meta
 
 
-def low_magnitude_mask(
-    theta0: str, trained: str, previous_mask: str | None, out: str, sparsity: int, ranking: str
+def _save_subnetwork(mask, theta0: tuple[dict, dict], out: Mapping[str, str], **meta) -> None:
+    """Write the mask (with its counts) and theta_0 rewound under it."""
+    from .io import save_tensors
+    from .masks import rewind
+
+    state, theta_meta = theta0
+    mask_meta = mask.metadata(theta_meta["num_total_parameters"], **meta)
+    log.info(
+        "%s: %d of %d prunable weights pruned (%.2f%%)",
+        meta.get("kind"),
+        mask.num_pruned,
+        mask.num_prunable,
+        mask.sparsity,
+    )
+    mask.save(out["mask"], **mask_meta)
+    save_tensors(out["rewound"], rewind(state, mask), {**theta_meta, "mask": mask_meta})
+
+
+def low_magnitude_subnetwork(
+    theta0: str,
+    trained: str,
+    previous_mask: str | None,
+    out: Mapping[str, str],
+    sparsity: int,
+    ranking: str,
 ) -> None:
     """IMP level: prune the trained network's lowest-magnitude surviving weights."""
     from .masks import Mask, prune_lowest_magnitude
 
-    theta_state, meta = _prunable(theta0)
+    base = _theta0(theta0)
     weights, _ = load_tensors(trained)
     if previous_mask:
         mask, _ = Mask.load(previous_mask)
     else:
-        mask = Mask.ones_like({n: theta_state[n] for n in meta["prunable"]})
+        mask = Mask.ones_like({n: base[0][n] for n in base[1]["prunable"]})
     new = prune_lowest_magnitude(weights, mask, sparsity, ranking)
-    log.info(
-        "low-magnitude mask at %d%%: %d of %d pruned", sparsity, new.num_pruned, new.num_prunable
-    )
-    new.save(
-        out,
-        **new.metadata(
-            meta["num_total_parameters"], kind="low", ranking=ranking, source=str(trained)
-        ),
-    )
+    _save_subnetwork(new, base, out, kind="low", ranking=ranking, trained=str(trained))
 
 
-def high_magnitude_mask(low_mask: str, out: str) -> None:
+def high_magnitude_subnetwork(theta0: str, low_mask: str, out: Mapping[str, str]) -> None:
     """The exact complement of a low-magnitude mask within the prunable set."""
     from .masks import Mask
 
-    low, meta = Mask.load(low_mask)
-    high = low.complement()
-    log.info("high-magnitude mask: %d of %d pruned", high.num_pruned, high.num_prunable)
-    high.save(
-        out, **high.metadata(meta["num_total_parameters"], kind="high", complement_of=str(low_mask))
+    low, _ = Mask.load(low_mask)
+    _save_subnetwork(
+        low.complement(), _theta0(theta0), out, kind="high", complement_of=str(low_mask)
     )
 
 
-def random_subnetwork_mask(
-    theta0: str, reference: str | None, out: str, sparsity: int, seed: int
+def random_subnetwork(
+    theta0: str, reference: str | None, out: Mapping[str, str], sparsity: int, seed: int
 ) -> None:
     """Random mask pruning as many weights as the low-magnitude mask at ``sparsity``:
     the same total anywhere (global), or, given the ``reference`` low-magnitude mask,
     the same number in each tensor (per layer)."""
     from .masks import Mask, num_to_prune, random_mask
 
-    theta_state, meta = _prunable(theta0)
-    shapes = {n: theta_state[n].shape for n in meta["prunable"]}
+    base = _theta0(theta0)
+    shapes = {n: base[0][n].shape for n in base[1]["prunable"]}
     if reference:
-        counts = Mask.load(reference)[0].per_tensor_pruned()
-        mode = "per_layer"
+        counts, mode = Mask.load(reference)[0].per_tensor_pruned(), "per_layer"
     else:
-        counts = num_to_prune(sum(s.numel() for s in shapes.values()), sparsity)
-        mode = "global"
+        counts, mode = num_to_prune(sum(s.numel() for s in shapes.values()), sparsity), "global"
     mask = random_mask(shapes, counts, seed=seed * 1000 + sparsity)
-    log.info(
-        "random mask (%s) at %d%%: %d of %d pruned",
-        mode,
-        sparsity,
-        mask.num_pruned,
-        mask.num_prunable,
-    )
-    mask.save(out, **mask.metadata(meta["num_total_parameters"], kind="random", mode=mode))
-
-
-def rewind_checkpoint(theta0: str, mask_path: str, out: str) -> None:
-    """theta_0 ⊙ mask, saved as a checkpoint with theta_0's metadata."""
-    from .io import save_tensors
-    from .masks import Mask, rewind
-
-    state, meta = load_tensors(theta0)
-    mask, mask_meta = Mask.load(mask_path)
-    save_tensors(out, rewind(state, mask), {**meta, "mask": mask_meta})
-    log.info(
-        "rewound to theta_0 with %d of %d prunable weights pruned",
-        mask.num_pruned,
-        mask.num_prunable,
-    )
+    _save_subnetwork(mask, base, out, kind="random", mode=mode)
 
 
 # --- aggregates ---------------------------------------------------------------------

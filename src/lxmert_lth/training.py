@@ -173,6 +173,24 @@ def _mask_tokens(input_ids, attention_mask, tokenizer, prob: float, gen: torch.G
     return masked, labels
 
 
+def pretraining_loss(out, mlm_labels, matched, batch, answerable) -> torch.Tensor:
+    """Image-text matching + masked LM + the VQA loss on the answerable pairs.
+
+    The QA term is the fine-tuning loss (soft-score BCE, ``qa_loss``): with a hard-label
+    cross-entropy the small model learned to answer far more slowly. An objective with no
+    target in the batch contributes zero (``transformers``' own sum would be NaN then).
+    """
+    loss = F.cross_entropy(out.cross_relationship_score, matched)
+    labels = mlm_labels.reshape(-1)
+    if (labels != -100).any():
+        logits = out.prediction_logits.reshape(labels.shape[0], -1)
+        loss = loss + F.cross_entropy(logits, labels)
+    if answerable.any():
+        rows = {k: batch[k][answerable] for k in ("label_idx", "label_score")}
+        loss = loss + qa_loss(out.question_answering_score[answerable], rows)
+    return loss
+
+
 def pretrain(
     model,
     data: EncodedSplit,
@@ -222,27 +240,22 @@ def pretrain(
                 mlm_prob,
                 gen,
             )
-            best = batch["label_score"].argmax(1)
-            ans = batch["label_idx"].gather(1, best[:, None]).squeeze(1)
-            answerable = (matched == 1) & ~masked_rows & (ans >= 0)
-            ans = torch.where(answerable, ans, torch.full_like(ans, -100))
+            answerable = (matched == 1) & ~masked_rows & (batch["label_idx"] >= 0).any(1)
             out = model(
                 input_ids=input_ids,
                 attention_mask=batch["attention_mask"],
                 token_type_ids=batch["token_type_ids"],
                 visual_feats=data.features[rows],
                 visual_pos=data.boxes[rows],
-                labels=mlm_labels,
-                matched_label=matched,
-                ans=ans,
             )
-            _check_finite(out.loss, epoch, step)
+            loss = pretraining_loss(out, mlm_labels, matched, batch, answerable)
+            _check_finite(loss, epoch, step)
             optimizer.zero_grad(set_to_none=True)
-            out.loss.backward()
+            loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm)
             optimizer.step()
             scheduler.step()
-            loss_sum += out.loss.item()
+            loss_sum += loss.item()
             bar.update()
         record = {"epoch": epoch + 1, "loss": loss_sum / steps_per_epoch}
         if val is not None:

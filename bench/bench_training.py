@@ -1,0 +1,105 @@
+"""Training-loop overhead, measured in one run (prints ratios; no timed assertions).
+
+1. samples/s of the real training loop (``train_qa``: batching, scheduler, clipping,
+   loss check, progress bar, validation) against a pure forward-backward-step loop of the
+   same model on the same batches, prepared in memory beforehand. Target: >= 0.85.
+2. step time of masked training (``MaskEnforcer`` at 50 % sparsity) against unmasked
+   training. Target: <= 1.10.
+
+    python bench/bench_training.py [--questions 4096] [--threads 1] [--repeats 3]
+
+The model is config.yaml's; the data are random tensors of the embedded default's shapes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+from pathlib import Path
+
+import torch
+import yaml
+from transformers import LxmertForQuestionAnswering
+
+from lxmert_lth.data import EncodedSplit, batches, model_inputs
+from lxmert_lth.features import FEATURE_DIM, NUM_REGIONS
+from lxmert_lth.masks import Mask, MaskEnforcer, prunable_parameter_names, random_mask
+from lxmert_lth.modeling import small_config
+from lxmert_lth.training import TrainConfig, qa_loss, train_qa
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def synthetic_split(n: int, answers: int, seq: int = 12, images: int = 512) -> EncodedSplit:
+    g = torch.Generator().manual_seed(0)
+    return EncodedSplit(
+        question_ids=list(range(n)),
+        input_ids=torch.randint(5, 200, (n, seq), generator=g),
+        attention_mask=torch.ones(n, seq, dtype=torch.long),
+        token_type_ids=torch.zeros(n, seq, dtype=torch.long),
+        image_rows=torch.randint(0, images, (n,), generator=g),
+        label_idx=torch.randint(0, answers, (n, 1), generator=g),
+        label_score=torch.ones(n, 1),
+        features=torch.rand(images, NUM_REGIONS, FEATURE_DIM, generator=g),
+        boxes=torch.rand(images, NUM_REGIONS, 4, generator=g),
+    )
+
+
+def pure_loop(model, prepared, cfg: TrainConfig) -> float:
+    """Forward, loss, backward, optimizer step: nothing else."""
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    model.train()
+    start = time.perf_counter()
+    for inputs, batch in prepared:
+        loss = qa_loss(model(**inputs).question_answering_score, batch)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return time.perf_counter() - start
+
+
+def real_loop(model, train, val, cfg, enforcer=None) -> float:
+    start = time.perf_counter()
+    train_qa(model, train, val, cfg, seed=0, enforcer=enforcer, progress=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--questions", type=int, default=4096)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    answers = 13
+    cfg = TrainConfig.from_dict({**config["finetune"], "epochs": 1})
+    train = synthetic_split(args.questions, answers)
+    val = synthetic_split(64, answers)
+    torch.manual_seed(0)
+    base = LxmertForQuestionAnswering(small_config(200, FEATURE_DIM, answers, config["model"]))
+    names = prunable_parameter_names(base, config["pruning"]["prunable_modules"])
+    params = dict(base.named_parameters())
+    shapes = {n: params[n].shape for n in names}
+    mask = random_mask(shapes, sum(s.numel() for s in shapes.values()) // 2, seed=0)
+    generator = torch.Generator().manual_seed(0)
+    prepared = [(model_inputs(b), b) for b in batches(train, cfg.batch_size, generator)]
+
+    best = {"pure": float("inf"), "real": float("inf"), "masked": float("inf")}
+    for _ in range(args.repeats):
+        best["pure"] = min(best["pure"], pure_loop(copy.deepcopy(base), prepared, cfg))
+        best["real"] = min(best["real"], real_loop(copy.deepcopy(base), train, val, cfg))
+        model = copy.deepcopy(base)
+        enforcer = MaskEnforcer(model, Mask({k: v.clone() for k, v in mask.tensors.items()}))
+        best["masked"] = min(best["masked"], real_loop(model, train, val, cfg, enforcer))
+    n = args.questions
+    print(f"questions {n}, batch {cfg.batch_size}, threads {args.threads}, best of {args.repeats}")
+    for k, t in best.items():
+        print(f"  {k:7s} {t:7.3f} s  {n / t:8.1f} samples/s")
+    print(f"real / pure throughput      {best['pure'] / best['real']:.3f}  (target >= 0.85)")
+    print(f"masked / unmasked step time {best['masked'] / best['real']:.3f}  (target <= 1.10)")
+
+
+if __name__ == "__main__":
+    main()

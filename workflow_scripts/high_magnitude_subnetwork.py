@@ -1,0 +1,11 @@
+"""Snakemake script: high-magnitude subnetwork = complement of the low mask at 100 - s."""
+
+from lxmert_lth.stages import high_magnitude_subnetwork, run_stage
+
+run_stage(
+    snakemake,
+    high_magnitude_subnetwork,
+    theta0=snakemake.input.theta0,
+    low_mask=snakemake.input.low,
+    out=dict(snakemake.output.items()),
+)

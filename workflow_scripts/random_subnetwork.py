@@ -1,0 +1,13 @@
+"""Snakemake script: random subnetwork with the low-magnitude mask's pruned count."""
+
+from lxmert_lth.stages import random_subnetwork, run_stage
+
+run_stage(
+    snakemake,
+    random_subnetwork,
+    theta0=snakemake.input.theta0,
+    reference=snakemake.input.get("reference"),
+    out=dict(snakemake.output.items()),
+    sparsity=int(snakemake.wildcards.sparsity),
+    seed=int(snakemake.wildcards.seed),
+)
