@@ -1,6 +1,7 @@
 rule pretrain:
     input:
         questions=res("data/pretrain.json"),
+        val=res("data/val.json"),
         answers=res("data/answers.json"),
         features=res("features/regions.h5"),
         tokenizer=res("tokenizer"),

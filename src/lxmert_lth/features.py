@@ -52,7 +52,7 @@ PALETTE = {
     "pink": (255, 192, 203),
 }  # fmt: skip
 _PALETTE = np.asarray(list(PALETTE.values()), dtype=np.float32) / 255.0
-_PALETTE_SIGMA = 0.25  # kernel width in normalised RGB units
+_PALETTE_SIGMA = 0.12  # kernel width in normalised RGB units
 # Shape-class scores, the analogue of a detector's class head: a flat shape's fill ratio
 # (area / bounding-box area) is 1 for a rectangle, pi/4 for a circle and 1/2 for a triangle.
 SHAPES = {"rectangle": 1.0, "circle": float(np.pi / 4), "triangle": 0.5}

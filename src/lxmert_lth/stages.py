@@ -124,6 +124,7 @@ def run_pretraining(
     answers = load_answers(inp["answers"])
     store = FeatureStore(inp["features"])
     _, data = _encode(inp["questions"], tokenizer, answers, store, max_length, dev)
+    _, val = _encode(inp["val"], tokenizer, answers, store, max_length, dev)
     config = small_config(len(tokenizer), store.feature_dim, len(answers), model_cfg)
     model = new_pretraining_model(config, recipe["seed"]).to(dev)
     history = pretrain(
@@ -132,7 +133,11 @@ def run_pretraining(
         tokenizer,
         TrainConfig.from_dict(recipe),
         recipe["seed"],
-        recipe.get("mlm_probability", 0.15),
+        mlm_prob=recipe.get("mlm_probability", 0.15),
+        mlm_fraction=recipe.get("mlm_fraction", 0.5),
+        mismatch_fraction=recipe.get("mismatch_fraction", 0.5),
+        aux_weight=recipe.get("aux_weight", 1.0),
+        val=val,
     )
     with atomic_path(out_dir, directory=True) as tmp:
         model.save_pretrained(tmp)

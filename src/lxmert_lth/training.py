@@ -173,18 +173,20 @@ def _mask_tokens(input_ids, attention_mask, tokenizer, prob: float, gen: torch.G
     return masked, labels
 
 
-def pretraining_loss(out, mlm_labels, matched, batch, answerable) -> torch.Tensor:
+def pretraining_loss(
+    out, mlm_labels, matched, batch, answerable, aux_weight: float = 1.0
+) -> torch.Tensor:
     """Image-text matching + masked LM + the VQA loss on the answerable pairs.
 
     The QA term is the fine-tuning loss (soft-score BCE, ``qa_loss``): with a hard-label
     cross-entropy the small model learned to answer far more slowly. An objective with no
     target in the batch contributes zero (``transformers``' own sum would be NaN then).
     """
-    loss = F.cross_entropy(out.cross_relationship_score, matched)
+    loss = aux_weight * F.cross_entropy(out.cross_relationship_score, matched)
     labels = mlm_labels.reshape(-1)
     if (labels != -100).any():
         logits = out.prediction_logits.reshape(labels.shape[0], -1)
-        loss = loss + F.cross_entropy(logits, labels)
+        loss = loss + aux_weight * F.cross_entropy(logits, labels)
     if answerable.any():
         rows = {k: batch[k][answerable] for k in ("label_idx", "label_score")}
         loss = loss + qa_loss(out.question_answering_score[answerable], rows)
@@ -200,6 +202,7 @@ def pretrain(
     mlm_prob: float = 0.15,
     mlm_fraction: float = 0.5,
     mismatch_fraction: float = 0.5,
+    aux_weight: float = 1.0,
     val: EncodedSplit | None = None,
     progress: bool = True,
 ) -> list[dict]:
@@ -248,7 +251,7 @@ def pretrain(
                 visual_feats=data.features[rows],
                 visual_pos=data.boxes[rows],
             )
-            loss = pretraining_loss(out, mlm_labels, matched, batch, answerable)
+            loss = pretraining_loss(out, mlm_labels, matched, batch, answerable, aux_weight)
             _check_finite(loss, epoch, step)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
