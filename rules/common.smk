@@ -27,6 +27,18 @@ wildcard_constraints:
     kind="low|high|random",
 
 
+def section(name):
+    """A config section as params, keys sorted: reordering keys in a YAML file changes
+    no result and must not rerun anything (Snakemake compares params as written)."""
+
+    def canonical(value):
+        if isinstance(value, dict):
+            return {k: canonical(value[k]) for k in sorted(value)}
+        return value
+
+    return canonical(config[name])
+
+
 def res(*parts):
     """A path under the results folder."""
     return os.path.join(RESULTS, *parts)
@@ -56,7 +68,7 @@ def training_data():
 def finetune_params():
     """Everything that changes a fine-tuning result (rerun trigger: params)."""
     return {
-        "recipe": config["finetune"],
+        "recipe": section("finetune"),
         "max_length": config["tokenizer"]["max_length"],
         "device": EXECUTION["device"],
     }

@@ -10,7 +10,7 @@ rule prepare_questions:
     conda:
         ENV
     params:
-        dataset=config["dataset"],
+        dataset=section("dataset"),
     script:
         "../workflow_scripts/prepare_questions.py"
 

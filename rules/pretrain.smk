@@ -15,8 +15,8 @@ rule pretrain:
         ENV
     threads: EXECUTION["pretrain_threads"]
     params:
-        model=config["model"],
-        recipe=config["pretrain"],
+        model=section("model"),
+        recipe=section("pretrain"),
         max_length=config["tokenizer"]["max_length"],
         device=EXECUTION["device"],
     script:

@@ -1,14 +1,13 @@
-# Subnetworks: a mask over the prunable weights, and theta_0 rewound under it (theta_0
-# with the pruned weights zeroed; temporary, consumed by retraining). One job writes both:
-# a separate rewinding job per subnetwork would cost more to start than to run.
+# Subnetworks: a mask over the prunable weights (these jobs use NumPy, not torch, to
+# start fast), and theta_0 rewound under it (temporary: consumed by retraining, and remade
+# by its own cheap job when needed again, without touching the mask).
 
 
 rule low_magnitude_subnetwork:
     input:
         unpack(low_mask_inputs),
     output:
-        mask=res("seed{seed}/low{sparsity}/mask.safetensors"),
-        rewound=temp(res("seed{seed}/low{sparsity}/rewound.safetensors")),
+        res("seed{seed}/low{sparsity}/mask.safetensors"),
     log:
         logfile("seed{seed}/low{sparsity}_subnetwork.log"),
     conda:
@@ -21,13 +20,11 @@ rule low_magnitude_subnetwork:
 
 rule high_magnitude_subnetwork:
     input:
-        theta0=res("seed{seed}/theta0.safetensors"),
         low=lambda wc: res(
             f"seed{wc.seed}/low{100 - int(wc.sparsity)}/mask.safetensors"
         ),
     output:
-        mask=res("seed{seed}/high{sparsity}/mask.safetensors"),
-        rewound=temp(res("seed{seed}/high{sparsity}/rewound.safetensors")),
+        res("seed{seed}/high{sparsity}/mask.safetensors"),
     log:
         logfile("seed{seed}/high{sparsity}_subnetwork.log"),
     conda:
@@ -40,8 +37,7 @@ rule random_subnetwork:
     input:
         unpack(random_mask_inputs),
     output:
-        mask=res("seed{seed}/random{sparsity}/mask.safetensors"),
-        rewound=temp(res("seed{seed}/random{sparsity}/rewound.safetensors")),
+        res("seed{seed}/random{sparsity}/mask.safetensors"),
     log:
         logfile("seed{seed}/random{sparsity}_subnetwork.log"),
     conda:
@@ -50,3 +46,17 @@ rule random_subnetwork:
         mode=PRUNING["random"],
     script:
         "../workflow_scripts/random_subnetwork.py"
+
+
+rule rewind:
+    input:
+        theta0=res("seed{seed}/theta0.safetensors"),
+        mask=res("seed{seed}/{kind}{sparsity}/mask.safetensors"),
+    output:
+        temp(res("seed{seed}/{kind}{sparsity}/rewound.safetensors")),
+    log:
+        logfile("seed{seed}/{kind}{sparsity}_rewind.log"),
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/rewind.py"

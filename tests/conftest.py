@@ -56,7 +56,7 @@ def write_config(tmp: Path, name: str, **changes) -> Path:
         else:
             config[section] = values
     path = tmp / name
-    path.write_text(yaml.safe_dump(config))
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 
 

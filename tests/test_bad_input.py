@@ -6,9 +6,9 @@ import sys
 
 import pytest
 import torch
-from conftest import snakemake, write_config
 from transformers import LxmertForQuestionAnswering
 
+from conftest import snakemake, write_config
 from lxmert_lth import stages
 from lxmert_lth.data import EncodedSplit
 from lxmert_lth.io import InputError, atomic_path, read_json, save_tensors, write_json
@@ -135,7 +135,6 @@ def test_atomic_write_leaves_nothing_on_error(tmp_path):
 def test_unreadable_checkpoint_is_named(tmp_path):
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"\x00" * 16)
-    out = {"mask": str(tmp_path / "mask.safetensors"), "rewound": str(tmp_path / "r.safetensors")}
     with pytest.raises(InputError, match="bad.safetensors"):
-        stages.high_magnitude_subnetwork(str(bad), str(bad), out)
+        stages.rewind_subnetwork(str(bad), str(bad), str(tmp_path / "out.safetensors"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.safetensors"]

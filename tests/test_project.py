@@ -7,6 +7,7 @@ import sys
 import tomllib
 
 import yaml
+
 from conftest import ROOT
 
 

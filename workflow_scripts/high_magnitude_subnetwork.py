@@ -5,7 +5,6 @@ from lxmert_lth.stages import high_magnitude_subnetwork, run_stage
 run_stage(
     snakemake,
     high_magnitude_subnetwork,
-    theta0=snakemake.input.theta0,
     low_mask=snakemake.input.low,
-    out=dict(snakemake.output.items()),
+    out=snakemake.output[0],
 )

@@ -8,7 +8,7 @@ run_stage(
     theta0=snakemake.input.theta0,
     trained=snakemake.input.trained,
     previous_mask=snakemake.input.get("previous_mask"),
-    out=dict(snakemake.output.items()),
+    out=snakemake.output[0],
     sparsity=int(snakemake.wildcards.sparsity),
     ranking=snakemake.params.ranking,
 )

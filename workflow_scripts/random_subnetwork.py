@@ -7,7 +7,7 @@ run_stage(
     random_subnetwork,
     theta0=snakemake.input.theta0,
     reference=snakemake.input.get("reference"),
-    out=dict(snakemake.output.items()),
+    out=snakemake.output[0],
     sparsity=int(snakemake.wildcards.sparsity),
     seed=int(snakemake.wildcards.seed),
 )

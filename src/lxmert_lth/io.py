@@ -16,9 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import torch
+import numpy as np
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
 
 
 class InputError(ValueError):
@@ -68,23 +67,29 @@ def read_json(path: str | os.PathLike) -> Any:
 
 
 def save_tensors(
-    path: str | os.PathLike,
-    tensors: dict[str, torch.Tensor],
-    metadata: dict[str, Any] | None = None,
+    path: str | os.PathLike, tensors: dict[str, Any], metadata: dict | None = None
 ) -> None:
-    """Save ``tensors`` as safetensors; ``metadata`` values are stored as JSON strings."""
+    """Save torch tensors or NumPy arrays as safetensors; metadata values go in as JSON."""
     meta = {k: json.dumps(v) for k, v in (metadata or {}).items()}
-    tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+    if all(isinstance(v, np.ndarray) for v in tensors.values()):
+        from safetensors.numpy import save_file
+
+        tensors = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
+    else:
+        from safetensors.torch import save_file
+
+        tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata=meta)
 
 
 def load_tensors(
-    path: str | os.PathLike, device: str | torch.device = "cpu"
-) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Load a safetensors file written by :func:`save_tensors` (never unpickles)."""
+    path: str | os.PathLike, framework: str = "pt", device: str = "cpu"
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Load a safetensors file as torch tensors (``pt``) or NumPy arrays (``np``), with the
+    metadata written by :func:`save_tensors`. Never unpickles anything."""
     try:
-        with safe_open(str(path), framework="pt", device=str(device)) as f:
+        with safe_open(str(path), framework=framework, device=device) as f:
             meta = {k: json.loads(v) for k, v in (f.metadata() or {}).items()}
             tensors = {k: f.get_tensor(k) for k in f.keys()}
     except FileNotFoundError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -27,11 +28,11 @@ def run_stage(snakemake, fn: Callable[..., None], **kwargs) -> None:
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    # Thread count for torch (read when torch is first imported, inside the stage).
+    threads = str(max(1, int(snakemake.threads)))
+    os.environ.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
     try:
         with contextlib.redirect_stderr(stream):
-            import torch
-
-            torch.set_num_threads(max(1, int(snakemake.threads)))
             log.info("rule %s, wildcards %s", snakemake.rule, dict(snakemake.wildcards))
             fn(**kwargs)
     except Exception as err:
@@ -148,7 +149,7 @@ def run_pretraining(
 def make_theta0(
     pretrained: str, answers_path: str, out: str, seed: int, prunable_modules: str
 ) -> None:
-    from .masks import prunable_parameter_names
+    from .enforcement import prunable_parameter_names
     from .modeling import save_checkpoint, theta0_from_pretrained
     from .questions import load_answers
 
@@ -174,8 +175,9 @@ def finetune(
 ) -> None:
     """Fine-tune a checkpoint (theta_0 or a rewound subnetwork, with its mask enforced),
     select the best epoch on validation, predict the test split and score it."""
+    from .enforcement import MaskEnforcer
     from .features import FeatureStore
-    from .masks import Mask, MaskEnforcer
+    from .masks import Mask
     from .modeling import load_checkpoint, load_tokenizer, save_checkpoint
     from .training import TrainConfig, choose_device, predict_indices, train_qa
     from .vqa_eval import score_predictions
@@ -229,19 +231,13 @@ def finetune(
 
 
 def _theta0(path: str) -> tuple[dict, dict]:
-    state, meta = load_tensors(path)
+    state, meta = load_tensors(path, framework="np")
     if "prunable" not in meta:
         raise InputError(f"{path}: no 'prunable' list in the checkpoint metadata")
     return state, meta
 
 
-def _save_subnetwork(mask, theta0: tuple[dict, dict], out: Mapping[str, str], **meta) -> None:
-    """Write the mask (with its counts) and theta_0 rewound under it."""
-    from .io import save_tensors
-    from .masks import rewind
-
-    state, theta_meta = theta0
-    mask_meta = mask.metadata(theta_meta["num_total_parameters"], **meta)
+def _save_mask(mask, theta_meta: Mapping, out: str, **meta) -> None:
     log.info(
         "%s: %d of %d prunable weights pruned (%.2f%%)",
         meta.get("kind"),
@@ -249,15 +245,27 @@ def _save_subnetwork(mask, theta0: tuple[dict, dict], out: Mapping[str, str], **
         mask.num_prunable,
         mask.sparsity,
     )
-    mask.save(out["mask"], **mask_meta)
-    save_tensors(out["rewound"], rewind(state, mask), {**theta_meta, "mask": mask_meta})
+    mask.save(out, **mask.metadata(theta_meta["num_total_parameters"], **meta))
+
+
+def rewind_subnetwork(theta0: str, mask_path: str, out: str) -> None:
+    """theta_0 with the mask's pruned weights zeroed, as a checkpoint with theta_0's metadata."""
+    from .io import save_tensors
+    from .masks import Mask, rewind
+
+    state, meta = _theta0(theta0)
+    mask, mask_meta = Mask.load(mask_path)
+    save_tensors(out, rewind(state, mask), {**meta, "mask": mask_meta})
+    log.info(
+        "rewound to theta_0: %d of %d prunable weights pruned", mask.num_pruned, mask.num_prunable
+    )
 
 
 def low_magnitude_subnetwork(
     theta0: str,
     trained: str,
     previous_mask: str | None,
-    out: Mapping[str, str],
+    out: str,
     sparsity: int,
     ranking: str,
 ) -> None:
@@ -265,31 +273,31 @@ def low_magnitude_subnetwork(
     from .masks import Mask, prune_lowest_magnitude
 
     base = _theta0(theta0)
-    weights, _ = load_tensors(trained)
+    weights, _ = load_tensors(trained, framework="np")
     if previous_mask:
         mask, _ = Mask.load(previous_mask)
     else:
         mask = Mask.ones_like({n: base[0][n] for n in base[1]["prunable"]})
     new = prune_lowest_magnitude(weights, mask, sparsity, ranking)
-    _save_subnetwork(new, base, out, kind="low", ranking=ranking, trained=str(trained))
+    _save_mask(new, base[1], out, kind="low", ranking=ranking, trained=str(trained))
 
 
-def high_magnitude_subnetwork(theta0: str, low_mask: str, out: Mapping[str, str]) -> None:
+def high_magnitude_subnetwork(low_mask: str, out: str) -> None:
     """The exact complement of a low-magnitude mask within the prunable set."""
     from .masks import Mask
 
-    low, _ = Mask.load(low_mask)
-    _save_subnetwork(
-        low.complement(), _theta0(theta0), out, kind="high", complement_of=str(low_mask)
-    )
+    low, low_meta = Mask.load(low_mask)
+    _save_mask(low.complement(), low_meta, out, kind="high", complement_of=str(low_mask))
 
 
 def random_subnetwork(
-    theta0: str, reference: str | None, out: Mapping[str, str], sparsity: int, seed: int
+    theta0: str, reference: str | None, out: str, sparsity: int, seed: int
 ) -> None:
     """Random mask pruning as many weights as the low-magnitude mask at ``sparsity``:
     the same total anywhere (global), or, given the ``reference`` low-magnitude mask,
     the same number in each tensor (per layer)."""
+    import numpy as np
+
     from .masks import Mask, num_to_prune, random_mask
 
     base = _theta0(theta0)
@@ -297,9 +305,12 @@ def random_subnetwork(
     if reference:
         counts, mode = Mask.load(reference)[0].per_tensor_pruned(), "per_layer"
     else:
-        counts, mode = num_to_prune(sum(s.numel() for s in shapes.values()), sparsity), "global"
+        counts, mode = (
+            num_to_prune(sum(int(np.prod(s)) for s in shapes.values()), sparsity),
+            "global",
+        )
     mask = random_mask(shapes, counts, seed=seed * 1000 + sparsity)
-    _save_subnetwork(mask, base, out, kind="random", mode=mode)
+    _save_mask(mask, base[1], out, kind="random", mode=mode)
 
 
 # --- aggregates ---------------------------------------------------------------------

@@ -23,7 +23,7 @@ from tqdm import tqdm
 from transformers import get_linear_schedule_with_warmup
 
 from .data import EncodedSplit, batches, model_inputs, soft_targets
-from .masks import MaskEnforcer
+from .enforcement import MaskEnforcer
 
 log = logging.getLogger("lxmert_lth")
 

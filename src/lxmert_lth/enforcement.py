@@ -1,0 +1,76 @@
+"""Masks on torch models: which weights are prunable, and keeping pruned weights at zero.
+
+``MaskEnforcer`` is a tiny wrapper rather than ``torch.nn.utils.prune``. ``prune``
+re-parametrises each weight as ``weight_orig * weight_mask`` and recomputes the product in
+a forward pre-hook on every forward pass; state dicts then hold ``weight_orig`` and
+``weight_mask`` instead of ``weight``, so checkpoints no longer load with
+``from_pretrained``, and weight decay keeps moving the hidden ``weight_orig`` entries.
+Multiplying the gradients before clipping and the weights after each optimizer step keeps
+the pruned weights *exactly* zero, leaves the parameters plain tensors, and costs one fused
+in-place multiply per step (``bench/bench_training.py`` measures it).
+"""
+
+from __future__ import annotations
+
+import re
+
+import torch
+from torch import nn
+
+from .io import InputError
+from .masks import Mask
+
+
+def prunable_parameter_names(model: nn.Module, module_pattern: str) -> list[str]:
+    """Names of the ``weight`` of every ``nn.Linear`` whose module name matches the pattern.
+
+    Biases, LayerNorms and embeddings are never selected; modules outside the pattern
+    (the visual input projection, the answer head) are excluded by the pattern itself.
+    """
+    regex = re.compile(module_pattern)
+    names = [
+        f"{name}.weight"
+        for name, module in model.named_modules()
+        if isinstance(module, nn.Linear) and regex.search(name)
+    ]
+    if not names:
+        raise InputError(f"prunable pattern {module_pattern!r} matches no Linear layer")
+    return sorted(names)
+
+
+class MaskEnforcer:
+    """Keeps a model's pruned weights exactly zero through training.
+
+    Call :meth:`mask_gradients` after ``backward`` (so clipping sees only live weights)
+    and :meth:`mask_weights` after every ``optimizer.step`` (weight decay and Adam's
+    moments would otherwise move pruned weights off zero).
+    """
+
+    def __init__(self, model: nn.Module, mask: Mask):
+        params = dict(model.named_parameters())
+        names = sorted(mask.tensors)
+        for n in names:
+            if n not in params:
+                raise InputError(f"mask names parameter {n!r}, which the model does not have")
+            if tuple(params[n].shape) != mask.tensors[n].shape:
+                raise InputError(
+                    f"parameter {n!r}: shape {tuple(params[n].shape)} != mask shape "
+                    f"{mask.tensors[n].shape}"
+                )
+        self.params = [params[n] for n in names]
+        self.keeps = [
+            torch.from_numpy(mask.tensors[n]).to(params[n].device, params[n].dtype) for n in names
+        ]
+        self.mask_weights()
+
+    @torch.no_grad()
+    def mask_gradients(self) -> None:
+        pairs = [
+            (p.grad, k) for p, k in zip(self.params, self.keeps, strict=True) if p.grad is not None
+        ]
+        if pairs:
+            torch._foreach_mul_([g for g, _ in pairs], [k for _, k in pairs])
+
+    @torch.no_grad()
+    def mask_weights(self) -> None:
+        torch._foreach_mul_(self.params, self.keeps)
