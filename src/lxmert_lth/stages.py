@@ -206,8 +206,9 @@ def finetune(
             mask.num_prunable,
             mask.sparsity,
         )
-    history = train_qa(model, train, val, TrainConfig.from_dict(recipe), seed, enforcer)
-    pred = predict_indices(model, test, TrainConfig.from_dict(recipe).eval_batch_size)
+    cfg = TrainConfig.from_dict(recipe)
+    history = train_qa(model, train, val, cfg, seed, enforcer)
+    pred = predict_indices(model, test, cfg.eval_batch_size)
     predictions = {qid: answers[i] for qid, i in zip(test.question_ids, pred.tolist(), strict=True)}
     scores = score_predictions(predictions, test_questions)
     log.info("test accuracy %s", scores)
@@ -219,7 +220,15 @@ def finetune(
         "num_pruned": mask_meta["num_pruned"],
         "num_prunable": mask_meta["num_prunable"],
     }
-    save_checkpoint(out["model"], model, answers, seed=seed, **network)
+    save_checkpoint(
+        out["model"],
+        model,
+        answers,
+        seed=seed,
+        prunable=prunable,
+        num_total_parameters=meta.get("num_total_parameters"),
+        **network,
+    )
     write_json(
         out["predictions"], [{"question_id": q, "answer": a} for q, a in predictions.items()]
     )
