@@ -162,12 +162,14 @@ def _mask_tokens(input_ids, attention_mask, tokenizer, prob: float, gen: torch.G
     """BERT masking: ``prob`` of real word pieces become targets (80% [MASK], 10% random)."""
     special = (input_ids == tokenizer.cls_token_id) | (input_ids == tokenizer.sep_token_id)
     candidates = attention_mask.bool() & ~special
-    chosen = (torch.rand(input_ids.shape, generator=gen) < prob) & candidates
+    dev = input_ids.device
+    # Random draws come from the CPU generator (the same on every device), then move.
+    chosen = (torch.rand(input_ids.shape, generator=gen) < prob).to(dev) & candidates
     labels = torch.where(chosen, input_ids, torch.full_like(input_ids, -100))
-    r = torch.rand(input_ids.shape, generator=gen)
+    r = torch.rand(input_ids.shape, generator=gen).to(dev)
     masked = input_ids.clone()
     masked[chosen & (r < 0.8)] = tokenizer.mask_token_id
-    rand_ids = torch.randint(len(tokenizer), input_ids.shape, generator=gen)
+    rand_ids = torch.randint(len(tokenizer), input_ids.shape, generator=gen).to(dev)
     swap = chosen & (r >= 0.8) & (r < 0.9)
     masked[swap] = rand_ids[swap]
     return masked, labels
@@ -228,14 +230,15 @@ def pretrain(
             n = batch["input_ids"].shape[0]
             if n < cfg.batch_size:
                 continue
-            mismatched = torch.rand(n, generator=gen) < mismatch_fraction
-            other = torch.randint(len(data.features), (n,), generator=gen)
+            dev = batch["input_ids"].device
+            mismatched = (torch.rand(n, generator=gen) < mismatch_fraction).to(dev)
+            other = torch.randint(len(data.features), (n,), generator=gen).to(dev)
             rows = torch.where(mismatched, other, data.image_rows[batch["index"]])
             matched = (rows == data.image_rows[batch["index"]]).long()
             # Words are masked in a fraction of the questions; questions are answered only when
             # intact and paired with their own image (a masked colour word or a foreign
             # image would make the answer a guess).
-            masked_rows = torch.rand(n, generator=gen) < mlm_fraction
+            masked_rows = (torch.rand(n, generator=gen) < mlm_fraction).to(dev)
             input_ids, mlm_labels = _mask_tokens(
                 batch["input_ids"],
                 batch["attention_mask"] * masked_rows[:, None],
