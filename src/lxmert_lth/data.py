@@ -1,8 +1,10 @@
 """Questions + features -> tensors, and batches of them.
 
-A split is tokenised once and its images' region features are read once from the
-HDF5 store into memory; batches are then gathered by index, with no per-sample Python
-work on the training hot path.
+A split is tokenised once. Its images' region features are either read once from the
+HDF5 store into memory (small data: batches are then gathered by index on the device,
+with no per-sample Python work), or read lazily per batch (VQA v2: 30+ GiB of features)
+by data-loader workers that each open the HDF5 file themselves, so no process holds or
+copies the data set. Both modes give the same batches in the same order.
 """
 
 from __future__ import annotations
@@ -25,14 +27,25 @@ class EncodedSplit:
     image_rows: torch.Tensor  # (N,) int64, row into features/boxes
     label_idx: torch.Tensor  # (N, K) int64, -1 = padding
     label_score: torch.Tensor  # (N, K) float32
-    features: torch.Tensor  # (M, R, D) float32
-    boxes: torch.Tensor  # (M, R, 4) float32
+    features: torch.Tensor | None  # (M, R, D) float32 in memory; None: read from ``store``
+    boxes: torch.Tensor | None  # (M, R, 4) float32
+    store: FeatureStore | None = None  # lazy mode: image_rows index the HDF5 file
+    loader_workers: int = 0
+    device: str = "cpu"  # where batches go
 
     def __len__(self) -> int:
         return len(self.question_ids)
 
+    @property
+    def lazy(self) -> bool:
+        return self.features is None
+
     def to(self, device) -> EncodedSplit:
-        fields = {k: v.to(device) if torch.is_tensor(v) else v for k, v in vars(self).items()}
+        """In memory: every tensor moves; lazy: tensors stay on the CPU for the loader
+        workers and each batch moves when it is made."""
+        fields = dict(vars(self), device=str(device))
+        if not self.lazy:
+            fields = {k: v.to(device) if torch.is_tensor(v) else v for k, v in fields.items()}
         return EncodedSplit(**fields)
 
 
@@ -43,10 +56,13 @@ def encode_split(
     store: FeatureStore,
     max_length: int,
     source: str = "questions",
+    in_memory: bool = True,
+    loader_workers: int = 0,
 ) -> EncodedSplit:
     """Tokenise questions (at most ``max_length`` word pieces incl. [CLS]/[SEP]),
     map soft labels to answer indices (answers outside the vocabulary are dropped, as in
-    the original recipe), and load the features of the split's images."""
+    the original recipe), and load the features of the split's images (``in_memory``) or
+    point at them in the store (read per batch by ``loader_workers`` processes)."""
     if not questions:
         raise InputError(f"{source}: no questions")
     answer_index = {a: i for i, a in enumerate(answers)}
@@ -62,8 +78,11 @@ def encode_split(
     if missing:
         qid = next(q["question_id"] for q in questions if str(q["image_id"]) == missing[0])
         raise InputError(f"{store.path}: image {missing[0]!r} of question {qid} has no features")
-    row = {image: r for r, image in enumerate(images)}
-    feats, boxes = store.read(images)
+    if in_memory:
+        row = {image: r for r, image in enumerate(images)}
+        feats, boxes = store.read(images)
+    else:
+        row = dict(zip(images, store.rows(images).tolist(), strict=True))
     width = max(1, max(len(q["label"]) for q in questions))
     label_idx = torch.full((len(questions), width), -1, dtype=torch.long)
     label_score = torch.zeros((len(questions), width))
@@ -79,8 +98,10 @@ def encode_split(
         image_rows=torch.tensor([row[str(q["image_id"])] for q in questions]),
         label_idx=label_idx,
         label_score=label_score,
-        features=torch.from_numpy(feats),
-        boxes=torch.from_numpy(boxes),
+        features=torch.from_numpy(feats) if in_memory else None,
+        boxes=torch.from_numpy(boxes) if in_memory else None,
+        store=None if in_memory else store,
+        loader_workers=loader_workers,
     )
 
 
@@ -93,6 +114,36 @@ def soft_targets(
     return target[:, :num_answers]
 
 
+def _text_fields(split: EncodedSplit, idx: torch.Tensor) -> dict[str, torch.Tensor]:
+    return {
+        "index": idx,
+        "input_ids": split.input_ids[idx],
+        "attention_mask": split.attention_mask[idx],
+        "token_type_ids": split.token_type_ids[idx],
+        "label_idx": split.label_idx[idx],
+        "label_score": split.label_score[idx],
+    }
+
+
+class _LazyBatches(torch.utils.data.Dataset):
+    """Item = one whole batch (a tensor of question indices): its text tensors and its
+    images' features, read from the HDF5 store by the worker that makes it."""
+
+    def __init__(self, split: EncodedSplit):
+        self.split = split
+
+    def __len__(self) -> int:
+        return len(self.split)
+
+    def __getitem__(self, idx: torch.Tensor) -> dict[str, torch.Tensor]:
+        feats, boxes = self.split.store.read_rows(self.split.image_rows[idx].numpy())
+        return {
+            **_text_fields(self.split, idx),
+            "visual_feats": torch.from_numpy(feats),
+            "visual_pos": torch.from_numpy(boxes),
+        }
+
+
 def batches(
     split: EncodedSplit,
     batch_size: int,
@@ -101,25 +152,33 @@ def batches(
 ) -> Iterator[dict[str, torch.Tensor]]:
     """Model inputs per batch; shuffled when a generator is given. ``start`` skips batches."""
     n = len(split)
-    device = split.input_ids.device
-    order = (
-        torch.randperm(n, generator=generator).to(device)
-        if generator is not None
-        else torch.arange(n, device=device)
-    )
-    for lo in range(start * batch_size, n, batch_size):
-        idx = order[lo : lo + batch_size]
+    order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+    chunks = [order[lo : lo + batch_size] for lo in range(start * batch_size, n, batch_size)]
+    if split.lazy:
+        yield from _lazy_batches(split, chunks)
+        return
+    for idx in chunks:
+        idx = idx.to(split.input_ids.device)
         rows = split.image_rows[idx]
         yield {
-            "index": idx,
-            "input_ids": split.input_ids[idx],
-            "attention_mask": split.attention_mask[idx],
-            "token_type_ids": split.token_type_ids[idx],
+            **_text_fields(split, idx),
             "visual_feats": split.features[rows],
             "visual_pos": split.boxes[rows],
-            "label_idx": split.label_idx[idx],
-            "label_score": split.label_score[idx],
         }
+
+
+def _lazy_batches(split: EncodedSplit, chunks: list[torch.Tensor]):
+    device = torch.device(split.device)
+    loader = torch.utils.data.DataLoader(
+        _LazyBatches(split),
+        sampler=chunks,
+        batch_size=None,
+        num_workers=split.loader_workers,
+        pin_memory=device.type == "cuda",
+        prefetch_factor=4 if split.loader_workers else None,
+    )
+    for batch in loader:
+        yield {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids", "visual_feats", "visual_pos")

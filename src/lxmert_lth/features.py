@@ -14,6 +14,7 @@ dataset               shape, dtype     meaning
 ``image_h/image_w``   (N,) i4          image size in pixels
 ``objects_id``        (N, R) i8        detector class per region (-1: none)
 ``objects_conf``      (N, R) f4        detector confidence per region
+``attrs_id/_conf``    (N, R) i8/f4     detector attribute per region (-1: none)
 ====================  ===============  ==============================================
 
 File attributes: ``producer``, ``num_regions``, ``feature_dim``, ``layout_version``.
@@ -134,12 +135,19 @@ def featurise_image(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class FeatureWriter:
-    """Writes the layout above row by row; the file appears only when closed cleanly."""
+    """Writes the layout above row by row; the file appears only when closed cleanly.
+
+    ``num_images`` may be None when the count is unknown (a streamed TSV): the datasets
+    then grow as rows arrive. Feature chunks hold whole images (about 64 KiB or one
+    image), so a training batch reads its images without decoding its neighbours.
+    """
+
+    GROW = 1024  # rows added at a time when the count is unknown
 
     def __init__(
         self,
         path,
-        num_images: int,
+        num_images: int | None,
         num_regions: int,
         feature_dim: int,
         producer: str,
@@ -150,19 +158,41 @@ class FeatureWriter:
         self.path = path
         self.file = h5py.File(tmp, "w")
         n, r, d = num_images, num_regions, feature_dim
+        self.capacity = n if n is not None else 0
         f = self.file
         f.attrs.update(
             producer=producer, num_regions=r, feature_dim=d, layout_version=LAYOUT_VERSION
         )
-        f.create_dataset("image_ids", (n,), dtype=h5py.string_dtype())
-        f.create_dataset("features", (n, r, d), dtype=dtype, chunks=(min(n, 64), r, d))
-        f.create_dataset("boxes", (n, r, 4), dtype="f4")
-        f.create_dataset("num_boxes", (n,), dtype="i4")
-        f.create_dataset("image_h", (n,), dtype="i4")
-        f.create_dataset("image_w", (n,), dtype="i4")
-        f.create_dataset("objects_id", (n, r), dtype="i8")
-        f.create_dataset("objects_conf", (n, r), dtype="f4")
-        self.num_images, self.num_regions, self.row = n, r, 0
+        per_image = r * d * np.dtype(dtype).itemsize
+        rows_per_chunk = max(1, 65536 // per_image)
+
+        def dataset(name, shape, dtype, chunk_rows=256):
+            f.create_dataset(
+                name,
+                (self.capacity, *shape),
+                dtype=dtype,
+                maxshape=(None, *shape),
+                chunks=(chunk_rows, *shape),
+            )
+
+        dataset("image_ids", (), h5py.string_dtype())
+        dataset("features", (r, d), dtype, rows_per_chunk)
+        dataset("boxes", (r, 4), "f4")
+        dataset("num_boxes", (), "i4")
+        dataset("image_h", (), "i4")
+        dataset("image_w", (), "i4")
+        dataset("objects_id", (r,), "i8")
+        dataset("objects_conf", (r,), "f4")
+        dataset("attrs_id", (r,), "i8")
+        dataset("attrs_conf", (r,), "f4")
+        self.num_images, self.num_regions, self.feature_dim, self.row = n, r, d, 0
+
+    def _grow(self) -> None:
+        if self.num_images is not None:
+            raise InputError(f"{self.path}: more than the announced {self.num_images} images")
+        self.capacity += self.GROW
+        for name in self.file:
+            self.file[name].resize(self.capacity, axis=0)
 
     def add(
         self,
@@ -173,6 +203,8 @@ class FeatureWriter:
         width: int,
         objects_id=None,
         objects_conf=None,
+        attrs_id=None,
+        attrs_conf=None,
     ) -> None:
         """Append one image; ``boxes_px`` are x1, y1, x2, y2 in pixels."""
         n = len(features)
@@ -181,10 +213,17 @@ class FeatureWriter:
                 f"image {image_id!r}: {n} feature rows and boxes of shape {boxes_px.shape}, "
                 f"expected {self.num_regions} regions"
             )
+        if features.shape[1:] != (self.feature_dim,):
+            raise InputError(
+                f"image {image_id!r}: features of shape {features.shape}, "
+                f"expected ({n}, {self.feature_dim})"
+            )
         scale = np.array([width, height, width, height], dtype=np.float32)
         boxes = boxes_px.astype(np.float32) / scale
         if (boxes < -1e-6).any() or (boxes > 1 + 1e-6).any():
             raise InputError(f"image {image_id!r}: a box lies outside the {width}x{height} image")
+        if self.row == self.capacity:
+            self._grow()
         f, i = self.file, self.row
         f["image_ids"][i] = str(image_id)
         f["features"][i] = features
@@ -193,15 +232,19 @@ class FeatureWriter:
         f["image_h"][i], f["image_w"][i] = height, width
         f["objects_id"][i] = -1 if objects_id is None else objects_id
         f["objects_conf"][i] = 0.0 if objects_conf is None else objects_conf
+        f["attrs_id"][i] = -1 if attrs_id is None else attrs_id
+        f["attrs_conf"][i] = 0.0 if attrs_conf is None else attrs_conf
         self.row += 1
 
     def close(self, ok: bool = True) -> None:
-        self.file.close()
-        if ok and self.row != self.num_images:
+        err = None
+        if ok and self.num_images is not None and self.row != self.num_images:
             ok = False
             err = InputError(f"{self.path}: wrote {self.row} of {self.num_images} images")
-        else:
-            err = None
+        if ok and self.capacity != self.row:
+            for name in self.file:
+                self.file[name].resize(self.row, axis=0)
+        self.file.close()
         if ok:
             self._atomic.__exit__(None, None, None)
         else:
@@ -262,13 +305,24 @@ class FeatureStore:
 
     def read(self, image_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Features (n, R, D) as float32 and boxes (n, R, 4) of the given images."""
-        rows = self.rows(image_ids)
+        return self.read_rows(self.rows(image_ids))
+
+    def read_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Features (n, R, D) as float32 and boxes (n, R, 4) of the given file rows."""
+        rows = np.asarray(rows, dtype=np.int64)
         order = np.argsort(rows, kind="stable")
         f = self._handle()
         sorted_rows = rows[order]
         unique, inverse = np.unique(sorted_rows, return_inverse=True)
-        feats = f["features"][unique].astype(np.float32)[inverse]
-        boxes = f["boxes"][unique][inverse]
+        if len(unique) and len(unique) > (unique[-1] - unique[0] + 1) // 2:
+            # Dense selection: one contiguous read beats h5py's point-wise fancy indexing.
+            lo, hi = int(unique[0]), int(unique[-1]) + 1
+            unique = unique - lo
+            feats = f["features"][lo:hi][unique].astype(np.float32)[inverse]
+            boxes = f["boxes"][lo:hi][unique][inverse]
+        else:
+            feats = f["features"][unique].astype(np.float32)[inverse]
+            boxes = f["boxes"][unique][inverse]
         out_f, out_b = np.empty_like(feats), np.empty_like(boxes)
         out_f[order], out_b[order] = feats, boxes
         return out_f, out_b

@@ -5,12 +5,18 @@ safetensors files holding the full ``LxmertForQuestionAnswering`` state dict; th
 model's ``LxmertConfig`` and answer vocabulary travel in the file's metadata, so a
 checkpoint is self-describing and loads without unpickling anything.
 The pretrained model is a ``save_pretrained`` directory, loaded with
-``from_pretrained`` exactly as a hub checkpoint (``unc-nlp/lxmert-base-uncased``) is.
+``from_pretrained`` exactly as a hub checkpoint (``unc-nlp/lxmert-base-uncased``) is. A
+user's model comes in by hub id, local directory, or the original code's
+``model_LXRT.pth`` (loaded with ``weights_only``: tensors only, no code), and is imported
+once into such a directory.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import pickle
+import re
 from collections.abc import Mapping, Sequence
 
 import torch
@@ -23,7 +29,11 @@ from transformers import (
     LxmertForQuestionAnswering,
 )
 
-from .io import InputError, atomic_path, load_tensors, save_tensors
+from .io import InputError, atomic_path, load_tensors, read_json, save_tensors, write_json
+
+log = logging.getLogger("lxmert_lth")
+
+PRETRAINED_ANSWERS = "pretrained_answers.json"  # answer list of the pretrained QA head
 
 
 def build_tokenizer(texts: Sequence[str], out_dir: str | os.PathLike, vocab_size: int) -> None:
@@ -81,9 +91,17 @@ def init_answer_head(model: LxmertForQuestionAnswering, seed: int) -> None:
 
 
 def theta0_from_pretrained(
-    pretrained: str | os.PathLike, answers: Sequence[str], seed: int
+    pretrained: str | os.PathLike,
+    answers: Sequence[str],
+    seed: int,
+    answer_head: str = "random",
 ) -> LxmertForQuestionAnswering:
-    """Pretrained encoder weights plus an answer head initialised with ``seed``."""
+    """Pretrained encoder weights plus an answer head initialised with ``seed``.
+
+    ``answer_head="copy_pretrained"`` then copies the pretrained QA head (what the
+    authors' code did): its hidden layers whole, and the output rows of the answers
+    whose strings match one of the pretrained answers; the other rows stay random.
+    """
     try:
         model = LxmertForQuestionAnswering.from_pretrained(
             str(pretrained), num_qa_labels=len(answers), ignore_mismatched_sizes=True
@@ -91,7 +109,147 @@ def theta0_from_pretrained(
     except OSError as err:
         raise InputError(f"{pretrained}: cannot load the pretrained LXMERT ({err})") from None
     init_answer_head(model, seed)
+    if answer_head == "copy_pretrained":
+        copy_pretrained_head(model, pretrained, answers)
+    elif answer_head != "random":
+        raise InputError(f"answer_head {answer_head!r}: expected 'random' or 'copy_pretrained'")
     return model
+
+
+def copy_pretrained_head(
+    model: LxmertForQuestionAnswering, pretrained: str | os.PathLike, answers: Sequence[str]
+) -> int:
+    """Copy the pretrained QA head into ``model`` where answers match; returns the count."""
+    source = os.path.join(str(pretrained), PRETRAINED_ANSWERS)
+    if not os.path.exists(source):
+        raise InputError(
+            f"{pretrained}: no {PRETRAINED_ANSWERS}: copying the pretrained answer head needs "
+            "the pretrained answers (pretrained.answers in the configuration)"
+        )
+    pretrained_answers = read_json(source)
+    head = LxmertForPreTraining.from_pretrained(str(pretrained)).answer_head.state_dict()
+    rows = head["logit_fc.3.weight"].shape[0]
+    if len(pretrained_answers) != rows:
+        raise InputError(
+            f"{source}: {len(pretrained_answers)} answers, but the pretrained answer head has "
+            f"{rows} outputs"
+        )
+    index = {a: i for i, a in enumerate(pretrained_answers)}
+    ours = [i for i, a in enumerate(answers) if a in index]
+    theirs = [index[answers[i]] for i in ours]
+    target = model.answer_head.state_dict()
+    with torch.no_grad():
+        for name, tensor in head.items():
+            if not name.startswith("logit_fc.3."):
+                target[name].copy_(tensor)
+        for name in ("logit_fc.3.weight", "logit_fc.3.bias"):
+            target[name][ours] = head[name][theirs]
+    log.info("answer head: %d of %d answers copied from pretraining", len(ours), len(answers))
+    return len(ours)
+
+
+# --- importing a user's pretrained LXMERT -------------------------------------------
+
+# The original code's names -> transformers' (its modules were named after the original).
+_ORIGINAL_NAMES = [
+    (re.compile(r"^module\."), ""),  # saved from nn.DataParallel
+    (re.compile(r"^bert\."), "lxmert."),
+    (re.compile(r"\.gamma$"), ".weight"),  # LayerNorm of old BERT code
+    (re.compile(r"\.beta$"), ".bias"),
+]
+
+
+def original_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """The tensors of an original ``model_LXRT.pth`` under ``transformers`` names."""
+    try:
+        state = torch.load(str(path), map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as err:
+        raise InputError(
+            f"{path}: not a weights-only PyTorch state dict ({str(err).splitlines()[0]})"
+        ) from None
+    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
+        raise InputError(f"{path}: expected a dict of tensor name -> tensor")
+    renamed = {}
+    for name, tensor in state.items():
+        new = name
+        for pattern, repl in _ORIGINAL_NAMES:
+            new = pattern.sub(repl, new)
+        renamed[new] = tensor
+    return renamed
+
+
+def _model_from_original(path, config: LxmertConfig) -> LxmertForPreTraining:
+    state = original_state_dict(path)
+    model = LxmertForPreTraining(config)
+    expected = model.state_dict()
+    missing = sorted(k for k in expected if k.startswith("lxmert.") and k not in state)
+    if missing:
+        raise InputError(f"{path}: checkpoint is missing tensor {missing[0]!r}")
+    usable = {}
+    for name, tensor in state.items():
+        if name not in expected:
+            continue
+        if tensor.shape != expected[name].shape:
+            raise InputError(
+                f"{path}: tensor {name!r} has shape {tuple(tensor.shape)}, the model "
+                f"configuration expects {tuple(expected[name].shape)}"
+            )
+        usable[name] = tensor
+    model.load_state_dict(usable, strict=False)
+    ignored = sorted(set(state) - set(usable))
+    log.info("%s: %d tensors loaded, %d ignored %s", path, len(usable), len(ignored), ignored[:5])
+    return model
+
+
+def import_pretrained(
+    source: str,
+    out_dir: str | os.PathLike,
+    tokenizer_source: str | None = None,
+    config_source: str | None = None,
+    answers_path: str | None = None,
+) -> None:
+    """Import a pretrained LXMERT into a ``save_pretrained`` directory (with its tokenizer
+    and, when given, the answer list of its QA head).
+
+    ``source`` is a hub id, a local directory, or an original ``.pth`` file; for the
+    latter ``config_source`` (hub id or directory with a config.json) gives the
+    architecture, LXMERT-base when absent.
+    """
+    if str(source).endswith(".pth"):
+        config = LxmertConfig.from_pretrained(config_source) if config_source else LxmertConfig()
+        model = _model_from_original(source, config)
+    else:
+        try:
+            model = LxmertForPreTraining.from_pretrained(str(source))
+        except OSError as err:
+            raise InputError(f"{source}: cannot load the pretrained LXMERT ({err})") from None
+    tok_source = tokenizer_source or source
+    try:
+        tokenizer = load_tokenizer(tok_source)
+    except (OSError, ValueError) as err:
+        raise InputError(f"{tok_source}: cannot load the tokenizer ({err})") from None
+    answers = None
+    if answers_path:
+        answers = read_json(answers_path)
+        if isinstance(answers, dict) and isinstance(answers.get("answers"), list):
+            answers = answers["answers"]
+        if isinstance(answers, list) and answers and isinstance(answers[0], dict):
+            answers = [a.get("ans") for a in answers]  # LXMERT's all_ans.json
+        if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
+            raise InputError(f"{answers_path}: expected a JSON list of answer strings")
+        rows = model.config.num_qa_labels
+        if len(answers) != rows:
+            raise InputError(
+                f"{answers_path}: {len(answers)} answers, but the pretrained answer head of "
+                f"{source} has {rows} outputs"
+            )
+    with atomic_path(out_dir, directory=True) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        if answers is not None:
+            write_json(os.path.join(tmp, PRETRAINED_ANSWERS), answers)
 
 
 def save_checkpoint(

@@ -8,7 +8,9 @@ A question file is a JSON list of records::
 
 ``answers`` are the human answers the official evaluator scores against; ``label`` maps
 answers to soft scores (VQA: 0.3/0.6/0.9/1.0 for 1/2/3/>=4 annotators) and is the training
-target. Unlabelled splits (VQA test2015) have empty ``answers`` and ``label``.
+target. Unlabelled questions (VQA test2015) have ``answer_type`` null and empty ``answers``
+and ``label``; labelled ones from LXMERT's files have a ``label`` but no ``answers`` (they
+are scored by their label).
 
 The answer vocabulary file is ``{"answers": [...]}``: index ``i`` is the model's output ``i``.
 """
@@ -33,7 +35,7 @@ def validate_questions(records: Sequence[Mapping], source: str) -> None:
         missing = [k for k in REQUIRED_KEYS if k not in q]
         if missing:
             raise InputError(f"{source}: record {i} has no key {missing[0]!r}")
-        if q["answer_type"] not in ANSWER_TYPES:
+        if q["answer_type"] is not None and q["answer_type"] not in ANSWER_TYPES:
             raise InputError(
                 f"{source}: question {q['question_id']} has answer_type "
                 f"{q['answer_type']!r}, expected one of {ANSWER_TYPES}"

@@ -94,3 +94,133 @@ def figure1(scores: pd.DataFrame, kinds: Sequence[str], png_path, pdf_path, titl
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format=fmt)
     plt.close(fig)
+
+
+# --- the paper configuration: EvalAI results and the comparison with the paper ----------
+
+PHASE_COLUMNS = {"yes/no": "Y/N", "number": "Num", "other": "Other", "overall": "Overall"}
+
+
+def server_table(server: pd.DataFrame, sparsity: int, kinds: Sequence[str]) -> pd.DataFrame:
+    """Table 1 in the paper's shape from EvalAI results: test-dev and test-std columns.
+
+    ``server`` has one row per (kind, sparsity, seed, phase) with the four accuracies.
+    """
+    rows = []
+    for kind in ["dense", *kinds]:
+        sel = server[server.kind == kind]
+        if kind != "dense":
+            sel = sel[sel.sparsity == sparsity]
+        if sel.empty:
+            continue
+        row = {"method": KIND_LABELS.get(kind, kind), "seeds": sel.seed.nunique()}
+        for phase in ("test-dev", "test-std"):
+            part = sel[sel.phase == phase]
+            for metric, title in PHASE_COLUMNS.items():
+                row[f"{phase} {title}"] = _mean_std(part[metric]) if not part.empty else DASH
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _stats(values: pd.Series) -> tuple[float | None, float | None, int]:
+    values = values.dropna()
+    if values.empty:
+        return None, None, 0
+    std = float(values.std(ddof=1)) if len(values) > 1 else None
+    return float(values.mean()), std, len(values)
+
+
+def comparison(
+    scores: pd.DataFrame,
+    server: pd.DataFrame,
+    sparsity: int,
+    kinds: Sequence[str],
+    split: str,
+) -> pd.DataFrame:
+    """Paper vs reproduced numbers, long format: one row per (kind, sparsity, split, metric).
+
+    Test-dev/test-std rows compare with the paper's Table 1 (at its sparsity) where
+    EvalAI results exist; ``split`` rows (minival) with the authors' per-sparsity report.
+    """
+    from . import paper
+
+    rows = []
+
+    def add(kind, s, where, metric, ref, values):
+        mean, std, n = _stats(values)
+        ref_mean, ref_std = ref if isinstance(ref, tuple) else (ref, None)
+        rows.append(
+            {
+                "kind": kind,
+                "sparsity": s,
+                "split": where,
+                "metric": metric,
+                "paper": ref_mean,
+                "paper_std": ref_std,
+                "reproduced": mean,
+                "reproduced_std": std,
+                "seeds": n,
+                "difference": None if mean is None or ref_mean is None else mean - ref_mean,
+            }
+        )
+
+    for kind in ["dense", *kinds]:
+        s = 0 if kind == "dense" else paper.TABLE1_SPARSITY
+        if kind == "dense" or sparsity == paper.TABLE1_SPARSITY:
+            for phase in ("test-dev", "test-std"):
+                part = (
+                    server[(server.kind == kind) & (server.phase == phase)]
+                    if len(server)
+                    else server
+                )
+                if kind != "dense" and len(part):
+                    part = part[part.sparsity == s]
+                for metric in METRIC_ORDER:
+                    ref = paper.TABLE1[phase][kind][metric]
+                    add(
+                        kind,
+                        s,
+                        phase,
+                        metric,
+                        ref,
+                        part[metric] if len(part) else pd.Series([], dtype=float),
+                    )
+    for kind in ["dense", *kinds]:
+        sel = scores[scores.kind == kind]
+        levels = [0] if kind == "dense" else sorted(sel.sparsity.unique().tolist())
+        for s in levels:
+            part = sel if kind == "dense" else sel[sel.sparsity == s]
+            add(kind, int(s), split, "overall", paper.minival(kind, s), part.overall)
+    return pd.DataFrame(rows)
+
+
+METRIC_ORDER = ("yes/no", "number", "other", "overall")
+
+
+def _cell(mean, std) -> str:
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return DASH
+    if std is None or (isinstance(std, float) and math.isnan(std)):
+        return f"{mean:.2f}"
+    return f"{mean:.2f} ± {std:.2f}"
+
+
+def write_comparison(table: pd.DataFrame, csv_path, md_path, caption: str) -> None:
+    """CSV (long format) and a Markdown rendering: paper | reproduced | difference."""
+    shown = pd.DataFrame(
+        {
+            "method": [KIND_LABELS.get(k, k) for k in table.kind],
+            "sparsity": table.sparsity,
+            "split": table.split,
+            "metric": table.metric,
+            "paper": [_cell(m, s) for m, s in zip(table.paper, table.paper_std, strict=True)],
+            "reproduced": [
+                _cell(m, s) for m, s in zip(table.reproduced, table.reproduced_std, strict=True)
+            ],
+            "difference": [_cell(d, None) for d in table.difference],
+        }
+    )
+    with atomic_path(csv_path) as tmp:
+        table.to_csv(tmp, index=False)
+    with atomic_path(md_path) as tmp:
+        tmp.write_text(f"{caption}\n\n{shown.to_markdown(index=False)}\n")

@@ -41,11 +41,50 @@ class TrainConfig:
     weight_decay: float = 0.01
     clip_norm: float = 5.0
     eval_batch_size: int = 512
+    bias_correction: bool = True
 
     @classmethod
     def from_dict(cls, d: Mapping) -> TrainConfig:
         fields = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
         return cls(**fields)
+
+
+class AdamWNoBiasCorrection(torch.optim.Optimizer):
+    """AdamW without Adam's bias correction: the original LXMERT's ``BertAdam``.
+
+    Written here because neither ``torch.optim.AdamW`` nor ``transformers`` (whose
+    ``AdamW(correct_bias=False)`` is gone) offers it. Update per parameter:
+    ``p -= lr * (m / (sqrt(v) + eps) + weight_decay * p)`` (decoupled weight decay).
+    """
+
+    def __init__(self, params, lr: float, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.0):
+        super().__init__(
+            params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay}
+        )
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if not state:
+                    state["exp_avg"] = torch.zeros_like(p)
+                    state["exp_avg_sq"] = torch.zeros_like(p)
+                m, v = state["exp_avg"], state["exp_avg_sq"]
+                m.mul_(beta1).add_(p.grad, alpha=1 - beta1)
+                v.mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
+                p.mul_(1 - group["lr"] * group["weight_decay"])
+                p.addcdiv_(m, v.sqrt().add_(group["eps"]), value=-group["lr"])
+
+
+def make_optimizer(model, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW with decoupled weight decay on all parameters (bias correction optional)."""
+    if cfg.bias_correction:
+        return torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return AdamWNoBiasCorrection(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
 def choose_device(preference: str = "auto") -> torch.device:
@@ -113,14 +152,14 @@ def train_qa(
     generator = torch.Generator().manual_seed(seed)
     steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
     total = steps_per_epoch * cfg.epochs
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    optimizer = make_optimizer(model, cfg)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
     history = {"epochs": [], "best_epoch": None, "best_val_accuracy": -1.0}
     best_state = None
     bar = tqdm(total=total, disable=not progress, desc="train", unit="step", mininterval=2)
     for epoch in range(cfg.epochs):
         model.train()
-        loss_sum = torch.zeros((), device=train.input_ids.device)
+        loss_sum = torch.zeros((), device=train.device)
         for step, batch in enumerate(batches(train, cfg.batch_size, generator)):
             logits = model(**model_inputs(batch)).question_answering_score
             loss = qa_loss(logits, batch)
@@ -212,6 +251,8 @@ def pretrain(
     modelling (``mlm_prob`` of the word pieces in ``mlm_fraction`` of the questions),
     image-text matching (``mismatch_fraction`` of the pairs get another image) and image
     question answering on the intact, matched pairs."""
+    if data.lazy:
+        raise ValueError("pre-training reads its features in memory (features.in_memory)")
     seed_everything(seed)
     gen = torch.Generator().manual_seed(seed)
     # Whole batches only: a tiny last batch could hold no masked token or matched pair.

@@ -107,7 +107,9 @@ def score_predictions(
     """Accuracy x100 overall and per answer type, plus question counts.
 
     ``questions`` are records of the workflow's question format. A type with no
-    questions gets ``None`` (shown as a dash in tables), never a number.
+    questions gets ``None`` (shown as a dash in tables), never a number. A question with a
+    soft label but no human answers (LXMERT's files) scores its label's value for the
+    normalised prediction, which is what the evaluator gives an in-vocabulary answer.
     """
     per_type: dict[str, list[float]] = defaultdict(list)
     missing = []
@@ -116,7 +118,13 @@ def score_predictions(
         if qid not in predictions:
             missing.append(qid)
             continue
-        per_type[q["answer_type"]].append(question_accuracy(predictions[qid], q["answers"]))
+        if q["answer_type"] is None:
+            raise ValueError(f"question {qid} is unlabelled: it cannot be scored locally")
+        if q["answers"]:
+            acc = question_accuracy(predictions[qid], q["answers"])
+        else:
+            acc = q["label"].get(normalize_answer(predictions[qid]), 0.0)
+        per_type[q["answer_type"]].append(acc)
     if missing:
         raise ValueError(
             f"{len(missing)} questions have no prediction (first: question_id {missing[0]})"
