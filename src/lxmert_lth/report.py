@@ -99,6 +99,8 @@ def figure1(scores: pd.DataFrame, kinds: Sequence[str], png_path, pdf_path, titl
 # --- the paper configuration: EvalAI results and the comparison with the paper ----------
 
 PHASE_COLUMNS = {"yes/no": "Y/N", "number": "Num", "other": "Other", "overall": "Overall"}
+METRIC_ORDER = tuple(PHASE_COLUMNS)
+SERVER_COLUMNS = ["kind", "sparsity", "seed", "phase", *METRIC_ORDER]
 
 
 def server_table(server: pd.DataFrame, sparsity: int, kinds: Sequence[str]) -> pd.DataFrame:
@@ -168,23 +170,10 @@ def comparison(
         s = 0 if kind == "dense" else paper.TABLE1_SPARSITY
         if kind == "dense" or sparsity == paper.TABLE1_SPARSITY:
             for phase in ("test-dev", "test-std"):
-                part = (
-                    server[(server.kind == kind) & (server.phase == phase)]
-                    if len(server)
-                    else server
-                )
-                if kind != "dense" and len(part):
-                    part = part[part.sparsity == s]
+                part = server[(server.kind == kind) & (server.phase == phase)]
+                part = part[part.sparsity == s]
                 for metric in METRIC_ORDER:
-                    ref = paper.TABLE1[phase][kind][metric]
-                    add(
-                        kind,
-                        s,
-                        phase,
-                        metric,
-                        ref,
-                        part[metric] if len(part) else pd.Series([], dtype=float),
-                    )
+                    add(kind, s, phase, metric, paper.TABLE1[phase][kind][metric], part[metric])
     for kind in ["dense", *kinds]:
         sel = scores[scores.kind == kind]
         levels = [0] if kind == "dense" else sorted(sel.sparsity.unique().tolist())
@@ -192,9 +181,6 @@ def comparison(
             part = sel if kind == "dense" else sel[sel.sparsity == s]
             add(kind, int(s), split, "overall", paper.minival(kind, s), part.overall)
     return pd.DataFrame(rows)
-
-
-METRIC_ORDER = ("yes/no", "number", "other", "overall")
 
 
 def _cell(mean, std) -> str:
