@@ -30,3 +30,5 @@ rule all:
         table=res("table1.md"),
         figure=res("figure1.png"),
         scores=res("scores.csv"),
+        # The paper configuration also compares its numbers with the published ones.
+        comparison=[res("comparison.md")] if DATASET == "vqa_v2" else [],

@@ -17,8 +17,12 @@ RESULTS = config["results"]
 STUDY = config["study"]
 PRUNING = config["pruning"]
 EXECUTION = config["execution"]
+DATASET = config["dataset"]["name"]
 ENV = "../envs/lxmert-lth.yaml"
-EVAL_SPLIT = "test"
+# The labelled split that is scored locally: easy-VQA's test split; for VQA v2 minival
+# (its test split is unlabelled and scored by the EvalAI server from predictions.json).
+SCORE_SPLIT = "test" if DATASET == "easy_vqa" else "val"
+SPLIT_LABEL = "test" if DATASET == "easy_vqa" else "minival"
 
 
 wildcard_constraints:
@@ -59,9 +63,11 @@ def training_data():
     return {
         "train": res("data/train.json"),
         "val": res("data/val.json"),
-        "test": res(f"data/{EVAL_SPLIT}.json"),
+        "test": res("data/test.json"),
+        "answers": res("data/answers.json"),
         "features": res("features/regions.h5"),
-        "tokenizer": res("tokenizer"),
+        # The embedded default trains its own tokenizer; VQA v2 uses the pretrained one's.
+        "tokenizer": res("tokenizer") if DATASET == "easy_vqa" else res("pretrained"),
     }
 
 
@@ -71,7 +77,34 @@ def finetune_params():
         "recipe": section("finetune"),
         "max_length": config["tokenizer"]["max_length"],
         "device": EXECUTION["device"],
+        "score_split": SCORE_SPLIT,
     }
+
+
+# --- the user's files (paper configuration) --------------------------------------------
+
+
+def vqa_v2_files():
+    """The question/answer files named in the configuration (inputs: edits rerun)."""
+    dataset = config["dataset"]
+    return dict(dataset[dataset["format"]])
+
+
+def local_paths(*values):
+    """The values that are local files or directories (hub ids are not inputs)."""
+    return [v for v in values if v and os.path.exists(v)]
+
+
+def server_results(wildcards=None):
+    """EvalAI result files the user dropped in {results}/evalai/seed{S}/{network}.json."""
+    found = {}
+    networks = ["dense"] + [f"{k}{s}" for k, s in subnetworks(STUDY)]
+    for seed in STUDY["seeds"]:
+        for network in networks:
+            path = res("evalai", f"seed{seed}", f"{network}.json")
+            if os.path.exists(path):
+                found[f"seed{seed}/{network}"] = path
+    return found
 
 
 # --- the IMP chain ------------------------------------------------------------------

@@ -1,45 +1,86 @@
-rule prepare_questions:
-    output:
-        train=res("data/train.json"),
-        val=res("data/val.json"),
-        test=res("data/test.json"),
-        pretrain=res("data/pretrain.json"),
-        answers=res("data/answers.json"),
-    log:
-        logfile("prepare_questions.log"),
-    conda:
-        ENV
-    params:
-        dataset=section("dataset"),
-    script:
-        "../workflow_scripts/prepare_questions.py"
+# Questions, answers, region features and tokenizer: built from easy-VQA for the
+# embedded default, read from the user's VQA v2 files for the paper configuration.
 
+if DATASET == "easy_vqa":
 
-rule extract_features:
-    output:
-        res("features/regions.h5"),
-    log:
-        logfile("extract_features.log"),
-    benchmark:
-        benchfile("extract_features.tsv")
-    conda:
-        ENV
-    params:
-        dtype=config["features"]["dtype"],
-    script:
-        "../workflow_scripts/extract_features.py"
+    rule prepare_questions:
+        output:
+            train=res("data/train.json"),
+            val=res("data/val.json"),
+            test=res("data/test.json"),
+            pretrain=res("data/pretrain.json"),
+            answers=res("data/answers.json"),
+        log:
+            logfile("prepare_questions.log"),
+        conda:
+            ENV
+        params:
+            dataset=section("dataset"),
+        script:
+            "../workflow_scripts/prepare_questions.py"
 
+    rule extract_features:
+        output:
+            res("features/regions.h5"),
+        log:
+            logfile("extract_features.log"),
+        benchmark:
+            benchfile("extract_features.tsv")
+        conda:
+            ENV
+        params:
+            dtype=config["features"]["dtype"],
+        script:
+            "../workflow_scripts/extract_features.py"
 
-rule build_tokenizer:
-    input:
-        res("data/pretrain.json"),
-    output:
-        directory(res("tokenizer")),
-    log:
-        logfile("build_tokenizer.log"),
-    conda:
-        ENV
-    params:
-        vocab_size=config["tokenizer"]["vocab_size"],
-    script:
-        "../workflow_scripts/build_tokenizer.py"
+    rule build_tokenizer:
+        input:
+            res("data/pretrain.json"),
+        output:
+            directory(res("tokenizer")),
+        log:
+            logfile("build_tokenizer.log"),
+        conda:
+            ENV
+        params:
+            vocab_size=config["tokenizer"]["vocab_size"],
+        script:
+            "../workflow_scripts/build_tokenizer.py"
+
+else:
+
+    rule prepare_vqa_v2:
+        input:
+            **vqa_v2_files(),
+        output:
+            train=res("data/train.json"),
+            val=res("data/val.json"),
+            test=res("data/test.json"),
+            answers=res("data/answers.json"),
+        log:
+            logfile("prepare_vqa_v2.log"),
+        benchmark:
+            benchfile("prepare_vqa_v2.tsv")
+        conda:
+            ENV
+        params:
+            dataset=section("dataset"),
+        script:
+            "../workflow_scripts/prepare_vqa_v2.py"
+
+    rule convert_features:
+        input:
+            config["features"]["tsv"],
+        output:
+            res("features/regions.h5"),
+        log:
+            logfile("convert_features.log"),
+        benchmark:
+            benchfile("convert_features.tsv")
+        conda:
+            ENV
+        params:
+            dtype=config["features"]["dtype"],
+            num_boxes=config["features"]["num_boxes"],
+        script:
+            "../workflow_scripts/convert_features.py"

@@ -1,26 +1,48 @@
-rule pretrain:
-    input:
-        questions=res("data/pretrain.json"),
-        val=res("data/val.json"),
-        answers=res("data/answers.json"),
-        features=res("features/regions.h5"),
-        tokenizer=res("tokenizer"),
-    output:
-        directory(res("pretrained")),
-    log:
-        logfile("pretrain.log"),
-    benchmark:
-        benchfile("pretrain.tsv")
-    conda:
-        ENV
-    threads: EXECUTION["pretrain_threads"]
-    params:
-        model=section("model"),
-        recipe=section("pretrain"),
-        max_length=config["tokenizer"]["max_length"],
-        device=EXECUTION["device"],
-    script:
-        "../workflow_scripts/pretrain.py"
+# The pretrained LXMERT (a save_pretrained directory) and theta_0 per seed.
+
+if DATASET == "easy_vqa":
+
+    # The embedded default pre-trains its own small LXMERT on the training images.
+    rule pretrain:
+        input:
+            questions=res("data/pretrain.json"),
+            val=res("data/val.json"),
+            answers=res("data/answers.json"),
+            features=res("features/regions.h5"),
+            tokenizer=res("tokenizer"),
+        output:
+            directory(res("pretrained")),
+        log:
+            logfile("pretrain.log"),
+        benchmark:
+            benchfile("pretrain.tsv")
+        conda:
+            ENV
+        threads: EXECUTION["pretrain_threads"]
+        params:
+            model=section("model"),
+            recipe=section("pretrain"),
+            max_length=config["tokenizer"]["max_length"],
+            device=EXECUTION["device"],
+        script:
+            "../workflow_scripts/pretrain.py"
+
+else:
+
+    # The paper configuration imports the user's: hub id, directory or model_LXRT.pth.
+    rule import_pretrained:
+        input:
+            local_paths(*section("pretrained").values()),
+        output:
+            directory(res("pretrained")),
+        log:
+            logfile("import_pretrained.log"),
+        conda:
+            ENV
+        params:
+            pretrained=section("pretrained"),
+        script:
+            "../workflow_scripts/import_pretrained.py"
 
 
 rule init_theta0:
@@ -35,5 +57,6 @@ rule init_theta0:
         ENV
     params:
         prunable_modules=PRUNING["prunable_modules"],
+        answer_head=config.get("theta0", {}).get("answer_head", "random"),
     script:
         "../workflow_scripts/init_theta0.py"

@@ -11,9 +11,12 @@ rule collect_scores:
         "../workflow_scripts/collect_scores.py"
 
 
+# EvalAI result files the user drops into {results}/evalai/seed{S}/{network}.json are
+# inputs: adding one remakes Table 1 with test-dev and test-std columns.
 rule table1:
     input:
-        res("scores.csv"),
+        scores=res("scores.csv"),
+        server=lambda wc: list(server_results().values()),
     output:
         csv=res("table1.csv"),
         md=report(res("table1.md"), category="Table 1"),
@@ -24,8 +27,9 @@ rule table1:
     params:
         sparsity=STUDY["table_sparsity"],
         kinds=STUDY["kinds"],
-        dataset=config["dataset"]["name"],
-        split=EVAL_SPLIT,
+        dataset=DATASET,
+        split=SPLIT_LABEL,
+        server=lambda wc: server_results(),
     script:
         "../workflow_scripts/table1.py"
 
@@ -42,7 +46,26 @@ rule figure1:
         ENV
     params:
         kinds=STUDY["kinds"],
-        dataset=config["dataset"]["name"],
-        split=EVAL_SPLIT,
+        dataset=DATASET,
+        split=SPLIT_LABEL,
     script:
         "../workflow_scripts/figure1.py"
+
+
+rule compare_with_paper:
+    input:
+        scores=res("scores.csv"),
+        server=lambda wc: list(server_results().values()),
+    output:
+        csv=res("comparison.csv"),
+        md=report(res("comparison.md"), category="Comparison with the paper"),
+    log:
+        logfile("compare_with_paper.log"),
+    conda:
+        ENV
+    params:
+        kinds=STUDY["kinds"],
+        split=SPLIT_LABEL,
+        server=lambda wc: server_results(),
+    script:
+        "../workflow_scripts/compare_with_paper.py"

@@ -1,4 +1,4 @@
-"""Snakemake script: fine-tune theta_0 (dense) or retrain a rewound subnetework (masked)."""
+"""Snakemake script: fine-tune theta_0 (dense) or retrain a rewound subnetwork (masked)."""
 
 from lxmert_lth.stages import finetune, run_stage
 
@@ -18,4 +18,11 @@ run_stage(
     seed=int(wc.seed),
     device=snakemake.params.device,
     network=network,
+    score_split=snakemake.params.score_split,
+    # How features are read changes no result (lazy and in-memory batches are identical),
+    # so it comes from the configuration, not params: changing it reruns nothing.
+    loading={
+        "in_memory": snakemake.config["features"].get("in_memory", True),
+        "loader_workers": snakemake.config["execution"].get("loader_workers", 0),
+    },
 )

@@ -10,4 +10,5 @@ run_stage(
     out=snakemake.output[0],
     seed=int(snakemake.wildcards.seed),
     prunable_modules=snakemake.params.prunable_modules,
+    answer_head=snakemake.params.answer_head,
 )

@@ -6,11 +6,12 @@ p = snakemake.params
 run_stage(
     snakemake,
     make_table1,
-    scores_csv=snakemake.input[0],
+    scores_csv=snakemake.input.scores,
     out_csv=snakemake.output.csv,
     out_md=snakemake.output.md,
     sparsity=p.sparsity,
     kinds=list(p.kinds),
     dataset=p.dataset,
     split=p.split,
+    server_files=dict(p.server),
 )

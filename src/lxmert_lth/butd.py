@@ -90,8 +90,11 @@ def _array(field: bytes, dtype: str, shape: tuple, name: str, where: str) -> np.
         raise InputError(
             f"{where}: field {name!r} has {len(raw)} bytes, expected {expected} for shape {shape}"
         )
-    if len(raw) % itemsize:
-        raise InputError(f"{where}: field {name!r} has {len(raw)} bytes, not a whole array")
+    if len(raw) % (itemsize * shape[0]):
+        raise InputError(
+            f"{where}: field {name!r} has {len(raw)} bytes, not {shape[0]} whole rows of "
+            f"{dtype} (a row cut short?)"
+        )
     return np.frombuffer(raw, dtype=dtype).reshape(shape)
 
 

@@ -225,6 +225,11 @@ def import_pretrained(
             model = LxmertForPreTraining.from_pretrained(str(source))
         except OSError as err:
             raise InputError(f"{source}: cannot load the pretrained LXMERT ({err})") from None
+    if tokenizer_source is None and str(source).endswith(".pth"):
+        raise InputError(
+            f"{source}: a .pth file holds no tokenizer: set pretrained.tokenizer "
+            "(e.g. bert-base-uncased, LXMERT's tokenizer)"
+        )
     tok_source = tokenizer_source or source
     try:
         tokenizer = load_tokenizer(tok_source)

@@ -105,7 +105,7 @@ def _easy_vqa_records(split: str, qid_offset: int) -> list[dict]:
     return records
 
 
-def _subsample(records: list[dict], limit: int | None, seed: int) -> list[dict]:
+def subsample(records: list[dict], limit: int | None, seed: int) -> list[dict]:
     if limit is None or limit >= len(records):
         return records
     keep = sorted(random.Random(seed).sample(range(len(records)), limit))
@@ -131,11 +131,11 @@ def easy_vqa_splits(
     val = [q for q in train_all if q["image_id"] in val_images]
     limits = dict(max_questions or {})
     splits = {
-        "train": _subsample(train, limits.get("train"), split_seed),
-        "val": _subsample(val, limits.get("val"), split_seed),
-        "test": _subsample(test, limits.get("test"), split_seed),
+        "train": subsample(train, limits.get("train"), split_seed),
+        "val": subsample(val, limits.get("val"), split_seed),
+        "test": subsample(test, limits.get("test"), split_seed),
     }
-    splits["pretrain"] = _subsample(train, limits.get("pretrain"), split_seed + 1)
+    splits["pretrain"] = subsample(train, limits.get("pretrain"), split_seed + 1)
     return splits
 
 

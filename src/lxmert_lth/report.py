@@ -135,7 +135,6 @@ def _stats(values: pd.Series) -> tuple[float | None, float | None, int]:
 def comparison(
     scores: pd.DataFrame,
     server: pd.DataFrame,
-    sparsity: int,
     kinds: Sequence[str],
     split: str,
 ) -> pd.DataFrame:
@@ -168,12 +167,10 @@ def comparison(
 
     for kind in ["dense", *kinds]:
         s = 0 if kind == "dense" else paper.TABLE1_SPARSITY
-        if kind == "dense" or sparsity == paper.TABLE1_SPARSITY:
-            for phase in ("test-dev", "test-std"):
-                part = server[(server.kind == kind) & (server.phase == phase)]
-                part = part[part.sparsity == s]
-                for metric in METRIC_ORDER:
-                    add(kind, s, phase, metric, paper.TABLE1[phase][kind][metric], part[metric])
+        for phase in ("test-dev", "test-std"):
+            part = server[(server.kind == kind) & (server.phase == phase) & (server.sparsity == s)]
+            for metric in METRIC_ORDER:
+                add(kind, s, phase, metric, paper.TABLE1[phase][kind][metric], part[metric])
     for kind in ["dense", *kinds]:
         sel = scores[scores.kind == kind]
         levels = [0] if kind == "dense" else sorted(sel.sparsity.unique().tolist())

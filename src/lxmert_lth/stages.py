@@ -67,6 +67,38 @@ def prepare_easy_vqa(out: Mapping[str, str], dataset: Mapping) -> None:
     log.info("%d answers", len(answers))
 
 
+def prepare_vqa_v2(out: Mapping[str, str], dataset: Mapping) -> None:
+    """VQA v2 (official or LXMERT files) -> train/val/test question files and answers."""
+    from .questions import subsample
+    from .vqa_v2 import check_labelled, lxmert_splits, official_splits
+
+    if dataset["format"] == "official":
+        spec = dataset["official"]
+        splits, answers = official_splits(spec, spec["min_answer_count"], spec["minival_images"])
+    else:
+        splits, answers = lxmert_splits(dataset["lxmert"])
+    limits = dataset.get("max_questions") or {}
+    for name, records in splits.items():
+        records = subsample(records, limits.get(name), dataset.get("split_seed", 0))
+        if name != "test":
+            check_labelled(records, f"{name} split")
+        log.info(
+            "%s: %d questions on %d images",
+            name,
+            len(records),
+            len({q["image_id"] for q in records}),
+        )
+        write_json(out[name], records)
+    write_json(out["answers"], {"answers": answers})
+    log.info("%d answers", len(answers))
+
+
+def convert_butd_features(tsvs: list[str], out_h5: str, dtype: str, num_boxes: int) -> None:
+    from .butd import convert_tsvs
+
+    convert_tsvs(tsvs, out_h5, num_boxes, dtype)
+
+
 def extract_easy_vqa_features(out_h5: str, dtype: str) -> None:
     import numpy as np
     from PIL import Image
@@ -97,14 +129,24 @@ def make_tokenizer(questions: str, out_dir: str, vocab_size: int) -> None:
 # --- models -------------------------------------------------------------------------
 
 
-def _encode(questions_path, tokenizer, answers, store, max_length, device):
+def _encode(questions_path, tokenizer, answers, store, max_length, device, loading=None):
+    """Questions and their encoded split; ``loading`` = {in_memory, loader_workers}."""
     from .data import encode_split
     from .questions import load_questions
 
+    loading = loading or {}
     questions = load_questions(questions_path)
-    return questions, encode_split(
-        questions, tokenizer, answers, store, max_length, str(questions_path)
-    ).to(device)
+    split = encode_split(
+        questions,
+        tokenizer,
+        answers,
+        store,
+        max_length,
+        str(questions_path),
+        in_memory=loading.get("in_memory", True),
+        loader_workers=loading.get("loader_workers", 0),
+    )
+    return questions, split.to(device)
 
 
 def run_pretraining(
@@ -116,7 +158,7 @@ def run_pretraining(
     device: str,
 ) -> None:
     from .features import FeatureStore
-    from .modeling import load_tokenizer, new_pretraining_model, small_config
+    from .modeling import PRETRAINED_ANSWERS, load_tokenizer, new_pretraining_model, small_config
     from .questions import load_answers
     from .training import TrainConfig, choose_device, pretrain
 
@@ -144,24 +186,69 @@ def run_pretraining(
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         write_json(Path(tmp) / "pretraining_history.json", history)
+        write_json(Path(tmp) / PRETRAINED_ANSWERS, list(answers))
+
+
+def import_pretrained_model(
+    out_dir: str,
+    source: str,
+    tokenizer: str | None,
+    config: str | None,
+    answers: str | None,
+) -> None:
+    """The user's pretrained LXMERT (hub id, directory or model_LXRT.pth) as a directory."""
+    from .modeling import import_pretrained
+
+    import_pretrained(source, out_dir, tokenizer, config, answers)
 
 
 def make_theta0(
-    pretrained: str, answers_path: str, out: str, seed: int, prunable_modules: str
+    pretrained: str,
+    answers_path: str,
+    out: str,
+    seed: int,
+    prunable_modules: str,
+    answer_head: str = "random",
 ) -> None:
     from .enforcement import prunable_parameter_names
     from .modeling import save_checkpoint, theta0_from_pretrained
     from .questions import load_answers
 
     answers = load_answers(answers_path)
-    model = theta0_from_pretrained(pretrained, answers, seed)
+    model = theta0_from_pretrained(pretrained, answers, seed, answer_head)
     prunable = prunable_parameter_names(model, prunable_modules)
     n_prunable = sum(model.get_parameter(n).numel() for n in prunable)
     n_total = sum(p.numel() for p in model.parameters())
     log.info(
         "theta_0: %d parameters, %d prunable in %d tensors", n_total, n_prunable, len(prunable)
     )
-    save_checkpoint(out, model, answers, seed=seed, prunable=prunable, num_total_parameters=n_total)
+    save_checkpoint(
+        out,
+        model,
+        answers,
+        seed=seed,
+        prunable=prunable,
+        num_total_parameters=n_total,
+        answer_head=answer_head,
+    )
+
+
+def _check_answers(checkpoint: str, head: list[str], answers_path: str) -> None:
+    """The checkpoint's answer head must be the data's vocabulary, index for index."""
+    from .questions import load_answers
+
+    answers = load_answers(answers_path)
+    if head == answers:
+        return
+    if len(head) != len(answers):
+        raise InputError(
+            f"{checkpoint}: its answer head has {len(head)} answers, but {answers_path} has "
+            f"{len(answers)}"
+        )
+    i = next(k for k, (a, b) in enumerate(zip(head, answers, strict=True)) if a != b)
+    raise InputError(
+        f"{checkpoint}: answer {i} of its head is {head[i]!r}, but {answers[i]!r} in {answers_path}"
+    )
 
 
 def finetune(
@@ -172,10 +259,14 @@ def finetune(
     seed: int,
     device: str,
     network: Mapping,
+    score_split: str = "test",
+    loading: Mapping | None = None,
 ) -> None:
     """Fine-tune a checkpoint (theta_0 or a rewound subnetwork, with its mask enforced),
-    select the best epoch on validation, predict the test split and score it."""
+    select the best epoch on validation, predict the test split (an EvalAI submission
+    file for VQA v2) and score the labelled ``score_split`` (test, or val = minival)."""
     from .enforcement import MaskEnforcer
+    from .evalai import write_submission
     from .features import FeatureStore
     from .masks import Mask
     from .modeling import load_checkpoint, load_tokenizer, save_checkpoint
@@ -185,12 +276,15 @@ def finetune(
     dev = choose_device(device)
     log.info("device %s", dev)
     model, answers, meta = load_checkpoint(inp["checkpoint"])
+    if inp.get("answers"):
+        _check_answers(inp["checkpoint"], answers, inp["answers"])
     model.to(dev)
     tokenizer = load_tokenizer(inp["tokenizer"])
     store = FeatureStore(inp["features"])
-    _, train = _encode(inp["train"], tokenizer, answers, store, max_length, dev)
-    _, val = _encode(inp["val"], tokenizer, answers, store, max_length, dev)
-    test_questions, test = _encode(inp["test"], tokenizer, answers, store, max_length, dev)
+    encoded = {
+        name: _encode(inp[name], tokenizer, answers, store, max_length, dev, loading)
+        for name in ("train", "val", "test")
+    }
     prunable = meta.get("prunable", [])
     enforcer = None
     mask_meta = {
@@ -207,19 +301,29 @@ def finetune(
             mask.sparsity,
         )
     cfg = TrainConfig.from_dict(recipe)
-    history = train_qa(model, train, val, cfg, seed, enforcer)
-    pred = predict_indices(model, test, cfg.eval_batch_size)
-    predictions = {qid: answers[i] for qid, i in zip(test.question_ids, pred.tolist(), strict=True)}
-    scores = score_predictions(predictions, test_questions)
-    log.info("test accuracy %s", scores)
+    history = train_qa(model, encoded["train"][1], encoded["val"][1], cfg, seed, enforcer)
+
+    def predict(name):
+        split = encoded[name][1]
+        pred = predict_indices(model, split, cfg.eval_batch_size).tolist()
+        return {q: answers[i] for q, i in zip(split.question_ids, pred, strict=True)}
+
+    predictions = predict("test")
+    scored = predictions if score_split == "test" else predict(score_split)
+    scores = score_predictions(scored, encoded[score_split][0])
+    log.info("%s accuracy %s", score_split, scores)
     info = {
         **network,
         "seed": seed,
+        "split": score_split,
         "best_epoch": history["best_epoch"],
         "val_accuracy": history["best_val_accuracy"],
         "num_pruned": mask_meta["num_pruned"],
         "num_prunable": mask_meta["num_prunable"],
     }
+    write_submission(
+        out["predictions"], predictions, [q["question_id"] for q in encoded["test"][0]]
+    )
     save_checkpoint(
         out["model"],
         model,
@@ -228,9 +332,6 @@ def finetune(
         prunable=prunable,
         num_total_parameters=meta.get("num_total_parameters"),
         **network,
-    )
-    write_json(
-        out["predictions"], [{"question_id": q, "answer": a} for q, a in predictions.items()]
     )
     write_json(out["history"], history)
     write_json(out["scores"], {**info, **scores})
@@ -335,6 +436,31 @@ def collect_scores(score_files: list[str], out_csv: str) -> None:
     log.info("%d scores", len(frame))
 
 
+def _server_results(files: Mapping[str, str]):
+    """EvalAI results, one file per network and seed ('seed0/low50' -> path), as rows."""
+    import pandas as pd
+
+    from .evalai import read_result
+    from .report import SERVER_COLUMNS
+
+    rows = []
+    for key, path in files.items():
+        seed, network = key.split("/")
+        kind = network.rstrip("0123456789")
+        sparsity = int(network[len(kind) :] or 0)
+        for phase, metrics in read_result(path).items():
+            rows.append(
+                {
+                    "kind": kind,
+                    "sparsity": sparsity,
+                    "seed": int(seed[4:]),
+                    "phase": phase,
+                    **metrics,
+                }
+            )
+    return pd.DataFrame(rows, columns=SERVER_COLUMNS)
+
+
 def make_table1(
     scores_csv: str,
     out_csv: str,
@@ -343,20 +469,61 @@ def make_table1(
     kinds: list[str],
     dataset: str,
     split: str,
+    server_files: Mapping[str, str] | None = None,
 ) -> None:
+    """Table 1: test-dev/test-std columns from EvalAI results when the user has dropped
+    them in; otherwise the local ``split`` per answer type, as the caption says."""
     import pandas as pd
 
-    from .report import table1, write_table
+    from .report import server_table, table1, write_table
 
     scores = pd.read_csv(scores_csv)
-    table = table1(scores, sparsity, kinds)
     seeds = sorted(scores.seed.unique().tolist())
-    caption = (
-        f"Table 1 ({dataset}, {split} split): VQA accuracy (%) of the dense network and of "
-        f"{sparsity}%-sparse subnetworks rewound to theta_0 and retrained; mean ± sample std "
-        f"over seeds {seeds}. A dash: the split has no question of that type."
-    )
+    if server_files:
+        table = server_table(_server_results(server_files), sparsity, kinds)
+        caption = (
+            f"Table 1 ({dataset}, EvalAI test-dev and test-std): VQA accuracy (%) of the dense "
+            f"network and of {sparsity}%-sparse subnetworks rewound to theta_0 and retrained; "
+            f"mean ± sample std over the seeds with a result file ({len(server_files)} files)."
+        )
+    else:
+        table = table1(scores, sparsity, kinds)
+        caption = (
+            f"Table 1 ({dataset}, {split} split): VQA accuracy (%) of the dense network and of "
+            f"{sparsity}%-sparse subnetworks rewound to theta_0 and retrained; mean ± sample "
+            f"std over seeds {seeds}. A dash: the split has no question of that type."
+        )
+        if dataset == "vqa_v2":
+            caption += (
+                " These are local minival scores: no EvalAI result files were found, so the "
+                "test-dev/test-std columns of the paper are not shown."
+            )
     write_table(table, out_csv, out_md, caption)
+
+
+def make_comparison(
+    scores_csv: str,
+    out_csv: str,
+    out_md: str,
+    kinds: list[str],
+    split: str,
+    server_files: Mapping[str, str] | None = None,
+) -> None:
+    """Reproduced vs the paper's numbers (Table 1 and the authors' minival report)."""
+    import pandas as pd
+
+    from .report import SERVER_COLUMNS, comparison, write_comparison
+
+    scores = pd.read_csv(scores_csv)
+    server = _server_results(server_files) if server_files else pd.DataFrame(columns=SERVER_COLUMNS)
+    table = comparison(scores, server, kinds, split)
+    caption = (
+        "Reproduced vs published: test-dev/test-std against the paper's Table 1 (50% "
+        "sparsity; a dash where no EvalAI result file was given), and the local "
+        f"{split} overall accuracy against the authors' per-sparsity minival report. "
+        "Reproduced: mean ± sample std over seeds."
+    )
+    write_comparison(table, out_csv, out_md, caption)
 
 
 def make_figure1(
