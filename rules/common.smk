@@ -87,7 +87,8 @@ def finetune_params():
 def vqa_v2_files():
     """The question/answer files named in the configuration (inputs: edits rerun)."""
     dataset = config["dataset"]
-    return dict(dataset[dataset["format"]])
+    files = dataset[dataset["format"]]
+    return {k: v for k, v in files.items() if isinstance(v, str)}
 
 
 def local_paths(*values):

@@ -8,10 +8,10 @@ import json
 
 import h5py
 import numpy as np
-import paper_fixtures as fx
 import pytest
 import torch
 
+import paper_fixtures as fx
 from lxmert_lth import evalai, vqa_v2
 from lxmert_lth.butd import convert_tsvs, encode_row, iter_tsv, parse_row
 from lxmert_lth.data import batches, encode_split
@@ -352,3 +352,15 @@ def test_evalai_result_files_are_read(tmp_path):
     path.write_text(json.dumps({"test-dev": {"yes/no": 1.0}}))
     with pytest.raises(InputError, match="no number for 'number'"):
         evalai.read_result(path)
+
+
+def test_checkpoint_head_must_match_the_answer_vocabulary(tmp_path):
+    from lxmert_lth.stages import _check_answers
+
+    path = tmp_path / "answers.json"
+    path.write_text(json.dumps({"answers": ["yes", "no", "red"]}))
+    _check_answers("theta0.safetensors", ["yes", "no", "red"], str(path))
+    with pytest.raises(InputError, match="theta0.safetensors: answer 2 of its head is 'blue'"):
+        _check_answers("theta0.safetensors", ["yes", "no", "blue"], str(path))
+    with pytest.raises(InputError, match="has 2 answers, but .*answers.json has 3"):
+        _check_answers("theta0.safetensors", ["yes", "no"], str(path))

@@ -51,7 +51,7 @@ def write_table(table: pd.DataFrame, csv_path, md_path, caption: str) -> None:
     with atomic_path(csv_path) as tmp:
         table.to_csv(tmp, index=False)
     with atomic_path(md_path) as tmp:
-        tmp.write_text(f"{caption}\n\n{table.to_markdown(index=False)}\n")
+        tmp.write_text(f"{caption}\n\n{table.to_markdown(index=False, disable_numparse=True)}\n")
 
 
 def figure1(scores: pd.DataFrame, kinds: Sequence[str], png_path, pdf_path, title: str) -> None:
@@ -206,4 +206,4 @@ def write_comparison(table: pd.DataFrame, csv_path, md_path, caption: str) -> No
     with atomic_path(csv_path) as tmp:
         table.to_csv(tmp, index=False)
     with atomic_path(md_path) as tmp:
-        tmp.write_text(f"{caption}\n\n{shown.to_markdown(index=False)}\n")
+        tmp.write_text(f"{caption}\n\n{shown.to_markdown(index=False, disable_numparse=True)}\n")
