@@ -1,3 +1,4 @@
+import math
 import os
 
 from lxmert_lth.study import (
@@ -77,8 +78,46 @@ def finetune_params():
         "recipe": section("finetune"),
         "max_length": config["tokenizer"]["max_length"],
         "device": EXECUTION["device"],
+        "precision": EXECUTION.get("precision", "fp32"),
+        "tf32": EXECUTION.get("tf32", False),
         "score_split": SCORE_SPLIT,
     }
+
+
+# --- resources: GPUs, memory, and wall time for cluster jobs ---------------------------
+
+
+def gpu_job_resources(stage):
+    """Resources of a training job. ``runtime`` (minutes) scales with the epochs and the
+    size of the training questions, doubled on each retry (``--retries``)."""
+    recipe = config["finetune" if stage == "finetune" else "pretrain"]
+    estimate = EXECUTION.get("runtime", {})
+    per_mb = estimate.get(f"{stage}_s_per_mb", 10)
+
+    def runtime(wildcards, input, attempt):
+        size_mb = (
+            os.path.getsize(input.train) / 2**20 if os.path.exists(input.train) else 1
+        )
+        minutes = (
+            estimate.get("startup_min", 5) + recipe["epochs"] * size_mb * per_mb / 60
+        )
+        return int(math.ceil(minutes * 2 ** (attempt - 1)))
+
+    return {
+        "gpu": EXECUTION.get("gpus_per_job", 1),
+        "mem_mb": EXECUTION.get("mem_mb", 4000),
+        "runtime": runtime,
+    }
+
+
+def scratch(wildcards):
+    """Resumable training state of a job: beside, never among, its declared outputs."""
+    network = (
+        f"{wildcards.kind}{wildcards.sparsity}"
+        if "kind" in wildcards.keys()
+        else "dense"
+    )
+    return res(".resume", f"seed{wildcards.seed}", network)
 
 
 # --- the user's files (paper configuration) --------------------------------------------

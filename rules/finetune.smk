@@ -14,8 +14,11 @@ rule finetune_dense:
     conda:
         ENV
     threads: EXECUTION["train_threads"]
+    resources:
+        **gpu_job_resources("finetune"),
     params:
         **finetune_params(),
+        scratch=scratch,
     script:
         "../workflow_scripts/finetune.py"
 
@@ -37,7 +40,10 @@ rule retrain_subnetwork:
     conda:
         ENV
     threads: EXECUTION["train_threads"]
+    resources:
+        **gpu_job_resources("finetune"),
     params:
         **finetune_params(),
+        scratch=scratch,
     script:
         "../workflow_scripts/finetune.py"

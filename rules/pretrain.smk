@@ -5,7 +5,7 @@ if DATASET == "easy_vqa":
     # The embedded default pre-trains its own small LXMERT on the training images.
     rule pretrain:
         input:
-            questions=res("data/pretrain.json"),
+            train=res("data/pretrain.json"),
             val=res("data/val.json"),
             answers=res("data/answers.json"),
             features=res("features/regions.h5"),
@@ -19,6 +19,8 @@ if DATASET == "easy_vqa":
         conda:
             ENV
         threads: EXECUTION["pretrain_threads"]
+        resources:
+            **gpu_job_resources("pretrain"),
         params:
             model=section("model"),
             recipe=section("pretrain"),

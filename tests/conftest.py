@@ -22,6 +22,7 @@ def snakemake(
     configfile: Path = TEST_CONFIG,
     check: bool = True,
     timeout: int = 900,
+    env: dict | None = None,
 ) -> subprocess.CompletedProcess:
     """Run the workflow in ``workdir`` (its own results and .snakemake state)."""
     cmd = [
@@ -34,7 +35,7 @@ def snakemake(
         str(configfile),
         *args,
     ]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     if check and proc.returncode != 0:
         raise AssertionError(
@@ -62,9 +63,11 @@ def write_config(tmp: Path, name: str, **changes) -> Path:
 
 @pytest.fixture(scope="session")
 def test_run(tmp_path_factory) -> Path:
-    """A workdir in which the test configuration's whole DAG has run."""
+    """A workdir in which the test configuration's whole DAG has run, its training jobs
+    claiming devices of a pretend pool of two, two at a time."""
     workdir = tmp_path_factory.mktemp("run")
-    snakemake(workdir, "--cores", "2")
+    pool = {"LXMERT_LTH_DEVICE_POOL": "0,1", "LXMERT_LTH_LOCK_DIR": str(workdir / "locks")}
+    snakemake(workdir, "--cores", "2", "--resources", "gpu=2", env=pool)
     return workdir
 
 

@@ -199,3 +199,29 @@ def test_reordering_config_keys_reruns_nothing(test_run, tmp_path):
     reordered = tmp_path / "sorted.yaml"
     reordered.write_text(yaml.safe_dump(load_config(), sort_keys=True))
     assert planned_jobs(test_run, reordered) == set()
+
+
+def test_concurrent_training_jobs_held_distinct_devices(test_run):
+    """Every training job claimed a device of the pretend pool; jobs that overlapped in
+    time held different ones."""
+    from datetime import datetime
+
+    def stamp(line):
+        return datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
+
+    held = []
+    logs = sorted((test_run / RESULTS / "logs").glob("seed*/*.log"))
+    for path in logs:
+        if not path.name.startswith(("finetune_dense", "retrain_")):
+            continue
+        lines = path.read_text().splitlines()
+        claims = [ln for ln in lines if "claimed device" in ln]
+        assert len(claims) == 1, path
+        device = claims[0].split("claimed device ")[1].split()[0]
+        held.append((device, stamp(claims[0]), stamp(lines[-1]), path.name))
+    assert len(held) == len(SEEDS) * (1 + len(KINDS) * len(SPARSITIES))
+    assert {d for d, *_ in held} <= {"0", "1"}
+    for i, (d1, s1, e1, n1) in enumerate(held):
+        for d2, s2, e2, n2 in held[i + 1 :]:
+            if d1 == d2:
+                assert e1 <= s2 or e2 <= s1, f"{n1} and {n2} held device {d1} at once"

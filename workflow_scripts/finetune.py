@@ -25,4 +25,9 @@ run_stage(
         "in_memory": snakemake.config["features"].get("in_memory", True),
         "loader_workers": snakemake.config["execution"].get("loader_workers", 0),
     },
+    precision=snakemake.params.precision,
+    tf32=snakemake.params.tf32,
+    # Where and how often resumable state is saved changes no result either.
+    scratch=snakemake.params.scratch,
+    checkpoint_every=snakemake.config["execution"].get("checkpoint_every", 500),
 )

@@ -31,17 +31,36 @@ def run_stage(snakemake, fn: Callable[..., None], **kwargs) -> None:
     # Thread count for torch (read when torch is first imported, inside the stage).
     threads = str(max(1, int(snakemake.threads)))
     os.environ.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
+    claim = None
     try:
         with contextlib.redirect_stderr(stream):
             log.info("rule %s, wildcards %s", snakemake.rule, dict(snakemake.wildcards))
+            claim = _claim_gpu(snakemake)
             fn(**kwargs)
     except Exception as err:
         log.error("%s: %s", type(err).__name__, err)
         raise
     finally:
+        if claim is not None:
+            claim.release()
         root.removeHandler(handler)
         if log_path:
             stream.close()
+
+
+def _claim_gpu(snakemake):
+    """A job that declares ``resources: gpu`` claims one device of the visible pool
+    (``lxmert_lth.devices``), unless the configuration pins an explicit ``cuda:N``."""
+    from .devices import claim_device
+
+    gpus = int(snakemake.resources.get("gpu", 0) or 0)
+    device = snakemake.params.get("device", "auto") if snakemake.params else "auto"
+    if gpus < 1 or device not in ("auto", "cuda"):
+        log.info("device: %s (no device claimed)", device)
+        return None
+    claim = claim_device()
+    log.info("device claimed: %s (pool: %s)", claim.device, ",".join(claim.pool) or "none")
+    return claim
 
 
 # --- data ---------------------------------------------------------------------------
@@ -166,7 +185,7 @@ def run_pretraining(
     tokenizer = load_tokenizer(inp["tokenizer"])
     answers = load_answers(inp["answers"])
     store = FeatureStore(inp["features"])
-    _, data = _encode(inp["questions"], tokenizer, answers, store, max_length, dev)
+    _, data = _encode(inp["train"], tokenizer, answers, store, max_length, dev)
     _, val = _encode(inp["val"], tokenizer, answers, store, max_length, dev)
     config = small_config(len(tokenizer), store.feature_dim, len(answers), model_cfg)
     model = new_pretraining_model(config, recipe["seed"]).to(dev)
@@ -261,20 +280,36 @@ def finetune(
     network: Mapping,
     score_split: str = "test",
     loading: Mapping | None = None,
+    precision: str = "fp32",
+    tf32: bool = False,
+    scratch: str | None = None,
+    checkpoint_every: int = 0,
 ) -> None:
     """Fine-tune a checkpoint (theta_0 or a rewound subnetwork, with its mask enforced),
     select the best epoch on validation, predict the test split (an EvalAI submission
-    file for VQA v2) and score the labelled ``score_split`` (test, or val = minival)."""
+    file for VQA v2) and score the labelled ``score_split`` (test, or val = minival).
+
+    With ``scratch``, resumable state goes there (every ``checkpoint_every`` steps and at
+    epoch ends), a rerun after a kill resumes from it, and it is removed at the end."""
     from .enforcement import MaskEnforcer
     from .evalai import write_submission
     from .features import FeatureStore
     from .masks import Mask
     from .modeling import load_checkpoint, load_tokenizer, save_checkpoint
-    from .training import TrainConfig, choose_device, predict_indices, train_qa
+    from .resume import Resume, fingerprint
+    from .training import (
+        TrainConfig,
+        autocast,
+        choose_device,
+        configure_cuda,
+        predict_indices,
+        train_qa,
+    )
     from .vqa_eval import score_predictions
 
     dev = choose_device(device)
     log.info("device %s", dev)
+    precision = configure_cuda(dev, precision, tf32)
     model, answers, meta = load_checkpoint(inp["checkpoint"])
     if inp.get("answers"):
         _check_answers(inp["checkpoint"], answers, inp["answers"])
@@ -301,11 +336,25 @@ def finetune(
             mask.sparsity,
         )
     cfg = TrainConfig.from_dict(recipe)
-    history = train_qa(model, encoded["train"][1], encoded["val"][1], cfg, seed, enforcer)
+    resume = None
+    if scratch:
+        key = fingerprint({**recipe, "precision": precision}, seed, inp.values())
+        resume = Resume(scratch, key, checkpoint_every)
+    history = train_qa(
+        model,
+        encoded["train"][1],
+        encoded["val"][1],
+        cfg,
+        seed,
+        enforcer,
+        precision=precision,
+        resume=resume,
+    )
 
     def predict(name):
         split = encoded[name][1]
-        pred = predict_indices(model, split, cfg.eval_batch_size).tolist()
+        with autocast(dev, precision):
+            pred = predict_indices(model, split, cfg.eval_batch_size).tolist()
         return {q: answers[i] for q, i in zip(split.question_ids, pred, strict=True)}
 
     predictions = predict("test")
@@ -335,6 +384,8 @@ def finetune(
     )
     write_json(out["history"], history)
     write_json(out["scores"], {**info, **scores})
+    if resume:
+        resume.clear()
 
 
 # --- masks --------------------------------------------------------------------------

@@ -9,6 +9,7 @@ validation split.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import math
@@ -24,6 +25,7 @@ from transformers import get_linear_schedule_with_warmup
 
 from .data import EncodedSplit, batches, model_inputs, soft_targets
 from .enforcement import MaskEnforcer
+from .resume import Resume, restore_rng, rng_states
 
 log = logging.getLogger("lxmert_lth")
 
@@ -134,6 +136,26 @@ def soft_accuracy(model, split: EncodedSplit, batch_size: int) -> float:
     return 100.0 * hit.sum(1).mean().item()
 
 
+def autocast(device: torch.device, precision: str):
+    """Mixed precision on CUDA (bf16, or fp16 with loss scaling); a no-op elsewhere."""
+    if device.type != "cuda" or precision == "fp32":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast("cuda", dtype=dtype)
+
+
+def configure_cuda(device: torch.device, precision: str, tf32: bool) -> str:
+    """TF32 matmuls when asked, on CUDA; returns the precision actually used."""
+    if device.type != "cuda":
+        if precision != "fp32" or tf32:
+            log.info("mixed precision and TF32 are for CUDA: fp32 on %s", device)
+        return "fp32"
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    torch.backends.cudnn.allow_tf32 = tf32
+    log.info("precision %s, TF32 %s", precision, "on" if tf32 else "off")
+    return precision
+
+
 def train_qa(
     model,
     train: EncodedSplit,
@@ -143,39 +165,85 @@ def train_qa(
     enforcer: MaskEnforcer | None = None,
     progress: bool = True,
     on_epoch: Callable[[dict], None] | None = None,
+    precision: str = "fp32",
+    resume: Resume | None = None,
 ) -> dict:
     """Fine-tune ``model`` in place; load the best-on-validation weights at the end.
 
+    With ``resume``, the full training state is saved every ``resume.every`` steps and
+    at each epoch end, and a saved state is picked up where it stopped: on the CPU the
+    result is bitwise identical to an uninterrupted run.
     Returns the history: per-epoch mean loss and validation accuracy, and the best epoch.
     """
     seed_everything(seed)
     generator = torch.Generator().manual_seed(seed)
+    device = torch.device(train.device)
     steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
     total = steps_per_epoch * cfg.epochs
     optimizer = make_optimizer(model, cfg)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
+    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and precision == "fp16")
     history = {"epochs": [], "best_epoch": None, "best_val_accuracy": -1.0}
     best_state = None
+    start_epoch, start_step, loss_sum = 0, 0, None
+    saved = resume.load() if resume else None
+    if saved:
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        scaler.load_state_dict(saved["scaler"])
+        restore_rng(saved["rng"], generator)
+        history, best_state = saved["history"], saved["best"]
+        start_epoch, start_step = saved["epoch"], saved["step"]
+        # A state saved at an epoch end starts the next epoch's running loss afresh.
+        loss_sum = saved["loss_sum"].to(device) if start_step else None
+
+    def snapshot(epoch, step, epoch_start_rng):
+        return {
+            "epoch": epoch,
+            "step": step,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "scaler": scaler.state_dict(),
+            "rng": {**rng_states(generator), "shuffle": epoch_start_rng},
+            "history": history,
+            "best": best_state,
+            "loss_sum": loss_sum.detach().cpu(),
+        }
+
     bar = tqdm(total=total, disable=not progress, desc="train", unit="step", mininterval=2)
-    for epoch in range(cfg.epochs):
+    bar.update(start_epoch * steps_per_epoch + start_step)
+    for epoch in range(start_epoch, cfg.epochs):
         model.train()
-        loss_sum = torch.zeros((), device=train.device)
-        for step, batch in enumerate(batches(train, cfg.batch_size, generator)):
-            logits = model(**model_inputs(batch)).question_answering_score
-            loss = qa_loss(logits, batch)
+        if epoch != start_epoch or loss_sum is None:
+            loss_sum = torch.zeros((), device=device)
+        # The shuffle generator's state before this epoch's permutation: a resumed epoch
+        # redraws the same permutation and skips the batches already done.
+        epoch_start_rng = generator.get_state()
+        first = start_step if epoch == start_epoch else 0
+        for step, batch in enumerate(batches(train, cfg.batch_size, generator, first), first):
+            with autocast(device, precision):
+                logits = model(**model_inputs(batch)).question_answering_score
+            loss = qa_loss(logits.float(), batch)
             _check_finite(loss, epoch, step)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            scaler.scale(loss).backward()
             if enforcer is not None:
                 enforcer.mask_gradients()
+            scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm)
-            optimizer.step()
+            scaler.step(optimizer)
+            scaler.update()
             scheduler.step()
             if enforcer is not None:
                 enforcer.mask_weights()
             loss_sum += loss.detach()
             bar.update()
-        val_acc = soft_accuracy(model, val, cfg.eval_batch_size)
+            if resume and resume.due(step + 1, steps_per_epoch):
+                resume.save(snapshot(epoch, step + 1, epoch_start_rng))
+        with autocast(device, precision):
+            val_acc = soft_accuracy(model, val, cfg.eval_batch_size)
         record = {
             "epoch": epoch + 1,
             "loss": loss_sum.item() / steps_per_epoch,
@@ -188,6 +256,8 @@ def train_qa(
         if val_acc > history["best_val_accuracy"]:
             history["best_epoch"], history["best_val_accuracy"] = epoch + 1, val_acc
             best_state = copy.deepcopy(model.state_dict()) if epoch + 1 < cfg.epochs else None
+        if resume and epoch + 1 < cfg.epochs:
+            resume.save(snapshot(epoch + 1, 0, generator.get_state()))
     bar.close()
     if best_state is not None:
         model.load_state_dict(best_state)
