@@ -87,3 +87,15 @@ def test_visible_devices_are_the_pool_and_get_narrowed(tmp_path, monkeypatch):
 def test_no_devices_means_the_cpu(tmp_path, monkeypatch):
     monkeypatch.setenv("LXMERT_LTH_DEVICE_POOL", "")
     assert claim_device(wait_s=0).device == "cpu"
+
+
+def test_mixed_precision_and_tf32_are_off_on_the_cpu():
+    import contextlib
+
+    import torch
+
+    from lxmert_lth.training import autocast, configure_cuda
+
+    cpu = torch.device("cpu")
+    assert configure_cuda(cpu, "bf16", True) == "fp32"
+    assert isinstance(autocast(cpu, "fp16"), contextlib.nullcontext)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 
 import numpy as np
@@ -225,3 +226,15 @@ def test_concurrent_training_jobs_held_distinct_devices(test_run):
         for d2, s2, e2, n2 in held[i + 1 :]:
             if d1 == d2:
                 assert e1 <= s2 or e2 <= s1, f"{n1} and {n2} held device {d1} at once"
+
+
+def test_runtime_requests_scale_with_the_epochs(tmp_path):
+    """A cluster job asks for wall time in proportion to the configured epochs."""
+
+    def runtime(epochs):
+        cfg = write_config(tmp_path, f"e{epochs}.yaml", finetune={"epochs": epochs})
+        dry = snakemake(tmp_path, "-n", "--cores", "2", configfile=cfg).stdout
+        block = dry.split("rule finetune_dense:")[1]
+        return int(re.search(r"runtime=(\d+)", block).group(1))
+
+    assert runtime(120) > runtime(1)
