@@ -74,6 +74,10 @@ def prepare_easy_vqa(out: Mapping[str, str], dataset: Mapping) -> None:
         dataset["val_fraction"], dataset["split_seed"], dataset.get("max_questions")
     )
     answers = build_answer_vocab(splits["train"], dataset.get("min_answer_count", 1))
+    _write_splits(out, splits, answers)
+
+
+def _write_splits(out: Mapping[str, str], splits: Mapping[str, list], answers: list) -> None:
     for name, records in splits.items():
         log.info(
             "%s: %d questions on %d images",
@@ -93,23 +97,17 @@ def prepare_vqa_v2(out: Mapping[str, str], dataset: Mapping) -> None:
 
     if dataset["format"] == "official":
         spec = dataset["official"]
-        splits, answers = official_splits(spec, spec["min_answer_count"], spec["minival_images"])
+        splits, answers = official_splits(
+            spec, spec.get("min_answer_count", 9), spec.get("minival_images", 5000)
+        )
     else:
         splits, answers = lxmert_splits(dataset["lxmert"])
     limits = dataset.get("max_questions") or {}
-    for name, records in splits.items():
-        records = subsample(records, limits.get(name), dataset.get("split_seed", 0))
-        if name != "test":
-            check_labelled(records, f"{name} split")
-        log.info(
-            "%s: %d questions on %d images",
-            name,
-            len(records),
-            len({q["image_id"] for q in records}),
-        )
-        write_json(out[name], records)
-    write_json(out["answers"], {"answers": answers})
-    log.info("%d answers", len(answers))
+    seed = dataset.get("split_seed", 0)
+    splits = {name: subsample(records, limits.get(name), seed) for name, records in splits.items()}
+    for name in ("train", "val"):
+        check_labelled(splits[name], f"{name} split")
+    _write_splits(out, splits, answers)
 
 
 def convert_butd_features(tsvs: list[str], out_h5: str, dtype: str, num_boxes: int) -> None:
