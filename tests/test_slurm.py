@@ -28,8 +28,10 @@ def cluster():
     except ImportError:
         pytest.skip("snakemake-executor-plugin-slurm is not installed (pip install -e '.[dev]')")
     proc = subprocess.run(["bash", str(START)], capture_output=True, text=True, timeout=300)
-    if proc.returncode != 0 and "apt-get" in proc.stderr and shutil.which("slurmctld") is None:
+    if proc.returncode != 0 and shutil.which("slurmctld") is None:
         pytest.skip(f"slurm-wlm could not be installed: {proc.stderr[-500:]}")
+    if proc.returncode == 3:
+        pytest.skip(f"slurmd cannot start on this host (cgroup): {proc.stderr[-500:]}")
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
