@@ -17,10 +17,11 @@ import logging
 import os
 import pickle
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
 import torch
-from tokenizers import BertWordPieceTokenizer
+from tokenizers import BertWordPieceTokenizer, normalizers, pre_tokenizers
 from transformers import (
     AutoTokenizer,
     BertTokenizerFast,
@@ -36,12 +37,42 @@ log = logging.getLogger("lxmert_lth")
 PRETRAINED_ANSWERS = "pretrained_answers.json"  # answer list of the pretrained QA head
 
 
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+
+
+def wordpiece_vocab(texts: Sequence[str], vocab_size: int) -> list[str]:
+    """A WordPiece vocabulary of ``texts``, the same list on every run.
+
+    Written here instead of ``BertWordPieceTokenizer.train_from_iterator`` because that
+    trainer assigns ids in hash-map order and breaks ties between merges by it
+    (huggingface/tokenizers issue 1794), so two runs give two tokenizers and two
+    pre-training courses. This vocabulary is the special tokens, every character that
+    starts a word, every character that continues one (``##c``), then whole words by
+    falling count (ties by spelling) up to ``vocab_size``: any text tokenises without
+    [UNK], and the frequent words are single tokens.
+    """
+    normalizer = normalizers.BertNormalizer(lowercase=True)
+    splitter = pre_tokenizers.BertPreTokenizer()
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(w for w, _ in splitter.pre_tokenize_str(normalizer.normalize_str(text)))
+    vocab = list(SPECIAL_TOKENS)
+    vocab += sorted({w[0] for w in counts})
+    vocab += sorted({f"##{c}" for w in counts for c in w[1:]})
+    if len(vocab) > vocab_size:
+        raise InputError(
+            f"tokenizer.vocab_size {vocab_size} is below the {len(vocab)} special tokens and "
+            "characters of the questions"
+        )
+    taken = set(vocab)
+    words = sorted((w for w in counts if w not in taken), key=lambda w: (-counts[w], w))
+    return vocab + words[: vocab_size - len(vocab)]
+
+
 def build_tokenizer(texts: Sequence[str], out_dir: str | os.PathLike, vocab_size: int) -> None:
-    """Train a lower-cased WordPiece tokenizer on ``texts``; save it in the standard format."""
-    wordpiece = BertWordPieceTokenizer(lowercase=True)
-    wordpiece.train_from_iterator(
-        texts, vocab_size=vocab_size, min_frequency=1, show_progress=False
-    )
+    """A lower-cased WordPiece tokenizer of ``texts``, saved in the standard format."""
+    vocab = wordpiece_vocab(texts, vocab_size)
+    wordpiece = BertWordPieceTokenizer({t: i for i, t in enumerate(vocab)}, lowercase=True)
     tokenizer = BertTokenizerFast(tokenizer_object=wordpiece._tokenizer)
     with atomic_path(out_dir, directory=True) as tmp:
         tokenizer.save_pretrained(tmp)
