@@ -6,7 +6,10 @@
 #
 # Every artifact is a file in the DAG; sparsity, subnetwork kind and seed are wildcards.
 
+import yaml
 from snakemake.utils import min_version, validate
+
+from lxmert_lth.study import ConfigError, check_config
 
 min_version("9.0")
 
@@ -14,15 +17,23 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
-validate(config, "schemas/config.schema.yaml")
+# The schema is the one home of every default: validate() fills them in, nested
+# sections included; check_config() then catches what a JSON schema cannot express.
+SCHEMA = "schemas/config.schema.yaml"
+validate(config, SCHEMA)
+try:
+    with open(os.path.join(workflow.basedir, SCHEMA)) as schema:
+        check_config(config, yaml.safe_load(schema))
+except ConfigError as err:
+    raise WorkflowError(f"invalid configuration: {err}")
 
 
 include: "rules/common.smk"
 include: "rules/data.smk"
-include: "rules/pretrain.smk"
-include: "rules/finetune.smk"
-include: "rules/prune.smk"
-include: "rules/report.smk"
+include: "rules/pretraining.smk"
+include: "rules/finetuning.smk"
+include: "rules/subnetworks.smk"
+include: "rules/reports.smk"
 
 
 rule all:

@@ -27,7 +27,7 @@ NUM_BOXES, FEATURE_DIM, BATCH = 36, 2048, 32
 def generate(path: Path, images: int) -> None:
     import numpy as np
 
-    from lxmert_lth.butd import Row, encode_row
+    from lxmert_lth.bottom_up_attention import Row, encode_row
 
     rng = np.random.default_rng(0)
     with open(path, "wb") as f:
@@ -137,7 +137,7 @@ def path_lazy(h5: str, workers: int) -> dict:
 
 
 def path_convert(tsv: str, h5: str) -> dict:
-    from lxmert_lth.butd import convert_tsvs
+    from lxmert_lth.bottom_up_attention import convert_tsvs
 
     base = _current_rss_mb()
     start = time.perf_counter()

@@ -23,8 +23,8 @@ import yaml
 from transformers import LxmertForQuestionAnswering
 
 from lxmert_lth.data import EncodedSplit, batches, model_inputs
+from lxmert_lth.easyvqa import FEATURE_DIM, NUM_REGIONS
 from lxmert_lth.enforcement import MaskEnforcer, prunable_parameter_names
-from lxmert_lth.features import FEATURE_DIM, NUM_REGIONS
 from lxmert_lth.masks import random_mask
 from lxmert_lth.modeling import small_config
 from lxmert_lth.training import TrainConfig, qa_loss, train_qa

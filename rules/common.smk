@@ -1,18 +1,11 @@
+# Paths, parameters and resources shared by the rules. Every network's folder comes from
+# lxmert_lth.network, the one place that maps (seed, kind, sparsity) to a path.
+
 import math
 import os
 
-from lxmert_lth.study import (
-    ConfigError,
-    low_levels_needed,
-    previous_level,
-    subnetworks,
-    validate_study,
-)
-
-try:
-    validate_study(config)
-except ConfigError as err:
-    raise WorkflowError(f"invalid configuration: {err}")
+from lxmert_lth.network import DENSE_FOLDER, SUBNETWORK_FOLDER, Network
+from lxmert_lth.study import networks, previous_level, scored_split
 
 RESULTS = config["results"]
 STUDY = config["study"]
@@ -20,10 +13,9 @@ PRUNING = config["pruning"]
 EXECUTION = config["execution"]
 DATASET = config["dataset"]["name"]
 ENV = "../envs/lxmert-lth.yaml"
-# The labelled split that is scored locally: easy-VQA's test split; for VQA v2 minival
-# (its test split is unlabelled and scored by the EvalAI server from predictions.json).
-SCORE_SPLIT = "test" if DATASET == "easy_vqa" else "val"
-SPLIT_LABEL = "test" if DATASET == "easy_vqa" else "minival"
+# The labelled split scored locally: easy-VQA's test split; for VQA v2 minival (its
+# test split is unlabelled and scored by the EvalAI server from predictions.json).
+SCORED = scored_split(DATASET)
 
 
 wildcard_constraints:
@@ -32,7 +24,7 @@ wildcard_constraints:
     kind="low|high|random",
 
 
-def section(name):
+def config_params(name):
     """A config section as params, keys sorted: reordering keys in a YAML file changes
     no result and must not rerun anything (Snakemake compares params as written)."""
 
@@ -47,6 +39,23 @@ def section(name):
 def res(*parts):
     """A path under the results folder."""
     return os.path.join(RESULTS, *parts)
+
+
+def dense(name):
+    """A file of the dense network of seed {seed}."""
+    return res(DENSE_FOLDER, name)
+
+
+def subnetwork(name, kind="{kind}"):
+    """A file of the subnetwork {kind}{sparsity} of seed {seed} (or of one kind)."""
+    return res(
+        SUBNETWORK_FOLDER.format(seed="{seed}", kind=kind, sparsity="{sparsity}"), name
+    )
+
+
+def network_file(network, name):
+    """A file of a given network (an lxmert_lth.network.Network)."""
+    return res(network.folder, name)
 
 
 def logfile(*parts):
@@ -75,12 +84,12 @@ def training_data():
 def finetune_params():
     """Everything that changes a fine-tuning result (rerun trigger: params)."""
     return {
-        "recipe": section("finetune"),
+        "recipe": config_params("finetune"),
         "max_length": config["tokenizer"]["max_length"],
         "device": EXECUTION["device"],
-        "precision": EXECUTION.get("precision", "fp32"),
-        "tf32": EXECUTION.get("tf32", False),
-        "score_split": SCORE_SPLIT,
+        "precision": EXECUTION["precision"],
+        "tf32": EXECUTION["tf32"],
+        "scored_split": SCORED.name,
     }
 
 
@@ -90,34 +99,27 @@ def finetune_params():
 def gpu_job_resources(stage):
     """Resources of a training job. ``runtime`` (minutes) scales with the epochs and the
     size of the training questions, doubled on each retry (``--retries``)."""
-    recipe = config["finetune" if stage == "finetune" else "pretrain"]
-    estimate = EXECUTION.get("runtime", {})
-    per_mb = estimate.get(f"{stage}_s_per_mb", 10)
+    recipe = config[stage]
+    estimate = EXECUTION["runtime"]
+    per_mb = estimate[f"{stage}_s_per_mb"]
 
     def runtime(wildcards, input, attempt):
         size_mb = (
             os.path.getsize(input.train) / 2**20 if os.path.exists(input.train) else 1
         )
-        minutes = (
-            estimate.get("startup_min", 5) + recipe["epochs"] * size_mb * per_mb / 60
-        )
+        minutes = estimate["startup_min"] + recipe["epochs"] * size_mb * per_mb / 60
         return int(math.ceil(minutes * 2 ** (attempt - 1)))
 
     return {
-        "gpu": EXECUTION.get("gpus_per_job", 1),
-        "mem_mb": EXECUTION.get("mem_mb", 4000),
+        "gpu": EXECUTION["gpus_per_job"],
+        "mem_mb": EXECUTION["mem_mb"],
         "runtime": runtime,
     }
 
 
-def scratch(wildcards):
+def resume_folder(wildcards):
     """Resumable training state of a job: beside, never among, its declared outputs."""
-    network = (
-        f"{wildcards.kind}{wildcards.sparsity}"
-        if "kind" in wildcards.keys()
-        else "dense"
-    )
-    return res(".resume", f"seed{wildcards.seed}", network)
+    return res(".resume", Network.from_wildcards(wildcards).folder)
 
 
 # --- the user's files (paper configuration) --------------------------------------------
@@ -136,14 +138,13 @@ def local_paths(*values):
 
 
 def server_results(wildcards=None):
-    """EvalAI result files the user dropped in {results}/evalai/seed{S}/{network}.json."""
+    """EvalAI result files the user dropped in {results}/evalai/seedS/NETWORK.json, by
+    network folder (seedS/NETWORK)."""
     found = {}
-    networks = ["dense"] + [f"{k}{s}" for k, s in subnetworks(STUDY)]
-    for seed in STUDY["seeds"]:
-        for network in networks:
-            path = res("evalai", f"seed{seed}", f"{network}.json")
-            if os.path.exists(path):
-                found[f"seed{seed}/{network}"] = path
+    for network in networks(STUDY):
+        path = res("evalai", f"{network.folder}.json")
+        if os.path.exists(path):
+            found[network.folder] = path
     return found
 
 
@@ -153,30 +154,37 @@ def server_results(wildcards=None):
 def trained_model(seed, sparsity):
     """The trained network at an IMP level (0: the dense fine-tuned network)."""
     sparsity = int(sparsity)
-    if sparsity == 0:
-        return res(f"seed{seed}/dense/model.safetensors")
-    return res(f"seed{seed}/low{sparsity}/model.safetensors")
+    network = (
+        Network(int(seed)) if sparsity == 0 else Network(int(seed), "low", sparsity)
+    )
+    return network_file(network, "model.safetensors")
 
 
 def low_mask_inputs(wildcards):
+    seed = int(wildcards.seed)
     prev = previous_level(int(wildcards.sparsity), PRUNING["step"])
     inputs = {
-        "theta0": res(f"seed{wildcards.seed}/theta0.safetensors"),
-        "trained": trained_model(wildcards.seed, prev),
+        "theta0": res(f"seed{seed}/theta0.safetensors"),
+        "trained": trained_model(seed, prev),
     }
     if prev > 0:
-        inputs["previous_mask"] = res(
-            f"seed{wildcards.seed}/low{prev}/mask.safetensors"
+        inputs["previous_mask"] = network_file(
+            Network(seed, "low", prev), "mask.safetensors"
         )
     return inputs
+
+
+def high_mask_inputs(wildcards):
+    """The high-magnitude mask at s is the complement of the low one at 100 - s."""
+    low = Network(int(wildcards.seed), "low", 100 - int(wildcards.sparsity))
+    return {"low": network_file(low, "mask.safetensors")}
 
 
 def random_mask_inputs(wildcards):
     inputs = {"theta0": res(f"seed{wildcards.seed}/theta0.safetensors")}
     if PRUNING["random"] == "per_layer":
-        inputs["reference"] = res(
-            f"seed{wildcards.seed}/low{wildcards.sparsity}/mask.safetensors"
-        )
+        low = Network(int(wildcards.seed), "low", int(wildcards.sparsity))
+        inputs["reference"] = network_file(low, "mask.safetensors")
     return inputs
 
 
@@ -184,8 +192,4 @@ def random_mask_inputs(wildcards):
 
 
 def all_score_files():
-    files = [res(f"seed{s}/dense/scores.json") for s in STUDY["seeds"]]
-    for seed in STUDY["seeds"]:
-        for kind, sparsity in subnetworks(STUDY):
-            files.append(res(f"seed{seed}/{kind}{sparsity}/scores.json"))
-    return files
+    return [network_file(network, "scores.json") for network in networks(STUDY)]

@@ -15,7 +15,7 @@ if DATASET == "easy_vqa":
         conda:
             ENV
         params:
-            dataset=section("dataset"),
+            dataset=config_params("dataset"),
         script:
             "../workflow_scripts/prepare_questions.py"
 
@@ -64,7 +64,7 @@ else:
         conda:
             ENV
         params:
-            dataset=section("dataset"),
+            dataset=config_params("dataset"),
         script:
             "../workflow_scripts/prepare_vqa_v2.py"
 

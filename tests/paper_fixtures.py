@@ -11,8 +11,9 @@ import numpy as np
 import torch
 from transformers import LxmertForPreTraining
 
-from lxmert_lth.butd import Row, encode_row
-from lxmert_lth.modeling import build_tokenizer, load_tokenizer, small_config
+from lxmert_lth.bottom_up_attention import Row, encode_row
+from lxmert_lth.modeling import small_config
+from lxmert_lth.tokenization import load_tokenizer, save_wordpiece_tokenizer
 
 COLOURS = ["red", "blue", "green", "yellow"]
 NUM_BOXES = 36
@@ -165,7 +166,7 @@ def write_pretrained(folder: Path, seed: int = 0) -> dict[str, str]:
     texts = [q["question"] for q in _questions(TRAIN_IMAGES + VAL_IMAGES, 0)] * 5
     texts += ["ball balls color colour red blue green yellow many how is what the"] * 5
     tok_dir = folder / "tokenizer"
-    build_tokenizer(texts, tok_dir, vocab_size=120)
+    save_wordpiece_tokenizer(texts, tok_dir, vocab_size=120)
     tokenizer = load_tokenizer(tok_dir)
     arch = {"hidden_size": 32, "num_attention_heads": 2, "intermediate_size": 64,
             "l_layers": 1, "x_layers": 1, "r_layers": 1, "max_position_embeddings": 32,

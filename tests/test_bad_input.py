@@ -9,11 +9,18 @@ import torch
 from transformers import LxmertForQuestionAnswering
 
 from conftest import snakemake, write_config
-from lxmert_lth import stages
-from lxmert_lth.data import EncodedSplit
+from lxmert_lth.checkpoints import CheckpointMeta
+from lxmert_lth.data import EncodedSplit, Loading, QuestionSplit
 from lxmert_lth.io import InputError, atomic_path, read_json, save_tensors, write_json
 from lxmert_lth.modeling import small_config
+from lxmert_lth.network import Network
+from lxmert_lth.stages import finetuning
+from lxmert_lth.stages.data import prepare_questions
+from lxmert_lth.stages.subnetworks import rewind
 from lxmert_lth.training import TrainConfig, TrainingDiverged, train_qa
+
+RECIPE = {"epochs": 1, "batch_size": 8, "lr": 1e-3, "warmup_ratio": 0.1, "weight_decay": 0.01,
+          "clip_norm": 5.0, "eval_batch_size": 64, "bias_correction": True}  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -26,6 +33,14 @@ from lxmert_lth.training import TrainConfig, TrainingDiverged, train_qa
         ({"study": {"table_sparsity": 75, "sparsities": [25, 50]}}, "table_sparsity"),
         ({"pruning": {"random": "per_block"}}, "per_block"),
         ({"finetune": {"lr": -1}}, "lr"),
+        # JSON Schema counts 50.0 as an integer; the workflow would look for "low50.0".
+        ({"study": {"sparsities": [25, 50.0, 75]}}, "study.sparsities[1]: 50.0 is not an integer"),
+        ({"finetune": {"epochs": 1.0}}, "finetune.epochs: 1.0 is not an integer"),
+        (
+            {"model": {"hidden_size": 30, "num_attention_heads": 4}},
+            "model.hidden_size: 30 is not a multiple of model.num_attention_heads (4)",
+        ),
+        ({"finetune": {"seed": 3}}, "seed"),  # not a fine-tuning key
     ],
 )
 def test_bad_config_stops_naming_the_key(tmp_path, changes, message):
@@ -36,11 +51,20 @@ def test_bad_config_stops_naming_the_key(tmp_path, changes, message):
     assert not (tmp_path / "results-test").exists()
 
 
+def test_results_path_that_is_a_file_is_named(tmp_path):
+    (tmp_path / "taken").write_text("not a folder")
+    cfg = write_config(tmp_path, "bad.yaml", results="taken")
+    out = snakemake(tmp_path, "--dry-run", configfile=cfg, check=False)
+    assert out.returncode != 0
+    assert "results: 'taken' is a file, not a folder" in out.stderr + out.stdout
+
+
 def test_missing_easy_vqa_package_is_named(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "easy_vqa", None)  # import easy_vqa -> ImportError
     out = {k: str(tmp_path / f"{k}.json") for k in ("train", "val", "test", "pretrain", "answers")}
     with pytest.raises(InputError, match="pip install easy-vqa"):
-        stages.prepare_easy_vqa(out, {"val_fraction": 0.1, "split_seed": 0})
+        prepare_questions(out, {"val_fraction": 0.1, "split_seed": 0, "min_answer_count": 1,
+                                "max_questions": dict.fromkeys(out)})  # fmt: skip
     assert list(tmp_path.iterdir()) == []
 
 
@@ -71,13 +95,14 @@ def tiny_model():
         x_layers=1,
         r_layers=1,
         max_position_embeddings=8,
+        dropout=0.0,
     )
     torch.manual_seed(0)
     return LxmertForQuestionAnswering(small_config(30, 6, 3, arch))
 
 
 def test_nan_loss_stops_training():
-    cfg = TrainConfig(epochs=1, batch_size=8, lr=1e-3)
+    cfg = TrainConfig.from_dict(RECIPE)
     with pytest.raises(TrainingDiverged, match="loss is nan at epoch 0"):
         train_qa(tiny_model(), tiny_split(nan=True), tiny_split(), cfg, seed=0, progress=False)
 
@@ -88,37 +113,24 @@ def test_diverged_finetune_job_writes_nothing(tmp_path, monkeypatch):
 
     model = tiny_model()
     ckpt = tmp_path / "theta0.safetensors"
-    save_tensors(
-        ckpt,
-        model.state_dict(),
-        {"config": model.config.to_dict(), "answers": ["a", "b", "c"], "prunable": []},
+    meta = CheckpointMeta(model.config.to_dict(), ["a", "b", "c"], 0, [], 1000)
+    save_tensors(ckpt, model.state_dict(), meta.to_json())
+    write_json(tmp_path / "answers.json", {"answers": ["a", "b", "c"]})
+    split = QuestionSplit([], tiny_split())
+    monkeypatch.setattr(finetuning, "train_qa", diverge)
+    monkeypatch.setattr(
+        finetuning, "encode_splits", lambda *a, **k: finetuning.Splits(split, split, split)
     )
-    monkeypatch.setattr("lxmert_lth.training.train_qa", diverge)
-    monkeypatch.setattr(stages, "_encode", lambda *a, **k: ([], tiny_split()))
-    monkeypatch.setattr("lxmert_lth.modeling.load_tokenizer", lambda path: None)
-    monkeypatch.setattr("lxmert_lth.features.FeatureStore", lambda path: None)
-    out = {
-        k: str(tmp_path / "out" / f"{k}.x") for k in ("model", "predictions", "scores", "history")
-    }
-    inp = {
-        "checkpoint": str(ckpt),
-        "tokenizer": "",
-        "features": "",
-        "train": "",
-        "val": "",
-        "test": "",
-    }
+    out = tmp_path / "out"
+    outputs = finetuning.FinetuneOutputs(*(str(out / f"{k}.x") for k in "mpsh"))
+    data = finetuning.TrainingData("", "", "", str(tmp_path / "answers.json"), "", "")
+    options = finetuning.JobOptions("cpu", "fp32", False, Loading(), None, 0)
     with pytest.raises(TrainingDiverged):
-        stages.finetune(
-            inp,
-            out,
-            {"epochs": 1, "batch_size": 8, "lr": 1e-3},
-            5,
-            0,
-            "cpu",
-            {"kind": "dense", "sparsity": 0},
-        )
-    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+        finetuning.finetune(
+            data, finetuning.StartingPoint(str(ckpt)), outputs, Network(0), RECIPE, 5, "test",
+            options,
+        )  # fmt: skip
+    assert not out.exists() or list(out.iterdir()) == []
 
 
 def test_atomic_write_leaves_nothing_on_error(tmp_path):
@@ -136,5 +148,5 @@ def test_unreadable_checkpoint_is_named(tmp_path):
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"\x00" * 16)
     with pytest.raises(InputError, match="bad.safetensors"):
-        stages.rewind_subnetwork(str(bad), str(bad), str(tmp_path / "out.safetensors"))
+        rewind(str(bad), str(bad), str(tmp_path / "out.safetensors"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.safetensors"]

@@ -94,7 +94,7 @@ def test_mixed_precision_and_tf32_are_off_on_the_cpu():
 
     import torch
 
-    from lxmert_lth.training import autocast, configure_cuda
+    from lxmert_lth.devices import autocast, configure_cuda
 
     cpu = torch.device("cpu")
     assert configure_cuda(cpu, "bf16", True) == "fp32"

@@ -4,16 +4,15 @@ import h5py
 import numpy as np
 import pytest
 
-from lxmert_lth.features import (
+from lxmert_lth.easyvqa import (
     FEATURE_DIM,
     NUM_REGIONS,
     PALETTE,
     SHAPES,
-    FeatureStore,
-    FeatureWriter,
     colour_scores,
     featurise_image,
 )
+from lxmert_lth.features import FeatureStore, FeatureWriter
 from lxmert_lth.io import InputError
 
 

@@ -13,17 +13,14 @@ import torch
 
 import paper_fixtures as fx
 from lxmert_lth import evalai, vqa_v2
-from lxmert_lth.butd import convert_tsvs, encode_row, iter_tsv, parse_row
+from lxmert_lth.bottom_up_attention import convert_tsvs, encode_row, iter_tsv, parse_row
 from lxmert_lth.data import batches, encode_split
 from lxmert_lth.features import FeatureStore
 from lxmert_lth.io import InputError
-from lxmert_lth.modeling import (
-    PRETRAINED_ANSWERS,
-    import_pretrained,
-    load_tokenizer,
-    original_state_dict,
-    theta0_from_pretrained,
-)
+from lxmert_lth.modeling import PRETRAINED_ANSWERS, load_theta0, original_state_dict
+from lxmert_lth.stages.finetuning import check_answers
+from lxmert_lth.stages.pretraining import import_pretrained
+from lxmert_lth.tokenization import load_tokenizer
 from lxmert_lth.training import AdamWNoBiasCorrection
 from lxmert_lth.vqa_eval import score_predictions
 
@@ -248,10 +245,8 @@ def test_question_without_features_is_named(converted):
 def test_original_pth_maps_onto_the_transformers_names(converted, tmp_path):
     p = converted["pretrained"]
     from_dir, from_pth = tmp_path / "a", tmp_path / "b"
-    import_pretrained(p["dir"], from_dir)
-    import_pretrained(
-        p["pth"], from_pth, tokenizer_source=p["tokenizer"], config_source=p["config"]
-    )
+    import_pretrained(from_dir, p["dir"], tokenizer=None, config=None, answers=None)
+    import_pretrained(from_pth, p["pth"], p["tokenizer"], p["config"], answers=None)
     from transformers import LxmertForPreTraining
 
     a = LxmertForPreTraining.from_pretrained(from_dir).state_dict()
@@ -269,8 +264,8 @@ def test_pth_missing_a_tensor_is_named(converted, tmp_path):
     torch.save(state, path)
     with pytest.raises(InputError, match="missing tensor 'lxmert.encoder.x_layers.0.lang_output"):
         import_pretrained(
-            str(path), tmp_path / "out", converted["pretrained"]["tokenizer"],
-            converted["pretrained"]["config"],
+            tmp_path / "out", str(path), converted["pretrained"]["tokenizer"],
+            converted["pretrained"]["config"], answers=None,
         )  # fmt: skip
     assert not (tmp_path / "out").exists()
 
@@ -289,11 +284,11 @@ def test_pth_is_loaded_weights_only(tmp_path):
 def test_answer_head_random_or_copied(converted, tmp_path):
     p = converted["pretrained"]
     out = tmp_path / "pretrained"
-    import_pretrained(p["dir"], out, answers_path=p["answers"])
+    import_pretrained(out, p["dir"], tokenizer=None, config=None, answers=p["answers"])
     assert json.loads((out / PRETRAINED_ANSWERS).read_text()) == fx.PRETRAINED_ANSWERS
     answers = ["red", "green", "yes", "2"]  # red, yes, 2 are pretrained answers 2, 0, 4
-    random_head = theta0_from_pretrained(out, answers, seed=0)
-    copied = theta0_from_pretrained(out, answers, seed=0, answer_head="copy_pretrained")
+    random_head = load_theta0(out, answers, seed=0, answer_head="random")
+    copied = load_theta0(out, answers, seed=0, answer_head="copy_pretrained")
     w_copy = copied.answer_head.logit_fc[3].weight
     w_rand = random_head.answer_head.logit_fc[3].weight
     for ours, theirs in ((0, 2), (2, 0), (3, 4)):
@@ -308,7 +303,9 @@ def test_pretrained_answers_must_match_the_head(converted, tmp_path):
     bad = tmp_path / "answers.json"
     bad.write_text(json.dumps(["yes", "no"]))
     with pytest.raises(InputError, match="2 answers, but the pretrained answer head .* has 6"):
-        import_pretrained(converted["pretrained"]["dir"], tmp_path / "out", answers_path=str(bad))
+        import_pretrained(
+            tmp_path / "out", converted["pretrained"]["dir"], None, None, answers=str(bad)
+        )
     assert not (tmp_path / "out").exists()
 
 
@@ -355,12 +352,10 @@ def test_evalai_result_files_are_read(tmp_path):
 
 
 def test_checkpoint_head_must_match_the_answer_vocabulary(tmp_path):
-    from lxmert_lth.stages import _check_answers
-
     path = tmp_path / "answers.json"
     path.write_text(json.dumps({"answers": ["yes", "no", "red"]}))
-    _check_answers("theta0.safetensors", ["yes", "no", "red"], str(path))
+    check_answers("theta0.safetensors", ["yes", "no", "red"], str(path))
     with pytest.raises(InputError, match="theta0.safetensors: answer 2 of its head is 'blue'"):
-        _check_answers("theta0.safetensors", ["yes", "no", "blue"], str(path))
+        check_answers("theta0.safetensors", ["yes", "no", "blue"], str(path))
     with pytest.raises(InputError, match="has 2 answers, but .*answers.json has 3"):
-        _check_answers("theta0.safetensors", ["yes", "no"], str(path))
+        check_answers("theta0.safetensors", ["yes", "no"], str(path))

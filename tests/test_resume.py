@@ -19,7 +19,7 @@ from lxmert_lth.io import load_tensors, read_json
 pytestmark = pytest.mark.slow
 RESULTS = load_config()["results"]
 RECIPE = {"epochs": 3, "batch_size": 4, "lr": 1.0e-3, "warmup_ratio": 0.1, "weight_decay": 0.01,
-          "clip_norm": 5.0, "eval_batch_size": 512}  # fmt: skip
+          "clip_norm": 5.0, "eval_batch_size": 512, "bias_correction": True}  # fmt: skip
 EVERY = 40
 
 
@@ -39,21 +39,25 @@ def job(test_run, out_dir, scratch):
            (("model", "safetensors"), ("predictions", "json"), ("scores", "json"),
             ("history", "json"))}  # fmt: skip
     args = {
-        "inp": {k: str(v) for k, v in inp.items()},
-        "out": out,
+        "data": {k: str(inp[k]) for k in ("train", "val", "test", "answers", "features",
+                                          "tokenizer")},
+        "checkpoint": str(inp["checkpoint"]),
+        "outputs": out,
         "recipe": RECIPE,
-        "max_length": 20,
-        "seed": 0,
-        "device": "cpu",
-        "network": {"kind": "dense", "sparsity": 0},
-        "scratch": str(scratch),
-        "checkpoint_every": EVERY,
-    }
+        "resume_folder": str(scratch),
+        "every": EVERY,
+    }  # fmt: skip
     code = (
         "import json, logging, sys\n"
         "logging.basicConfig(level=logging.INFO, stream=sys.stdout)\n"
-        "from lxmert_lth.stages import finetune\n"
-        f"finetune(**json.loads({json.dumps(json.dumps(args))}))\n"
+        "from lxmert_lth.data import Loading\n"
+        "from lxmert_lth.network import Network\n"
+        "from lxmert_lth.stages.finetuning import (FinetuneOutputs, JobOptions,\n"
+        "    StartingPoint, TrainingData, finetune)\n"
+        f"a = json.loads({json.dumps(json.dumps(args))})\n"
+        "finetune(TrainingData(**a['data']), StartingPoint(a['checkpoint']),\n"
+        "         FinetuneOutputs(**a['outputs']), Network(0), a['recipe'], 20, 'test',\n"
+        "         JobOptions('cpu', 'fp32', False, Loading(), a['resume_folder'], a['every']))\n"
     )
     return code, out
 

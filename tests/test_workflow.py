@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import shutil
 
@@ -13,6 +11,7 @@ import pytest
 import yaml
 
 from conftest import load_config, snakemake, write_config
+from lxmert_lth.digests import digest_file
 from lxmert_lth.io import load_tensors, read_json
 from lxmert_lth.masks import Mask, num_to_prune
 
@@ -22,18 +21,6 @@ RESULTS = CONFIG["results"]
 SEEDS = CONFIG["study"]["seeds"]
 SPARSITIES = CONFIG["study"]["sparsities"]
 KINDS = CONFIG["study"]["kinds"]
-
-
-def digest(path) -> str:
-    """Content hash; for safetensors, of the tensors and the parsed metadata (the header's
-    key order is not deterministic across processes)."""
-    if path.suffix != ".safetensors":
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    tensors, meta = load_tensors(path, framework="np")
-    h = hashlib.sha256(json.dumps(meta, sort_keys=True).encode())
-    for name in sorted(tensors):
-        h.update(name.encode() + str(tensors[name].dtype).encode() + tensors[name].tobytes())
-    return h.hexdigest()
 
 
 def test_outputs_of_the_whole_dag(test_run):
@@ -96,13 +83,13 @@ def test_nothing_to_do_after_a_run(test_run):
 def test_same_seed_twice_gives_identical_masks_and_predictions(run_copy):
     res = run_copy / RESULTS
     files = [p for p in sorted(res.glob("seed0/**/*")) if p.suffix in (".safetensors", ".json")]
-    before = {p.relative_to(res): digest(p) for p in files}
+    before = {p.relative_to(res): digest_file(p) for p in files}
     assert any(str(p).endswith("mask.safetensors") for p in before)
     assert any(str(p).endswith("predictions.json") for p in before)
     shutil.rmtree(res / "seed0")
     # Missing intermediates are not remade while the aggregates are up to date: ask for them.
     snakemake(run_copy, "--cores", "2", *(f"{RESULTS}/{p}" for p in before))
-    after = {p: digest(res / p) for p in before}
+    after = {p: digest_file(res / p) for p in before}
     changed = [str(p) for p in before if before[p] != after[p]]
     assert not changed, f"not reproducible: {changed}"
 

@@ -1,10 +1,11 @@
-"""Snakemake script: a WordPiece tokenizer trained on the pre-training questions."""
+"""Snakemake script: a WordPiece tokenizer of the pre-training questions."""
 
-from lxmert_lth.stages import make_tokenizer, run_stage
+from lxmert_lth.harness import run_job
+from lxmert_lth.stages.data import build_tokenizer
 
-run_stage(
+run_job(
     snakemake,
-    make_tokenizer,
+    build_tokenizer,
     questions=snakemake.input[0],
     out_dir=snakemake.output[0],
     vocab_size=snakemake.params.vocab_size,

@@ -1,5 +1,6 @@
-"""Snakemake script: every network's test scores into one long CSV."""
+"""Snakemake script: every network's scores into one long CSV."""
 
-from lxmert_lth.stages import collect_scores, run_stage
+from lxmert_lth.harness import run_job
+from lxmert_lth.stages.reports import collect_scores
 
-run_stage(snakemake, collect_scores, score_files=list(snakemake.input), out_csv=snakemake.output[0])
+run_job(snakemake, collect_scores, score_files=list(snakemake.input), out_csv=snakemake.output[0])

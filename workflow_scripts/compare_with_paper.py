@@ -1,11 +1,12 @@
 """Snakemake script: reproduced vs published numbers (CSV and Markdown)."""
 
-from lxmert_lth.stages import make_comparison, run_stage
+from lxmert_lth.harness import run_job
+from lxmert_lth.stages.reports import compare_with_paper
 
 p = snakemake.params
-run_stage(
+run_job(
     snakemake,
-    make_comparison,
+    compare_with_paper,
     scores_csv=snakemake.input.scores,
     out_csv=snakemake.output.csv,
     out_md=snakemake.output.md,

@@ -1,10 +1,11 @@
 """Snakemake script: bottom-up-attention TSVs -> one HDF5 feature file (streamed)."""
 
-from lxmert_lth.stages import convert_butd_features, run_stage
+from lxmert_lth.harness import run_job
+from lxmert_lth.stages.data import convert_features
 
-run_stage(
+run_job(
     snakemake,
-    convert_butd_features,
+    convert_features,
     tsvs=list(snakemake.input),
     out_h5=snakemake.output[0],
     dtype=snakemake.params.dtype,

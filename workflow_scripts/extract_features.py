@@ -1,7 +1,6 @@
 """Snakemake script: region features of every easy-VQA image into one HDF5 file."""
 
-from lxmert_lth.stages import extract_easy_vqa_features, run_stage
+from lxmert_lth.harness import run_job
+from lxmert_lth.stages.data import extract_features
 
-run_stage(
-    snakemake, extract_easy_vqa_features, out_h5=snakemake.output[0], dtype=snakemake.params.dtype
-)
+run_job(snakemake, extract_features, out_h5=snakemake.output[0], dtype=snakemake.params.dtype)

@@ -1,11 +1,12 @@
 """Snakemake script: Figure 1 (PNG and PDF)."""
 
-from lxmert_lth.stages import make_figure1, run_stage
+from lxmert_lth.harness import run_job
+from lxmert_lth.stages.reports import figure1
 
 p = snakemake.params
-run_stage(
+run_job(
     snakemake,
-    make_figure1,
+    figure1,
     scores_csv=snakemake.input[0],
     png=snakemake.output.png,
     pdf=snakemake.output.pdf,

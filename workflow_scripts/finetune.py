@@ -1,33 +1,36 @@
 """Snakemake script: fine-tune theta_0 (dense) or retrain a rewound subnetwork (masked)."""
 
-from lxmert_lth.stages import finetune, run_stage
-
-wc = snakemake.wildcards
-network = (
-    {"kind": wc.kind, "sparsity": int(wc.sparsity)}
-    if "kind" in wc.keys()
-    else {"kind": "dense", "sparsity": 0}
+from lxmert_lth.data import Loading
+from lxmert_lth.harness import run_job
+from lxmert_lth.network import Network
+from lxmert_lth.stages.finetuning import (
+    FinetuneOutputs,
+    JobOptions,
+    StartingPoint,
+    TrainingData,
+    finetune,
 )
-run_stage(
+
+inp, out, p, cfg = snakemake.input, snakemake.output, snakemake.params, snakemake.config
+run_job(
     snakemake,
     finetune,
-    inp=dict(snakemake.input.items()),
-    out=dict(snakemake.output.items()),
-    recipe=snakemake.params.recipe,
-    max_length=snakemake.params.max_length,
-    seed=int(wc.seed),
-    device=snakemake.params.device,
-    network=network,
-    score_split=snakemake.params.score_split,
-    # How features are read changes no result (lazy and in-memory batches are identical),
-    # so it comes from the configuration, not params: changing it reruns nothing.
-    loading={
-        "in_memory": snakemake.config["features"].get("in_memory", True),
-        "loader_workers": snakemake.config["execution"].get("loader_workers", 0),
-    },
-    precision=snakemake.params.precision,
-    tf32=snakemake.params.tf32,
-    # Where and how often resumable state is saved changes no result either.
-    scratch=snakemake.params.scratch,
-    checkpoint_every=snakemake.config["execution"].get("checkpoint_every", 500),
+    data=TrainingData(inp.train, inp.val, inp.test, inp.answers, inp.features, inp.tokenizer),
+    start=StartingPoint(inp.checkpoint, inp.get("mask")),
+    outputs=FinetuneOutputs(out.model, out.predictions, out.scores, out.history),
+    network=Network.from_wildcards(snakemake.wildcards),
+    recipe=p.recipe,
+    max_length=p.max_length,
+    scored_split=p.scored_split,
+    options=JobOptions(
+        device=p.device,
+        precision=p.precision,
+        tf32=p.tf32,
+        # How features are read and where resumable state goes change no result (lazy
+        # and in-memory batches are identical), so they come from the configuration,
+        # not params: changing them reruns nothing.
+        loading=Loading(cfg["features"]["in_memory"], cfg["execution"]["loader_workers"]),
+        resume_folder=p.resume_folder,
+        checkpoint_every=cfg["execution"]["checkpoint_every"],
+    ),
 )

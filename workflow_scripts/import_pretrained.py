@@ -1,14 +1,15 @@
 """Snakemake script: the user's pretrained LXMERT -> a save_pretrained directory."""
 
-from lxmert_lth.stages import import_pretrained_model, run_stage
+from lxmert_lth.harness import run_job
+from lxmert_lth.stages.pretraining import import_pretrained
 
 p = snakemake.params.pretrained
-run_stage(
+run_job(
     snakemake,
-    import_pretrained_model,
+    import_pretrained,
     out_dir=snakemake.output[0],
     source=p["source"],
-    tokenizer=p.get("tokenizer"),
-    config=p.get("config"),
-    answers=p.get("answers"),
+    tokenizer=p["tokenizer"],
+    config=p["config"],
+    answers=p["answers"],
 )

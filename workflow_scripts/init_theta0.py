@@ -1,12 +1,13 @@
 """Snakemake script: theta_0 = pretrained weights + an answer head initialised with the seed."""
 
-from lxmert_lth.stages import make_theta0, run_stage
+from lxmert_lth.harness import run_job
+from lxmert_lth.stages.pretraining import init_theta0
 
-run_stage(
+run_job(
     snakemake,
-    make_theta0,
+    init_theta0,
     pretrained=snakemake.input.pretrained,
-    answers_path=snakemake.input.answers,
+    answers=snakemake.input.answers,
     out=snakemake.output[0],
     seed=int(snakemake.wildcards.seed),
     prunable_modules=snakemake.params.prunable_modules,

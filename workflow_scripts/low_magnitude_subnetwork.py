@@ -1,8 +1,9 @@
-"""Snakemake script: IMP level (mask + rewound theta_0) from the previous level's network."""
+"""Snakemake script: IMP level (the low-magnitude mask) from the previous level's network."""
 
-from lxmert_lth.stages import low_magnitude_subnetwork, run_stage
+from lxmert_lth.harness import run_job
+from lxmert_lth.stages.subnetworks import low_magnitude_subnetwork
 
-run_stage(
+run_job(
     snakemake,
     low_magnitude_subnetwork,
     theta0=snakemake.input.theta0,

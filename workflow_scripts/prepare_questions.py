@@ -1,10 +1,11 @@
 """Snakemake script: easy-VQA -> the workflow's question files and answer vocabulary."""
 
-from lxmert_lth.stages import prepare_easy_vqa, run_stage
+from lxmert_lth.harness import run_job
+from lxmert_lth.stages.data import prepare_questions
 
-run_stage(
+run_job(
     snakemake,
-    prepare_easy_vqa,
-    out=dict(snakemake.output.items()),
+    prepare_questions,
+    outputs=dict(snakemake.output.items()),
     dataset=snakemake.params.dataset,
 )

@@ -1,10 +1,11 @@
 """Snakemake script: VQA v2 (official or LXMERT files) -> question files and answers."""
 
-from lxmert_lth.stages import prepare_vqa_v2, run_stage
+from lxmert_lth.harness import run_job
+from lxmert_lth.stages.data import prepare_vqa_v2
 
-run_stage(
+run_job(
     snakemake,
     prepare_vqa_v2,
-    out=dict(snakemake.output.items()),
+    outputs=dict(snakemake.output.items()),
     dataset=snakemake.params.dataset,
 )

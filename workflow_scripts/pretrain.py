@@ -1,13 +1,14 @@
 """Snakemake script: pre-train the embedded default's LXMERT (save_pretrained directory)."""
 
-from lxmert_lth.stages import run_pretraining, run_stage
+from lxmert_lth.harness import run_job
+from lxmert_lth.stages.pretraining import pretrain
 
-run_stage(
+run_job(
     snakemake,
-    run_pretraining,
-    inp=dict(snakemake.input.items()),
+    pretrain,
+    inputs=dict(snakemake.input.items()),
     out_dir=snakemake.output[0],
-    model_cfg=snakemake.params.model,
+    model=snakemake.params.model,
     recipe=snakemake.params.recipe,
     max_length=snakemake.params.max_length,
     device=snakemake.params.device,

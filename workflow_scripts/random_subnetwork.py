@@ -1,8 +1,9 @@
 """Snakemake script: random subnetwork with the low-magnitude mask's pruned count."""
 
-from lxmert_lth.stages import random_subnetwork, run_stage
+from lxmert_lth.harness import run_job
+from lxmert_lth.stages.subnetworks import random_subnetwork
 
-run_stage(
+run_job(
     snakemake,
     random_subnetwork,
     theta0=snakemake.input.theta0,

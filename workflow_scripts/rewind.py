@@ -1,10 +1,11 @@
 """Snakemake script: rewind a subnetwork to theta_0 (theta_0 with pruned weights zeroed)."""
 
-from lxmert_lth.stages import rewind_subnetwork, run_stage
+from lxmert_lth.harness import run_job
+from lxmert_lth.stages.subnetworks import rewind
 
-run_stage(
+run_job(
     snakemake,
-    rewind_subnetwork,
+    rewind,
     theta0=snakemake.input.theta0,
     mask_path=snakemake.input.mask,
     out=snakemake.output[0],

@@ -1,11 +1,12 @@
 """Snakemake script: Table 1 (CSV and Markdown)."""
 
-from lxmert_lth.stages import make_table1, run_stage
+from lxmert_lth.harness import run_job
+from lxmert_lth.stages.reports import table1
 
 p = snakemake.params
-run_stage(
+run_job(
     snakemake,
-    make_table1,
+    table1,
     scores_csv=snakemake.input.scores,
     out_csv=snakemake.output.csv,
     out_md=snakemake.output.md,

@@ -16,6 +16,7 @@ import torch
 
 from .features import FeatureStore
 from .io import InputError
+from .questions import load_questions
 
 
 @dataclass
@@ -47,6 +48,47 @@ class EncodedSplit:
         if not self.lazy:
             fields = {k: v.to(device) if torch.is_tensor(v) else v for k, v in fields.items()}
         return EncodedSplit(**fields)
+
+
+@dataclass(frozen=True)
+class Loading:
+    """How a split's features are read: in memory, or per batch by ``workers`` processes.
+    Both give the same batches in the same order, so neither changes a result."""
+
+    in_memory: bool = True
+    workers: int = 0
+
+
+@dataclass(frozen=True)
+class QuestionSplit:
+    """A question file's records (for scoring and submission files) and its tensors."""
+
+    questions: list[dict]
+    encoded: EncodedSplit
+
+
+def load_split(
+    path,
+    tokenizer,
+    answers: Sequence[str],
+    store: FeatureStore,
+    max_length: int,
+    device,
+    loading: Loading = Loading(),  # noqa: B008 (a frozen dataclass)
+) -> QuestionSplit:
+    """Read a question file and encode it for the model on ``device``."""
+    questions = load_questions(path)
+    encoded = encode_split(
+        questions,
+        tokenizer,
+        answers,
+        store,
+        max_length,
+        str(path),
+        in_memory=loading.in_memory,
+        loader_workers=loading.workers,
+    )
+    return QuestionSplit(questions, encoded.to(device))
 
 
 def encode_split(

@@ -1,4 +1,6 @@
-"""One GPU per job: claim a free device from the visible pool with an OS-level lock.
+"""Everything about devices: which one a job uses, claiming it, and its numerics.
+
+One GPU per job: a job claims a free device from the visible pool with an OS-level lock.
 
 Snakemake's ``--resources gpu=N`` bounds how many GPU jobs run at once, but assigns no
 device to a local job. Each job therefore claims one: it walks the pool and takes the
@@ -10,10 +12,16 @@ The pool is ``CUDA_VISIBLE_DEVICES`` when set (by SLURM or the user: never overr
 blindly, only narrowed to the claimed entry), else every device torch sees.
 ``LXMERT_LTH_DEVICE_POOL`` (e.g. ``0,1``) names a pretend pool, for tests on the CPU.
 Locks live in ``LXMERT_LTH_LOCK_DIR`` (default: a folder in the system temp dir).
+
+Then the job chooses its torch device (:func:`choose_device`) and its numerics (mixed
+precision and TF32 on CUDA, :func:`configure_cuda`, :func:`autocast`). torch is imported
+inside those three functions only: every job claims through this module, and the
+subnetwork jobs, which never touch torch, must not pay for importing it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -107,3 +115,40 @@ def claim_device(wait_s: float = 600.0, poll_s: float = 0.5) -> Claim:
                 "is --resources gpu=N larger than the number of devices?"
             )
         time.sleep(poll_s)
+
+
+# --- the torch device and its numerics ------------------------------------------------
+
+
+def choose_device(preference: str = "auto"):
+    """``auto`` picks CUDA when present, else the CPU."""
+    import torch
+
+    if preference == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(preference)
+
+
+def configure_cuda(device, precision: str, tf32: bool) -> str:
+    """TF32 matmuls when asked, on CUDA; returns the precision actually used (fp32
+    anywhere but CUDA)."""
+    import torch
+
+    if device.type != "cuda":
+        if precision != "fp32" or tf32:
+            log.info("mixed precision and TF32 are for CUDA: fp32 on %s", device)
+        return "fp32"
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    torch.backends.cudnn.allow_tf32 = tf32
+    log.info("precision %s, TF32 %s", precision, "on" if tf32 else "off")
+    return precision
+
+
+def autocast(device, precision: str):
+    """Mixed precision on CUDA (bf16, or fp16 with loss scaling); a no-op elsewhere."""
+    import torch
+
+    if device.type != "cuda" or precision == "fp32":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast("cuda", dtype=dtype)

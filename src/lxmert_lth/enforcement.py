@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from .io import InputError
-from .masks import Mask
+from .masks import Mask, check_shapes
 
 
 def prunable_parameter_names(model: nn.Module, module_pattern: str) -> list[str]:
@@ -48,15 +48,8 @@ class MaskEnforcer:
 
     def __init__(self, model: nn.Module, mask: Mask):
         params = dict(model.named_parameters())
+        check_shapes(mask, {n: tuple(p.shape) for n, p in params.items()}, "the model")
         names = sorted(mask.tensors)
-        for n in names:
-            if n not in params:
-                raise InputError(f"mask names parameter {n!r}, which the model does not have")
-            if tuple(params[n].shape) != mask.tensors[n].shape:
-                raise InputError(
-                    f"parameter {n!r}: shape {tuple(params[n].shape)} != mask shape "
-                    f"{mask.tensors[n].shape}"
-                )
         self.params = [params[n] for n in names]
         self.keeps = [
             torch.from_numpy(mask.tensors[n]).to(params[n].device, params[n].dtype) for n in names

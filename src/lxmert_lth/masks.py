@@ -88,15 +88,20 @@ class Mask:
         return cls(tensors), meta
 
 
-def _check_weights(weights: Mapping[str, np.ndarray], mask: Mask) -> None:
+def check_shapes(mask: Mask, shapes: Mapping[str, tuple], what: str = "the weights") -> None:
+    """Every tensor of the mask names a parameter of ``what`` with the mask's shape."""
     for name, keep in mask.tensors.items():
-        if name not in weights:
-            raise InputError(f"mask names parameter {name!r}, which the weights do not have")
-        if tuple(np.shape(weights[name])) != keep.shape:
+        if name not in shapes:
+            raise InputError(f"mask names parameter {name!r}, which is not in {what}")
+        if tuple(shapes[name]) != keep.shape:
             raise InputError(
-                f"parameter {name!r}: weight shape {tuple(np.shape(weights[name]))} "
+                f"parameter {name!r}: shape {tuple(shapes[name])} in {what} "
                 f"!= mask shape {keep.shape}"
             )
+
+
+def _shapes(weights: Mapping[str, np.ndarray]) -> dict[str, tuple]:
+    return {k: np.shape(v) for k, v in weights.items()}
 
 
 def prune_lowest_magnitude(
@@ -109,7 +114,7 @@ def prune_lowest_magnitude(
     Ties are broken by position (parameter names in sorted order, then row-major), so the
     result is deterministic and the pruned count is exact.
     """
-    _check_weights(weights, mask)
+    check_shapes(mask, _shapes(weights))
     if ranking == "per_tensor":
         return Mask(
             {
@@ -161,5 +166,5 @@ def random_mask(
 
 def rewind(theta0: Mapping[str, np.ndarray], mask: Mask) -> dict[str, np.ndarray]:
     """theta_0 with the pruned weights set to zero (a new state dict)."""
-    _check_weights(theta0, mask)
+    check_shapes(mask, _shapes(theta0), "theta_0")
     return {k: v * mask.tensors[k] if k in mask.tensors else v for k, v in theta0.items()}

@@ -2,8 +2,9 @@
 
 Checkpoints of the study (theta_0, fine-tuned and retrained networks) are single
 safetensors files holding the full ``LxmertForQuestionAnswering`` state dict; the
-model's ``LxmertConfig`` and answer vocabulary travel in the file's metadata, so a
-checkpoint is self-describing and loads without unpickling anything.
+model's ``LxmertConfig`` and answer vocabulary travel in the file's metadata
+(:mod:`lxmert_lth.checkpoints`), so a checkpoint is self-describing and loads without
+unpickling anything.
 The pretrained model is a ``save_pretrained`` directory, loaded with
 ``from_pretrained`` exactly as a hub checkpoint (``unc-nlp/lxmert-base-uncased``) is. A
 user's model comes in by hub id, local directory, or the original code's
@@ -17,70 +18,19 @@ import logging
 import os
 import pickle
 import re
-from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import torch
-from tokenizers import BertWordPieceTokenizer, normalizers, pre_tokenizers
-from transformers import (
-    AutoTokenizer,
-    BertTokenizerFast,
-    LxmertConfig,
-    LxmertForPreTraining,
-    LxmertForQuestionAnswering,
-)
+from transformers import LxmertConfig, LxmertForPreTraining, LxmertForQuestionAnswering
 
-from .io import InputError, atomic_path, load_tensors, read_json, save_tensors, write_json
+from .checkpoints import CheckpointMeta
+from .io import InputError, load_tensors, save_tensors
+from .questions import read_answer_list
 
 log = logging.getLogger("lxmert_lth")
 
 PRETRAINED_ANSWERS = "pretrained_answers.json"  # answer list of the pretrained QA head
-
-
-SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
-
-
-def wordpiece_vocab(texts: Sequence[str], vocab_size: int) -> list[str]:
-    """A WordPiece vocabulary of ``texts``, the same list on every run.
-
-    Written here instead of ``BertWordPieceTokenizer.train_from_iterator`` because that
-    trainer assigns ids in hash-map order and breaks ties between merges by it
-    (huggingface/tokenizers issue 1794), so two runs give two tokenizers and two
-    pre-training courses. This vocabulary is the special tokens, every character that
-    starts a word, every character that continues one (``##c``), then whole words by
-    falling count (ties by spelling) up to ``vocab_size``: any text tokenises without
-    [UNK], and the frequent words are single tokens.
-    """
-    normalizer = normalizers.BertNormalizer(lowercase=True)
-    splitter = pre_tokenizers.BertPreTokenizer()
-    counts: Counter[str] = Counter()
-    for text in texts:
-        counts.update(w for w, _ in splitter.pre_tokenize_str(normalizer.normalize_str(text)))
-    vocab = list(SPECIAL_TOKENS)
-    vocab += sorted({w[0] for w in counts})
-    vocab += sorted({f"##{c}" for w in counts for c in w[1:]})
-    if len(vocab) > vocab_size:
-        raise InputError(
-            f"tokenizer.vocab_size {vocab_size} is below the {len(vocab)} special tokens and "
-            "characters of the questions"
-        )
-    taken = set(vocab)
-    words = sorted((w for w in counts if w not in taken), key=lambda w: (-counts[w], w))
-    return vocab + words[: vocab_size - len(vocab)]
-
-
-def build_tokenizer(texts: Sequence[str], out_dir: str | os.PathLike, vocab_size: int) -> None:
-    """A lower-cased WordPiece tokenizer of ``texts``, saved in the standard format."""
-    vocab = wordpiece_vocab(texts, vocab_size)
-    wordpiece = BertWordPieceTokenizer({t: i for i, t in enumerate(vocab)}, lowercase=True)
-    tokenizer = BertTokenizerFast(tokenizer_object=wordpiece._tokenizer)
-    with atomic_path(out_dir, directory=True) as tmp:
-        tokenizer.save_pretrained(tmp)
-
-
-def load_tokenizer(path: str | os.PathLike):
-    """A tokenizer by hub id or local directory (``AutoTokenizer``)."""
-    return AutoTokenizer.from_pretrained(str(path))
 
 
 def small_config(
@@ -96,8 +46,8 @@ def small_config(
         x_layers=arch["x_layers"],
         r_layers=arch["r_layers"],
         max_position_embeddings=arch["max_position_embeddings"],
-        hidden_dropout_prob=arch.get("dropout", 0.1),
-        attention_probs_dropout_prob=arch.get("dropout", 0.1),
+        hidden_dropout_prob=arch["dropout"],
+        attention_probs_dropout_prob=arch["dropout"],
         visual_feat_dim=feature_dim,
         visual_pos_dim=4,
         num_qa_labels=num_answers,
@@ -121,11 +71,11 @@ def init_answer_head(model: LxmertForQuestionAnswering, seed: int) -> None:
     torch.random.set_rng_state(gen_state)
 
 
-def theta0_from_pretrained(
+def load_theta0(
     pretrained: str | os.PathLike,
     answers: Sequence[str],
     seed: int,
-    answer_head: str = "random",
+    answer_head: str,
 ) -> LxmertForQuestionAnswering:
     """Pretrained encoder weights plus an answer head initialised with ``seed``.
 
@@ -157,7 +107,7 @@ def copy_pretrained_head(
             f"{pretrained}: no {PRETRAINED_ANSWERS}: copying the pretrained answer head needs "
             "the pretrained answers (pretrained.answers in the configuration)"
         )
-    pretrained_answers = read_json(source)
+    pretrained_answers = read_answer_list(source)
     head = LxmertForPreTraining.from_pretrained(str(pretrained)).answer_head.state_dict()
     rows = head["logit_fc.3.weight"].shape[0]
     if len(pretrained_answers) != rows:
@@ -234,76 +184,37 @@ def _model_from_original(path, config: LxmertConfig) -> LxmertForPreTraining:
     return model
 
 
-def import_pretrained(
-    source: str,
-    out_dir: str | os.PathLike,
-    tokenizer_source: str | None = None,
-    config_source: str | None = None,
-    answers_path: str | None = None,
-) -> None:
-    """Import a pretrained LXMERT into a ``save_pretrained`` directory (with its tokenizer
-    and, when given, the answer list of its QA head).
-
-    ``source`` is a hub id, a local directory, or an original ``.pth`` file; for the
-    latter ``config_source`` (hub id or directory with a config.json) gives the
-    architecture, LXMERT-base when absent.
-    """
+def load_pretrained_lxmert(
+    source: str | os.PathLike, config_source: str | None = None
+) -> LxmertForPreTraining:
+    """A pretrained LXMERT from a hub id, a ``save_pretrained`` directory, or an original
+    ``.pth`` file (whose architecture ``config_source`` gives: LXMERT-base when absent)."""
     if str(source).endswith(".pth"):
         config = LxmertConfig.from_pretrained(config_source) if config_source else LxmertConfig()
-        model = _model_from_original(source, config)
-    else:
-        try:
-            model = LxmertForPreTraining.from_pretrained(str(source))
-        except OSError as err:
-            raise InputError(f"{source}: cannot load the pretrained LXMERT ({err})") from None
-    if tokenizer_source is None and str(source).endswith(".pth"):
-        raise InputError(
-            f"{source}: a .pth file holds no tokenizer: set pretrained.tokenizer "
-            "(e.g. bert-base-uncased, LXMERT's tokenizer)"
-        )
-    tok_source = tokenizer_source or source
+        return _model_from_original(source, config)
     try:
-        tokenizer = load_tokenizer(tok_source)
-    except (OSError, ValueError) as err:
-        raise InputError(f"{tok_source}: cannot load the tokenizer ({err})") from None
-    answers = None
-    if answers_path:
-        answers = read_json(answers_path)
-        if isinstance(answers, dict) and isinstance(answers.get("answers"), list):
-            answers = answers["answers"]
-        if isinstance(answers, list) and answers and isinstance(answers[0], dict):
-            answers = [a.get("ans") for a in answers]  # LXMERT's all_ans.json
-        if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
-            raise InputError(f"{answers_path}: expected a JSON list of answer strings")
-        rows = model.config.num_qa_labels
-        if len(answers) != rows:
-            raise InputError(
-                f"{answers_path}: {len(answers)} answers, but the pretrained answer head of "
-                f"{source} has {rows} outputs"
-            )
-    with atomic_path(out_dir, directory=True) as tmp:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        if answers is not None:
-            write_json(os.path.join(tmp, PRETRAINED_ANSWERS), answers)
+        return LxmertForPreTraining.from_pretrained(str(source))
+    except OSError as err:
+        raise InputError(f"{source}: cannot load the pretrained LXMERT ({err})") from None
 
 
-def save_checkpoint(
-    path, model: LxmertForQuestionAnswering, answers: Sequence[str], **meta
-) -> None:
-    save_tensors(
-        path,
-        model.state_dict(),
-        {"config": model.config.to_dict(), "answers": list(answers), **meta},
-    )
+def num_parameters(model: torch.nn.Module, names: Sequence[str] | None = None) -> int:
+    """Parameters of the model, or of the named parameters only."""
+    if names is None:
+        return sum(p.numel() for p in model.parameters())
+    return sum(model.get_parameter(n).numel() for n in names)
+
+
+def save_checkpoint(path, model: LxmertForQuestionAnswering, meta: CheckpointMeta) -> None:
+    """The model's state dict, with its configuration and ``meta`` as metadata."""
+    meta = replace(meta, config=model.config.to_dict())
+    save_tensors(path, model.state_dict(), meta.to_json())
 
 
 def model_from_state(
-    state: Mapping[str, torch.Tensor], meta: Mapping, source: str = "checkpoint"
+    state: Mapping[str, torch.Tensor], meta: CheckpointMeta, source: str = "checkpoint"
 ) -> LxmertForQuestionAnswering:
-    if "config" not in meta:
-        raise InputError(f"{source}: no 'config' in the checkpoint metadata")
-    config = LxmertConfig.from_dict(meta["config"])
+    config = LxmertConfig.from_dict(meta.config)
     model = LxmertForQuestionAnswering(config)
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
@@ -322,7 +233,7 @@ def model_from_state(
     return model
 
 
-def load_checkpoint(path) -> tuple[LxmertForQuestionAnswering, list[str], dict]:
-    state, meta = load_tensors(path)
-    model = model_from_state(state, meta, str(path))
-    return model, meta.get("answers", []), meta
+def load_checkpoint(path) -> tuple[LxmertForQuestionAnswering, CheckpointMeta]:
+    state, raw = load_tensors(path)
+    meta = CheckpointMeta.from_json(raw, str(path))
+    return model_from_state(state, meta, str(path)), meta

@@ -1,4 +1,4 @@
-"""The numbers of arXiv 2310.15325 (METHOD.md section 1), for the comparison table."""
+"""The numbers of arXiv 2310.15325 (``docs/method.md``, "The study"), for the comparison table."""
 
 from __future__ import annotations
 

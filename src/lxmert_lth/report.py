@@ -1,4 +1,4 @@
-"""Table 1 and Figure 1 from the per-seed scores."""
+"""Table 1, Figure 1 and the comparison with the paper, from the per-network scores."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ import math
 from collections.abc import Sequence
 
 import pandas as pd
+from matplotlib.figure import Figure
 
+from . import paper
 from .io import atomic_path
+from .network import DENSE
 
 KIND_LABELS = {
-    "dense": "LXMERT (dense)",
+    DENSE: "LXMERT (dense)",
     "low": "low-magnitude",
     "high": "high-magnitude",
     "random": "random",
@@ -19,30 +22,44 @@ COLUMNS = {"yes/no": "Yes/No", "number": "Number", "other": "Other", "overall": 
 DASH = "–"
 
 
-def _mean_std(values: pd.Series) -> str:
+def summarise(values: pd.Series) -> tuple[float | None, float | None, int]:
+    """Mean, sample std (None for one value) and count of the non-missing values."""
     values = values.dropna()
     if values.empty:
+        return None, None, 0
+    std = float(values.std(ddof=1)) if len(values) > 1 else None
+    return float(values.mean()), std, len(values)
+
+
+def format_mean_std(mean: float | None, std: float | None) -> str:
+    """The one cell format of every table: 'mean ± std', 'mean' alone, or a dash."""
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
         return DASH
-    if len(values) == 1:
-        return f"{values.iloc[0]:.2f}"
-    return f"{values.mean():.2f} ± {values.std(ddof=1):.2f}"
+    if std is None or (isinstance(std, float) and math.isnan(std)):
+        return f"{mean:.2f}"
+    return f"{mean:.2f} ± {std:.2f}"
 
 
-def table1(scores: pd.DataFrame, sparsity: int, kinds: Sequence[str]) -> pd.DataFrame:
+def _cell(values: pd.Series) -> str:
+    mean, std, _ = summarise(values)
+    return format_mean_std(mean, std)
+
+
+def build_table1(scores: pd.DataFrame, sparsity: int, kinds: Sequence[str]) -> pd.DataFrame:
     """Rows dense + ``kinds`` at ``sparsity``; cells 'mean ± std' over seeds (sample std).
 
     A column whose answer type has no questions shows a dash.
     """
     rows = []
-    for kind in ["dense", *kinds]:
+    for kind in [DENSE, *kinds]:
         sel = scores[scores.kind == kind]
-        if kind != "dense":
+        if kind != DENSE:
             sel = sel[sel.sparsity == sparsity]
         if sel.empty:
             continue
         row = {"method": KIND_LABELS.get(kind, kind), "seeds": len(sel)}
         for col, title in COLUMNS.items():
-            row[title] = _mean_std(sel[col])
+            row[title] = _cell(sel[col])
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -54,15 +71,14 @@ def write_table(table: pd.DataFrame, csv_path, md_path, caption: str) -> None:
         tmp.write_text(f"{caption}\n\n{table.to_markdown(index=False, disable_numparse=True)}\n")
 
 
-def figure1(scores: pd.DataFrame, kinds: Sequence[str], png_path, pdf_path, title: str) -> None:
+def plot_figure1(
+    scores: pd.DataFrame, kinds: Sequence[str], png_path, pdf_path, title: str
+) -> None:
     """Overall accuracy against sparsity, error bars over seeds, dense as a reference."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.0, 4.0), dpi=150)
-    dense = scores[scores.kind == "dense"].overall
+    # A Figure of its own, not pyplot's: no global state, no GUI backend to choose.
+    fig = Figure(figsize=(6.0, 4.0), dpi=150)
+    ax = fig.subplots()
+    dense = scores[scores.kind == DENSE].overall
     if not dense.empty:
         mean, std = dense.mean(), (dense.std(ddof=1) if len(dense) > 1 else 0.0)
         ax.axhline(mean, color="black", linestyle="--", linewidth=1, label=f"dense ({mean:.2f})")
@@ -93,7 +109,6 @@ def figure1(scores: pd.DataFrame, kinds: Sequence[str], png_path, pdf_path, titl
     for path, fmt in ((png_path, "png"), (pdf_path, "pdf")):
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format=fmt)
-    plt.close(fig)
 
 
 # --- the paper configuration: EvalAI results and the comparison with the paper ----------
@@ -103,15 +118,15 @@ METRIC_ORDER = tuple(PHASE_COLUMNS)
 SERVER_COLUMNS = ["kind", "sparsity", "seed", "phase", *METRIC_ORDER]
 
 
-def server_table(server: pd.DataFrame, sparsity: int, kinds: Sequence[str]) -> pd.DataFrame:
+def build_server_table(server: pd.DataFrame, sparsity: int, kinds: Sequence[str]) -> pd.DataFrame:
     """Table 1 in the paper's shape from EvalAI results: test-dev and test-std columns.
 
     ``server`` has one row per (kind, sparsity, seed, phase) with the four accuracies.
     """
     rows = []
-    for kind in ["dense", *kinds]:
+    for kind in [DENSE, *kinds]:
         sel = server[server.kind == kind]
-        if kind != "dense":
+        if kind != DENSE:
             sel = sel[sel.sparsity == sparsity]
         if sel.empty:
             continue
@@ -119,20 +134,12 @@ def server_table(server: pd.DataFrame, sparsity: int, kinds: Sequence[str]) -> p
         for phase in ("test-dev", "test-std"):
             part = sel[sel.phase == phase]
             for metric, title in PHASE_COLUMNS.items():
-                row[f"{phase} {title}"] = _mean_std(part[metric]) if not part.empty else DASH
+                row[f"{phase} {title}"] = _cell(part[metric]) if not part.empty else DASH
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _stats(values: pd.Series) -> tuple[float | None, float | None, int]:
-    values = values.dropna()
-    if values.empty:
-        return None, None, 0
-    std = float(values.std(ddof=1)) if len(values) > 1 else None
-    return float(values.mean()), std, len(values)
-
-
-def comparison(
+def build_comparison(
     scores: pd.DataFrame,
     server: pd.DataFrame,
     kinds: Sequence[str],
@@ -143,12 +150,10 @@ def comparison(
     Test-dev/test-std rows compare with the paper's Table 1 (at its sparsity) where
     EvalAI results exist; ``split`` rows (minival) with the authors' per-sparsity report.
     """
-    from . import paper
-
     rows = []
 
     def add(kind, s, where, metric, ref, values):
-        mean, std, n = _stats(values)
+        mean, std, n = summarise(values)
         ref_mean, ref_std = ref if isinstance(ref, tuple) else (ref, None)
         rows.append(
             {
@@ -165,27 +170,19 @@ def comparison(
             }
         )
 
-    for kind in ["dense", *kinds]:
-        s = 0 if kind == "dense" else paper.TABLE1_SPARSITY
+    for kind in [DENSE, *kinds]:
+        s = 0 if kind == DENSE else paper.TABLE1_SPARSITY
         for phase in ("test-dev", "test-std"):
             part = server[(server.kind == kind) & (server.phase == phase) & (server.sparsity == s)]
             for metric in METRIC_ORDER:
                 add(kind, s, phase, metric, paper.TABLE1[phase][kind][metric], part[metric])
-    for kind in ["dense", *kinds]:
+    for kind in [DENSE, *kinds]:
         sel = scores[scores.kind == kind]
-        levels = [0] if kind == "dense" else sorted(sel.sparsity.unique().tolist())
+        levels = [0] if kind == DENSE else sorted(sel.sparsity.unique().tolist())
         for s in levels:
-            part = sel if kind == "dense" else sel[sel.sparsity == s]
+            part = sel if kind == DENSE else sel[sel.sparsity == s]
             add(kind, int(s), split, "overall", paper.minival(kind, s), part.overall)
     return pd.DataFrame(rows)
-
-
-def _cell(mean, std) -> str:
-    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
-        return DASH
-    if std is None or (isinstance(std, float) and math.isnan(std)):
-        return f"{mean:.2f}"
-    return f"{mean:.2f} ± {std:.2f}"
 
 
 def write_comparison(table: pd.DataFrame, csv_path, md_path, caption: str) -> None:
@@ -196,11 +193,14 @@ def write_comparison(table: pd.DataFrame, csv_path, md_path, caption: str) -> No
             "sparsity": table.sparsity,
             "split": table.split,
             "metric": table.metric,
-            "paper": [_cell(m, s) for m, s in zip(table.paper, table.paper_std, strict=True)],
-            "reproduced": [
-                _cell(m, s) for m, s in zip(table.reproduced, table.reproduced_std, strict=True)
+            "paper": [
+                format_mean_std(m, s) for m, s in zip(table.paper, table.paper_std, strict=True)
             ],
-            "difference": [_cell(d, None) for d in table.difference],
+            "reproduced": [
+                format_mean_std(m, s)
+                for m, s in zip(table.reproduced, table.reproduced_std, strict=True)
+            ],
+            "difference": [format_mean_std(d, None) for d in table.difference],
         }
     )
     with atomic_path(csv_path) as tmp:

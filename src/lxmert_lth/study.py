@@ -1,36 +1,36 @@
-"""The study's plan: which IMP levels, masks and networks a configuration asks for.
+"""The study's plan (which networks a configuration asks for, which split is scored) and
+the checks of a configuration that its JSON schema cannot express.
 
-Pure functions of the configuration, used by the Snakefile (targets, input functions,
-validation) and by the tests.
+Pure functions of the configuration, used by the Snakefile and the tests. The schema
+(``schemas/config.schema.yaml``) is the one home of every default: Snakemake's
+``validate`` fills them in, nested sections included, before anything here runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
-KINDS = ("low", "high", "random")
+from .network import Network
 
 
 class ConfigError(ValueError):
     """A configuration value the schema cannot catch; the message names the key."""
 
 
-def low_levels_needed(study: Mapping, pruning: Mapping) -> list[int]:
-    """Sparsities of the IMP chain: every step up to the highest level any mask needs.
+@dataclass(frozen=True)
+class ScoredSplit:
+    """The labelled split scored locally: the question file and what tables call it."""
 
-    low at s needs level s; high at s is the complement of level 100 - s; a per-layer
-    random mask at s copies level s's per-tensor counts.
-    """
-    need = set()
-    for s in study["sparsities"]:
-        if "low" in study["kinds"]:
-            need.add(s)
-        if "high" in study["kinds"]:
-            need.add(100 - s)
-        if "random" in study["kinds"] and pruning["random"] == "per_layer":
-            need.add(s)
-    step = pruning["step"]
-    return list(range(step, max(need) + 1, step)) if need else []
+    name: str  # the question file: data/{name}.json
+    label: str
+
+
+def scored_split(dataset: str) -> ScoredSplit:
+    """easy-VQA: its test split. VQA v2: minival (the val file), since test2015 is
+    unlabelled and scored by the EvalAI server from each network's predictions."""
+    return ScoredSplit("test", "test") if dataset == "easy_vqa" else ScoredSplit("val", "minival")
 
 
 def previous_level(sparsity: int, step: int) -> int:
@@ -38,9 +38,86 @@ def previous_level(sparsity: int, step: int) -> int:
     return sparsity - step
 
 
-def validate_study(config: Mapping) -> None:
-    """Checks beyond the JSON schema; raises ``ConfigError`` naming the offending key."""
-    study, pruning = config["study"], config["pruning"]
+def subnetworks(study: Mapping) -> list[tuple[str, int]]:
+    """(kind, sparsity) of every subnetwork the study retrains, per seed."""
+    return [(k, s) for k in study["kinds"] for s in sorted(study["sparsities"])]
+
+
+def networks(study: Mapping) -> list[Network]:
+    """Every network of the study: per seed the dense one, then each subnetwork."""
+    return [
+        network
+        for seed in study["seeds"]
+        for network in [Network(seed), *(Network(seed, k, s) for k, s in subnetworks(study))]
+    ]
+
+
+# --- checks beyond the schema ---------------------------------------------------------
+
+
+def check_config(config: Mapping, schema: Mapping) -> None:
+    """Raise ``ConfigError`` naming the key of the first value the schema let through but
+    the workflow cannot run with."""
+    _check_integers(config, schema, schema, "")
+    _check_results_folder(config["results"])
+    if "model" in config:
+        _check_heads(config["model"])
+    _check_schedule(config["study"], config["pruning"])
+
+
+def _resolve(schema: Mapping, root: Mapping) -> Mapping:
+    ref = schema.get("$ref")
+    if ref is None:
+        return schema
+    node = root
+    for part in ref.removeprefix("#/").split("/"):
+        node = node[part]
+    return _resolve(node, root)
+
+
+def _branches(schema: Mapping, root: Mapping) -> Iterator[Mapping]:
+    """The schema and every subschema that applies to the same value."""
+    schema = _resolve(schema, root)
+    yield schema
+    for key in ("allOf", "anyOf", "oneOf"):
+        for sub in schema.get(key, []):
+            yield from _branches(sub, root)
+    for key in ("then", "else"):
+        if key in schema:
+            yield from _branches(schema[key], root)
+
+
+def _check_integers(value, schema: Mapping, root: Mapping, where: str) -> None:
+    """JSON Schema counts 50.0 as an integer; the workflow would then look for a file
+    named ``low50.0``. Stop at any float where the schema asks for an integer."""
+    branches = list(_branches(schema, root))
+    if isinstance(value, float) and any(b.get("type") == "integer" for b in branches):
+        raise ConfigError(f"{where}: {value!r} is not an integer (write {int(value)})")
+    for b in branches:
+        if isinstance(value, Mapping):
+            for key, sub in b.get("properties", {}).items():
+                if key in value:
+                    _check_integers(value[key], sub, root, f"{where}.{key}".lstrip("."))
+        elif isinstance(value, list) and "items" in b:
+            for i, item in enumerate(value):
+                _check_integers(item, b["items"], root, f"{where}[{i}]")
+
+
+def _check_results_folder(path: str) -> None:
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ConfigError(f"results: {path!r} is a file, not a folder")
+
+
+def _check_heads(model: Mapping) -> None:
+    hidden, heads = model["hidden_size"], model["num_attention_heads"]
+    if hidden % heads:
+        raise ConfigError(
+            f"model.hidden_size: {hidden} is not a multiple of model.num_attention_heads "
+            f"({heads}): each attention head needs hidden_size / num_attention_heads dimensions"
+        )
+
+
+def _check_schedule(study: Mapping, pruning: Mapping) -> None:
     step = pruning["step"]
     for s in study["sparsities"]:
         if s % step:
@@ -58,7 +135,3 @@ def validate_study(config: Mapping) -> None:
             f"study.table_sparsity: {study['table_sparsity']} is not one of study.sparsities "
             f"{study['sparsities']}"
         )
-
-
-def subnetworks(study: Mapping) -> list[tuple[str, int]]:
-    return [(k, s) for k in study["kinds"] for s in sorted(study["sparsities"])]

@@ -1,6 +1,6 @@
 """VQA fine-tuning (dense and masked), prediction, and LXMERT pre-training.
 
-The recipe follows the original LXMERT VQA fine-tuning (METHOD.md section 3): binary
+The recipe follows the original LXMERT VQA fine-tuning (``docs/method.md``, "Training"): binary
 cross-entropy with logits against soft scores, averaged and multiplied by the number
 of answers; AdamW with linear warmup then linear decay (``transformers`` scheduler);
 decoupled weight decay on all parameters; gradient clipping; model selection on the
@@ -9,7 +9,6 @@ validation split.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import logging
 import math
@@ -24,6 +23,7 @@ from tqdm import tqdm
 from transformers import get_linear_schedule_with_warmup
 
 from .data import EncodedSplit, batches, model_inputs, soft_targets
+from .devices import autocast
 from .enforcement import MaskEnforcer
 from .resume import Resume, restore_rng, rng_states
 
@@ -36,19 +36,22 @@ class TrainingDiverged(RuntimeError):
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """A training recipe: the ``finetune`` or ``pretrain`` section of the configuration,
+    whose schema gives every default."""
+
     epochs: int
     batch_size: int
     lr: float
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    clip_norm: float = 5.0
-    eval_batch_size: int = 512
-    bias_correction: bool = True
+    warmup_ratio: float
+    weight_decay: float
+    clip_norm: float
+    eval_batch_size: int
+    bias_correction: bool
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> TrainConfig:
-        fields = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
-        return cls(**fields)
+    def from_dict(cls, recipe: Mapping) -> TrainConfig:
+        """The recipe's training fields (a pre-training recipe has others besides)."""
+        return cls(**{k: recipe[k] for k in cls.__dataclass_fields__})
 
 
 class AdamWNoBiasCorrection(torch.optim.Optimizer):
@@ -89,13 +92,6 @@ def make_optimizer(model, cfg: TrainConfig) -> torch.optim.Optimizer:
     return AdamWNoBiasCorrection(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
-def choose_device(preference: str = "auto") -> torch.device:
-    """``auto`` picks CUDA when present, else the CPU."""
-    if preference == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(preference)
-
-
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -134,26 +130,6 @@ def soft_accuracy(model, split: EncodedSplit, batch_size: int) -> float:
     pred = predict_indices(model, split, batch_size)
     hit = (split.label_idx.cpu() == pred[:, None]).float() * split.label_score.cpu()
     return 100.0 * hit.sum(1).mean().item()
-
-
-def autocast(device: torch.device, precision: str):
-    """Mixed precision on CUDA (bf16, or fp16 with loss scaling); a no-op elsewhere."""
-    if device.type != "cuda" or precision == "fp32":
-        return contextlib.nullcontext()
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
-    return torch.autocast("cuda", dtype=dtype)
-
-
-def configure_cuda(device: torch.device, precision: str, tf32: bool) -> str:
-    """TF32 matmuls when asked, on CUDA; returns the precision actually used."""
-    if device.type != "cuda":
-        if precision != "fp32" or tf32:
-            log.info("mixed precision and TF32 are for CUDA: fp32 on %s", device)
-        return "fp32"
-    torch.backends.cuda.matmul.allow_tf32 = tf32
-    torch.backends.cudnn.allow_tf32 = tf32
-    log.info("precision %s, TF32 %s", precision, "on" if tf32 else "off")
-    return precision
 
 
 def train_qa(
@@ -310,10 +286,10 @@ def pretrain(
     tokenizer,
     cfg: TrainConfig,
     seed: int,
-    mlm_prob: float = 0.15,
-    mlm_fraction: float = 0.5,
-    mismatch_fraction: float = 0.5,
-    aux_weight: float = 1.0,
+    mlm_prob: float,
+    mlm_fraction: float,
+    mismatch_fraction: float,
+    aux_weight: float,
     val: EncodedSplit | None = None,
     progress: bool = True,
 ) -> list[dict]:

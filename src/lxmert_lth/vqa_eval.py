@@ -1,4 +1,4 @@
-"""VQA accuracy exactly as the official evaluator computes it (METHOD.md section 5).
+"""VQA accuracy exactly as the official evaluator computes it (``docs/method.md``, "VQA accuracy").
 
 Per question the prediction and the ten human answers are stripped of newlines, tabs
 and surrounding space; when the human answers are not all identical, prediction and

@@ -1,7 +1,7 @@
 """VQA v2 ingestion: the official JSONs or LXMERT's preprocessed ones -> the workflow's
 question format (see :mod:`lxmert_lth.questions`), with the original recipe's splits.
 
-* Official files (METHOD.md section 4): ``v2_OpenEnded_mscoco_*_questions.json`` and
+* Official files (``docs/method.md``, "Data formats"): ``v2_OpenEnded_mscoco_*_questions.json`` and
   ``v2_mscoco_*_annotations.json``. The answer vocabulary is built as the original
   work did (bottom-up-attention-vqa's ``compute_softscore``, used by LXMERT): every
   question's ``multiple_choice_answer`` is normalised with the official evaluator's
@@ -28,6 +28,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from .io import InputError, read_json
+from .questions import read_answer_list
 from .vqa_eval import ANSWER_TYPES, normalize_answer
 
 log = logging.getLogger("lxmert_lth")
@@ -213,10 +214,8 @@ def lxmert_records(path) -> list[dict]:
 
 def lxmert_vocabulary(ans2label_path, label2ans_path) -> list[str]:
     """The answer list of ``trainval_label2ans.json``, checked against ``ans2label``."""
-    label2ans = read_json(label2ans_path)
+    label2ans = read_answer_list(label2ans_path)
     ans2label = read_json(ans2label_path)
-    if not isinstance(label2ans, list) or not all(isinstance(a, str) for a in label2ans):
-        raise InputError(f"{label2ans_path}: expected a JSON list of answer strings")
     if not isinstance(ans2label, dict):
         raise InputError(f"{ans2label_path}: expected a JSON object answer -> index")
     for answer, index in ans2label.items():

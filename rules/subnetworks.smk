@@ -7,7 +7,7 @@ rule low_magnitude_subnetwork:
     input:
         unpack(low_mask_inputs),
     output:
-        res("seed{seed}/low{sparsity}/mask.safetensors"),
+        subnetwork("mask.safetensors", "low"),
     log:
         logfile("seed{seed}/low{sparsity}_subnetwork.log"),
     conda:
@@ -20,11 +20,9 @@ rule low_magnitude_subnetwork:
 
 rule high_magnitude_subnetwork:
     input:
-        low=lambda wc: res(
-            f"seed{wc.seed}/low{100 - int(wc.sparsity)}/mask.safetensors"
-        ),
+        unpack(high_mask_inputs),
     output:
-        res("seed{seed}/high{sparsity}/mask.safetensors"),
+        subnetwork("mask.safetensors", "high"),
     log:
         logfile("seed{seed}/high{sparsity}_subnetwork.log"),
     conda:
@@ -37,7 +35,7 @@ rule random_subnetwork:
     input:
         unpack(random_mask_inputs),
     output:
-        res("seed{seed}/random{sparsity}/mask.safetensors"),
+        subnetwork("mask.safetensors", "random"),
     log:
         logfile("seed{seed}/random{sparsity}_subnetwork.log"),
     conda:
@@ -51,9 +49,9 @@ rule random_subnetwork:
 rule rewind:
     input:
         theta0=res("seed{seed}/theta0.safetensors"),
-        mask=res("seed{seed}/{kind}{sparsity}/mask.safetensors"),
+        mask=subnetwork("mask.safetensors"),
     output:
-        temp(res("seed{seed}/{kind}{sparsity}/rewound.safetensors")),
+        temp(subnetwork("rewound.safetensors")),
     log:
         logfile("seed{seed}/{kind}{sparsity}_rewind.log"),
     conda:

@@ -3,10 +3,10 @@ rule finetune_dense:
         unpack(lambda wc: training_data()),
         checkpoint=res("seed{seed}/theta0.safetensors"),
     output:
-        model=res("seed{seed}/dense/model.safetensors"),
-        predictions=res("seed{seed}/dense/predictions.json"),
-        scores=res("seed{seed}/dense/scores.json"),
-        history=res("seed{seed}/dense/history.json"),
+        model=dense("model.safetensors"),
+        predictions=dense("predictions.json"),
+        scores=dense("scores.json"),
+        history=dense("history.json"),
     log:
         logfile("seed{seed}/finetune_dense.log"),
     benchmark:
@@ -18,7 +18,7 @@ rule finetune_dense:
         **gpu_job_resources("finetune"),
     params:
         **finetune_params(),
-        scratch=scratch,
+        resume_folder=resume_folder,
     script:
         "../workflow_scripts/finetune.py"
 
@@ -26,13 +26,13 @@ rule finetune_dense:
 rule retrain_subnetwork:
     input:
         unpack(lambda wc: training_data()),
-        checkpoint=res("seed{seed}/{kind}{sparsity}/rewound.safetensors"),
-        mask=res("seed{seed}/{kind}{sparsity}/mask.safetensors"),
+        checkpoint=subnetwork("rewound.safetensors"),
+        mask=subnetwork("mask.safetensors"),
     output:
-        model=res("seed{seed}/{kind}{sparsity}/model.safetensors"),
-        predictions=res("seed{seed}/{kind}{sparsity}/predictions.json"),
-        scores=res("seed{seed}/{kind}{sparsity}/scores.json"),
-        history=res("seed{seed}/{kind}{sparsity}/history.json"),
+        model=subnetwork("model.safetensors"),
+        predictions=subnetwork("predictions.json"),
+        scores=subnetwork("scores.json"),
+        history=subnetwork("history.json"),
     log:
         logfile("seed{seed}/retrain_{kind}{sparsity}.log"),
     benchmark:
@@ -44,6 +44,6 @@ rule retrain_subnetwork:
         **gpu_job_resources("finetune"),
     params:
         **finetune_params(),
-        scratch=scratch,
+        resume_folder=resume_folder,
     script:
         "../workflow_scripts/finetune.py"

@@ -1,4 +1,5 @@
-"""Bottom-up-attention feature TSVs (METHOD.md section 4) -> the workflow's HDF5 layout.
+"""Bottom-up-attention feature TSVs -> the workflow's HDF5 layout (``docs/method.md``,
+"Data formats").
 
 One TSV row per image, no header, tab-separated fields in this order::
 
@@ -23,7 +24,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from tqdm import tqdm
 
+from .features import FeatureWriter
 from .io import InputError
 
 log = logging.getLogger("lxmert_lth")
@@ -181,10 +184,6 @@ def convert_tsvs(
     Memory stays flat: one decoded row at a time, written straight into a growing
     dataset. A duplicate image id, or any bad row, stops the conversion and leaves no file.
     """
-    from tqdm import tqdm
-
-    from .features import FeatureWriter
-
     writer = None
     seen: set[str] = set()
     total_bytes = sum(os.path.getsize(p) for p in paths if os.path.exists(p))

@@ -28,7 +28,7 @@ rule table1:
         sparsity=STUDY["table_sparsity"],
         kinds=STUDY["kinds"],
         dataset=DATASET,
-        split=SPLIT_LABEL,
+        split=SCORED.label,
         server=lambda wc: server_results(),
     script:
         "../workflow_scripts/table1.py"
@@ -47,7 +47,7 @@ rule figure1:
     params:
         kinds=STUDY["kinds"],
         dataset=DATASET,
-        split=SPLIT_LABEL,
+        split=SCORED.label,
     script:
         "../workflow_scripts/figure1.py"
 
@@ -65,7 +65,7 @@ rule compare_with_paper:
         ENV
     params:
         kinds=STUDY["kinds"],
-        split=SPLIT_LABEL,
+        split=SCORED.label,
         server=lambda wc: server_results(),
     script:
         "../workflow_scripts/compare_with_paper.py"

@@ -22,8 +22,8 @@ if DATASET == "easy_vqa":
         resources:
             **gpu_job_resources("pretrain"),
         params:
-            model=section("model"),
-            recipe=section("pretrain"),
+            model=config_params("model"),
+            recipe=config_params("pretrain"),
             max_length=config["tokenizer"]["max_length"],
             device=EXECUTION["device"],
         script:
@@ -34,7 +34,7 @@ else:
     # The paper configuration imports the user's: hub id, directory or model_LXRT.pth.
     rule import_pretrained:
         input:
-            local_paths(*section("pretrained").values()),
+            local_paths(*config["pretrained"].values()),
         output:
             directory(res("pretrained")),
         log:
@@ -42,7 +42,7 @@ else:
         conda:
             ENV
         params:
-            pretrained=section("pretrained"),
+            pretrained=config_params("pretrained"),
         script:
             "../workflow_scripts/import_pretrained.py"
 
@@ -59,6 +59,6 @@ rule init_theta0:
         ENV
     params:
         prunable_modules=PRUNING["prunable_modules"],
-        answer_head=config.get("theta0", {}).get("answer_head", "random"),
+        answer_head=config["theta0"]["answer_head"],
     script:
         "../workflow_scripts/init_theta0.py"

@@ -1,0 +1,62 @@
+"""The job harness: what every Snakemake job does around its stage function.
+
+A script in ``workflow_scripts/`` unpacks Snakemake's ``input``/``output``/``params`` and
+calls :func:`run_job`, which sends the job's logging and progress bars to its log file,
+sets its thread count, and, for a job that declares ``resources: gpu``, claims a device
+(``lxmert_lth.devices``) for as long as the stage runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from .devices import Claim, claim_device
+
+log = logging.getLogger("lxmert_lth")
+
+
+def run_job(snakemake, stage: Callable[..., None], **kwargs) -> None:
+    """Run ``stage(**kwargs)`` with logging and stderr going to the job's log file."""
+    log_path = Path(snakemake.log[0]) if snakemake.log else None
+    stream = open(log_path, "w") if log_path else sys.stderr  # noqa: SIM115
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    # Thread count for torch (read when torch is first imported, inside the stage).
+    threads = str(max(1, int(snakemake.threads)))
+    os.environ.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
+    claim = None
+    try:
+        with contextlib.redirect_stderr(stream):
+            log.info("rule %s, wildcards %s", snakemake.rule, dict(snakemake.wildcards))
+            claim = _claim_gpu(snakemake)
+            stage(**kwargs)
+    except Exception as err:
+        log.error("%s: %s", type(err).__name__, err)
+        raise
+    finally:
+        if claim is not None:
+            claim.release()
+        root.removeHandler(handler)
+        if log_path:
+            stream.close()
+
+
+def _claim_gpu(snakemake) -> Claim | None:
+    """A job that declares ``resources: gpu`` claims one device of the visible pool,
+    unless the configuration pins an explicit ``cuda:N``."""
+    gpus = int(snakemake.resources.get("gpu", 0) or 0)
+    device = snakemake.params.get("device", "auto") if snakemake.params else "auto"
+    if gpus < 1 or device not in ("auto", "cuda"):
+        log.info("device: %s (no device claimed)", device)
+        return None
+    claim = claim_device()
+    log.info("device claimed: %s (pool: %s)", claim.device, ",".join(claim.pool) or "none")
+    return claim

@@ -1,0 +1,86 @@
+"""Stages of ``rules/data.smk``: questions, answers, region features and the tokenizer,
+from easy-VQA (the embedded default) or from the user's VQA v2 files."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from .. import easyvqa
+from ..bottom_up_attention import convert_tsvs
+from ..features import FeatureWriter
+from ..io import write_json
+from ..questions import build_answer_vocab, load_questions, subsample
+from ..tokenization import save_wordpiece_tokenizer
+from ..vqa_v2 import check_labelled, lxmert_splits, official_splits
+
+log = logging.getLogger("lxmert_lth")
+
+
+def prepare_questions(outputs: Mapping[str, str], dataset: Mapping) -> None:
+    """easy-VQA -> train/val/test/pretrain question files and the answer vocabulary."""
+    splits = easyvqa.splits(
+        dataset["val_fraction"], dataset["split_seed"], dataset["max_questions"]
+    )
+    answers = build_answer_vocab(splits["train"], dataset["min_answer_count"])
+    write_splits(outputs, splits, answers)
+
+
+def prepare_vqa_v2(outputs: Mapping[str, str], dataset: Mapping) -> None:
+    """VQA v2 (official or LXMERT files) -> train/val/test question files and answers."""
+    if dataset["format"] == "official":
+        spec = dataset["official"]
+        splits, answers = official_splits(spec, spec["min_answer_count"], spec["minival_images"])
+    else:
+        splits, answers = lxmert_splits(dataset["lxmert"])
+    limits, seed = dataset["max_questions"], dataset["split_seed"]
+    splits = {name: subsample(records, limits[name], seed) for name, records in splits.items()}
+    for name in ("train", "val"):
+        check_labelled(splits[name], f"{name} split")
+    write_splits(outputs, splits, answers)
+
+
+def write_splits(outputs: Mapping[str, str], splits: Mapping[str, list], answers: list) -> None:
+    """The one writer of question files (``outputs[split]``) and ``outputs["answers"]``."""
+    for name, records in splits.items():
+        images = len({q["image_id"] for q in records})
+        log.info("%s: %d questions on %d images", name, len(records), images)
+        write_json(outputs[name], records)
+    write_json(outputs["answers"], {"answers": answers})
+    log.info("%d answers", len(answers))
+
+
+def extract_features(out_h5: str, dtype: str) -> None:
+    """Region features of every easy-VQA image (train and test) into one HDF5 file."""
+    images = easyvqa.images()
+    with FeatureWriter(
+        out_h5,
+        len(images),
+        easyvqa.NUM_REGIONS,
+        easyvqa.FEATURE_DIM,
+        "easy-vqa shape featuriser v1",
+        dtype,
+    ) as writer:
+        for image_id, path in tqdm(images.items(), desc="features", mininterval=2):
+            with Image.open(path) as im:
+                pixels = np.asarray(im.convert("RGB"))
+            feats, boxes = easyvqa.featurise_image(pixels)
+            writer.add(image_id, feats, boxes, pixels.shape[0], pixels.shape[1])
+    log.info(
+        "%d images, %d regions x %d features", len(images), easyvqa.NUM_REGIONS, easyvqa.FEATURE_DIM
+    )
+
+
+def convert_features(tsvs: list[str], out_h5: str, dtype: str, num_boxes: int) -> None:
+    """Bottom-up-attention TSVs -> one HDF5 feature file, streamed."""
+    convert_tsvs(tsvs, out_h5, num_boxes, dtype)
+
+
+def build_tokenizer(questions: str, out_dir: str, vocab_size: int) -> None:
+    """A WordPiece tokenizer of the pre-training questions (the embedded default's)."""
+    texts = [q["question"] for q in load_questions(questions)]
+    save_wordpiece_tokenizer(texts, out_dir, vocab_size)

@@ -1,0 +1,226 @@
+"""Stage of ``rules/finetuning.smk``: fine-tune theta_0 (the dense network) or retrain a
+rewound subnetwork with its mask enforced, then predict, score and write its files.
+
+:func:`finetune` is four named steps: prepare the network (checkpoint, mask, enforcer),
+encode the splits, train, and predict, score and write.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import astuple, dataclass, fields, replace
+
+import torch
+
+from ..checkpoints import CheckpointMeta
+from ..data import Loading, QuestionSplit, load_split
+from ..devices import autocast, choose_device, configure_cuda
+from ..enforcement import MaskEnforcer
+from ..evalai import write_submission
+from ..features import FeatureStore
+from ..io import InputError, write_json
+from ..masks import Mask
+from ..modeling import load_checkpoint, num_parameters, save_checkpoint
+from ..network import Network
+from ..questions import read_answer_list
+from ..resume import Resume, fingerprint
+from ..tokenization import load_tokenizer
+from ..training import TrainConfig, predict_indices, train_qa
+from ..vqa_eval import score_predictions
+
+log = logging.getLogger("lxmert_lth")
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """The files every training job reads besides its network."""
+
+    train: str
+    val: str
+    test: str
+    answers: str
+    features: str
+    tokenizer: str
+
+
+@dataclass(frozen=True)
+class StartingPoint:
+    """The network training starts from: theta_0, or a rewound subnetwork and its mask."""
+
+    checkpoint: str
+    mask: str | None = None
+
+
+@dataclass(frozen=True)
+class FinetuneOutputs:
+    model: str
+    predictions: str
+    scores: str
+    history: str
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """Where and how the job runs. device and precision can change results (they reach
+    the rule through params:); loading and resumable state cannot."""
+
+    device: str
+    precision: str
+    tf32: bool
+    loading: Loading
+    resume_folder: str | None
+    checkpoint_every: int
+
+
+@dataclass
+class PreparedNetwork:
+    model: torch.nn.Module
+    meta: CheckpointMeta
+    enforcer: MaskEnforcer | None
+    num_pruned: int
+    num_prunable: int
+
+
+@dataclass(frozen=True)
+class Splits:
+    train: QuestionSplit
+    val: QuestionSplit
+    test: QuestionSplit
+
+
+def finetune(
+    data: TrainingData,
+    start: StartingPoint,
+    outputs: FinetuneOutputs,
+    network: Network,
+    recipe: Mapping,
+    max_length: int,
+    scored_split: str,
+    options: JobOptions,
+) -> None:
+    """Train ``start`` into ``network``, select the best epoch on validation, predict the
+    test split (an EvalAI submission file for VQA v2) and score ``scored_split`` (test, or
+    val = minival).
+
+    With ``options.resume_folder``, resumable state goes there (every
+    ``options.checkpoint_every`` steps and at epoch ends), a rerun after a kill resumes
+    from it, and it is removed at the end."""
+    device = choose_device(options.device)
+    log.info("device %s", device)
+    precision = configure_cuda(device, options.precision, options.tf32)
+    prepared = prepare_network(start, data.answers, device)
+    splits = encode_splits(data, prepared.meta.answers, max_length, device, options.loading)
+    cfg = TrainConfig.from_dict(recipe)
+    resume = None
+    if options.resume_folder:
+        files = [*astuple(data), *astuple(start)]
+        key = fingerprint({**recipe, "precision": precision}, network.seed, files)
+        resume = Resume(options.resume_folder, key, options.checkpoint_every)
+    history = train_qa(
+        prepared.model,
+        splits.train.encoded,
+        splits.val.encoded,
+        cfg,
+        network.seed,
+        prepared.enforcer,
+        precision=precision,
+        resume=resume,
+    )
+    write_results(prepared, splits, history, outputs, network, scored_split, cfg, precision)
+    if resume:
+        resume.clear()
+
+
+def prepare_network(start: StartingPoint, answers: str, device) -> PreparedNetwork:
+    """The starting checkpoint on ``device``, checked against the data's answers, with its
+    mask enforced when it has one."""
+    model, meta = load_checkpoint(start.checkpoint)
+    check_answers(start.checkpoint, meta.answers, answers)
+    model.to(device)
+    num_prunable = num_parameters(model, meta.prunable)
+    if start.mask is None:
+        return PreparedNetwork(model, meta, None, 0, num_prunable)
+    mask, _ = Mask.load(start.mask)
+    log.info(
+        "mask: %d of %d prunable weights pruned (%.2f%%)",
+        mask.num_pruned,
+        mask.num_prunable,
+        mask.sparsity,
+    )
+    return PreparedNetwork(model, meta, MaskEnforcer(model, mask), mask.num_pruned, num_prunable)
+
+
+def check_answers(checkpoint: str, head: list[str], answers_path: str) -> None:
+    """The checkpoint's answer head must be the data's vocabulary, index for index."""
+    answers = read_answer_list(answers_path)
+    if head == answers:
+        return
+    if len(head) != len(answers):
+        raise InputError(
+            f"{checkpoint}: its answer head has {len(head)} answers, but {answers_path} has "
+            f"{len(answers)}"
+        )
+    i = next(k for k, (a, b) in enumerate(zip(head, answers, strict=True)) if a != b)
+    raise InputError(
+        f"{checkpoint}: answer {i} of its head is {head[i]!r}, but {answers[i]!r} in {answers_path}"
+    )
+
+
+def encode_splits(
+    data: TrainingData, answers: list[str], max_length: int, device, loading: Loading
+) -> Splits:
+    tokenizer = load_tokenizer(data.tokenizer)
+    store = FeatureStore(data.features)
+    encoded = {
+        name: load_split(
+            getattr(data, name), tokenizer, answers, store, max_length, device, loading
+        )
+        for name in (f.name for f in fields(Splits))
+    }
+    return Splits(**encoded)
+
+
+def write_results(
+    prepared: PreparedNetwork,
+    splits: Splits,
+    history: dict,
+    outputs: FinetuneOutputs,
+    network: Network,
+    scored_split: str,
+    cfg: TrainConfig,
+    precision: str,
+) -> None:
+    """Predictions of the test split (a submission file), scores of ``scored_split``,
+    the trained network and its history."""
+    model, answers = prepared.model, prepared.meta.answers
+    device = next(model.parameters()).device
+
+    def predict(split: QuestionSplit) -> dict[int, str]:
+        with autocast(device, precision):
+            pred = predict_indices(model, split.encoded, cfg.eval_batch_size).tolist()
+        return {q: answers[i] for q, i in zip(split.encoded.question_ids, pred, strict=True)}
+
+    scored = getattr(splits, scored_split)
+    predictions = predict(splits.test)
+    scores = score_predictions(
+        predictions if scored is splits.test else predict(scored), scored.questions
+    )
+    log.info("%s accuracy %s", scored_split, scores)
+    row = {
+        **network.row(),
+        "split": scored_split,
+        "best_epoch": history["best_epoch"],
+        "val_accuracy": history["best_val_accuracy"],
+        "num_pruned": prepared.num_pruned,
+        "num_prunable": prepared.num_prunable,
+    }
+    write_submission(
+        outputs.predictions, predictions, [q["question_id"] for q in splits.test.questions]
+    )
+    trained = replace(prepared.meta, seed=network.seed).with_extra(
+        kind=network.kind, sparsity=network.sparsity
+    )
+    save_checkpoint(outputs.model, model, trained)
+    write_json(outputs.history, history)
+    write_json(outputs.scores, {**row, **scores})

@@ -1,0 +1,127 @@
+"""Stages of ``rules/pretraining.smk``: the pretrained LXMERT (the embedded default
+pre-trains its own; the paper configuration imports the user's) and theta_0 per seed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+from ..checkpoints import CheckpointMeta
+from ..data import load_split
+from ..devices import choose_device
+from ..enforcement import prunable_parameter_names
+from ..features import FeatureStore
+from ..io import InputError, atomic_path, write_json
+from ..modeling import (
+    PRETRAINED_ANSWERS,
+    load_pretrained_lxmert,
+    load_theta0,
+    new_pretraining_model,
+    num_parameters,
+    save_checkpoint,
+    small_config,
+)
+from ..questions import read_answer_list
+from ..tokenization import load_tokenizer
+from ..training import TrainConfig
+from ..training import pretrain as pretrain_model
+
+log = logging.getLogger("lxmert_lth")
+
+
+def pretrain(
+    inputs: Mapping[str, str],
+    out_dir: str,
+    model: Mapping,
+    recipe: Mapping,
+    max_length: int,
+    device: str,
+) -> None:
+    """Pre-train the embedded default's small LXMERT (masked LM, image-text matching and
+    image QA) and save it, with its tokenizer and answer list, with ``save_pretrained``."""
+    dev = choose_device(device)
+    tokenizer = load_tokenizer(inputs["tokenizer"])
+    answers = read_answer_list(inputs["answers"])
+    store = FeatureStore(inputs["features"])
+    data = load_split(inputs["train"], tokenizer, answers, store, max_length, dev)
+    val = load_split(inputs["val"], tokenizer, answers, store, max_length, dev)
+    config = small_config(len(tokenizer), store.feature_dim, len(answers), model)
+    network = new_pretraining_model(config, recipe["seed"]).to(dev)
+    history = pretrain_model(
+        network,
+        data.encoded,
+        tokenizer,
+        TrainConfig.from_dict(recipe),
+        recipe["seed"],
+        mlm_prob=recipe["mlm_probability"],
+        mlm_fraction=recipe["mlm_fraction"],
+        mismatch_fraction=recipe["mismatch_fraction"],
+        aux_weight=recipe["aux_weight"],
+        val=val.encoded,
+    )
+    with atomic_path(out_dir, directory=True) as tmp:
+        network.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        write_json(Path(tmp) / "pretraining_history.json", history)
+        write_json(Path(tmp) / PRETRAINED_ANSWERS, list(answers))
+
+
+def import_pretrained(
+    out_dir: str,
+    source: str,
+    tokenizer: str | None,
+    config: str | None,
+    answers: str | None,
+) -> None:
+    """The user's pretrained LXMERT (hub id, directory or ``model_LXRT.pth``) as a
+    ``save_pretrained`` directory, with its tokenizer and, when given, the answer list of
+    its QA head (for ``theta0.answer_head: copy_pretrained``)."""
+    if tokenizer is None and str(source).endswith(".pth"):
+        raise InputError(
+            f"{source}: a .pth file holds no tokenizer: set pretrained.tokenizer "
+            "(e.g. bert-base-uncased, LXMERT's tokenizer)"
+        )
+    model = load_pretrained_lxmert(source, config)
+    tok = load_tokenizer(tokenizer or source)
+    head = read_answer_list(answers) if answers else None
+    if head is not None and len(head) != model.config.num_qa_labels:
+        raise InputError(
+            f"{answers}: {len(head)} answers, but the pretrained answer head of {source} has "
+            f"{model.config.num_qa_labels} outputs"
+        )
+    with atomic_path(out_dir, directory=True) as tmp:
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        if head is not None:
+            write_json(Path(tmp) / PRETRAINED_ANSWERS, head)
+
+
+def init_theta0(
+    pretrained: str,
+    answers: str,
+    out: str,
+    seed: int,
+    prunable_modules: str,
+    answer_head: str,
+) -> None:
+    """theta_0 of a seed: the pretrained weights plus an answer head for the data's
+    answers, initialised with the seed (or copied from pretraining where answers match)."""
+    vocabulary = read_answer_list(answers)
+    model = load_theta0(pretrained, vocabulary, seed, answer_head)
+    prunable = prunable_parameter_names(model, prunable_modules)
+    meta = CheckpointMeta(
+        config=model.config.to_dict(),
+        answers=vocabulary,
+        seed=seed,
+        prunable=prunable,
+        num_total_parameters=num_parameters(model),
+        extra={"answer_head": answer_head},
+    )
+    log.info(
+        "theta_0: %d parameters, %d prunable in %d tensors",
+        meta.num_total_parameters,
+        num_parameters(model, prunable),
+        len(prunable),
+    )
+    save_checkpoint(out, model, meta)

@@ -1,0 +1,111 @@
+"""Stages of ``rules/reports.smk``: every network's scores in one CSV, Table 1, Figure 1,
+and (paper configuration) the comparison with the published numbers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+import pandas as pd
+
+from ..evalai import read_result
+from ..io import atomic_path, read_json
+from ..network import Network
+from ..report import (
+    SERVER_COLUMNS,
+    build_comparison,
+    build_server_table,
+    build_table1,
+    plot_figure1,
+    write_comparison,
+    write_table,
+)
+
+log = logging.getLogger("lxmert_lth")
+
+
+def collect_scores(score_files: list[str], out_csv: str) -> None:
+    rows = [read_json(p) for p in score_files]
+    frame = pd.DataFrame(rows).sort_values(["kind", "sparsity", "seed"])
+    with atomic_path(out_csv) as tmp:
+        frame.to_csv(tmp, index=False)
+    log.info("%d scores", len(frame))
+
+
+def server_rows(files: Mapping[str, str]) -> pd.DataFrame:
+    """EvalAI results, one file per network (its folder, e.g. 'seed0/low50' -> path), as
+    rows of (kind, sparsity, seed, phase, accuracies)."""
+    rows = [
+        {**Network.from_folder(folder).row(), "phase": phase, **metrics}
+        for folder, path in files.items()
+        for phase, metrics in read_result(path).items()
+    ]
+    return pd.DataFrame(rows, columns=SERVER_COLUMNS)
+
+
+def table1(
+    scores_csv: str,
+    out_csv: str,
+    out_md: str,
+    sparsity: int,
+    kinds: list[str],
+    dataset: str,
+    split: str,
+    server_files: Mapping[str, str],
+) -> None:
+    """Table 1: test-dev/test-std columns from EvalAI results when the user has dropped
+    them in; otherwise the local ``split`` per answer type, as the caption says."""
+    scores = pd.read_csv(scores_csv)
+    seeds = sorted(scores.seed.unique().tolist())
+    if server_files:
+        table = build_server_table(server_rows(server_files), sparsity, kinds)
+        caption = (
+            f"Table 1 ({dataset}, EvalAI test-dev and test-std): VQA accuracy (%) of the dense "
+            f"network and of {sparsity}%-sparse subnetworks rewound to theta_0 and retrained; "
+            f"mean ± sample std over the seeds with a result file ({len(server_files)} files)."
+        )
+    else:
+        table = build_table1(scores, sparsity, kinds)
+        caption = (
+            f"Table 1 ({dataset}, {split} split): VQA accuracy (%) of the dense network and of "
+            f"{sparsity}%-sparse subnetworks rewound to theta_0 and retrained; mean ± sample "
+            f"std over seeds {seeds}. A dash: the split has no question of that type."
+        )
+        if dataset == "vqa_v2":
+            caption += (
+                " These are local minival scores: no EvalAI result files were found, so the "
+                "test-dev/test-std columns of the paper are not shown."
+            )
+    write_table(table, out_csv, out_md, caption)
+
+
+def compare_with_paper(
+    scores_csv: str,
+    out_csv: str,
+    out_md: str,
+    kinds: list[str],
+    split: str,
+    server_files: Mapping[str, str],
+) -> None:
+    """Reproduced vs the paper's numbers (Table 1 and the authors' minival report)."""
+    scores = pd.read_csv(scores_csv)
+    table = build_comparison(scores, server_rows(server_files), kinds, split)
+    caption = (
+        "Reproduced vs published: test-dev/test-std against the paper's Table 1 (50% "
+        "sparsity; a dash where no EvalAI result file was given), and the local "
+        f"{split} overall accuracy against the authors' per-sparsity minival report. "
+        "Reproduced: mean ± sample std over seeds."
+    )
+    write_comparison(table, out_csv, out_md, caption)
+
+
+def figure1(
+    scores_csv: str, png: str, pdf: str, kinds: list[str], dataset: str, split: str
+) -> None:
+    plot_figure1(
+        pd.read_csv(scores_csv),
+        kinds,
+        png,
+        pdf,
+        f"Figure 1 ({dataset}, {split}): accuracy vs. sparsity, mean ± std over seeds",
+    )

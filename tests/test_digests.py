@@ -1,0 +1,16 @@
+"""Content digests, the measure of "two runs gave the same outputs"."""
+
+import numpy as np
+
+from lxmert_lth.digests import digest_file
+from lxmert_lth.io import save_tensors
+
+
+def test_safetensors_digest_is_content_not_header_order(tmp_path):
+    a, b, c = (tmp_path / f"{n}.safetensors" for n in "abc")
+    x = {"w": np.arange(6, dtype=np.float32).reshape(2, 3)}
+    save_tensors(a, x, {"seed": 0, "kind": "low"})
+    save_tensors(b, x, {"kind": "low", "seed": 0})
+    save_tensors(c, {"w": x["w"] + 1}, {"seed": 0, "kind": "low"})
+    assert digest_file(a) == digest_file(b)
+    assert digest_file(a) != digest_file(c)
