@@ -160,32 +160,32 @@ def trained_model(seed, sparsity):
     return network_file(network, "model.safetensors")
 
 
-def low_mask_inputs(wildcards):
-    seed = int(wildcards.seed)
-    prev = previous_level(int(wildcards.sparsity), PRUNING["step"])
-    inputs = {
-        "theta0": res(f"seed{seed}/theta0.safetensors"),
-        "trained": trained_model(seed, prev),
-    }
-    if prev > 0:
-        inputs["previous_mask"] = network_file(
-            Network(seed, "low", prev), "mask.safetensors"
-        )
-    return inputs
-
-
-def high_mask_inputs(wildcards):
-    """The high-magnitude mask at s is the complement of the low one at 100 - s."""
-    low = Network(int(wildcards.seed), "low", 100 - int(wildcards.sparsity))
-    return {"low": network_file(low, "mask.safetensors")}
-
-
-def random_mask_inputs(wildcards):
-    inputs = {"theta0": res(f"seed{wildcards.seed}/theta0.safetensors")}
+def mask_sources(wildcards):
+    """What the mask of subnetwork {kind}{sparsity} is made from (docs/method.md)."""
+    seed, sparsity = int(wildcards.seed), int(wildcards.sparsity)
+    if wildcards.kind == "low":
+        prev = previous_level(sparsity, PRUNING["step"])
+        sources = {"trained": trained_model(seed, prev)}
+        if prev > 0:
+            low = Network(seed, "low", prev)
+            sources["previous_mask"] = network_file(low, "mask.safetensors")
+        return sources
+    if wildcards.kind == "high":
+        low = Network(seed, "low", 100 - sparsity)
+        return {"low_mask": network_file(low, "mask.safetensors")}
     if PRUNING["random"] == "per_layer":
-        low = Network(int(wildcards.seed), "low", int(wildcards.sparsity))
-        inputs["reference"] = network_file(low, "mask.safetensors")
-    return inputs
+        low = Network(seed, "low", sparsity)
+        return {"reference": network_file(low, "mask.safetensors")}
+    return {}
+
+
+def mask_params(wildcards):
+    """The pruning options a kind's mask depends on (rerun trigger: params)."""
+    return {
+        "low": {"ranking": PRUNING["ranking"]},
+        "high": {},
+        "random": {"random": PRUNING["random"]},
+    }[wildcards.kind]
 
 
 # --- targets ------------------------------------------------------------------------

@@ -1,60 +1,31 @@
-# Subnetworks: a mask over the prunable weights (these jobs use NumPy, not torch, to
-# start fast), and theta_0 rewound under it (temporary: consumed by retraining, and remade
-# by its own cheap job when needed again, without touching the mask).
+# Subnetworks: one job per (seed, kind, sparsity) makes the mask, rewinds theta_0 under
+# it (temporary: theta_0 times the mask) and retrains it with the mask enforced.
 
 
-rule low_magnitude_subnetwork:
+rule retrain_subnetwork:
     input:
-        unpack(low_mask_inputs),
-    output:
-        subnetwork("mask.safetensors", "low"),
-    log:
-        logfile("seed{seed}/low{sparsity}_subnetwork.log"),
-    conda:
-        ENV
-    params:
-        ranking=PRUNING["ranking"],
-    script:
-        "../workflow_scripts/low_magnitude_subnetwork.py"
-
-
-rule high_magnitude_subnetwork:
-    input:
-        unpack(high_mask_inputs),
-    output:
-        subnetwork("mask.safetensors", "high"),
-    log:
-        logfile("seed{seed}/high{sparsity}_subnetwork.log"),
-    conda:
-        ENV
-    script:
-        "../workflow_scripts/high_magnitude_subnetwork.py"
-
-
-rule random_subnetwork:
-    input:
-        unpack(random_mask_inputs),
-    output:
-        subnetwork("mask.safetensors", "random"),
-    log:
-        logfile("seed{seed}/random{sparsity}_subnetwork.log"),
-    conda:
-        ENV
-    params:
-        mode=PRUNING["random"],
-    script:
-        "../workflow_scripts/random_subnetwork.py"
-
-
-rule rewind:
-    input:
+        unpack(lambda wc: training_data()),
+        unpack(mask_sources),
         theta0=res("seed{seed}/theta0.safetensors"),
-        mask=subnetwork("mask.safetensors"),
     output:
-        temp(subnetwork("rewound.safetensors")),
+        mask=subnetwork("mask.safetensors"),
+        rewound=temp(subnetwork("rewound.safetensors")),
+        model=subnetwork("model.safetensors"),
+        predictions=subnetwork("predictions.json"),
+        scores=subnetwork("scores.json"),
+        history=subnetwork("history.json"),
     log:
-        logfile("seed{seed}/{kind}{sparsity}_rewind.log"),
+        logfile("seed{seed}/retrain_{kind}{sparsity}.log"),
+    benchmark:
+        benchfile("seed{seed}/retrain_{kind}{sparsity}.tsv")
     conda:
         ENV
+    threads: EXECUTION["train_threads"]
+    resources:
+        **gpu_job_resources("finetune"),
+    params:
+        **finetune_params(),
+        pruning=mask_params,
+        resume_folder=resume_folder,
     script:
-        "../workflow_scripts/rewind.py"
+        "../workflow_scripts/retrain_subnetwork.py"

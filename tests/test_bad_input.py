@@ -16,7 +16,7 @@ from lxmert_lth.modeling import small_config
 from lxmert_lth.network import Network
 from lxmert_lth.stages import finetuning
 from lxmert_lth.stages.data import prepare_questions
-from lxmert_lth.stages.subnetworks import rewind
+from lxmert_lth.stages.subnetworks import load_theta0
 from lxmert_lth.training import TrainConfig, TrainingDiverged, train_qa
 
 RECIPE = {"epochs": 1, "batch_size": 8, "lr": 1e-3, "warmup_ratio": 0.1, "weight_decay": 0.01,
@@ -148,5 +148,5 @@ def test_unreadable_checkpoint_is_named(tmp_path):
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"\x00" * 16)
     with pytest.raises(InputError, match="bad.safetensors"):
-        rewind(str(bad), str(bad), str(tmp_path / "out.safetensors"))
+        load_theta0(str(bad))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.safetensors"]

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from conftest import load_config, snakemake, write_config
-from lxmert_lth.digests import digest_file
+from lxmert_lth.digests import compare_folders, outputs
 from lxmert_lth.io import load_tensors, read_json
 from lxmert_lth.masks import Mask, num_to_prune
 
@@ -80,18 +80,18 @@ def test_nothing_to_do_after_a_run(test_run):
     assert "Nothing to be done" in out.stdout + out.stderr
 
 
-def test_same_seed_twice_gives_identical_masks_and_predictions(run_copy):
-    res = run_copy / RESULTS
-    files = [p for p in sorted(res.glob("seed0/**/*")) if p.suffix in (".safetensors", ".json")]
-    before = {p.relative_to(res): digest_file(p) for p in files}
-    assert any(str(p).endswith("mask.safetensors") for p in before)
-    assert any(str(p).endswith("predictions.json") for p in before)
-    shutil.rmtree(res / "seed0")
-    # Missing intermediates are not remade while the aggregates are up to date: ask for them.
-    snakemake(run_copy, "--cores", "2", *(f"{RESULTS}/{p}" for p in before))
-    after = {p: digest_file(res / p) for p in before}
-    changed = [str(p) for p in before if before[p] != after[p]]
-    assert not changed, f"not reproducible: {changed}"
+def test_two_runs_from_scratch_give_identical_outputs(test_run, tmp_path):
+    """The whole DAG from its first job, twice, in two folders: the same question files,
+    features, tokenizer, pretrained weights, theta_0, masks, networks, predictions,
+    scores and tables."""
+    snakemake(tmp_path, "--cores", "2")
+    res = tmp_path / RESULTS
+    compared = outputs(res)
+    for expected in ("tokenizer/tokenizer.json", "pretrained/model.safetensors",
+                     "features/regions.h5", "seed0/low50/mask.safetensors",
+                     "seed1/random75/predictions.json", "table1.md"):  # fmt: skip
+        assert expected in compared
+    assert compare_folders(test_run / RESULTS, res) == []
 
 
 def planned_jobs(workdir, configfile) -> set[tuple[str, str]]:
@@ -120,21 +120,24 @@ def test_rerun_after_changing_one_seed(run_copy, tmp_path):
     assert ("init_theta0", f"seed{new_seed}/theta0.safetensors") in planned
 
 
-OUTPUTS = ("model.safetensors", "predictions.json", "scores.json", "history.json")
+SUBNETWORK_OUTPUTS = (
+    "mask.safetensors",
+    "rewound.safetensors",
+    "model.safetensors",
+    "predictions.json",
+    "scores.json",
+    "history.json",
+)
 
 
 def test_rerun_after_adding_one_sparsity(run_copy, tmp_path):
-    # Bring the run to the state a run of sparsities [25, 50] leaves: the IMP chain still
-    # reaches 75 % (the high-magnitude 25 % mask is its complement), nothing else at 75 %.
+    # Bring the run to the state a run of sparsities [25, 50] leaves: the high-magnitude
+    # 25 % mask is the complement of IMP level 75, so low75 is there; nothing else at 75 %.
     res = run_copy / RESULTS
     for seed in SEEDS:
         for kind in KINDS:
-            folder = res / f"seed{seed}/{kind}75"
-            if kind == "low":
-                for name in OUTPUTS:
-                    (folder / name).unlink()
-            else:
-                shutil.rmtree(folder)
+            if kind != "low":
+                shutil.rmtree(res / f"seed{seed}/{kind}75")
     smaller = write_config(tmp_path, "small.yaml", study={"sparsities": [25, 50]})
     assert rules_of(planned_jobs(run_copy, smaller)) == {"collect_scores", "table1", "figure1"}
     snakemake(run_copy, "--cores", "2", configfile=smaller)
@@ -142,12 +145,11 @@ def test_rerun_after_adding_one_sparsity(run_copy, tmp_path):
     planned = planned_jobs(run_copy, write_config(tmp_path, "full.yaml"))
     per_seed = {(rule, out.split("/", 1)[1]) for rule, out in planned if out.startswith("seed")}
     expected = {
-        ("high_magnitude_subnetwork", "high75/mask.safetensors"),
-        ("random_subnetwork", "random75/mask.safetensors"),
+        ("retrain_subnetwork", f"{kind}75/{name}")
+        for kind in KINDS
+        if kind != "low"
+        for name in SUBNETWORK_OUTPUTS
     }
-    for kind in KINDS:
-        expected |= {("retrain_subnetwork", f"{kind}75/{name}") for name in OUTPUTS}
-        expected.add(("rewind", f"{kind}75/rewound.safetensors"))
     assert per_seed == expected
     seeds = {out.split("/")[0] for _, out in planned if out.startswith("seed")}
     assert seeds == {f"seed{s}" for s in SEEDS}
@@ -161,26 +163,23 @@ def test_rerun_after_adding_one_sparsity(run_copy, tmp_path):
 def test_rerun_after_changing_one_training_hyperparameter(run_copy, tmp_path):
     lr = CONFIG["finetune"]["lr"] * 2
     planned = planned_jobs(run_copy, write_config(tmp_path, "lr.yaml", finetune={"lr": lr}))
-    rules = rules_of(planned)
-    # Everything upstream of fine-tuning stays as it is.
-    assert not rules & {
-        "prepare_questions",
-        "extract_features",
-        "build_tokenizer",
-        "pretrain",
-        "init_theta0",
-    }
-    assert {
+    # Everything upstream of fine-tuning stays as it is; every network is trained again.
+    assert rules_of(planned) == {
         "finetune_dense",
         "retrain_subnetwork",
-        "low_magnitude_subnetwork",
-        "high_magnitude_subnetwork",
         "collect_scores",
         "table1",
         "figure1",
-    } <= rules
-    retrained = {out for rule, out in planned if rule == "retrain_subnetwork"}
-    assert len(retrained) == 4 * len(SEEDS) * len(KINDS) * len(SPARSITIES)
+    }
+    trained = {out for rule, out in planned if out.endswith("/model.safetensors")}
+    assert len(trained) == len(SEEDS) * (1 + len(KINDS) * len(SPARSITIES))
+
+
+def test_rerun_after_changing_the_random_mode_touches_random_only(run_copy, tmp_path):
+    cfg = write_config(tmp_path, "mode.yaml", pruning={"random": "per_layer"})
+    planned = planned_jobs(run_copy, cfg)
+    trained = {out.split("/")[1] for _, out in planned if out.endswith("/model.safetensors")}
+    assert trained == {f"random{s}" for s in SPARSITIES}
 
 
 def test_reordering_config_keys_reruns_nothing(test_run, tmp_path):

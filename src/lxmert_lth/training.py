@@ -9,10 +9,12 @@ validation split.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import math
 import random
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -28,6 +30,24 @@ from .enforcement import MaskEnforcer
 from .resume import Resume, restore_rng, rng_states
 
 log = logging.getLogger("lxmert_lth")
+
+
+class ComputeClock:
+    """Wall seconds this process spends in model compute: forward and backward passes,
+    optimizer steps and prediction. Training jobs log the total, which
+    ``bench/bench_embedded.py`` sets against the machine's time; it never enters an
+    output (it is not reproducible)."""
+
+    seconds = 0.0
+
+    @classmethod
+    @contextlib.contextmanager
+    def measure(cls):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            cls.seconds += time.perf_counter() - start
 
 
 class TrainingDiverged(RuntimeError):
@@ -117,10 +137,10 @@ def qa_loss(logits: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Te
 def predict_indices(model, split: EncodedSplit, batch_size: int) -> torch.Tensor:
     """argmax answer index per question, in split order."""
     model.eval()
-    out = [
-        model(**model_inputs(b)).question_answering_score.argmax(1)
-        for b in batches(split, batch_size)
-    ]
+    out = []
+    for b in batches(split, batch_size):
+        with ComputeClock.measure():
+            out.append(model(**model_inputs(b)).question_answering_score.argmax(1))
     return torch.cat(out).cpu()
 
 
@@ -199,21 +219,22 @@ def train_qa(
         epoch_start_rng = generator.get_state()
         first = start_step if epoch == start_epoch else 0
         for step, batch in enumerate(batches(train, cfg.batch_size, generator, first), first):
-            with autocast(device, precision):
-                logits = model(**model_inputs(batch)).question_answering_score
-            loss = qa_loss(logits.float(), batch)
-            _check_finite(loss, epoch, step)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if enforcer is not None:
-                enforcer.mask_gradients()
-            scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm)
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
-            if enforcer is not None:
-                enforcer.mask_weights()
+            with ComputeClock.measure():
+                with autocast(device, precision):
+                    logits = model(**model_inputs(batch)).question_answering_score
+                loss = qa_loss(logits.float(), batch)
+                _check_finite(loss, epoch, step)
+                optimizer.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                if enforcer is not None:
+                    enforcer.mask_gradients()
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm)
+                scaler.step(optimizer)
+                scaler.update()
+                scheduler.step()
+                if enforcer is not None:
+                    enforcer.mask_weights()
             loss_sum += loss.detach()
             bar.update()
             if resume and resume.due(step + 1, steps_per_epoch):
@@ -334,20 +355,21 @@ def pretrain(
                 gen,
             )
             answerable = (matched == 1) & ~masked_rows & (batch["label_idx"] >= 0).any(1)
-            out = model(
-                input_ids=input_ids,
-                attention_mask=batch["attention_mask"],
-                token_type_ids=batch["token_type_ids"],
-                visual_feats=data.features[rows],
-                visual_pos=data.boxes[rows],
-            )
-            loss = pretraining_loss(out, mlm_labels, matched, batch, answerable, aux_weight)
-            _check_finite(loss, epoch, step)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm)
-            optimizer.step()
-            scheduler.step()
+            with ComputeClock.measure():
+                out = model(
+                    input_ids=input_ids,
+                    attention_mask=batch["attention_mask"],
+                    token_type_ids=batch["token_type_ids"],
+                    visual_feats=data.features[rows],
+                    visual_pos=data.boxes[rows],
+                )
+                loss = pretraining_loss(out, mlm_labels, matched, batch, answerable, aux_weight)
+                _check_finite(loss, epoch, step)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm)
+                optimizer.step()
+                scheduler.step()
             loss_sum += loss.item()
             bar.update()
         record = {"epoch": epoch + 1, "loss": loss_sum / steps_per_epoch}

@@ -26,7 +26,7 @@ from ..network import Network
 from ..questions import read_answer_list
 from ..resume import Resume, fingerprint
 from ..tokenization import load_tokenizer
-from ..training import TrainConfig, predict_indices, train_qa
+from ..training import ComputeClock, TrainConfig, predict_indices, train_qa
 from ..vqa_eval import score_predictions
 
 log = logging.getLogger("lxmert_lth")
@@ -42,6 +42,11 @@ class TrainingData:
     answers: str
     features: str
     tokenizer: str
+
+    @classmethod
+    def from_input(cls, files: Mapping[str, str]) -> TrainingData:
+        """From a job's ``snakemake.input``."""
+        return cls(*(files[f.name] for f in fields(cls)))
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,21 @@ class JobOptions:
     loading: Loading
     resume_folder: str | None
     checkpoint_every: int
+
+    @classmethod
+    def from_job(cls, params: Mapping, config: Mapping) -> JobOptions:
+        """From a training job's params and the configuration: how features are read and
+        where resumable state goes change no result, so they come from the configuration,
+        not params, and changing them reruns nothing."""
+        execution = config["execution"]
+        return cls(
+            device=params["device"],
+            precision=params["precision"],
+            tf32=params["tf32"],
+            loading=Loading(config["features"]["in_memory"], execution["loader_workers"]),
+            resume_folder=params["resume_folder"],
+            checkpoint_every=execution["checkpoint_every"],
+        )
 
 
 @dataclass
@@ -130,6 +150,7 @@ def finetune(
     write_results(prepared, splits, history, outputs, network, scored_split, cfg, precision)
     if resume:
         resume.clear()
+    log.info("model compute: %.3f s", ComputeClock.seconds)
 
 
 def prepare_network(start: StartingPoint, answers: str, device) -> PreparedNetwork:

@@ -24,7 +24,7 @@ from ..modeling import (
 )
 from ..questions import read_answer_list
 from ..tokenization import load_tokenizer
-from ..training import TrainConfig
+from ..training import ComputeClock, TrainConfig
 from ..training import pretrain as pretrain_model
 
 log = logging.getLogger("lxmert_lth")
@@ -65,6 +65,7 @@ def pretrain(
         tokenizer.save_pretrained(tmp)
         write_json(Path(tmp) / "pretraining_history.json", history)
         write_json(Path(tmp) / PRETRAINED_ANSWERS, list(answers))
+    log.info("model compute: %.3f s", ComputeClock.seconds)
 
 
 def import_pretrained(

@@ -1,15 +1,25 @@
-"""Stages of ``rules/subnetworks.smk``: the masks of the low-magnitude (IMP),
-high-magnitude and random subnetworks, and theta_0 rewound under a mask.
+"""Stage of ``rules/subnetworks.smk``: one job per subnetwork makes its mask, rewinds
+theta_0 under it, and retrains it.
 
-NumPy only, on purpose: these jobs each derive one mask in a second or two and would
-otherwise spend most of their time importing torch (``tests/test_project.py`` checks
-that nothing here imports it).
+The masks, by kind (``docs/method.md``, "The choices"):
+
+* ``low`` at level L (IMP): the lowest-magnitude surviving weights of level L-1's
+  retrained network (level 0: the dense network) are pruned, on top of level L-1's mask;
+* ``high`` at s: the exact complement of the low-magnitude mask at 100 - s;
+* ``random`` at s: as many weights as the low-magnitude mask at s prunes, drawn with the
+  seed, anywhere in the prunable set (``global``) or the same number in each tensor as
+  that mask (``per_layer``).
+
+Making a mask takes a second at the embedded default's size, so it is done by the job
+that retrains the subnetwork, not by a process of its own; the mask and the rewound
+theta_0 are still declared outputs (the rewound one temporary, as it is theta_0 ⊙ mask).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -17,76 +27,118 @@ from .. import masks
 from ..checkpoints import CheckpointMeta
 from ..io import load_tensors, save_tensors
 from ..masks import Mask
+from ..network import Network
+from .finetuning import (
+    FinetuneOutputs,
+    JobOptions,
+    StartingPoint,
+    TrainingData,
+    finetune,
+)
 
 log = logging.getLogger("lxmert_lth")
 
 
-def low_magnitude_subnetwork(
+@dataclass(frozen=True)
+class MaskSources:
+    """The files a subnetwork's mask is made from; which ones depends on its kind."""
+
+    trained: str | None = None  # low: level L-1's trained network (the dense one at L1)
+    previous_mask: str | None = None  # low: level L-1's mask (none at the first level)
+    low_mask: str | None = None  # high: the low-magnitude mask at 100 - s
+    reference: str | None = None  # random, per_layer: the low-magnitude mask at s
+
+    @classmethod
+    def from_input(cls, files: Mapping[str, str]) -> MaskSources:
+        """From a job's ``snakemake.input`` (which holds the kind's sources only)."""
+        return cls(**{f.name: files[f.name] for f in fields(cls) if f.name in files.keys()})
+
+
+@dataclass(frozen=True)
+class SubnetworkOutputs:
+    mask: str
+    rewound: str
+    trained: FinetuneOutputs
+
+
+def retrain_subnetwork(
+    data: TrainingData,
     theta0: str,
-    trained: str,
-    previous_mask: str | None,
-    out: str,
-    sparsity: int,
-    ranking: str,
+    sources: MaskSources,
+    outputs: SubnetworkOutputs,
+    network: Network,
+    pruning: dict,
+    recipe: dict,
+    max_length: int,
+    scored_split: str,
+    options: JobOptions,
 ) -> None:
-    """IMP level: prune the trained network's lowest-magnitude surviving weights."""
-    state, meta = _load_theta0(theta0)
-    weights, _ = load_tensors(trained, framework="np")
-    if previous_mask:
-        mask, _ = Mask.load(previous_mask)
+    """Make the mask, write theta_0 rewound under it, and retrain it (mask enforced)."""
+    state, meta = load_theta0(theta0)
+    mask, mask_meta = make_mask(network, state, meta, sources, pruning)
+    mask.save(outputs.mask, **mask_meta)
+    rewind(state, meta, mask, mask_meta, outputs.rewound)
+    start = StartingPoint(outputs.rewound, outputs.mask)
+    finetune(data, start, outputs.trained, network, recipe, max_length, scored_split, options)
+
+
+def make_mask(
+    network: Network,
+    theta0: dict[str, np.ndarray],
+    meta: CheckpointMeta,
+    sources: MaskSources,
+    pruning: dict,
+) -> tuple[Mask, dict]:
+    """The subnetwork's mask and its metadata (counts and how it was made)."""
+    if network.kind == "low":
+        mask, how = _low(theta0, meta, sources, network.sparsity, pruning["ranking"])
+    elif network.kind == "high":
+        mask, how = Mask.load(sources.low_mask)[0].complement(), {"complement_of": sources.low_mask}
+    elif network.kind == "random":
+        mask, how = _random(theta0, meta, sources, network)
     else:
-        mask = Mask.ones_like({n: state[n] for n in meta.prunable})
-    new = masks.prune_lowest_magnitude(weights, mask, sparsity, ranking)
-    _save_mask(new, meta.num_total_parameters, out, kind="low", ranking=ranking, trained=trained)
-
-
-def high_magnitude_subnetwork(low_mask: str, out: str) -> None:
-    """The exact complement of a low-magnitude mask within the prunable set."""
-    low, low_meta = Mask.load(low_mask)
-    num_total = low_meta["num_total_parameters"]
-    _save_mask(low.complement(), num_total, out, kind="high", complement_of=low_mask)
-
-
-def random_subnetwork(
-    theta0: str, reference: str | None, out: str, sparsity: int, seed: int
-) -> None:
-    """Random mask pruning as many weights as the low-magnitude mask at ``sparsity``:
-    the same total anywhere (global), or, given the ``reference`` low-magnitude mask,
-    the same number in each tensor (per layer)."""
-    state, meta = _load_theta0(theta0)
-    shapes = {n: state[n].shape for n in meta.prunable}
-    if reference:
-        counts, mode = Mask.load(reference)[0].per_tensor_pruned(), "per_layer"
-    else:
-        total = sum(int(np.prod(s)) for s in shapes.values())
-        counts, mode = masks.num_to_prune(total, sparsity), "global"
-    mask = masks.random_mask(shapes, counts, seed=seed * 1000 + sparsity)
-    _save_mask(mask, meta.num_total_parameters, out, kind="random", mode=mode)
-
-
-def rewind(theta0: str, mask_path: str, out: str) -> None:
-    """theta_0 with the mask's pruned weights zeroed, as a checkpoint with theta_0's
-    metadata and the mask's."""
-    state, meta = _load_theta0(theta0)
-    mask, mask_meta = Mask.load(mask_path)
-    rewound = meta.with_extra(**meta.extra, mask=mask_meta)
-    save_tensors(out, masks.rewind(state, mask), rewound.to_json())
-    log.info(
-        "rewound to theta_0: %d of %d prunable weights pruned", mask.num_pruned, mask.num_prunable
-    )
-
-
-def _load_theta0(path: str) -> tuple[dict[str, np.ndarray], CheckpointMeta]:
-    state, raw = load_tensors(path, framework="np")
-    return state, CheckpointMeta.from_json(raw, path)
-
-
-def _save_mask(mask: Mask, num_total: int, out: str, **meta: Mapping) -> None:
+        raise ValueError(f"{network.name}: not a subnetwork")
     log.info(
         "%s: %d of %d prunable weights pruned (%.2f%%)",
-        meta["kind"],
+        network.name,
         mask.num_pruned,
         mask.num_prunable,
         mask.sparsity,
     )
-    mask.save(out, **mask.metadata(num_total, **meta))
+    return mask, mask.metadata(meta.num_total_parameters, kind=network.kind, **how)
+
+
+def _low(theta0, meta: CheckpointMeta, sources: MaskSources, sparsity: int, ranking: str):
+    weights, _ = load_tensors(sources.trained, framework="np")
+    if sources.previous_mask:
+        previous, _ = Mask.load(sources.previous_mask)
+    else:
+        previous = Mask.ones_like({n: theta0[n] for n in meta.prunable})
+    mask = masks.prune_lowest_magnitude(weights, previous, sparsity, ranking)
+    return mask, {"ranking": ranking, "trained": sources.trained}
+
+
+def _random(theta0, meta: CheckpointMeta, sources: MaskSources, network: Network):
+    shapes = {n: theta0[n].shape for n in meta.prunable}
+    if sources.reference:
+        counts, mode = Mask.load(sources.reference)[0].per_tensor_pruned(), "per_layer"
+    else:
+        total = sum(int(np.prod(s)) for s in shapes.values())
+        counts, mode = masks.num_to_prune(total, network.sparsity), "global"
+    seed = network.seed * 1000 + network.sparsity
+    return masks.random_mask(shapes, counts, seed=seed), {"mode": mode}
+
+
+def rewind(
+    theta0: dict[str, np.ndarray], meta: CheckpointMeta, mask: Mask, mask_meta: dict, out: str
+) -> None:
+    """theta_0 with the mask's pruned weights zeroed, as a checkpoint with theta_0's
+    metadata and the mask's."""
+    rewound = meta.with_extra(**meta.extra, mask=mask_meta)
+    save_tensors(out, masks.rewind(theta0, mask), rewound.to_json())
+    log.info("rewound to theta_0: %d of %d weights pruned", mask.num_pruned, mask.num_prunable)
+
+
+def load_theta0(path: str) -> tuple[dict[str, np.ndarray], CheckpointMeta]:
+    state, raw = load_tensors(path, framework="np")
+    return state, CheckpointMeta.from_json(raw, path)

@@ -1,0 +1,28 @@
+"""Snakemake script: make a subnetwork's mask, rewind theta_0 under it, and retrain it."""
+
+from lxmert_lth.harness import run_job
+from lxmert_lth.network import Network
+from lxmert_lth.stages.finetuning import FinetuneOutputs, JobOptions, TrainingData
+from lxmert_lth.stages.subnetworks import MaskSources, SubnetworkOutputs, retrain_subnetwork
+
+inp, out, p = snakemake.input, snakemake.output, snakemake.params
+run_job(
+    snakemake,
+    retrain_subnetwork,
+    data=TrainingData.from_input(inp),
+    theta0=inp.theta0,
+    sources=MaskSources(
+        *(inp.get(k) for k in ("trained", "previous_mask", "low_mask", "reference"))
+    ),
+    outputs=SubnetworkOutputs(
+        out.mask,
+        out.rewound,
+        FinetuneOutputs(out.model, out.predictions, out.scores, out.history),
+    ),
+    network=Network.from_wildcards(snakemake.wildcards),
+    pruning=p.pruning,
+    recipe=p.recipe,
+    max_length=p.max_length,
+    scored_split=p.scored_split,
+    options=JobOptions.from_job(p, snakemake.config),
+)
