@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 
 import pytest
@@ -150,3 +152,18 @@ def test_unreadable_checkpoint_is_named(tmp_path):
     with pytest.raises(InputError, match="bad.safetensors"):
         load_theta0(str(bad))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.safetensors"]
+
+
+def test_a_killed_writers_leftover_is_replaced_and_outputs_follow_the_umask(tmp_path):
+    target = tmp_path / "scores.json"
+    (tmp_path / ".scores.json.partial").write_text("half, from a job killed by SIGKILL")
+    old = os.umask(0o022)
+    try:
+        write_json(target, {"a": 1})
+        with atomic_path(tmp_path / "model", directory=True) as tmp:
+            (tmp / "config.json").write_text("{}")
+    finally:
+        os.umask(old)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "scores.json"]
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "model").stat().st_mode) == 0o755

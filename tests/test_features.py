@@ -121,3 +121,13 @@ def test_corrupt_file_is_named(tmp_path):
     path.write_bytes(b"not hdf5 at all")
     with pytest.raises(InputError, match="bad.h5"):
         FeatureStore(path)
+
+
+def test_a_value_beyond_float16_is_named_and_nothing_is_written(tmp_path):
+    path = tmp_path / "f.h5"
+    f, b = featurise_image(draw("circle"))
+    f[1, 2] = 70000.0  # float16 holds at most 65504
+    with pytest.raises(InputError, match="image 'img0': a feature value of magnitude 7e\\+04"):
+        with FeatureWriter(path, 1, NUM_REGIONS, FEATURE_DIM, "test", "float16") as w:
+            w.add("img0", f, b, 64, 64)
+    assert list(tmp_path.iterdir()) == []

@@ -40,7 +40,8 @@ def check_submission(entries: Sequence[Mapping], question_ids: Iterable[int], so
         raise InputError(
             f"{source}: {n} test questions have no answer (first: question_id {missing})"
         )
-    extra = next((q for q in counts if q not in set(wanted)), None)
+    wanted_set = set(wanted)
+    extra = next((q for q in counts if q not in wanted_set), None)
     if extra is not None:
         raise InputError(f"{source}: question_id {extra} is not a test question")
     bad = next((e for e in entries if not isinstance(e.get("answer"), str)), None)

@@ -87,6 +87,7 @@ class FeatureWriter:
         dataset("attrs_id", (r,), "i8")
         dataset("attrs_conf", (r,), "f4")
         self.num_images, self.num_regions, self.feature_dim, self.row = n, r, d, 0
+        self.dtype = np.dtype(dtype)
 
     def _grow(self) -> None:
         if self.num_images is not None:
@@ -119,6 +120,7 @@ class FeatureWriter:
                 f"image {image_id!r}: features of shape {features.shape}, "
                 f"expected ({n}, {self.feature_dim})"
             )
+        self._check_range(image_id, features)
         scale = np.array([width, height, width, height], dtype=np.float32)
         boxes = boxes_px.astype(np.float32) / scale
         if (boxes < -1e-6).any() or (boxes > 1 + 1e-6).any():
@@ -136,6 +138,18 @@ class FeatureWriter:
         f["attrs_id"][i] = -1 if attrs_id is None else attrs_id
         f["attrs_conf"][i] = 0.0 if attrs_conf is None else attrs_conf
         self.row += 1
+
+    def _check_range(self, image_id: str, features: np.ndarray) -> None:
+        """Stop at a value the storage type cannot hold, rather than store inf or NaN."""
+        if not np.isfinite(features).all():
+            raise InputError(f"image {image_id!r}: its features hold NaN or infinity")
+        limit = float(np.finfo(self.dtype).max)
+        peak = float(np.abs(features).max()) if features.size else 0.0
+        if peak > limit:
+            raise InputError(
+                f"image {image_id!r}: a feature value of magnitude {peak:.4g} is beyond "
+                f"the range of {self.dtype} (±{limit:.4g}); store float32 (features.dtype)"
+            )
 
     def close(self, ok: bool = True) -> None:
         err = None

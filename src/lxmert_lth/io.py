@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,31 +23,38 @@ class InputError(ValueError):
     """Bad input from the user: the message names the file, key or value."""
 
 
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
 @contextmanager
 def atomic_path(target: str | os.PathLike, *, directory: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it onto ``target`` on success.
 
     On any exception the temporary file (or directory) is removed and ``target`` is
-    left untouched.
+    left untouched. The temporary path has a fixed name (``.NAME.partial``): what a
+    killed job (SIGKILL: no exception) left there is removed by its rerun, never
+    piled up. It is made with the process's umask, like any file, so outputs are as
+    readable by the group and others as the user's umask says.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.partial"
+    _remove(tmp)
     if directory:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        tmp.mkdir()
     else:
-        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        os.close(fd)
-        tmp = Path(name)
+        tmp.touch()
     try:
         yield tmp
         if directory and target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)
     except BaseException:
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            tmp.unlink(missing_ok=True)
+        _remove(tmp)
         raise
 
 
