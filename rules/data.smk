@@ -33,20 +33,6 @@ if DATASET == "easy_vqa":
         script:
             "../workflow_scripts/extract_features.py"
 
-    rule build_tokenizer:
-        input:
-            res("data/pretrain.json"),
-        output:
-            directory(res("tokenizer")),
-        log:
-            logfile("build_tokenizer.log"),
-        conda:
-            ENV
-        params:
-            vocab_size=config["tokenizer"]["vocab_size"],
-        script:
-            "../workflow_scripts/build_tokenizer.py"
-
 else:
 
     rule prepare_vqa_v2:

@@ -4,7 +4,7 @@
 rule finetune_dense:
     input:
         unpack(lambda wc: training_data()),
-        checkpoint=res("seed{seed}/theta0.safetensors"),
+        theta0=res("seed{seed}/theta0.safetensors"),
     output:
         model=dense("model.safetensors"),
         predictions=dense("predictions.json"),
@@ -23,4 +23,4 @@ rule finetune_dense:
         **finetune_params(),
         resume_folder=resume_folder,
     script:
-        "../workflow_scripts/finetune.py"
+        "../workflow_scripts/finetune_dense.py"

@@ -2,6 +2,21 @@
 
 if DATASET == "easy_vqa":
 
+    # The embedded default's own WordPiece tokenizer, of the pre-training questions.
+    rule build_tokenizer:
+        input:
+            res("data/pretrain.json"),
+        output:
+            directory(res("tokenizer")),
+        log:
+            logfile("build_tokenizer.log"),
+        conda:
+            ENV
+        params:
+            vocab_size=config["tokenizer"]["vocab_size"],
+        script:
+            "../workflow_scripts/build_tokenizer.py"
+
     # The embedded default pre-trains its own small LXMERT on the training images.
     rule pretrain:
         input:

@@ -57,3 +57,16 @@ def test_snakefmt_is_clean():
     files = ["Snakefile", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "rules").glob("*.smk"))]
     out = run(sys.executable, "-m", "snakefmt", "--check", *files)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_data_and_report_jobs_never_import_torch():
+    """No job pays for imports it does not use: questions, features and reports are
+    NumPy, h5py and pandas work, and importing torch and transformers takes about 4 s."""
+    code = (
+        "import sys\n"
+        "import lxmert_lth.harness, lxmert_lth.stages.data, lxmert_lth.stages.reports\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers')))\n"
+    )
+    out = run(sys.executable, "-c", code)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

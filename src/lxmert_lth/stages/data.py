@@ -1,5 +1,5 @@
-"""Stages of ``rules/data.smk``: questions, answers, region features and the tokenizer,
-from easy-VQA (the embedded default) or from the user's VQA v2 files."""
+"""Stages of ``rules/data.smk``: questions, answers and region features, from easy-VQA
+(the embedded default) or from the user's VQA v2 files. None of them imports torch."""
 
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ from .. import easyvqa
 from ..bottom_up_attention import convert_tsvs
 from ..features import FeatureWriter
 from ..io import write_json
-from ..questions import build_answer_vocab, load_questions, subsample
-from ..tokenization import save_wordpiece_tokenizer
+from ..questions import build_answer_vocab, subsample
 from ..vqa_v2 import check_labelled, lxmert_splits, official_splits
 
 log = logging.getLogger("lxmert_lth")
@@ -78,9 +77,3 @@ def extract_features(out_h5: str, dtype: str) -> None:
 def convert_features(tsvs: list[str], out_h5: str, dtype: str, num_boxes: int) -> None:
     """Bottom-up-attention TSVs -> one HDF5 feature file, streamed."""
     convert_tsvs(tsvs, out_h5, num_boxes, dtype)
-
-
-def build_tokenizer(questions: str, out_dir: str, vocab_size: int) -> None:
-    """A WordPiece tokenizer of the pre-training questions (the embedded default's)."""
-    texts = [q["question"] for q in load_questions(questions)]
-    save_wordpiece_tokenizer(texts, out_dir, vocab_size)

@@ -153,6 +153,21 @@ def finetune(
     log.info("model compute: %.3f s", ComputeClock.seconds)
 
 
+def finetune_dense(
+    data: TrainingData,
+    theta0: str,
+    outputs: FinetuneOutputs,
+    seed: int,
+    recipe: Mapping,
+    max_length: int,
+    scored_split: str,
+    options: JobOptions,
+) -> None:
+    """The dense network of a seed: its theta_0 fine-tuned."""
+    start = StartingPoint(theta0)
+    finetune(data, start, outputs, Network(seed), recipe, max_length, scored_split, options)
+
+
 def prepare_network(start: StartingPoint, answers: str, device) -> PreparedNetwork:
     """The starting checkpoint on ``device``, checked against the data's answers, with its
     mask enforced when it has one."""

@@ -1,5 +1,6 @@
-"""Stages of ``rules/pretraining.smk``: the pretrained LXMERT (the embedded default
-pre-trains its own; the paper configuration imports the user's) and theta_0 per seed."""
+"""Stages of ``rules/pretraining.smk``: the pretrained LXMERT and its tokenizer (the
+embedded default makes its own; the paper configuration imports the user's) and
+theta_0 per seed."""
 
 from __future__ import annotations
 
@@ -22,12 +23,18 @@ from ..modeling import (
     save_checkpoint,
     small_config,
 )
-from ..questions import read_answer_list
-from ..tokenization import load_tokenizer
+from ..questions import load_questions, read_answer_list
+from ..tokenization import load_tokenizer, save_wordpiece_tokenizer
 from ..training import ComputeClock, TrainConfig
 from ..training import pretrain as pretrain_model
 
 log = logging.getLogger("lxmert_lth")
+
+
+def build_tokenizer(questions: str, out_dir: str, vocab_size: int) -> None:
+    """A WordPiece tokenizer of the pre-training questions (the embedded default's)."""
+    texts = [q["question"] for q in load_questions(questions)]
+    save_wordpiece_tokenizer(texts, out_dir, vocab_size)
 
 
 def pretrain(

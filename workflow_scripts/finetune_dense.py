@@ -1,23 +1,16 @@
 """Snakemake script: fine-tune theta_0 of a seed into its dense network."""
 
 from lxmert_lth.harness import run_job
-from lxmert_lth.network import Network
-from lxmert_lth.stages.finetuning import (
-    FinetuneOutputs,
-    JobOptions,
-    StartingPoint,
-    TrainingData,
-    finetune,
-)
+from lxmert_lth.stages.finetuning import FinetuneOutputs, JobOptions, TrainingData, finetune_dense
 
 inp, out, p = snakemake.input, snakemake.output, snakemake.params
 run_job(
     snakemake,
-    finetune,
+    finetune_dense,
     data=TrainingData.from_input(inp),
-    start=StartingPoint(inp.checkpoint),
+    theta0=inp.theta0,
     outputs=FinetuneOutputs(out.model, out.predictions, out.scores, out.history),
-    network=Network.from_wildcards(snakemake.wildcards),
+    seed=int(snakemake.wildcards.seed),
     recipe=p.recipe,
     max_length=p.max_length,
     scored_split=p.scored_split,
