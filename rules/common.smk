@@ -4,7 +4,12 @@
 import math
 import os
 
-from lxmert_lth.network import DENSE_FOLDER, SUBNETWORK_FOLDER, Network
+from lxmert_lth.network import (
+    DENSE_FOLDER,
+    SUBNETWORK_FOLDER,
+    SUBNETWORK_KINDS,
+    Network,
+)
 from lxmert_lth.study import networks, previous_level, scored_split
 
 RESULTS = config["results"]
@@ -21,7 +26,7 @@ SCORED = scored_split(DATASET)
 wildcard_constraints:
     seed=r"\d+",
     sparsity=r"\d+",
-    kind="low|high|random",
+    kind="|".join(SUBNETWORK_KINDS),
 
 
 def config_params(name):
@@ -46,11 +51,9 @@ def dense(name):
     return res(DENSE_FOLDER, name)
 
 
-def subnetwork(name, kind="{kind}"):
-    """A file of the subnetwork {kind}{sparsity} of seed {seed} (or of one kind)."""
-    return res(
-        SUBNETWORK_FOLDER.format(seed="{seed}", kind=kind, sparsity="{sparsity}"), name
-    )
+def subnetwork(name):
+    """A file of the subnetwork {kind}{sparsity} of seed {seed}."""
+    return res(SUBNETWORK_FOLDER, name)
 
 
 def network_file(network, name):

@@ -66,7 +66,8 @@ def test_workflow_through_slurm(cluster, tmp_path):
     for name in ("table1.md", "figure1.png", "scores.csv"):
         assert (res / name).exists(), name
     job_ids = re.findall(r"SLURM jobid (\d+)", out) or re.findall(r"jobid (\d+)", out)
-    assert len(job_ids) >= 15, out[-3000:]
+    # Data (3), pretraining (2), dense (1), subnetworks low/high/random 50 (3), reports (3).
+    assert len(job_ids) >= 12, out[-3000:]
     for job_id in job_ids:
         info = subprocess.run(
             ["scontrol", "show", "job", job_id], capture_output=True, text=True

@@ -8,7 +8,7 @@ encode the splits, train, and predict, score and write.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import astuple, dataclass, fields, replace
 
 import torch
@@ -118,6 +118,7 @@ def finetune(
     max_length: int,
     scored_split: str,
     options: JobOptions,
+    job_inputs: Sequence[str] | None = None,
 ) -> None:
     """Train ``start`` into ``network``, select the best epoch on validation, predict the
     test split (an EvalAI submission file for VQA v2) and score ``scored_split`` (test, or
@@ -125,7 +126,9 @@ def finetune(
 
     With ``options.resume_folder``, resumable state goes there (every
     ``options.checkpoint_every`` steps and at epoch ends), a rerun after a kill resumes
-    from it, and it is removed at the end."""
+    from it, and it is removed at the end. The state is resumed only if the job's input
+    files (``job_inputs``; by default the data and ``start``) are unchanged: a job that
+    writes ``start`` itself names what it made it from instead."""
     device = choose_device(options.device)
     log.info("device %s", device)
     precision = configure_cuda(device, options.precision, options.tf32)
@@ -134,7 +137,7 @@ def finetune(
     cfg = TrainConfig.from_dict(recipe)
     resume = None
     if options.resume_folder:
-        files = [*astuple(data), *astuple(start)]
+        files = job_inputs if job_inputs is not None else [*astuple(data), *astuple(start)]
         key = fingerprint({**recipe, "precision": precision}, network.seed, files)
         resume = Resume(options.resume_folder, key, options.checkpoint_every)
     history = train_qa(

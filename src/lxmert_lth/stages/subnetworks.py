@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import astuple, dataclass, fields
 
 import numpy as np
 
@@ -79,7 +79,12 @@ def retrain_subnetwork(
     mask.save(outputs.mask, **mask_meta)
     rewind(state, meta, mask, mask_meta, outputs.rewound)
     start = StartingPoint(outputs.rewound, outputs.mask)
-    finetune(data, start, outputs.trained, network, recipe, max_length, scored_split, options)
+    # The mask and the rewound theta_0 are rewritten by every attempt: a resumed attempt
+    # must agree with what they are made from, not with their modification times.
+    made_from = [*astuple(data), theta0, *(p for p in astuple(sources) if p)]
+    finetune(
+        data, start, outputs.trained, network, recipe, max_length, scored_split, options, made_from
+    )
 
 
 def make_mask(
