@@ -85,8 +85,19 @@ def main() -> int:
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()
+    # Uncommitted changes that can touch the run (benches and prose cannot).
     dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
+        [
+            "git",
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+            ".",
+            ":!bench",
+            ":!docs",
+            ":!README.md",
+        ],  # fmt: skip
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 import yaml
+from snakemake.utils import validate
 from transformers import LxmertForQuestionAnswering
 
 from lxmert_lth.data import EncodedSplit, batches, model_inputs
@@ -74,6 +75,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    validate(config, str(ROOT / "schemas" / "config.schema.yaml"))  # fills the defaults
     answers = 13
     cfg = TrainConfig.from_dict({**config["finetune"], "epochs": 1})
     train = synthetic_split(args.questions, answers)
