@@ -74,10 +74,7 @@ def retrain_subnetwork(
     options: JobOptions,
 ) -> None:
     """Make the mask, write theta_0 rewound under it, and retrain it (mask enforced)."""
-    state, meta = load_theta0(theta0)
-    mask, mask_meta = make_mask(network, state, meta, sources, pruning)
-    mask.save(outputs.mask, **mask_meta)
-    rewind(state, meta, mask, mask_meta, outputs.rewound)
+    make_subnetwork(theta0, sources, network, pruning, outputs)
     start = StartingPoint(outputs.rewound, outputs.mask)
     # The mask and the rewound theta_0 are rewritten by every attempt: a resumed attempt
     # must agree with what they are made from, not with their modification times.
@@ -85,6 +82,17 @@ def retrain_subnetwork(
     finetune(
         data, start, outputs.trained, network, recipe, max_length, scored_split, options, made_from
     )
+
+
+def make_subnetwork(
+    theta0: str, sources: MaskSources, network: Network, pruning: dict, outputs: SubnetworkOutputs
+) -> None:
+    """Write the mask and theta_0 rewound under it. Its arrays (a checkpoint or two at
+    LXMERT-base: 856 MB each) are freed on return, before training starts."""
+    state, meta = load_theta0(theta0)
+    mask, mask_meta = make_mask(network, state, meta, sources, pruning)
+    mask.save(outputs.mask, **mask_meta)
+    rewind(state, meta, mask, mask_meta, outputs.rewound)
 
 
 def make_mask(
