@@ -23,6 +23,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
 STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ [\d:]+ \d{4})\]$")
 COMPUTE = re.compile(r"model compute: ([\d.]+) s")
@@ -78,8 +80,6 @@ def main() -> int:
         return proc.returncode
     snakemake_log = max((workdir / ".snakemake" / "log").glob("*.snakemake.log"))
     jobs = job_seconds(snakemake_log)
-    import yaml
-
     results = workdir / yaml.safe_load(args.configfile.read_text())["results"]
     compute = compute_seconds(results / "logs")
     commit = subprocess.run(
