@@ -13,12 +13,11 @@ from transformers import LxmertForQuestionAnswering
 from conftest import snakemake, write_config
 from lxmert_lth.checkpoints import CheckpointMeta
 from lxmert_lth.data import EncodedSplit, Loading, QuestionSplit
-from lxmert_lth.io import InputError, atomic_path, read_json, save_tensors, write_json
+from lxmert_lth.io import InputError, TensorFile, atomic_path, read_json, save_tensors, write_json
 from lxmert_lth.modeling import small_config
 from lxmert_lth.network import Network
 from lxmert_lth.stages import finetuning
 from lxmert_lth.stages.data import prepare_questions
-from lxmert_lth.stages.subnetworks import load_theta0
 from lxmert_lth.training import TrainConfig, TrainingDiverged, train_qa
 
 RECIPE = {"epochs": 1, "batch_size": 8, "lr": 1e-3, "warmup_ratio": 0.1, "weight_decay": 0.01,
@@ -150,7 +149,7 @@ def test_unreadable_checkpoint_is_named(tmp_path):
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"\x00" * 16)
     with pytest.raises(InputError, match="bad.safetensors"):
-        load_theta0(str(bad))
+        TensorFile(str(bad))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.safetensors"]
 
 

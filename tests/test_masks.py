@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from lxmert_lth.enforcement import MaskEnforcer, prunable_parameter_names
-from lxmert_lth.io import InputError
+from lxmert_lth.io import InputError, TensorFile, load_tensors, save_tensors
 from lxmert_lth.masks import Mask, num_to_prune, prune_lowest_magnitude, random_mask, rewind
 
 
@@ -189,3 +189,81 @@ def test_mask_shape_mismatch_is_named():
     bad = Mask({"a.weight": np.ones((2, 2), dtype=bool)})
     with pytest.raises(InputError, match="a.weight"):
         prune_lowest_magnitude(weights(), bad, 10)
+
+
+def reference_prune(w, mask, sparsity):
+    """The definition, by a full stable sort: the lowest surviving magnitudes go first,
+    ties in position order (names sorted, then row-major)."""
+    names = sorted(mask.tensors)
+    keep = np.concatenate([mask.tensors[n].ravel() for n in names])
+    magnitude = np.concatenate([np.abs(w[n]).ravel() for n in names])
+    alive = np.flatnonzero(keep)
+    extra = num_to_prune(keep.size, sparsity) - (keep.size - alive.size)
+    keep[alive[np.argsort(magnitude[alive], kind="stable")[:extra]]] = False
+    sizes = np.cumsum([w[n].size for n in names])[:-1]
+    return {n: k.reshape(w[n].shape) for n, k in zip(names, np.split(keep, sizes), strict=True)}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_selection_agrees_with_a_full_sort_with_many_ties(seed):
+    rng = np.random.default_rng(seed)
+    # Magnitudes on a coarse grid: most values tie with others, also across tensors.
+    w = {
+        "x.weight": rng.integers(-6, 7, (30, 17)).astype(np.float32),
+        "a.weight": rng.integers(-6, 7, (11, 13)).astype(np.float32),
+        "m.weight": rng.integers(-6, 7, 50).astype(np.float32),
+    }
+    mask = Mask.ones_like(w)
+    for sparsity in (10, 20, 50, 90):
+        expected = reference_prune(w, mask, sparsity)
+        mask = prune_lowest_magnitude(w, mask, sparsity)
+        assert all(np.array_equal(mask.tensors[n], expected[n]) for n in w), sparsity
+
+
+def test_pruning_reads_a_checkpoint_lazily_with_the_same_result(tmp_path):
+    w = weights(3)
+    save_tensors(tmp_path / "trained.safetensors", {**w, "head.bias": np.ones(3, np.float32)})
+    lazy = TensorFile(tmp_path / "trained.safetensors")
+    assert lazy.shapes["a.weight"] == (8, 5)
+    mask = Mask.ones({n: lazy.shapes[n] for n in w})
+    assert equal(prune_lowest_magnitude(lazy, mask, 40), prune_lowest_magnitude(w, mask, 40))
+
+
+def test_weights_that_cannot_be_ranked_are_named():
+    w = weights()
+    w["b.weight"][1, 2] = np.nan
+    with pytest.raises(InputError, match="b.weight"):
+        prune_lowest_magnitude(w, Mask.ones_like(w), 30)
+
+
+def test_mask_files_are_bit_packed_and_plain_bool_masks_still_load(tmp_path):
+    shapes = {"big.weight": (64, 125), "odd.weight": (3, 7)}
+    mask = random_mask(shapes, 4000, seed=1)
+    path = tmp_path / "m.safetensors"
+    mask.save(path)
+    tensors, _ = load_tensors(path, framework="np")
+    assert tensors["big.weight"].dtype == np.uint8 and tensors["big.weight"].size == 1000
+    assert tensors["odd.weight"].size == 3  # 21 bits in 3 bytes
+    assert equal(Mask.load(path)[0], mask)
+    save_tensors(tmp_path / "bool.safetensors", mask.tensors)
+    assert equal(Mask.load(tmp_path / "bool.safetensors")[0], mask)
+
+
+def test_a_damaged_packed_mask_is_named(tmp_path):
+    path = tmp_path / "m.safetensors"
+    random_mask({"a.weight": (8, 8)}, 10, seed=0).save(path)
+    tensors, meta = load_tensors(path, framework="np")
+    save_tensors(path, {"a.weight": tensors["a.weight"][:5]}, meta)
+    with pytest.raises(InputError, match=r"m.safetensors.*'a.weight'"):
+        Mask.load(path)
+
+
+def test_random_masks_keep_their_draws():
+    """The int32 shuffle draws what ``rng.permutation`` drew: masks made before it are
+    the same masks."""
+    shapes = {"a.weight": (40, 25), "b.weight": (7,)}
+    mask = random_mask(shapes, 300, seed=9)
+    keep = np.ones(1007, dtype=bool)
+    keep[np.random.default_rng(9).permutation(1007)[:300]] = False
+    assert np.array_equal(mask.tensors["a.weight"].ravel(), keep[:1000])
+    assert np.array_equal(mask.tensors["b.weight"], keep[1000:])

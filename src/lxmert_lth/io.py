@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -103,3 +103,32 @@ def load_tensors(
     except (SafetensorError, OSError, json.JSONDecodeError) as err:
         raise InputError(f"{path}: not a readable safetensors file ({err})") from None
     return tensors, meta
+
+
+class TensorFile(Mapping):
+    """A safetensors file as a read-only mapping of NumPy arrays, each read from disk when
+    asked for: a job that needs a few tensors at a time (the mask maths, rewinding) never
+    holds the whole checkpoint. ``shapes`` and ``metadata`` come from the header alone."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = str(path)
+        try:
+            with safe_open(self.path, framework="np") as f:
+                self.metadata = {k: json.loads(v) for k, v in (f.metadata() or {}).items()}
+                self.shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+        except FileNotFoundError:
+            raise InputError(f"{path}: file not found") from None
+        except (SafetensorError, OSError, json.JSONDecodeError) as err:
+            raise InputError(f"{path}: not a readable safetensors file ({err})") from None
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self.shapes:
+            raise KeyError(name)
+        with safe_open(self.path, framework="np") as f:
+            return f.get_tensor(name)
+
+    def __iter__(self):
+        return iter(self.shapes)
+
+    def __len__(self) -> int:
+        return len(self.shapes)

@@ -25,8 +25,8 @@ import numpy as np
 
 from .. import masks
 from ..checkpoints import CheckpointMeta
-from ..io import load_tensors, save_tensors
-from ..masks import Mask
+from ..io import TensorFile, save_tensors
+from ..masks import Mask, check_shapes
 from ..network import Network
 from .finetuning import (
     FinetuneOutputs,
@@ -87,30 +87,35 @@ def retrain_subnetwork(
 def make_subnetwork(
     theta0: str, sources: MaskSources, network: Network, pruning: dict, outputs: SubnetworkOutputs
 ) -> None:
-    """Write the mask and theta_0 rewound under it. Its arrays (a checkpoint or two at
-    LXMERT-base: 856 MB each) are freed on return, before training starts."""
-    state, meta = load_theta0(theta0)
-    mask, mask_meta = make_mask(network, state, meta, sources, pruning)
+    """Write the mask and theta_0 rewound under it. Checkpoints are read a tensor at a
+    time (``TensorFile``): the mask maths never holds one whole (856 MB at LXMERT-base),
+    rewinding holds only its output."""
+    state = TensorFile(theta0)
+    meta = CheckpointMeta.from_json(state.metadata, theta0)
+    shapes = {n: state.shapes[n] for n in meta.prunable}
+    mask, mask_meta = make_mask(network, shapes, meta, sources, pruning)
     mask.save(outputs.mask, **mask_meta)
     rewind(state, meta, mask, mask_meta, outputs.rewound)
 
 
 def make_mask(
     network: Network,
-    theta0: dict[str, np.ndarray],
+    shapes: Mapping[str, tuple],
     meta: CheckpointMeta,
     sources: MaskSources,
     pruning: dict,
 ) -> tuple[Mask, dict]:
-    """The subnetwork's mask and its metadata (counts and how it was made)."""
+    """The subnetwork's mask over the prunable parameters (``shapes``) and its metadata
+    (counts and how it was made)."""
     if network.kind == "low":
-        mask, how = _low(theta0, meta, sources, network.sparsity, pruning["ranking"])
+        mask, how = _low(shapes, sources, network.sparsity, pruning["ranking"])
     elif network.kind == "high":
         mask, how = Mask.load(sources.low_mask)[0].complement(), {"complement_of": sources.low_mask}
     elif network.kind == "random":
-        mask, how = _random(theta0, meta, sources, network)
+        mask, how = _random(shapes, sources, network)
     else:
         raise ValueError(f"{network.name}: not a subnetwork")
+    check_shapes(mask, shapes, "theta_0's prunable parameters")
     log.info(
         "%s: %d of %d prunable weights pruned (%.2f%%)",
         network.name,
@@ -121,18 +126,17 @@ def make_mask(
     return mask, mask.metadata(meta.num_total_parameters, kind=network.kind, **how)
 
 
-def _low(theta0, meta: CheckpointMeta, sources: MaskSources, sparsity: int, ranking: str):
-    weights, _ = load_tensors(sources.trained, framework="np")
+def _low(shapes, sources: MaskSources, sparsity: int, ranking: str):
     if sources.previous_mask:
         previous, _ = Mask.load(sources.previous_mask)
     else:
-        previous = Mask.ones_like({n: theta0[n] for n in meta.prunable})
+        previous = Mask.ones(shapes)
+    weights = TensorFile(sources.trained)
     mask = masks.prune_lowest_magnitude(weights, previous, sparsity, ranking)
     return mask, {"ranking": ranking, "trained": sources.trained}
 
 
-def _random(theta0, meta: CheckpointMeta, sources: MaskSources, network: Network):
-    shapes = {n: theta0[n].shape for n in meta.prunable}
+def _random(shapes, sources: MaskSources, network: Network):
     if sources.reference:
         counts, mode = Mask.load(sources.reference)[0].per_tensor_pruned(), "per_layer"
     else:
@@ -143,15 +147,14 @@ def _random(theta0, meta: CheckpointMeta, sources: MaskSources, network: Network
 
 
 def rewind(
-    theta0: dict[str, np.ndarray], meta: CheckpointMeta, mask: Mask, mask_meta: dict, out: str
+    theta0: Mapping[str, np.ndarray],
+    meta: CheckpointMeta,
+    mask: Mask,
+    mask_meta: dict,
+    out: str,
 ) -> None:
     """theta_0 with the mask's pruned weights zeroed, as a checkpoint with theta_0's
     metadata and the mask's."""
     rewound = meta.with_extra(**meta.extra, mask=mask_meta)
     save_tensors(out, masks.rewind(theta0, mask), rewound.to_json())
     log.info("rewound to theta_0: %d of %d weights pruned", mask.num_pruned, mask.num_prunable)
-
-
-def load_theta0(path: str) -> tuple[dict[str, np.ndarray], CheckpointMeta]:
-    state, raw = load_tensors(path, framework="np")
-    return state, CheckpointMeta.from_json(raw, path)
