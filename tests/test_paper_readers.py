@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 
 import h5py
 import numpy as np
@@ -17,7 +18,12 @@ from lxmert_lth.bottom_up_attention import convert_tsvs, encode_row, iter_tsv, p
 from lxmert_lth.data import batches, encode_split
 from lxmert_lth.features import FeatureStore
 from lxmert_lth.io import InputError
-from lxmert_lth.modeling import PRETRAINED_ANSWERS, load_theta0, original_state_dict
+from lxmert_lth.modeling import (
+    PRETRAINED_ANSWERS,
+    load_pretrained_lxmert,
+    load_theta0,
+    original_state_dict,
+)
 from lxmert_lth.stages.finetuning import check_answers
 from lxmert_lth.stages.pretraining import import_pretrained
 from lxmert_lth.tokenization import load_tokenizer
@@ -279,6 +285,26 @@ def test_pth_is_loaded_weights_only(tmp_path):
     torch.save({"bert.x": NotATensor()}, path)
     with pytest.raises(InputError, match="not a weights-only PyTorch state dict"):
         original_state_dict(path)
+
+
+@pytest.mark.parametrize(
+    ("content", "verdict"), [("objects", "refused"), ("damaged", "cannot load")]
+)
+def test_pickled_weights_that_are_refused_name_the_file(converted, tmp_path, content, verdict):
+    """A save_pretrained directory with pytorch_model.bin instead of safetensors: a pickle
+    of tensors only loads; one holding objects (or damaged) is refused, naming the file."""
+    folder = tmp_path / "lxmert-bin"
+    shutil.copytree(converted["pretrained"]["dir"], folder)
+    (folder / "model.safetensors").unlink()
+    weights = folder / "pytorch_model.bin"
+    if content == "objects":
+        torch.save({"lxmert.pooler.dense.weight": NotATensor()}, weights)
+    else:
+        weights.write_bytes(b"PK\x03\x04 not a zip archive at all" * 10)
+    with pytest.raises(InputError, match=f"{weights}: {verdict}"):
+        load_pretrained_lxmert(folder)
+    with pytest.raises(InputError, match=f"{weights}: {verdict}"):
+        load_theta0(folder, ["red", "blue"], seed=0, answer_head="random")
 
 
 def test_answer_head_random_or_copied(converted, tmp_path):

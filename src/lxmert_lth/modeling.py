@@ -83,12 +83,12 @@ def load_theta0(
     authors' code did): its hidden layers whole, and the output rows of the answers
     whose strings match one of the pretrained answers; the other rows stay random.
     """
-    try:
-        model = LxmertForQuestionAnswering.from_pretrained(
-            str(pretrained), num_qa_labels=len(answers), ignore_mismatched_sizes=True
-        )
-    except OSError as err:
-        raise InputError(f"{pretrained}: cannot load the pretrained LXMERT ({err})") from None
+    model = _from_pretrained(
+        LxmertForQuestionAnswering,
+        pretrained,
+        num_qa_labels=len(answers),
+        ignore_mismatched_sizes=True,
+    )
     init_answer_head(model, seed)
     if answer_head == "copy_pretrained":
         copy_pretrained_head(model, pretrained, answers)
@@ -108,7 +108,7 @@ def copy_pretrained_head(
             "the pretrained answers (pretrained.answers in the configuration)"
         )
     pretrained_answers = read_answer_list(source)
-    head = LxmertForPreTraining.from_pretrained(str(pretrained)).answer_head.state_dict()
+    head = _from_pretrained(LxmertForPreTraining, pretrained).answer_head.state_dict()
     rows = head["logit_fc.3.weight"].shape[0]
     if len(pretrained_answers) != rows:
         raise InputError(
@@ -192,10 +192,38 @@ def load_pretrained_lxmert(
     if str(source).endswith(".pth"):
         config = LxmertConfig.from_pretrained(config_source) if config_source else LxmertConfig()
         return _model_from_original(source, config)
+    return _from_pretrained(LxmertForPreTraining, source)
+
+
+def _from_pretrained(cls, source: str | os.PathLike, **kwargs):
+    """``cls.from_pretrained(source)``, with an error that names the file it could not
+    read. Pickled weights (``pytorch_model.bin``) are read by ``torch.load`` with
+    ``weights_only`` (tensors only, no code); one that holds anything else is refused."""
     try:
-        return LxmertForPreTraining.from_pretrained(str(source))
-    except OSError as err:
-        raise InputError(f"{source}: cannot load the pretrained LXMERT ({err})") from None
+        return cls.from_pretrained(str(source), **kwargs)
+    except pickle.UnpicklingError:
+        weights = _weights_file(source)
+        raise InputError(
+            f"{weights}: refused: not a weights-only PyTorch file (a pickle of tensors only "
+            "is read; this one is damaged or holds objects, and is never run). Save the "
+            "weights as safetensors (save_pretrained) where the file is trusted, and point "
+            "the configuration there"
+        ) from None
+    except (OSError, RuntimeError, ValueError, EOFError) as err:
+        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise InputError(
+            f"{_weights_file(source)}: cannot load the pretrained LXMERT ({message})"
+        ) from None
+
+
+def _weights_file(source: str | os.PathLike) -> str:
+    """The weights file of a ``save_pretrained`` directory (the directory or hub id when
+    it has none)."""
+    for name in ("model.safetensors", "pytorch_model.bin"):
+        path = os.path.join(str(source), name)
+        if os.path.exists(path):
+            return path
+    return str(source)
 
 
 def num_parameters(model: torch.nn.Module, names: Sequence[str] | None = None) -> int:
