@@ -10,7 +10,8 @@ from lxmert_lth.network import (
     SUBNETWORK_KINDS,
     Network,
 )
-from lxmert_lth.study import networks, previous_level, scored_split
+from lxmert_lth import study
+from lxmert_lth.study import networks, scored_split
 
 RESULTS = config["results"]
 STUDY = config["study"]
@@ -154,32 +155,23 @@ def server_results(wildcards=None):
 # --- the IMP chain ------------------------------------------------------------------
 
 
-def trained_model(seed, sparsity):
-    """The trained network at an IMP level (0: the dense fine-tuned network)."""
-    sparsity = int(sparsity)
-    network = (
-        Network(int(seed)) if sparsity == 0 else Network(int(seed), "low", sparsity)
-    )
-    return network_file(network, "model.safetensors")
-
-
 def mask_sources(wildcards):
-    """What the mask of subnetwork {kind}{sparsity} is made from (docs/method.md)."""
-    seed, sparsity = int(wildcards.seed), int(wildcards.sparsity)
-    if wildcards.kind == "low":
-        prev = previous_level(sparsity, PRUNING["step"])
-        sources = {"trained": trained_model(seed, prev)}
-        if prev > 0:
-            low = Network(seed, "low", prev)
-            sources["previous_mask"] = network_file(low, "mask.safetensors")
-        return sources
-    if wildcards.kind == "high":
-        low = Network(seed, "low", 100 - sparsity)
-        return {"low_mask": network_file(low, "mask.safetensors")}
-    if PRUNING["random"] == "per_layer":
-        low = Network(seed, "low", sparsity)
-        return {"reference": network_file(low, "mask.safetensors")}
-    return {}
+    """The files the mask of subnetwork {kind}{sparsity} is made from (docs/method.md)."""
+    network = Network.from_wildcards(wildcards)
+    return {
+        role: network_file(source, FILE_OF[what])
+        for role, (source, what) in study.mask_sources(network, PRUNING).items()
+    }
+
+
+FILE_OF = {study.TRAINED: "model.safetensors", study.MASK: "mask.safetensors"}
+# Each fine-tune's level (the longest chain of fine-tunes from it to the end of the study)
+# is its scheduling priority: the IMP chain never waits behind the controls.
+LEVELS = study.levels(STUDY, PRUNING)
+
+
+def chain_priority(wildcards):
+    return LEVELS.get(Network.from_wildcards(wildcards), 0)
 
 
 def mask_params(wildcards):

@@ -14,6 +14,7 @@ rule finetune_dense:
         logfile("seed{seed}/finetune_dense.log"),
     benchmark:
         benchfile("seed{seed}/finetune_dense.tsv")
+    priority: chain_priority
     conda:
         ENV
     threads: EXECUTION["train_threads"]

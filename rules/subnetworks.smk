@@ -18,6 +18,7 @@ rule retrain_subnetwork:
         logfile("seed{seed}/retrain_{kind}{sparsity}.log"),
     benchmark:
         benchfile("seed{seed}/retrain_{kind}{sparsity}.tsv")
+    priority: chain_priority
     conda:
         ENV
     threads: EXECUTION["train_threads"]

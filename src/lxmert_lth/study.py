@@ -52,6 +52,73 @@ def networks(study: Mapping) -> list[Network]:
     ]
 
 
+# --- the fine-tunes and what each waits for --------------------------------------------
+
+TRAINED = "trained"  # a network's trained weights (model.safetensors)
+MASK = "mask"  # a network's mask (mask.safetensors)
+
+
+def mask_sources(network: Network, pruning: Mapping) -> dict[str, tuple[Network, str]]:
+    """What the mask of a subnetwork is made from (``docs/method.md``), by role: the
+    network and which of its files (``TRAINED`` or ``MASK``). The dense network has none.
+
+    * low at s: level s - step's trained network (the dense one at the first level) and,
+      beyond the first level, its mask;
+    * high at s: the low-magnitude mask at 100 - s;
+    * random at s: nothing (``global``), or the low-magnitude mask at s (``per_layer``).
+    """
+    seed, s = network.seed, network.sparsity
+    if network.kind == "low":
+        prev = previous_level(s, pruning["step"])
+        if prev == 0:
+            return {"trained": (Network(seed), TRAINED)}
+        low = Network(seed, "low", prev)
+        return {"trained": (low, TRAINED), "previous_mask": (low, MASK)}
+    if network.kind == "high":
+        return {"low_mask": (Network(seed, "low", 100 - s), MASK)}
+    if network.kind == "random" and pruning["random"] == "per_layer":
+        return {"reference": (Network(seed, "low", s), MASK)}
+    return {}
+
+
+def waits_for(network: Network, pruning: Mapping) -> list[Network]:
+    """The networks whose training must finish before this one's can start."""
+    return sorted({source for source, _ in mask_sources(network, pruning).values()})
+
+
+def fine_tunes(study: Mapping, pruning: Mapping) -> list[Network]:
+    """Every network the study trains: its own, and the IMP levels their masks need
+    beyond them (high at 10 % needs the level at 90 %)."""
+    todo, seen = list(networks(study)), set()
+    while todo:
+        network = todo.pop()
+        if network not in seen:
+            seen.add(network)
+            todo.extend(waits_for(network, pruning))
+    return sorted(seen)
+
+
+def levels(study: Mapping, pruning: Mapping) -> dict[Network, int]:
+    """Each fine-tune's level: the fine-tunes on the longest chain from it to the end of
+    the study, itself included. Starting the highest level first (the IMP chain before
+    the controls) keeps the chain from waiting: it is the jobs' scheduling priority."""
+    nets = fine_tunes(study, pruning)
+    after = {n: [] for n in nets}
+    for n in nets:
+        for source in waits_for(n, pruning):
+            after[source].append(n)
+    level: dict[Network, int] = {}
+
+    def visit(n: Network) -> int:
+        if n not in level:
+            level[n] = 1 + max((visit(m) for m in after[n]), default=0)
+        return level[n]
+
+    for n in nets:
+        visit(n)
+    return level
+
+
 # --- checks beyond the schema ---------------------------------------------------------
 
 

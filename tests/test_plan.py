@@ -1,0 +1,86 @@
+"""The plan: which fine-tunes wait for which, their levels (the jobs' priority), the
+simulated schedule against its lower bound, and the printed report."""
+
+import re
+from collections import namedtuple
+
+import pytest
+
+from conftest import ROOT, load_config, snakemake
+from lxmert_lth import plan
+from lxmert_lth.network import Network
+from lxmert_lth.study import fine_tunes, levels, waits_for
+
+PAPER = plan.load_config(ROOT / "configs" / "paper.yaml", ROOT / "schemas" / "config.schema.yaml")
+
+
+def study(sparsities=range(10, 100, 10), kinds=("low", "high", "random"), seeds=(0, 1, 2)):
+    return {"seeds": list(seeds), "sparsities": list(sparsities), "kinds": list(kinds)}
+
+
+def pruning(random="global", step=10):
+    return {"step": step, "random": random}
+
+
+def test_each_fine_tune_waits_for_what_its_mask_is_made_from():
+    p = pruning()
+    assert waits_for(Network(0), p) == []
+    assert waits_for(Network(0, "low", 10), p) == [Network(0)]
+    assert waits_for(Network(0, "low", 30), p) == [Network(0, "low", 20)]
+    assert waits_for(Network(1, "high", 30), p) == [Network(1, "low", 70)]
+    assert waits_for(Network(1, "random", 30), p) == []
+    assert waits_for(Network(1, "random", 30), pruning("per_layer")) == [Network(1, "low", 30)]
+
+
+def test_fine_tunes_include_the_levels_that_masks_need():
+    nets = fine_tunes(study([10], ["high"], [0]), pruning())
+    # high at 10 % is the complement of the IMP level at 90 %: the whole chain runs.
+    assert nets == sorted([Network(0), *(Network(0, "low", s) for s in range(10, 100, 10)),
+                           Network(0, "high", 10)])  # fmt: skip
+
+
+def test_levels_put_the_imp_chain_first():
+    level = levels(study(), pruning())
+    assert level[Network(0)] == 11  # dense, low10 ... low90, high10
+    chain = [level[Network(0, "low", s)] for s in range(10, 100, 10)]
+    assert chain == sorted(chain, reverse=True) and chain[-1] == 2
+    assert level[Network(0, "high", 50)] == level[Network(0, "random", 50)] == 1
+
+
+@pytest.mark.parametrize("random", ["global", "per_layer"])
+@pytest.mark.parametrize("seeds", [(0,), (0, 1, 2)])
+def test_schedule_meets_its_lower_bound_for_every_slot_count(random, seeds):
+    s, p = study(seeds=seeds), pruning(random)
+    for slots in (1, 2, 3, 4, 5, 8, 16, 32, 64, 128):
+        makespan, bound = plan.simulate(s, p, slots), plan.lower_bound(s, p, slots)
+        assert bound <= makespan <= bound + 1, (slots, makespan, bound)
+    # Without the priority the chain waits behind the controls on 8 devices.
+    assert plan.simulate(s, p, 8, priority=False) > plan.lower_bound(s, p, 8) or len(seeds) == 1
+
+
+def test_paper_plan_counts_and_disk(tmp_path, monkeypatch):
+    config = {**PAPER, "results": str(tmp_path / "results")}
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(plan.shutil, "disk_usage", lambda path: usage(0, 0, 10**12))
+    text = plan.report(config, [2, 32], samples_per_second=500)
+    assert "Fine-tunes: 84 (3 dense, 27 high, 27 low, 27 random)" in text
+    assert "Critical path: 11 fine-tunes (dense -> low10 ->" in text
+    assert re.search(r"^\s+2\s+42\s+42\s+42$", text, re.M)
+    assert re.search(r"^\s+32\s+11\s+11\s+11$", text, re.M)
+    assert "213,930,297 parameters, 182,255,616 prunable (LXMERT-base)" in text
+    assert "GPU-hours per fine-tune" in text and "WARNING" not in text
+    monkeypatch.setattr(plan.shutil, "disk_usage", lambda path: usage(0, 0, 10**9))
+    assert "WARNING: the run needs about" in plan.report(config, [2], None)
+
+
+def test_rules_take_the_levels_as_their_priority(tmp_path):
+    """What Snakemake schedules by: every training job's priority is its level."""
+    out = snakemake(tmp_path, "--cores", "2", "--dry-run").stdout
+    config = load_config()
+    level = levels(config["study"], config["pruning"])
+    jobs = [b for b in out.split("\nrule ")[1:] if b.startswith(("finetune_", "retrain_"))]
+    assert len(jobs) == len(level)
+    for body in jobs:
+        wildcards = dict(re.findall(r"(\w+)=(\w+)", re.search(r"wildcards: (.*)", body)[1]))
+        network = Network.from_wildcards(wildcards)
+        assert int(re.search(r"priority: (\d+)", body)[1]) == level[network], network
