@@ -34,6 +34,7 @@ include: "rules/pretraining.smk"
 include: "rules/finetuning.smk"
 include: "rules/subnetworks.smk"
 include: "rules/reports.smk"
+include: "rules/export.smk"
 
 
 rule all:
@@ -41,5 +42,6 @@ rule all:
         table=res("table1.md"),
         figure=res("figure1.png"),
         scores=res("scores.csv"),
+        models=all_kept_models(),
         # The paper configuration also compares its numbers with the published ones.
         comparison=[res("comparison.md")] if DATASET == "vqa_v2" else [],

@@ -3,6 +3,7 @@
 
 import math
 import os
+import re
 
 from lxmert_lth.network import (
     DENSE_FOLDER,
@@ -10,6 +11,7 @@ from lxmert_lth.network import (
     SUBNETWORK_KINDS,
     Network,
 )
+from lxmert_lth import resources as memory
 from lxmert_lth import study
 from lxmert_lth.study import networks, scored_split
 
@@ -22,6 +24,10 @@ ENV = "../envs/lxmert-lth.yaml"
 # The labelled split scored locally: easy-VQA's test split; for VQA v2 minival (its
 # test split is unlabelled and scored by the EvalAI server from predictions.json).
 SCORED = scored_split(DATASET)
+
+
+# A network's folder, e.g. seed0/dense or seed0/low50 (lxmert_lth.network).
+NETWORK_FOLDER = rf"seed\d+/(dense|({'|'.join(SUBNETWORK_KINDS)})\d+)"
 
 
 wildcard_constraints:
@@ -116,9 +122,51 @@ def gpu_job_resources(stage):
 
     return {
         "gpu": EXECUTION["gpus_per_job"],
-        "mem_mb": EXECUTION["mem_mb"],
+        "mem_mb": training_memory,
         "runtime": runtime,
     }
+
+
+def size_of(*paths):
+    """Bytes of the files and folders that exist (0 for one not written yet: a job's
+    resources are computed again once its inputs are there)."""
+    total = 0
+    for path in paths:
+        if os.path.isdir(path):
+            for folder, _, files in os.walk(path):
+                total += sum(os.path.getsize(os.path.join(folder, f)) for f in files)
+        elif os.path.exists(path):
+            total += os.path.getsize(path)
+    return total
+
+
+def training_memory(wildcards, input, attempt):
+    """MB a training job asks for: execution.mem_mb when set, else derived from its
+    starting checkpoint, question files and features (lxmert_lth.resources)."""
+    if EXECUTION["mem_mb"]:
+        return EXECUTION["mem_mb"] * 2 ** (attempt - 1)
+    splits = [input[s] for s in ("train", "val", "test") if s in input.keys()]
+    return memory.training_mem_mb(
+        size_of(input.theta0) if "theta0" in input.keys() else 0,
+        size_of(*splits),
+        size_of(input.features),
+        config["features"]["in_memory"],
+        EXECUTION["loader_workers"],
+        attempt,
+    )
+
+
+def model_memory(wildcards, input, attempt):
+    """MB of a job that loads and writes a model: a hub id (no local file) counts as
+    LXMERT-base."""
+    return memory.model_job_mem_mb(
+        size_of(*input) or memory.LXMERT_BASE_BYTES, attempt=attempt
+    )
+
+
+def questions_memory(wildcards, input, attempt):
+    """MB of a job that reads question and annotation files."""
+    return memory.questions_job_mem_mb(size_of(*input), attempt)
 
 
 def resume_folder(wildcards):
@@ -174,6 +222,22 @@ def chain_priority(wildcards):
     return LEVELS.get(Network.from_wildcards(wildcards), 0)
 
 
+def kinds_with_weights():
+    """The kinds whose retrained weights are kept (a wildcard constraint)."""
+    return "low|high|random" if STUDY["keep_control_weights"] else "low"
+
+
+def exported_model(wildcards):
+    """The trained weights of the network to export (the controls' only if kept)."""
+    network = Network.from_folder(wildcards.network)
+    if network.kind in ("high", "random") and not STUDY["keep_control_weights"]:
+        raise WorkflowError(
+            f"{network.folder}: the trained weights of the controls are not kept; set "
+            "study.keep_control_weights: true (its job then runs again) to export it"
+        )
+    return network_file(network, "model.safetensors")
+
+
 def mask_params(wildcards):
     """The pruning options a kind's mask depends on (rerun trigger: params)."""
     return {
@@ -188,3 +252,15 @@ def mask_params(wildcards):
 
 def all_score_files():
     return [network_file(network, "scores.json") for network in networks(STUDY)]
+
+
+def all_kept_models():
+    """The trained weights the study keeps: dense, the tickets, and the controls' when
+    study.keep_control_weights (asked for here, so turning it on reruns the controls).
+    """
+    kept = re.compile(kinds_with_weights())
+    return [
+        network_file(network, "model.safetensors")
+        for network in networks(STUDY)
+        if network.is_dense or kept.fullmatch(network.kind)
+    ]

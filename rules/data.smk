@@ -14,6 +14,8 @@ if DATASET == "easy_vqa":
             logfile("prepare_questions.log"),
         conda:
             ENV
+        resources:
+            mem_mb=questions_memory,
         params:
             dataset=config_params("dataset"),
         script:
@@ -49,6 +51,8 @@ else:
             benchfile("prepare_vqa_v2.tsv")
         conda:
             ENV
+        resources:
+            mem_mb=questions_memory,
         params:
             dataset=config_params("dataset"),
         script:

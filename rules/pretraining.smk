@@ -56,6 +56,8 @@ else:
             logfile("import_pretrained.log"),
         conda:
             ENV
+        resources:
+            mem_mb=model_memory,
         params:
             pretrained=config_params("pretrained"),
         script:
@@ -72,6 +74,8 @@ rule init_theta0:
         logfile("seed{seed}/init_theta0.log"),
     conda:
         ENV
+    resources:
+        mem_mb=model_memory,
     params:
         prunable_modules=PRUNING["prunable_modules"],
         answer_head=config["theta0"]["answer_head"],

@@ -1,5 +1,8 @@
 # Subnetworks: one job per (seed, kind, sparsity) makes the mask, rewinds theta_0 under
-# it (temporary: theta_0 times the mask) and retrains it with the mask enforced.
+# it (temporary: theta_0 times the mask) and retrains it with the mask enforced. Every
+# subnetwork keeps its mask, predictions, scores and history; the trained weights of the
+# IMP tickets (low) always (the next level is pruned from them), those of the controls
+# (high, random) only with study.keep_control_weights.
 
 
 rule retrain_subnetwork:
@@ -18,6 +21,8 @@ rule retrain_subnetwork:
         logfile("seed{seed}/retrain_{kind}{sparsity}.log"),
     benchmark:
         benchfile("seed{seed}/retrain_{kind}{sparsity}.tsv")
+    wildcard_constraints:
+        kind=kinds_with_weights(),
     priority: chain_priority
     conda:
         ENV
@@ -30,3 +35,17 @@ rule retrain_subnetwork:
         resume_folder=resume_folder,
     script:
         "../workflow_scripts/retrain_subnetwork.py"
+
+
+if not STUDY["keep_control_weights"]:
+
+    # The controls without their trained weights (the same job otherwise).
+    use rule retrain_subnetwork as retrain_control with:
+        output:
+            mask=subnetwork("mask.safetensors"),
+            rewound=temp(subnetwork("rewound.safetensors")),
+            predictions=subnetwork("predictions.json"),
+            scores=subnetwork("scores.json"),
+            history=subnetwork("history.json"),
+        wildcard_constraints:
+            kind="high|random",

@@ -27,7 +27,7 @@ def test_schema_fills_nested_defaults():
         "finetune_s_per_mb": 10,
         "pretrain_s_per_mb": 30,
     }
-    assert config["execution"]["checkpoint_every"] == 500
+    assert config["execution"]["checkpoint_minutes"] == 10
     assert config["theta0"]["answer_head"] == "random"
     assert config["finetune"]["eval_batch_size"] == 512
     # Pre-training keys belong to pre-training only.

@@ -5,6 +5,7 @@ import pytest
 import torch
 from torch import nn
 
+from lxmert_lth.checkpoints import CheckpointTensors, compact
 from lxmert_lth.enforcement import MaskEnforcer, prunable_parameter_names
 from lxmert_lth.io import InputError, TensorFile, load_tensors, save_tensors
 from lxmert_lth.masks import Mask, num_to_prune, prune_lowest_magnitude, random_mask, rewind
@@ -267,3 +268,58 @@ def test_random_masks_keep_their_draws():
     keep[np.random.default_rng(9).permutation(1007)[:300]] = False
     assert np.array_equal(mask.tensors["a.weight"].ravel(), keep[:1000])
     assert np.array_equal(mask.tensors["b.weight"], keep[1000:])
+
+
+# --- compact storage of subnetworks -------------------------------------------------------
+
+
+def subnetwork_state(seed=0):
+    w = weights(seed)
+    mask = prune_lowest_magnitude(w, Mask.ones_like(w), 60)
+    state = {k: v * mask.tensors[k] for k, v in w.items()}
+    state["head.bias"] = np.arange(3, dtype=np.float32)
+    return state, mask
+
+
+def test_compact_checkpoints_are_lossless_and_smaller(tmp_path):
+    state, mask = subnetwork_state()
+    tensors, layout = compact(state, mask.tensors, "test")
+    save_tensors(tmp_path / "c.safetensors", tensors, {"seed": 3, **layout})
+    save_tensors(tmp_path / "full.safetensors", state, {"seed": 3})
+    for name in ("c", "full"):
+        read = CheckpointTensors(tmp_path / f"{name}.safetensors")
+        assert read.metadata == {"seed": 3}
+        assert sorted(read) == sorted(state)
+        assert read.shapes == {k: v.shape for k, v in state.items()}
+        for k, v in state.items():
+            assert np.array_equal(read[k], v) and read[k].dtype == v.dtype, (name, k)
+    stored, _ = load_tensors(tmp_path / "c.safetensors", framework="np")
+    assert stored["a.weight"].shape == (mask.tensors["a.weight"].sum(),)
+    assert sum(v.nbytes for v in stored.values()) < 0.5 * sum(v.nbytes for v in state.values())
+
+
+def test_compact_refuses_a_pruned_weight_that_is_not_zero():
+    state, mask = subnetwork_state()
+    pruned = np.argwhere(~mask.tensors["b.weight"])[0]
+    state["b.weight"][tuple(pruned)] = 0.5
+    with pytest.raises(ValueError, match="b.weight"):
+        compact(state, mask.tensors, "test")
+
+
+def test_compact_rewinding_is_theta0_times_the_mask(tmp_path):
+    theta0 = weights(5)
+    mask = random_mask({k: v.shape for k, v in theta0.items()}, 30, seed=0)
+    tensors, layout = compact(theta0, mask.tensors, "test", rewind=True)
+    save_tensors(tmp_path / "r.safetensors", tensors, layout)
+    read = CheckpointTensors(tmp_path / "r.safetensors")
+    expected = rewind(theta0, mask)
+    assert all(np.array_equal(read[k], expected[k]) for k in theta0)
+
+
+def test_a_damaged_compact_tensor_is_named(tmp_path):
+    state, mask = subnetwork_state()
+    tensors, layout = compact(state, mask.tensors, "test")
+    tensors["a.weight"] = tensors["a.weight"][:-1]
+    save_tensors(tmp_path / "c.safetensors", tensors, layout)
+    with pytest.raises(InputError, match=r"c.safetensors: compact tensor 'a.weight'"):
+        CheckpointTensors(tmp_path / "c.safetensors")["a.weight"]

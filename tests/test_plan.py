@@ -69,6 +69,12 @@ def test_paper_plan_counts_and_disk(tmp_path, monkeypatch):
     assert re.search(r"^\s+32\s+11\s+11\s+11$", text, re.M)
     assert "213,930,297 parameters, 182,255,616 prunable (LXMERT-base)" in text
     assert "GPU-hours per fine-tune" in text and "WARNING" not in text
+    # Tickets stored compactly, the controls' weights not kept: at most 25 GB.
+    total = re.search(r"total, features aside\s+([\d.]+) GB", text)
+    assert float(total[1]) <= 25
+    full = plan.report({**config, "study": {**config["study"], "keep_control_weights": True}},
+                       [2], None)  # fmt: skip
+    assert float(re.search(r"total, features aside\s+([\d.]+) GB", full)[1]) > 40
     monkeypatch.setattr(plan.shutil, "disk_usage", lambda path: usage(0, 0, 10**9))
     assert "WARNING: the run needs about" in plan.report(config, [2], None)
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 RESULTS = load_config()["results"]
 RECIPE = {"epochs": 3, "batch_size": 4, "lr": 1.0e-3, "warmup_ratio": 0.1, "weight_decay": 0.01,
           "clip_norm": 5.0, "eval_batch_size": 512, "bias_correction": True}  # fmt: skip
-EVERY = 40
+MINUTES = 1e-4  # as often as the 5 % rule allows
 
 
 def job(test_run, out_dir, scratch):
@@ -45,7 +45,7 @@ def job(test_run, out_dir, scratch):
         "outputs": out,
         "recipe": RECIPE,
         "resume_folder": str(scratch),
-        "every": EVERY,
+        "minutes": MINUTES,
     }  # fmt: skip
     code = (
         "import json, logging, sys\n"
@@ -57,7 +57,7 @@ def job(test_run, out_dir, scratch):
         f"a = json.loads({json.dumps(json.dumps(args))})\n"
         "finetune(TrainingData(**a['data']), StartingPoint(a['checkpoint']),\n"
         "         FinetuneOutputs(**a['outputs']), Network(0), a['recipe'], 20, 'test',\n"
-        "         JobOptions('cpu', 'fp32', False, Loading(), a['resume_folder'], a['every']))\n"
+        "         JobOptions('cpu', 'fp32', False, Loading(), a['resume_folder'], a['minutes']))\n"
     )
     return code, out
 
@@ -81,7 +81,8 @@ def test_killed_training_resumes_bitwise_identical(test_run, tmp_path):
     log_path = tmp_path / "killed.log"
     proc = start(code, log_path)
     deadline = time.monotonic() + 600
-    while "state saved: epoch 1, step 120" not in log_path.read_text():
+    mid_epoch_two = re.compile(r"state saved: epoch 1, step [1-9]")
+    while not mid_epoch_two.search(log_path.read_text()):
         assert proc.poll() is None, "the job ended before it could be killed"
         assert time.monotonic() < deadline
         time.sleep(0.02)
@@ -97,7 +98,7 @@ def test_killed_training_resumes_bitwise_identical(test_run, tmp_path):
     )
     # Time lost to the kill: at most one checkpoint interval.
     assert (epoch, step) == tuple(map(int, saved[-1]))
-    assert epoch == 1 and step >= 120
+    assert epoch == 1 and step >= 1
 
     a, _ = load_tensors(ref_out["model"], framework="np")
     b, _ = load_tensors(out["model"], framework="np")
@@ -114,9 +115,35 @@ def test_state_for_other_inputs_is_ignored(tmp_path):
 
     from lxmert_lth.resume import Resume
 
-    r = Resume(tmp_path, key="abc", every=10)
+    r = Resume(tmp_path, key="abc", minutes=1)
     r.save({"epoch": 1, "step": 10, "w": torch.ones(2)})
     assert r.load()["step"] == 10
     assert Resume(tmp_path, key="other").load() is None
     (tmp_path / "state.pt").write_bytes(b"garbage")
     assert r.load() is None
+
+
+def test_saving_takes_at_most_five_percent_of_the_time(tmp_path):
+    """The interval is wall-clock time, stretched so that from the second save on each
+    waits 19x as long as the last save took: saving costs at most 5 %."""
+    import torch
+
+    from lxmert_lth.resume import Resume
+
+    now = [0.0]
+    r = Resume(tmp_path, key="k", minutes=1, clock=lambda: now[0])
+    steps, saves = 0, []
+    while now[0] < 3600:
+        now[0] += 0.05  # a training step
+        steps += 1
+        if r.due(steps, steps_per_epoch=10**9):
+            r.save({"epoch": 0, "step": steps, "w": torch.ones(1)})
+            now[0] += 16.0  # a save takes 16 s: the 5 % rule stretches 60 s to 304 s
+            r.last_save_end, r.last_save_cost = now[0], 16.0
+            saves.append(now[0])
+    assert saves[0] == pytest.approx(76.0, abs=0.1)  # the interval, then the first save
+    later = len(saves) - 1
+    assert later * 16 / (now[0] - saves[0]) <= 0.05
+    assert all(b - a >= 320 - 1e-6 for a, b in zip(saves, saves[1:], strict=False))
+    assert not Resume(tmp_path, key="k", minutes=0).due(5, 10)  # epoch ends only
+    assert not r.due(10, steps_per_epoch=10)  # the epoch end saves anyway

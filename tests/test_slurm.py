@@ -43,7 +43,7 @@ def test_workflow_through_slurm(cluster, tmp_path):
         pretrain={"epochs": 1},
         pruning={"step": 50},
         study={"seeds": [0], "sparsities": [50]},
-        execution={"pretrain_threads": 1, "mem_mb": 1000, "checkpoint_every": 0},
+        execution={"pretrain_threads": 1, "mem_mb": 1000, "checkpoint_minutes": 0},
     )
     proc = snakemake(
         tmp_path,

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from conftest import load_config, snakemake, write_config
+from lxmert_lth.checkpoints import CheckpointTensors
 from lxmert_lth.digests import compare_folders, outputs
 from lxmert_lth.io import load_tensors, read_json
 from lxmert_lth.masks import Mask, num_to_prune
@@ -67,12 +68,15 @@ def test_masks_have_exact_counts_and_are_enforced(test_run):
             assert all(np.array_equal(high.tensors[k], ~low_c.tensors[k]) for k in high.tensors)
             rnd, _ = Mask.load(res / f"seed{seed}/random{s}/mask.safetensors")
             assert rnd.num_pruned == low.num_pruned
-            # The retrained network keeps pruned weights at exactly zero.
-            for kind, mask in (("low", low), ("high", high), ("random", rnd)):
-                trained, _ = load_tensors(res / f"seed{seed}/{kind}{s}/model.safetensors", "np")
-                for name, keep in mask.tensors.items():
-                    assert (trained[name][~keep] == 0).all(), (kind, s, name)
-                    assert (trained[name][keep] != 0).any()
+            # The retrained ticket is stored compactly and keeps pruned weights at
+            # exactly zero; the controls' trained weights are not kept (by default).
+            model = res / f"seed{seed}/low{s}/model.safetensors"
+            stored, trained = load_tensors(model, "np")[0], CheckpointTensors(model)
+            for name, keep in low.tensors.items():
+                assert stored[name].size == keep.sum() == (trained[name] != 0).sum()
+                assert (trained[name][~keep] == 0).all(), (s, name)
+            for kind in ("high", "random"):
+                assert not (res / f"seed{seed}/{kind}{s}/model.safetensors").exists()
 
 
 def test_nothing_to_do_after_a_run(test_run):
@@ -145,10 +149,11 @@ def test_rerun_after_adding_one_sparsity(run_copy, tmp_path):
     planned = planned_jobs(run_copy, write_config(tmp_path, "full.yaml"))
     per_seed = {(rule, out.split("/", 1)[1]) for rule, out in planned if out.startswith("seed")}
     expected = {
-        ("retrain_subnetwork", f"{kind}75/{name}")
+        ("retrain_control", f"{kind}75/{name}")
         for kind in KINDS
         if kind != "low"
         for name in SUBNETWORK_OUTPUTS
+        if name != "model.safetensors"
     }
     assert per_seed == expected
     seeds = {out.split("/")[0] for _, out in planned if out.startswith("seed")}
@@ -167,19 +172,55 @@ def test_rerun_after_changing_one_training_hyperparameter(run_copy, tmp_path):
     assert rules_of(planned) == {
         "finetune_dense",
         "retrain_subnetwork",
+        "retrain_control",
         "collect_scores",
         "table1",
         "figure1",
     }
-    trained = {out for rule, out in planned if out.endswith("/model.safetensors")}
+    trained = {out for rule, out in planned if out.endswith("/scores.json")}
     assert len(trained) == len(SEEDS) * (1 + len(KINDS) * len(SPARSITIES))
 
 
 def test_rerun_after_changing_the_random_mode_touches_random_only(run_copy, tmp_path):
     cfg = write_config(tmp_path, "mode.yaml", pruning={"random": "per_layer"})
     planned = planned_jobs(run_copy, cfg)
-    trained = {out.split("/")[1] for _, out in planned if out.endswith("/model.safetensors")}
+    trained = {out.split("/")[1] for _, out in planned if out.endswith("/scores.json")}
     assert trained == {f"random{s}" for s in SPARSITIES}
+
+
+def test_keeping_the_controls_weights_reruns_the_controls_only(run_copy, tmp_path):
+    cfg = write_config(tmp_path, "keep.yaml", study={"keep_control_weights": True})
+    planned = planned_jobs(run_copy, cfg)
+    trained = {out for rule, out in planned if out.endswith("/model.safetensors")}
+    assert rules_of({p for p in planned if p[1].startswith("seed")}) == {"retrain_subnetwork"}
+    assert trained == {
+        f"seed{seed}/{kind}{s}/model.safetensors"
+        for seed in SEEDS
+        for kind in ("high", "random")
+        for s in SPARSITIES
+    }
+
+
+def test_export_gives_a_standard_directory_of_the_ticket(run_copy):
+    import torch
+    from transformers import AutoTokenizer, LxmertForQuestionAnswering
+
+    res = run_copy / RESULTS
+    snakemake(run_copy, "--cores", "1", f"{RESULTS}/export/seed0/low50")
+    folder = res / "export/seed0/low50"
+    model = LxmertForQuestionAnswering.from_pretrained(folder)
+    stored = CheckpointTensors(res / "seed0/low50/model.safetensors")
+    state = model.state_dict()
+    assert state.keys() == set(stored)
+    for name in stored:
+        torch.testing.assert_close(state[name], torch.from_numpy(stored[name]), rtol=0, atol=0)
+    answers = read_json(res / "data/answers.json")["answers"]
+    assert [model.config.id2label[i] for i in range(len(answers))] == answers
+    assert AutoTokenizer.from_pretrained(folder).get_vocab()
+    assert read_json(folder / "network.json")["sparsity"] == 50
+    # A control's weights are not kept by default: the error says how to keep them.
+    out = snakemake(run_copy, "--cores", "1", f"{RESULTS}/export/seed0/high50", check=False)
+    assert out.returncode != 0 and "study.keep_control_weights: true" in out.stderr
 
 
 def test_reordering_config_keys_reruns_nothing(test_run, tmp_path):
@@ -224,3 +265,31 @@ def test_runtime_requests_scale_with_the_epochs(tmp_path):
         return int(re.search(r"runtime=(\d+)", block).group(1))
 
     assert runtime(120) > runtime(1)
+
+
+def test_training_jobs_ask_for_memory_from_what_they_load_and_stay_under_it(run_copy):
+    """The request is derived from the job's files; the measured peak (Snakemake's
+    benchmark) of every training job of the run is under it."""
+    from lxmert_lth import resources as memory
+
+    res = run_copy / RESULTS
+    splits = sum((res / f"data/{s}.json").stat().st_size for s in ("train", "val", "test"))
+    features = (res / "features/regions.h5").stat().st_size
+    request = {
+        seed: memory.training_mem_mb(
+            (res / f"seed{seed}/theta0.safetensors").stat().st_size, splits, features, True, 0
+        )
+        for seed in SEEDS
+    }
+    dry = snakemake(run_copy, "-n", "--cores", "2", "--forcerun", "finetune_dense").stdout
+    for block in dry.split("rule finetune_dense:")[1:]:
+        seed = int(re.search(r"wildcards: seed=(\d+)", block)[1])
+        assert int(re.search(r"mem_mb=(\d+)", block)[1]) == request[seed]
+    peaks = {
+        path: float(path.read_text().splitlines()[1].split("\t")[2])
+        for path in (res / "benchmarks").rglob("seed*/*.tsv")
+    }
+    assert len(peaks) == len(SEEDS) * (1 + len(KINDS) * len(SPARSITIES))
+    for path, peak in peaks.items():
+        seed = int(path.parent.name.removeprefix("seed"))
+        assert 0 < peak < request[seed], (path, peak)

@@ -17,7 +17,7 @@ run_job(
     outputs=SubnetworkOutputs(
         out.mask,
         out.rewound,
-        FinetuneOutputs(out.model, out.predictions, out.scores, out.history),
+        FinetuneOutputs(out.get("model"), out.predictions, out.scores, out.history),
     ),
     network=Network.from_wildcards(snakemake.wildcards),
     pruning=p.pruning,

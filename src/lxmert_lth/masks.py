@@ -46,7 +46,7 @@ class Mask:
 
     @classmethod
     def ones_like(cls, weights: Mapping[str, np.ndarray]) -> Mask:
-        return cls.ones(_shapes(weights))
+        return cls.ones(shapes_of(weights))
 
     @property
     def num_prunable(self) -> int:
@@ -130,7 +130,7 @@ def check_shapes(mask: Mask, shapes: Mapping[str, tuple], what: str = "the weigh
             )
 
 
-def _shapes(weights: Mapping[str, np.ndarray]) -> dict[str, tuple]:
+def shapes_of(weights: Mapping[str, np.ndarray]) -> dict[str, tuple]:
     """Shapes of the weights; a lazy file (``lxmert_lth.io.TensorFile``) gives them from
     its header without reading a tensor."""
     shapes = getattr(weights, "shapes", None)
@@ -151,7 +151,7 @@ def prune_lowest_magnitude(
     needed, so at LXMERT-base (182M prunable weights) the peak is one float32 buffer of
     the surviving magnitudes plus the masks, about 1.3x one fp32 checkpoint.
     """
-    check_shapes(mask, _shapes(weights))
+    check_shapes(mask, shapes_of(weights))
     if ranking == "per_tensor":
         return Mask(
             {
@@ -250,5 +250,5 @@ def _permutation(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def rewind(theta0: Mapping[str, np.ndarray], mask: Mask) -> dict[str, np.ndarray]:
     """theta_0 with the pruned weights set to zero (a new state dict)."""
-    check_shapes(mask, _shapes(theta0), "theta_0")
+    check_shapes(mask, shapes_of(theta0), "theta_0")
     return {k: v * mask.tensors[k] if k in mask.tensors else v for k, v in theta0.items()}

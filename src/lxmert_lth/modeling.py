@@ -24,8 +24,9 @@ from dataclasses import replace
 import torch
 from transformers import LxmertConfig, LxmertForPreTraining, LxmertForQuestionAnswering
 
-from .checkpoints import CheckpointMeta
-from .io import InputError, load_tensors, save_tensors
+from .checkpoints import CheckpointMeta, CheckpointTensors, compact
+from .io import InputError, save_tensors
+from .masks import Mask
 from .questions import read_answer_list
 
 log = logging.getLogger("lxmert_lth")
@@ -233,10 +234,18 @@ def num_parameters(model: torch.nn.Module, names: Sequence[str] | None = None) -
     return sum(model.get_parameter(n).numel() for n in names)
 
 
-def save_checkpoint(path, model: LxmertForQuestionAnswering, meta: CheckpointMeta) -> None:
-    """The model's state dict, with its configuration and ``meta`` as metadata."""
+def save_checkpoint(
+    path, model: LxmertForQuestionAnswering, meta: CheckpointMeta, mask: Mask | None = None
+) -> None:
+    """The model's state dict, with its configuration and ``meta`` as metadata; with a
+    ``mask``, in the compact layout (``lxmert_lth.checkpoints``)."""
     meta = replace(meta, config=model.config.to_dict())
-    save_tensors(path, model.state_dict(), meta.to_json())
+    if mask is None:
+        save_tensors(path, model.state_dict(), meta.to_json())
+        return
+    state = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    tensors, layout = compact(state, mask.tensors, str(path))
+    save_tensors(path, tensors, {**meta.to_json(), **layout})
 
 
 def model_from_state(
@@ -262,6 +271,8 @@ def model_from_state(
 
 
 def load_checkpoint(path) -> tuple[LxmertForQuestionAnswering, CheckpointMeta]:
-    state, raw = load_tensors(path)
-    meta = CheckpointMeta.from_json(raw, str(path))
+    """A checkpoint of the study, in either layout, as a model and its metadata."""
+    tensors = CheckpointTensors(path)
+    meta = CheckpointMeta.from_json(tensors.metadata, str(path))
+    state = {k: torch.from_numpy(tensors[k]) for k in tensors}
     return model_from_state(state, meta, str(path)), meta

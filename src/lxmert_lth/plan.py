@@ -158,6 +158,17 @@ def model_size(config: Mapping) -> ModelSize:
     )
 
 
+def trained_bytes(network: Network, size: ModelSize, keep_controls: bool) -> int:
+    """A trained network's file: dense in full; a subnetwork compactly (its kept prunable
+    weights and their bits beside the rest); a control's only when kept."""
+    if network.is_dense:
+        return 4 * size.parameters
+    if network.kind != "low" and not keep_controls:
+        return 0
+    kept = size.prunable - size.prunable * network.sparsity // 100
+    return 4 * (size.parameters - size.prunable) + 4 * kept + size.prunable // 8
+
+
 def feature_bytes(config: Mapping) -> tuple[int, str]:
     path = Path(config["results"]) / "features" / "regions.h5"
     if path.exists():
@@ -249,10 +260,11 @@ def report(config: Mapping, slots: list[int], samples_per_second: float | None) 
     mask_bytes = size.prunable // 8
     predictions = PREDICTION_BYTES * questions.test
     subnetworks = len(nets) - by_kind.get("dense", 0)
+    keep_controls = study["keep_control_weights"]
     kept = {
         "pretrained weights": model_bytes,
         "theta_0 per seed": seeds * model_bytes,
-        "trained networks": len(nets) * model_bytes,
+        "trained networks": sum(trained_bytes(n, size, keep_controls) for n in nets),
         "masks (bit-packed)": subnetworks * mask_bytes,
         "predictions": len(nets) * predictions,
     }
@@ -264,6 +276,8 @@ def report(config: Mapping, slots: list[int], samples_per_second: float | None) 
         "Disk (results, kept)",
     ]
     lines += [f"  {k:22s} {_gb(v):>9s}" for k, v in kept.items()]
+    if not keep_controls:
+        lines.append("  (the controls' trained weights are not kept: study.keep_control_weights)")
     lines += [
         f"  {'total, features aside':22s} {_gb(total):>9s}",
         f"  {'features':22s} {_gb(features):>9s}  ({features_source})",

@@ -166,9 +166,9 @@ def train_qa(
 ) -> dict:
     """Fine-tune ``model`` in place; load the best-on-validation weights at the end.
 
-    With ``resume``, the full training state is saved every ``resume.every`` steps and
-    at each epoch end, and a saved state is picked up where it stopped: on the CPU the
-    result is bitwise identical to an uninterrupted run.
+    With ``resume``, the full training state is saved at each epoch end and whenever
+    ``resume.due`` says (an interval of wall-clock time), and a saved state is picked up
+    where it stopped: on the CPU the result is bitwise identical to an uninterrupted run.
     Returns the history: per-epoch mean loss and validation accuracy, and the best epoch.
     """
     seed_everything(seed)

@@ -59,7 +59,7 @@ class StartingPoint:
 
 @dataclass(frozen=True)
 class FinetuneOutputs:
-    model: str
+    model: str | None  # None: the trained weights are not kept (controls, unless asked)
     predictions: str
     scores: str
     history: str
@@ -75,7 +75,7 @@ class JobOptions:
     tf32: bool
     loading: Loading
     resume_folder: str | None
-    checkpoint_every: int
+    checkpoint_minutes: float
 
     @classmethod
     def from_job(cls, params: Mapping, config: Mapping) -> JobOptions:
@@ -89,7 +89,7 @@ class JobOptions:
             tf32=params["tf32"],
             loading=Loading(config["features"]["in_memory"], execution["loader_workers"]),
             resume_folder=params["resume_folder"],
-            checkpoint_every=execution["checkpoint_every"],
+            checkpoint_minutes=execution["checkpoint_minutes"],
         )
 
 
@@ -97,6 +97,7 @@ class JobOptions:
 class PreparedNetwork:
     model: torch.nn.Module
     meta: CheckpointMeta
+    mask: Mask | None
     enforcer: MaskEnforcer | None
     num_pruned: int
     num_prunable: int
@@ -125,8 +126,8 @@ def finetune(
     val = minival).
 
     With ``options.resume_folder``, resumable state goes there (every
-    ``options.checkpoint_every`` steps and at epoch ends), a rerun after a kill resumes
-    from it, and it is removed at the end. The state is resumed only if the job's input
+    ``options.checkpoint_minutes`` of wall-clock time and at epoch ends), a rerun after a
+    kill resumes from it, and it is removed at the end. The state is resumed only if the job's input
     files (``job_inputs``; by default the data and ``start``) are unchanged: a job that
     writes ``start`` itself names what it made it from instead."""
     device = choose_device(options.device)
@@ -139,7 +140,7 @@ def finetune(
     if options.resume_folder:
         files = job_inputs if job_inputs is not None else [*astuple(data), *astuple(start)]
         key = fingerprint({**recipe, "precision": precision}, network.seed, files)
-        resume = Resume(options.resume_folder, key, options.checkpoint_every)
+        resume = Resume(options.resume_folder, key, options.checkpoint_minutes)
     history = train_qa(
         prepared.model,
         splits.train.encoded,
@@ -179,7 +180,7 @@ def prepare_network(start: StartingPoint, answers: str, device) -> PreparedNetwo
     model.to(device)
     num_prunable = num_parameters(model, meta.prunable)
     if start.mask is None:
-        return PreparedNetwork(model, meta, None, 0, num_prunable)
+        return PreparedNetwork(model, meta, None, None, 0, num_prunable)
     mask, _ = Mask.load(start.mask)
     log.info(
         "mask: %d of %d prunable weights pruned (%.2f%%)",
@@ -187,7 +188,8 @@ def prepare_network(start: StartingPoint, answers: str, device) -> PreparedNetwo
         mask.num_prunable,
         mask.sparsity,
     )
-    return PreparedNetwork(model, meta, MaskEnforcer(model, mask), mask.num_pruned, num_prunable)
+    enforcer = MaskEnforcer(model, mask)
+    return PreparedNetwork(model, meta, mask, enforcer, mask.num_pruned, num_prunable)
 
 
 def check_answers(checkpoint: str, head: list[str], answers_path: str) -> None:
@@ -260,6 +262,7 @@ def write_results(
     trained = replace(prepared.meta, seed=network.seed).with_extra(
         kind=network.kind, sparsity=network.sparsity
     )
-    save_checkpoint(outputs.model, model, trained)
+    if outputs.model is not None:
+        save_checkpoint(outputs.model, model, trained, prepared.mask)
     write_json(outputs.history, history)
     write_json(outputs.scores, {**row, **scores})

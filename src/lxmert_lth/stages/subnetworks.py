@@ -24,9 +24,9 @@ from dataclasses import astuple, dataclass, fields
 import numpy as np
 
 from .. import masks
-from ..checkpoints import CheckpointMeta
-from ..io import TensorFile, save_tensors
-from ..masks import Mask, check_shapes
+from ..checkpoints import CheckpointMeta, CheckpointTensors, compact
+from ..io import save_tensors
+from ..masks import Mask, check_shapes, shapes_of
 from ..network import Network
 from .finetuning import (
     FinetuneOutputs,
@@ -88,9 +88,9 @@ def make_subnetwork(
     theta0: str, sources: MaskSources, network: Network, pruning: dict, outputs: SubnetworkOutputs
 ) -> None:
     """Write the mask and theta_0 rewound under it. Checkpoints are read a tensor at a
-    time (``TensorFile``): the mask maths never holds one whole (856 MB at LXMERT-base),
+    time (``CheckpointTensors``): the mask maths never holds one whole (856 MB at LXMERT-base),
     rewinding holds only its output."""
-    state = TensorFile(theta0)
+    state = CheckpointTensors(theta0)
     meta = CheckpointMeta.from_json(state.metadata, theta0)
     shapes = {n: state.shapes[n] for n in meta.prunable}
     mask, mask_meta = make_mask(network, shapes, meta, sources, pruning)
@@ -131,7 +131,7 @@ def _low(shapes, sources: MaskSources, sparsity: int, ranking: str):
         previous, _ = Mask.load(sources.previous_mask)
     else:
         previous = Mask.ones(shapes)
-    weights = TensorFile(sources.trained)
+    weights = CheckpointTensors(sources.trained)
     mask = masks.prune_lowest_magnitude(weights, previous, sparsity, ranking)
     return mask, {"ranking": ranking, "trained": sources.trained}
 
@@ -153,8 +153,10 @@ def rewind(
     mask_meta: dict,
     out: str,
 ) -> None:
-    """theta_0 with the mask's pruned weights zeroed, as a checkpoint with theta_0's
-    metadata and the mask's."""
+    """theta_0 with the mask's pruned weights zeroed, as a (compact) checkpoint with
+    theta_0's metadata and the mask's."""
+    check_shapes(mask, shapes_of(theta0), "theta_0")
     rewound = meta.with_extra(**meta.extra, mask=mask_meta)
-    save_tensors(out, masks.rewind(theta0, mask), rewound.to_json())
+    tensors, layout = compact(theta0, mask.tensors, out, rewind=True)
+    save_tensors(out, tensors, {**rewound.to_json(), **layout})
     log.info("rewound to theta_0: %d of %d weights pruned", mask.num_pruned, mask.num_prunable)

@@ -1,0 +1,20 @@
+# Export on request (not part of `all`): any trained network as a standard
+# save_pretrained directory, e.g. `snakemake --cores 1 results/export/seed0/low50`.
+
+
+rule export_network:
+    input:
+        model=exported_model,
+        tokenizer=training_data()["tokenizer"],
+    output:
+        directory(res("export/{network}")),
+    log:
+        logfile("export/{network}.log"),
+    wildcard_constraints:
+        network=NETWORK_FOLDER,
+    conda:
+        ENV
+    resources:
+        mem_mb=model_memory,
+    script:
+        "../workflow_scripts/export_network.py"

@@ -1,0 +1,33 @@
+"""Stage of ``rules/export.smk``: any trained network of the study as a standard
+``save_pretrained`` directory, whatever layout the study stores it in.
+
+The directory holds ``config.json`` (with the answers as ``id2label``), the full weights
+as ``model.safetensors`` (a subnetwork's pruned weights are zeros), the tokenizer, and
+``network.json`` (seed, kind, sparsity and the mask's counts), so that
+``LxmertForQuestionAnswering.from_pretrained(folder)`` gives the network back.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ..io import atomic_path, write_json
+from ..modeling import load_checkpoint
+from ..network import Network
+from ..tokenization import load_tokenizer
+
+log = logging.getLogger("lxmert_lth")
+
+
+def export_network(model: str, tokenizer: str, network: Network, out: str) -> None:
+    trained, meta = load_checkpoint(model)
+    trained.config.id2label = dict(enumerate(meta.answers))
+    trained.config.label2id = {a: i for i, a in enumerate(meta.answers)}
+    with atomic_path(out, directory=True) as tmp:
+        trained.save_pretrained(tmp)
+        load_tokenizer(tokenizer).save_pretrained(tmp)
+        write_json(
+            tmp / "network.json",
+            {**network.row(), "source": model, "prunable": meta.prunable, **meta.extra},
+        )
+    log.info("%s exported to %s", network.folder, out)
