@@ -178,7 +178,8 @@ class _LazyBatches(torch.utils.data.Dataset):
         return len(self.split)
 
     def __getitem__(self, idx: torch.Tensor) -> dict[str, torch.Tensor]:
-        feats, boxes = self.split.store.read_rows(self.split.image_rows[idx].numpy())
+        rows = self.split.image_rows[idx].numpy()
+        feats, boxes = self.split.store.read_rows(rows, as_stored=True)
         return {
             **_text_fields(self.split, idx),
             "visual_feats": torch.from_numpy(feats),
@@ -220,7 +221,10 @@ def _lazy_batches(split: EncodedSplit, chunks: list[torch.Tensor]):
         prefetch_factor=4 if split.loader_workers else None,
     )
     for batch in loader:
-        yield {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+        batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+        # Features travel in their stored type (float16 at half the bytes); cast here.
+        batch["visual_feats"] = batch["visual_feats"].float()
+        yield batch
 
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids", "visual_feats", "visual_pos")

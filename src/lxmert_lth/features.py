@@ -222,22 +222,28 @@ class FeatureStore:
         """Features (n, R, D) as float32 and boxes (n, R, 4) of the given images."""
         return self.read_rows(self.rows(image_ids))
 
-    def read_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Features (n, R, D) as float32 and boxes (n, R, 4) of the given file rows."""
+    def read_rows(self, rows: np.ndarray, as_stored: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Features (n, R, D) and boxes (n, R, 4) of the given file rows; the features as
+        float32, or in their stored type (``as_stored``: float16 travels to the device at
+        half the bytes and is cast there)."""
         rows = np.asarray(rows, dtype=np.int64)
-        order = np.argsort(rows, kind="stable")
+        unique, inverse = np.unique(rows, return_inverse=True)
         f = self._handle()
-        sorted_rows = rows[order]
-        unique, inverse = np.unique(sorted_rows, return_inverse=True)
+        features, boxes = f["features"], f["boxes"]
         if len(unique) and len(unique) > (unique[-1] - unique[0] + 1) // 2:
-            # Dense selection: one contiguous read beats h5py's point-wise fancy indexing.
+            # Dense selection (a whole split into memory): one contiguous read.
             lo, hi = int(unique[0]), int(unique[-1]) + 1
-            unique = unique - lo
-            feats = f["features"][lo:hi][unique].astype(np.float32)[inverse]
-            boxes = f["boxes"][lo:hi][unique][inverse]
+            feats = features[lo:hi][unique - lo]
+            box = boxes[lo:hi][unique - lo]
         else:
-            feats = f["features"][unique].astype(np.float32)[inverse]
-            boxes = f["boxes"][unique][inverse]
-        out_f, out_b = np.empty_like(feats), np.empty_like(boxes)
-        out_f[order], out_b[order] = feats, boxes
-        return out_f, out_b
+            # A batch: one read per image straight into the output. h5py's point
+            # selection (features[unique]) costs 4 ms per image at 36 x 2048; a chunk of
+            # one image read directly costs a tenth of that.
+            feats = np.empty((len(unique), *features.shape[1:]), dtype=features.dtype)
+            box = np.empty((len(unique), *boxes.shape[1:]), dtype=boxes.dtype)
+            for i, row in enumerate(unique.tolist()):
+                features.read_direct(feats, np.s_[row], np.s_[i])
+                boxes.read_direct(box, np.s_[row], np.s_[i])
+        if not as_stored:
+            feats = feats.astype(np.float32, copy=False)
+        return feats[inverse], box[inverse]
