@@ -92,6 +92,7 @@ def child(spec: dict) -> dict:
     from lxmert_lth.stages.finetuning import (
         FinetuneOutputs,
         JobOptions,
+        Scoring,
         TrainingData,
         finetune_dense,
     )
@@ -103,13 +104,13 @@ def child(spec: dict) -> dict:
                               "predictions.json", "scores.json", "history.json")))  # fmt: skip
     options = JobOptions("cpu", "fp32", False, Loading(True, 0), str(out / ".resume"), 1e-4)
     if spec["kind"] == "dense":
-        finetune_dense(data, spec["theta0"], outputs, 0, RECIPE, 20, "test", options)
+        finetune_dense(data, spec["theta0"], outputs, 0, RECIPE, 20, Scoring("test"), options)
     else:
         subnetwork = SubnetworkOutputs(str(out / "mask.safetensors"),
                                        str(out / "rewound.safetensors"), outputs)  # fmt: skip
         retrain_subnetwork(data, spec["theta0"], MaskSources(trained=spec["trained"]),
                            subnetwork, Network(0, "low", 10), {"ranking": "global"}, RECIPE,
-                           20, "test", options)  # fmt: skip
+                           20, Scoring("test"), options)  # fmt: skip
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     request = training_mem_mb(
         Path(spec["theta0"]).stat().st_size,

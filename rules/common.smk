@@ -100,6 +100,7 @@ def finetune_params():
         "precision": EXECUTION["precision"],
         "tf32": EXECUTION["tf32"],
         "scored_split": SCORED.name,
+        "evaluation": config_params("evaluation"),
     }
 
 

@@ -54,6 +54,8 @@ else:
             directory(res("pretrained")),
         log:
             logfile("import_pretrained.log"),
+        benchmark:
+            benchfile("import_pretrained.tsv")
         conda:
             ENV
         resources:
@@ -72,6 +74,8 @@ rule init_theta0:
         res("seed{seed}/theta0.safetensors"),
     log:
         logfile("seed{seed}/init_theta0.log"),
+    benchmark:
+        benchfile("seed{seed}/init_theta0.tsv")
     conda:
         ENV
     resources:

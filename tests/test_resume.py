@@ -52,11 +52,11 @@ def job(test_run, out_dir, scratch):
         "logging.basicConfig(level=logging.INFO, stream=sys.stdout)\n"
         "from lxmert_lth.data import Loading\n"
         "from lxmert_lth.network import Network\n"
-        "from lxmert_lth.stages.finetuning import (FinetuneOutputs, JobOptions,\n"
+        "from lxmert_lth.stages.finetuning import (FinetuneOutputs, JobOptions, Scoring,\n"
         "    StartingPoint, TrainingData, finetune)\n"
         f"a = json.loads({json.dumps(json.dumps(args))})\n"
         "finetune(TrainingData(**a['data']), StartingPoint(a['checkpoint']),\n"
-        "         FinetuneOutputs(**a['outputs']), Network(0), a['recipe'], 20, 'test',\n"
+        "         FinetuneOutputs(**a['outputs']), Network(0), a['recipe'], 20, Scoring('test'),\n"
         "         JobOptions('cpu', 'fp32', False, Loading(), a['resume_folder'], a['minutes']))\n"
     )
     return code, out

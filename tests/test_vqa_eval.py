@@ -35,16 +35,30 @@ def test_normalisation(text, normalised):
     assert normalize_answer(text) == normalised
 
 
-def test_normalisation_applies_only_when_answers_differ():
-    # Identical human answers: no normalisation, so "Two" does not match "2".
-    assert question_accuracy("Two", ["2"] * 10) == 0.0
-    # Different human answers: both sides normalised.
-    assert question_accuracy("Two", ["2"] * 9 + ["3"]) == pytest.approx(1.0)
-    assert question_accuracy("the dog", ["dog"] * 3 + ["cat"] * 7) == pytest.approx(0.9)
+@pytest.mark.parametrize(
+    ("prediction", "answers", "current", "older"),
+    [
+        # The current rule always normalises the prediction, never the identical answers.
+        ("Two", ["2"] * 10, 1.0, 0.0),
+        ("dont", ["dont"] * 10, 0.0, 1.0),
+        ("yes", ["yes "] * 10, 0.0, 1.0),  # answers are not stripped any more
+        # Answers that differ: punctuation only (current) or full normalisation (older).
+        ("dog", ["the dog"] * 4 + ["cat"] * 6, 0.0, 1.0),
+        ("Two", ["2"] * 9 + ["3"], 1.0, 1.0),
+        ("the dog", ["dog"] * 3 + ["cat"] * 7, 0.9, 0.9),
+        ("black white", ["black/white"] * 5 + ["grey"] * 5, 1.0, 1.0),
+        (" yes\n", ["yes"] * 10, 1.0, 1.0),
+    ],
+)
+def test_the_current_and_the_older_rule(prediction, answers, current, older):
+    assert question_accuracy(prediction, answers) == pytest.approx(current)
+    assert question_accuracy(prediction, answers, "current") == pytest.approx(current)
+    assert question_accuracy(prediction, answers, "older") == pytest.approx(older)
 
 
-def test_whitespace_is_stripped_always():
-    assert question_accuracy(" yes\n", ["yes"] * 10) == 1.0
+def test_an_unknown_rule_is_named():
+    with pytest.raises(ValueError, match="'newest'"):
+        question_accuracy("yes", ["yes"] * 10, "newest")
 
 
 def test_scores_per_type_and_dash_for_missing_type():

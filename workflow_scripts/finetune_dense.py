@@ -1,7 +1,13 @@
 """Snakemake script: fine-tune theta_0 of a seed into its dense network."""
 
 from lxmert_lth.harness import run_job
-from lxmert_lth.stages.finetuning import FinetuneOutputs, JobOptions, TrainingData, finetune_dense
+from lxmert_lth.stages.finetuning import (
+    FinetuneOutputs,
+    JobOptions,
+    Scoring,
+    TrainingData,
+    finetune_dense,
+)
 
 inp, out, p = snakemake.input, snakemake.output, snakemake.params
 run_job(
@@ -13,6 +19,6 @@ run_job(
     seed=int(snakemake.wildcards.seed),
     recipe=p.recipe,
     max_length=p.max_length,
-    scored_split=p.scored_split,
+    scoring=Scoring(p.scored_split, p.evaluation["rule"]),
     options=JobOptions.from_job(p, snakemake.config),
 )

@@ -2,7 +2,7 @@
 
 from lxmert_lth.harness import run_job
 from lxmert_lth.network import Network
-from lxmert_lth.stages.finetuning import FinetuneOutputs, JobOptions, TrainingData
+from lxmert_lth.stages.finetuning import FinetuneOutputs, JobOptions, Scoring, TrainingData
 from lxmert_lth.stages.subnetworks import MaskSources, SubnetworkOutputs, retrain_subnetwork
 
 inp, out, p = snakemake.input, snakemake.output, snakemake.params
@@ -23,6 +23,6 @@ run_job(
     pruning=p.pruning,
     recipe=p.recipe,
     max_length=p.max_length,
-    scored_split=p.scored_split,
+    scoring=Scoring(p.scored_split, p.evaluation["rule"]),
     options=JobOptions.from_job(p, snakemake.config),
 )

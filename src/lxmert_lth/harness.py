@@ -36,6 +36,8 @@ def run_job(snakemake, stage: Callable[..., None], **kwargs) -> None:
     try:
         with contextlib.redirect_stderr(stream):
             log.info("rule %s, wildcards %s", snakemake.rule, dict(snakemake.wildcards))
+            asked = {k: snakemake.resources.get(k) for k in ("mem_mb", "runtime", "gpu")}
+            log.info("resources asked: %s", {k: v for k, v in asked.items() if v is not None})
             claim = _claim_gpu(snakemake)
             stage(**kwargs)
     except Exception as err:

@@ -1,9 +1,12 @@
 """VQA accuracy exactly as the official evaluator computes it (``docs/method.md``, "VQA accuracy").
 
-Per question the prediction and the ten human answers are stripped of newlines, tabs
-and surrounding space; when the human answers are not all identical, prediction and
-answers are normalised (punctuation, lower case, number words, articles, contractions).
-Accuracy is the mean over the ten leave-one-out subsets of min(1, matches / 3).
+Two rules circulate. ``current`` (the official evaluator today, the default): the
+prediction is stripped of newlines, tabs and surrounding space and always normalised
+(punctuation, lower case, number words, articles, contractions); the human answers get
+punctuation handling only, and only when they are not all identical. ``older`` (an
+earlier copy, still found in many code bases): both sides are stripped, and normalised
+alike only when the human answers are not all identical. Accuracy is the mean over the
+ten leave-one-out subsets of min(1, matches / 3).
 """
 
 from __future__ import annotations
@@ -85,15 +88,27 @@ def normalize_answer(text: str) -> str:
     return _process_digits_articles(_process_punctuation(text))
 
 
-def question_accuracy(prediction: str, human_answers: Sequence[str]) -> float:
+RULES = ("current", "older")
+
+
+def question_accuracy(
+    prediction: str, human_answers: Sequence[str], rule: str = "current"
+) -> float:
     """Official VQA accuracy of one prediction against the human answers (0..1)."""
     if not human_answers:
         raise ValueError("a question needs at least one human answer")
     pred = prediction.replace("\n", " ").replace("\t", " ").strip()
-    answers = [a.replace("\n", " ").replace("\t", " ").strip() for a in human_answers]
-    if len(set(answers)) > 1:
-        answers = [_process_digits_articles(_process_punctuation(a)) for a in answers]
+    differ = len(set(human_answers)) > 1
+    if rule == "current":
         pred = _process_digits_articles(_process_punctuation(pred))
+        answers = [_process_punctuation(a) if differ else a for a in human_answers]
+    elif rule == "older":
+        answers = [a.replace("\n", " ").replace("\t", " ").strip() for a in human_answers]
+        if len(set(answers)) > 1:
+            answers = [_process_digits_articles(_process_punctuation(a)) for a in answers]
+            pred = _process_digits_articles(_process_punctuation(pred))
+    else:
+        raise ValueError(f"unknown evaluation rule {rule!r}: expected one of {RULES}")
     accs = []
     for i in range(len(answers)):
         matches = sum(1 for j, a in enumerate(answers) if j != i and a == pred)
@@ -102,11 +117,12 @@ def question_accuracy(prediction: str, human_answers: Sequence[str]) -> float:
 
 
 def score_predictions(
-    predictions: Mapping[int, str], questions: Iterable[Mapping]
+    predictions: Mapping[int, str], questions: Iterable[Mapping], rule: str = "current"
 ) -> dict[str, float | int | None]:
     """Accuracy x100 overall and per answer type, plus question counts.
 
-    ``questions`` are records of the workflow's question format. A type with no
+    ``questions`` are records of the workflow's question format; ``rule`` is the
+    evaluator's (``RULES``). A type with no
     questions gets ``None`` (shown as a dash in tables), never a number. A question with a
     soft label but no human answers (LXMERT's files) scores its label's value for the
     normalised prediction, which is what the evaluator gives an in-vocabulary answer.
@@ -121,7 +137,7 @@ def score_predictions(
         if q["answer_type"] is None:
             raise ValueError(f"question {qid} is unlabelled: it cannot be scored locally")
         if q["answers"]:
-            acc = question_accuracy(predictions[qid], q["answers"])
+            acc = question_accuracy(predictions[qid], q["answers"], rule)
         else:
             acc = q["label"].get(normalize_answer(predictions[qid]), 0.0)
         per_type[q["answer_type"]].append(acc)

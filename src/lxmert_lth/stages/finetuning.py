@@ -66,6 +66,15 @@ class FinetuneOutputs:
 
 
 @dataclass(frozen=True)
+class Scoring:
+    """What a job scores locally: the labelled split (test, or val = minival), by the
+    evaluator's rule (``lxmert_lth.vqa_eval.RULES``)."""
+
+    split: str
+    rule: str = "current"
+
+
+@dataclass(frozen=True)
 class JobOptions:
     """Where and how the job runs. device and precision can change results (they reach
     the rule through params:); loading and resumable state cannot."""
@@ -117,13 +126,13 @@ def finetune(
     network: Network,
     recipe: Mapping,
     max_length: int,
-    scored_split: str,
+    scoring: Scoring,
     options: JobOptions,
     job_inputs: Sequence[str] | None = None,
 ) -> None:
     """Train ``start`` into ``network``, select the best epoch on validation, predict the
-    test split (an EvalAI submission file for VQA v2) and score ``scored_split`` (test, or
-    val = minival).
+    test split (an EvalAI submission file for VQA v2) and score ``scoring.split`` (test,
+    or val = minival) by ``scoring.rule``.
 
     With ``options.resume_folder``, resumable state goes there (every
     ``options.checkpoint_minutes`` of wall-clock time and at epoch ends), a rerun after a
@@ -151,7 +160,7 @@ def finetune(
         precision=precision,
         resume=resume,
     )
-    write_results(prepared, splits, history, outputs, network, scored_split, cfg, precision)
+    write_results(prepared, splits, history, outputs, network, scoring, cfg, precision)
     if resume:
         resume.clear()
     log.info("model compute: %.3f s", ComputeClock.seconds)
@@ -164,12 +173,12 @@ def finetune_dense(
     seed: int,
     recipe: Mapping,
     max_length: int,
-    scored_split: str,
+    scoring: Scoring,
     options: JobOptions,
 ) -> None:
     """The dense network of a seed: its theta_0 fine-tuned."""
     start = StartingPoint(theta0)
-    finetune(data, start, outputs, Network(seed), recipe, max_length, scored_split, options)
+    finetune(data, start, outputs, Network(seed), recipe, max_length, scoring, options)
 
 
 def prepare_network(start: StartingPoint, answers: str, device) -> PreparedNetwork:
@@ -228,11 +237,11 @@ def write_results(
     history: dict,
     outputs: FinetuneOutputs,
     network: Network,
-    scored_split: str,
+    scoring: Scoring,
     cfg: TrainConfig,
     precision: str,
 ) -> None:
-    """Predictions of the test split (a submission file), scores of ``scored_split``,
+    """Predictions of the test split (a submission file), scores of ``scoring.split``,
     the trained network and its history."""
     model, answers = prepared.model, prepared.meta.answers
     device = next(model.parameters()).device
@@ -242,15 +251,15 @@ def write_results(
             pred = predict_indices(model, split.encoded, cfg.eval_batch_size).tolist()
         return {q: answers[i] for q, i in zip(split.encoded.question_ids, pred, strict=True)}
 
-    scored = getattr(splits, scored_split)
+    scored = getattr(splits, scoring.split)
     predictions = predict(splits.test)
     scores = score_predictions(
-        predictions if scored is splits.test else predict(scored), scored.questions
+        predictions if scored is splits.test else predict(scored), scored.questions, scoring.rule
     )
-    log.info("%s accuracy %s", scored_split, scores)
+    log.info("%s accuracy (%s rule) %s", scoring.split, scoring.rule, scores)
     row = {
         **network.row(),
-        "split": scored_split,
+        "split": scoring.split,
         "best_epoch": history["best_epoch"],
         "val_accuracy": history["best_val_accuracy"],
         "num_pruned": prepared.num_pruned,

@@ -31,6 +31,7 @@ from ..network import Network
 from .finetuning import (
     FinetuneOutputs,
     JobOptions,
+    Scoring,
     StartingPoint,
     TrainingData,
     finetune,
@@ -70,7 +71,7 @@ def retrain_subnetwork(
     pruning: dict,
     recipe: dict,
     max_length: int,
-    scored_split: str,
+    scoring: Scoring,
     options: JobOptions,
 ) -> None:
     """Make the mask, write theta_0 rewound under it, and retrain it (mask enforced)."""
@@ -79,9 +80,7 @@ def retrain_subnetwork(
     # The mask and the rewound theta_0 are rewritten by every attempt: a resumed attempt
     # must agree with what they are made from, not with their modification times.
     made_from = [*astuple(data), theta0, *(p for p in astuple(sources) if p)]
-    finetune(
-        data, start, outputs.trained, network, recipe, max_length, scored_split, options, made_from
-    )
+    finetune(data, start, outputs.trained, network, recipe, max_length, scoring, options, made_from)
 
 
 def make_subnetwork(

@@ -1,0 +1,170 @@
+"""A rehearsal of the paper configuration at real size, on the CPU, before a real run.
+
+    python bench/rehearse_paper.py [--workdir DIR] [--cores 2]
+
+Writes the inputs a paper-configuration user brings, in their real formats and at their
+real sizes where memory grows with them: the official VQA v2 JSONs at their real counts
+(``bench/bench_prepare_vqa_v2.py``), an LXMERT-base with random weights and a 30,522-piece
+WordPiece tokenizer as a ``save_pretrained`` directory, and bottom-up-attention TSVs of
+the images the capped splits use (36 x 2048). Then runs ``configs/paper.yaml``'s DAG on
+them with Snakemake: data preparation on every question, training capped to 256
+questions (validation 128, test 256) for one epoch, one seed, Table 1's sparsity (50 %)
+and the IMP chain up to it. Prints, for every job, its wall time, peak memory (Snakemake's
+benchmark), the memory it asked for, and the bytes it wrote; then the plan of the full
+paper configuration (``python -m lxmert_lth.plan``): 84 fine-tunes, schedule, disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench")]
+CAPS = {"train": 256, "val": 128, "test": 256}
+
+
+def write_pretrained(folder: Path) -> Path:
+    """LXMERT-base (random weights) and a 30,522-piece tokenizer, as save_pretrained."""
+    import torch
+    from bench_prepare_vqa_v2 import WORDS
+    from transformers import BertTokenizerFast, LxmertConfig, LxmertForPreTraining
+
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "?", *WORDS]
+    vocab += [f"piece{i}" for i in range(30_522 - len(vocab))]
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    BertTokenizerFast(vocab_file=str(folder / "vocab.txt")).save_pretrained(folder)
+    torch.manual_seed(0)
+    LxmertForPreTraining(LxmertConfig()).save_pretrained(folder)
+    return folder
+
+
+def write_tsv(path: Path, image_ids: list[str]) -> None:
+    from lxmert_lth.bottom_up_attention import Row, encode_row
+
+    rng = np.random.default_rng(0)
+    with open(path, "wb") as f:
+        for image_id in image_ids:
+            x1, y1 = rng.uniform(0, 300, (2, 36))
+            f.write(encode_row(Row(
+                img_id=image_id, img_h=480, img_w=640,
+                objects_id=rng.integers(0, 1600, 36), objects_conf=rng.uniform(0, 1, 36),
+                attrs_id=rng.integers(0, 400, 36), attrs_conf=rng.uniform(0, 1, 36),
+                boxes=np.stack([x1, y1, x1 + 100, y1 + 100], axis=1),
+                features=rng.uniform(0, 4, (36, 2048)).astype(np.float32),
+            )))  # fmt: skip
+
+
+def rehearsal_config(workdir: Path, official: dict, pretrained: Path, tsv: Path) -> Path:
+    config = yaml.safe_load((ROOT / "configs" / "paper.yaml").read_text())
+    config["results"] = "results-paper"
+    config["dataset"]["official"] = {**official, "min_answer_count": 9, "minival_images": 5000}
+    config["dataset"]["max_questions"] = CAPS
+    config["features"]["tsv"] = [str(tsv)]
+    config["pretrained"] = {"source": str(pretrained), "tokenizer": None, "config": None,
+                            "answers": None}  # fmt: skip
+    config["finetune"].update(epochs=1)
+    config["study"].update(seeds=[0], sparsities=[50])
+    config["execution"].update(device="cpu", train_threads=2, loader_workers=2)
+    path = workdir / "rehearsal.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def folder_bytes(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def outputs_of(res: Path, job: str) -> Path:
+    """The folder or file a job (by its benchmark name) writes."""
+    name = job.split("/")[-1]
+    seed = job.split("/")[0] if "/" in job else ""
+    fixed = {"prepare_vqa_v2": "data", "convert_features": "features",
+             "import_pretrained": "pretrained"}  # fmt: skip
+    if name in fixed:
+        return res / fixed[name]
+    if name == "init_theta0":
+        return res / seed / "theta0.safetensors"
+    if name == "finetune_dense":
+        return res / seed / "dense"
+    return res / seed / name.removeprefix("retrain_")
+
+
+def report(res: Path) -> list[dict]:
+    rows = []
+    for bench in sorted((res / "benchmarks").rglob("*.tsv")):
+        job = str(bench.relative_to(res / "benchmarks"))[: -len(".tsv")]
+        with open(bench) as f:
+            stats = next(csv.DictReader(f, delimiter="\t"))
+        log = (res / "logs" / f"{job}.log").read_text()
+        asked = re.search(r"resources asked: (\{.*\})", log)
+        mem = json.loads(asked[1].replace("'", '"')).get("mem_mb") if asked else None
+        rows.append({"job": job, "seconds": float(stats["s"]),
+                     "peak_mb": float(stats["max_rss"]), "asked_mb": mem,
+                     "written_mb": folder_bytes(outputs_of(res, job)) / 2**20})  # fmt: skip
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--cores", type=int, default=2)
+    args = parser.parse_args()
+    from bench_prepare_vqa_v2 import write_official
+
+    from conftest import snakemake
+    from lxmert_lth import plan
+
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="lxmert-lth-rehearsal-"))
+    inputs = workdir / "inputs"
+    (inputs / "vqa").mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    official = write_official(inputs / "vqa", 1.0)
+    pretrained = write_pretrained(inputs / "lxmert-base")
+    tsv = inputs / "obj36.tsv"
+    tsv.write_bytes(b"")
+    config = rehearsal_config(workdir, official, pretrained, tsv)
+    res = workdir / "results-paper"
+    # The questions first (at full size): the TSV then holds the images they use.
+    snakemake(workdir, "--cores", str(args.cores), "results-paper/data/test.json",
+              configfile=config, timeout=3600)  # fmt: skip
+    images = sorted(
+        {q["image_id"] for s in CAPS for q in json.loads((res / f"data/{s}.json").read_text())}
+    )
+    write_tsv(tsv, images)
+    print(f"inputs written in {time.perf_counter() - start:.0f} s: {len(images)} images in the TSV")
+    start = time.perf_counter()
+    snakemake(workdir, "--cores", str(args.cores), configfile=config, timeout=7200)
+    print(f"DAG in {time.perf_counter() - start:.0f} s (after the question files)\n")
+    rows = report(res)
+    print(f"{'job':34s} {'seconds':>8s} {'peak MB':>8s} {'asked MB':>9s} {'written MB':>11s}")
+    for r in rows:
+        asked = f"{r['asked_mb']:9d}" if r["asked_mb"] else f"{'-':>9s}"
+        flag = "  OVER" if r["asked_mb"] and r["peak_mb"] > r["asked_mb"] else ""
+        print(f"{r['job']:34s} {r['seconds']:8.1f} {r['peak_mb']:8.0f} {asked} "
+              f"{r['written_mb']:11.1f}{flag}")  # fmt: skip
+    (workdir / "rehearsal.json").write_text(json.dumps(rows, indent=1))
+    print("\nThe full paper configuration:")
+    full = plan.load_config(
+        ROOT / "configs" / "paper.yaml", ROOT / "schemas" / "config.schema.yaml"
+    )
+    full["results"] = str(workdir / "not-yet")
+    print(plan.report(full, [1, 2, 8, 32], samples_per_second=None))
+    over = [r["job"] for r in rows if r["asked_mb"] and r["peak_mb"] > r["asked_mb"]]
+    return 1 if over else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
