@@ -34,6 +34,7 @@ include: "rules/pretraining.smk"
 include: "rules/finetuning.smk"
 include: "rules/subnetworks.smk"
 include: "rules/reports.smk"
+include: "rules/analysis.smk"
 include: "rules/export.smk"
 
 
@@ -43,5 +44,6 @@ rule all:
         figure=res("figure1.png"),
         scores=res("scores.csv"),
         models=all_kept_models(),
+        modules=res("module_sparsity.md"),
         # The paper configuration also compares its numbers with the published ones.
         comparison=[res("comparison.md")] if DATASET == "vqa_v2" else [],

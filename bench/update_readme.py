@@ -2,7 +2,8 @@
 
     python bench/update_readme.py WORKDIR
 
-Takes Table 1 (``table1.md``) and Figure 1 (``figure1.png``, copied to
+Takes Table 1 (``table1.md``), the per-module sparsity (``module_sparsity.md``) and
+Figure 1 (``figure1.png``, copied to
 ``docs/figure1.png``) from the run's results folder, and the wall time, job count,
 commit and machine from its ``run_summary.json``, and replaces the part of README.md
 between the two results markers. The README's numbers are then those of that run.
@@ -21,8 +22,9 @@ BEGIN = "<!-- results: written by bench/update_readme.py; do not edit by hand --
 END = "<!-- end of results -->"
 
 
-def section(summary: dict, table_md: str) -> str:
+def section(summary: dict, table_md: str, modules_md: str) -> str:
     caption, _, table = table_md.strip().partition("\n\n")
+    modules_caption, _, modules = modules_md.strip().partition("\n\n")
     minutes, seconds = divmod(round(summary["wall_s"]), 60)
     return "\n".join(
         [
@@ -38,6 +40,12 @@ def section(summary: dict, table_md: str) -> str:
             table,
             "",
             "![Figure 1: accuracy against sparsity, easy-VQA](docs/figure1.png)",
+            "",
+            f"Where the tickets prune (`module_sparsity.md`): {modules_caption[0].lower()}"
+            f"{modules_caption[1:]}; the last column is the share of the low-magnitude "
+            "mask's pruned weights that the random mask of the same seed prunes too.",
+            "",
+            modules,
             END,
         ]
     )
@@ -56,7 +64,11 @@ def main() -> int:
         return 1
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
-    new = section(summary, (results / "table1.md").read_text())
+    new = section(
+        summary,
+        (results / "table1.md").read_text(),
+        (results / "module_sparsity.md").read_text(),
+    )
     readme.write_text(head + new + tail)
     shutil.copyfile(results / "figure1.png", ROOT / "docs" / "figure1.png")
     print(f"README.md and docs/figure1.png updated from {results}")

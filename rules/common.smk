@@ -255,6 +255,14 @@ def all_score_files():
     return [network_file(network, "scores.json") for network in networks(STUDY)]
 
 
+def all_mask_files():
+    return [
+        network_file(network, "mask.safetensors")
+        for network in networks(STUDY)
+        if not network.is_dense
+    ]
+
+
 def all_kept_models():
     """The trained weights the study keeps: dense, the tickets, and the controls' when
     study.keep_control_weights (asked for here, so turning it on reruns the controls).

@@ -120,10 +120,12 @@ def test_rerun_after_changing_one_seed(run_copy, tmp_path):
         "collect_scores",
         "table1",
         "figure1",
+        "module_sparsity",
     }
     assert ("init_theta0", f"seed{new_seed}/theta0.safetensors") in planned
 
 
+REPORTS = {"collect_scores", "table1", "figure1", "module_sparsity"}
 SUBNETWORK_OUTPUTS = (
     "mask.safetensors",
     "rewound.safetensors",
@@ -143,7 +145,7 @@ def test_rerun_after_adding_one_sparsity(run_copy, tmp_path):
             if kind != "low":
                 shutil.rmtree(res / f"seed{seed}/{kind}75")
     smaller = write_config(tmp_path, "small.yaml", study={"sparsities": [25, 50]})
-    assert rules_of(planned_jobs(run_copy, smaller)) == {"collect_scores", "table1", "figure1"}
+    assert rules_of(planned_jobs(run_copy, smaller)) == REPORTS
     snakemake(run_copy, "--cores", "2", configfile=smaller)
 
     planned = planned_jobs(run_copy, write_config(tmp_path, "full.yaml"))
@@ -162,6 +164,7 @@ def test_rerun_after_adding_one_sparsity(run_copy, tmp_path):
         "collect_scores",
         "table1",
         "figure1",
+        "module_sparsity",
     }
 
 
@@ -176,6 +179,7 @@ def test_rerun_after_changing_one_training_hyperparameter(run_copy, tmp_path):
         "collect_scores",
         "table1",
         "figure1",
+        "module_sparsity",
     }
     trained = {out for rule, out in planned if out.endswith("/scores.json")}
     assert len(trained) == len(SEEDS) * (1 + len(KINDS) * len(SPARSITIES))
@@ -294,3 +298,18 @@ def test_training_jobs_ask_for_memory_from_what_they_load_and_stay_under_it(run_
     for path, peak in peaks.items():
         seed = int(path.parent.name.removeprefix("seed"))
         assert 0 < peak < request[seed], (path, peak)
+
+
+def test_module_sparsity_accounts_for_every_mask(test_run):
+    res = test_run / RESULTS
+    table = pd.read_csv(res / "module_sparsity.csv")
+    for (seed, kind, s), rows in table.groupby(["seed", "kind", "sparsity"]):
+        mask, _ = Mask.load(res / f"seed{seed}/{kind}{s}/mask.safetensors")
+        assert rows.num_pruned.sum() == mask.num_pruned
+        assert rows.num_prunable.sum() == mask.num_prunable
+        overlap = rows.overlap_with_random_percent
+        assert overlap.notna().all() if kind == "low" else overlap.isna().all()
+    assert len(table.groupby(["seed", "kind", "sparsity"])) == len(SEEDS) * len(KINDS) * len(
+        SPARSITIES
+    )
+    assert "low pruned also by random" in res.joinpath("module_sparsity.md").read_text()

@@ -1,0 +1,26 @@
+# Where the tickets prune: every mask's sparsity per module of LXMERT (language, vision
+# and cross-modality encoders; attention against feed-forward; per layer), and how much
+# of each low-magnitude mask the random mask of the same seed and sparsity prunes too.
+
+
+rule module_sparsity:
+    input:
+        all_mask_files(),
+    output:
+        csv=res("module_sparsity.csv"),
+        md=report(res("module_sparsity.md"), category="Where the ticket prunes"),
+        png=report(res("module_sparsity.png"), category="Where the ticket prunes"),
+        pdf=res("module_sparsity.pdf"),
+    log:
+        logfile("module_sparsity.log"),
+    conda:
+        ENV
+    params:
+        sparsity=STUDY["table_sparsity"],
+        kinds=STUDY["kinds"],
+        caption=(
+            f"Share of each module's prunable weights pruned at "
+            f"{STUDY['table_sparsity']}% sparsity, mean over seeds {STUDY['seeds']}"
+        ),
+    script:
+        "../workflow_scripts/module_sparsity.py"

@@ -1,0 +1,35 @@
+"""Stage of ``rules/analysis.smk``: where the masks prune, per module of LXMERT."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from ..anatomy import module_table, plot_module_sparsity, summary
+from ..io import atomic_path
+from ..network import Network
+
+log = logging.getLogger("lxmert_lth")
+
+
+def module_sparsity(
+    mask_files: list[str],
+    sparsity: int,
+    kinds: list[str],
+    out_csv: str,
+    out_md: str,
+    out_png: str,
+    out_pdf: str,
+    caption: str,
+) -> None:
+    """Every mask's sparsity per module (CSV), the summary at ``sparsity`` (Markdown) and
+    its figure."""
+    masks = {Network.from_folder("/".join(Path(p).parts[-3:-1])): p for p in mask_files}
+    table = module_table(masks)
+    with atomic_path(out_csv) as tmp:
+        table.to_csv(tmp, index=False)
+    at = summary(table, sparsity)
+    with atomic_path(out_md) as tmp:
+        tmp.write_text(f"{caption}\n\n{at.to_markdown(index=False)}\n")
+    plot_module_sparsity(table, sparsity, kinds, out_png, out_pdf, caption)
+    log.info("%d masks, %d module rows", len(masks), len(table))
