@@ -8,8 +8,16 @@ rule module_sparsity:
         all_mask_files(),
     output:
         csv=res("module_sparsity.csv"),
-        md=report(res("module_sparsity.md"), category="Where the ticket prunes"),
-        png=report(res("module_sparsity.png"), category="Where the ticket prunes"),
+        md=report(
+            res("module_sparsity.md"),
+            caption="../report/module_sparsity.rst",
+            category="Where the ticket prunes",
+        ),
+        png=report(
+            res("module_sparsity.png"),
+            caption="../report/module_sparsity.rst",
+            category="Where the ticket prunes",
+        ),
         pdf=res("module_sparsity.pdf"),
     log:
         logfile("module_sparsity.log"),

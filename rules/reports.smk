@@ -19,7 +19,7 @@ rule table1:
         server=lambda wc: list(server_results().values()),
     output:
         csv=res("table1.csv"),
-        md=report(res("table1.md"), category="Table 1"),
+        md=report(res("table1.md"), caption="../report/table1.rst", category="Table 1"),
     log:
         logfile("table1.log"),
     conda:
@@ -38,7 +38,9 @@ rule figure1:
     input:
         res("scores.csv"),
     output:
-        png=report(res("figure1.png"), category="Figure 1"),
+        png=report(
+            res("figure1.png"), caption="../report/figure1.rst", category="Figure 1"
+        ),
         pdf=res("figure1.pdf"),
     log:
         logfile("figure1.log"),
@@ -58,7 +60,11 @@ rule compare_with_paper:
         server=lambda wc: list(server_results().values()),
     output:
         csv=res("comparison.csv"),
-        md=report(res("comparison.md"), category="Comparison with the paper"),
+        md=report(
+            res("comparison.md"),
+            caption="../report/comparison.rst",
+            category="Comparison with the paper",
+        ),
     log:
         logfile("compare_with_paper.log"),
     conda:
