@@ -5,8 +5,10 @@ A training job holds, at its peak on the CPU, about six fp32 copies of its model
 of loading or of the mask maths), its question files as Python objects, and its region
 features when they are read into memory; on a GPU most of that lives on the device, so
 the request is generous there. The other jobs hold a model or two, or their question
-files. ``bench/bench_job_memory.py`` measures the training jobs at LXMERT-base's size
-against these requests; every request doubles on a retry (``--retries``).
+files. ``bench/bench_job_memory.py`` and ``bench/rehearse_paper.py`` measure the jobs at
+LXMERT-base's size against these requests (peaks as proportional set sizes: pages shared
+between a job and its loader workers counted once, as a cgroup charges them); every
+request doubles on a retry (``--retries``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ LXMERT_BASE_BYTES = 213_930_297 * 4  # fp32, with 3,129 answers
 RUNTIME_MB = 1500  # Python, torch, transformers, h5py; a CUDA context on the host
 MODEL_COPIES = 6  # fp32 model copies a training job holds at its peak
 QUESTION_FACTOR = 10  # bytes in memory per byte of question JSON (Python objects)
-WORKER_MB = 400  # one feature-loading process (its own interpreter and HDF5 cache)
+# One feature-loading process: forked from the job, it comes to own the pages of the
+# question records that it touches, besides its HDF5 cache and batches in flight.
+# bench/rehearse_paper.py measured about 1.2 GB each at LXMERT-base (2 workers).
+WORKER_MB = 1200
 HEADROOM = 1.25
 
 
