@@ -131,11 +131,66 @@ def print_table(rows: list[dict]) -> None:
               f"{asked} {r['written_mb']:11.1f}{flag}")  # fmt: skip
 
 
+def measure_save(theta0: Path, folder: Path) -> tuple[float, float]:
+    """Seconds and GiB of one save of a fine-tune's resumable state at this size: the
+    weights, AdamW's two moments and the best weights so far (``lxmert_lth.resume``)."""
+    import copy
+
+    import torch
+
+    from lxmert_lth.modeling import load_checkpoint
+    from lxmert_lth.resume import Resume
+
+    model, _ = load_checkpoint(theta0)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)
+    optimizer.step()  # creates the moments
+    best = copy.deepcopy(model.state_dict())
+    state = {"epoch": 1, "step": 1, "model": model.state_dict(),
+             "optimizer": optimizer.state_dict(), "best": best}  # fmt: skip
+    resume = Resume(folder, key="rehearsal")
+    resume.save(state)
+    size = resume.path.stat().st_size / 2**30
+    resume.clear()
+    return resume.last_save_cost, size
+
+
+def projections(res: Path, workdir: Path) -> list[str]:
+    """What the full configuration's jobs would ask and cost, from this run's files."""
+    from lxmert_lth import plan
+    from lxmert_lth.resources import WORKER_MB, training_mem_mb
+
+    theta0 = res / "seed0/theta0.safetensors"
+    full = plan.PUBLISHED["vqa_v2"]
+    per_question = {s: (res / f"data/{s}.json").stat().st_size / CAPS[s] for s in CAPS}
+    questions = sum(per_question[s] * full[s] for s in CAPS)
+    ask = training_mem_mb(theta0.stat().st_size, int(questions), 0, False, 4)
+    seconds, gib = measure_save(theta0, workdir / "save-test")
+    minutes = 10
+    share = seconds / (max(60 * minutes, 19 * seconds) + seconds)
+    return [
+        f"A fine-tune at the real question counts ({questions / 2**20:.0f} MiB of question "
+        f"files, the paper configuration's 4 loader workers at {WORKER_MB} MB) asks "
+        f"{ask:,} MB.",
+        f"One save of the resumable state: {gib:.2f} GiB in {seconds:.1f} s here; every "
+        f"{minutes} min of training (execution.checkpoint_minutes) that is "
+        f"{100 * share:.1f} % of the time, whatever the GPU's step rate.",
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--report-only", action="store_true",
+                        help="report on the rehearsal already in --workdir")  # fmt: skip
     args = parser.parse_args()
+    if args.report_only:
+        res = args.workdir / "results-paper"
+        print_table(report(res))
+        print("\n".join(projections(res, args.workdir)))
+        return 0
     from bench_prepare_vqa_v2 import write_official
 
     from conftest import snakemake
@@ -165,6 +220,7 @@ def main() -> int:
     rows = report(res)
     print_table(rows)
     (workdir / "rehearsal.json").write_text(json.dumps(rows, indent=1))
+    print("\n".join(projections(res, workdir)))
     print("\nThe full paper configuration:")
     full = plan.load_config(
         ROOT / "configs" / "paper.yaml", ROOT / "schemas" / "config.schema.yaml"
