@@ -237,8 +237,8 @@ class FeatureStore:
             box = boxes[lo:hi][unique - lo]
         else:
             # A batch: one read per image straight into the output. h5py's point
-            # selection (features[unique]) costs 4 ms per image at 36 x 2048; a chunk of
-            # one image read directly costs a tenth of that.
+            # selection (features[unique]) costs 4 ms per image at 36 x 2048; reading each
+            # image's chunk directly costs about 0.15 ms (bench/bench_loader.py).
             feats = np.empty((len(unique), *features.shape[1:]), dtype=features.dtype)
             box = np.empty((len(unique), *boxes.shape[1:]), dtype=boxes.dtype)
             for i, row in enumerate(unique.tolist()):
