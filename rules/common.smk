@@ -9,6 +9,7 @@ from lxmert_lth.network import (
     DENSE_FOLDER,
     SUBNETWORK_FOLDER,
     SUBNETWORK_KINDS,
+    CONTROL_KINDS,
     Network,
 )
 from lxmert_lth import resources as memory
@@ -225,13 +226,13 @@ def chain_priority(wildcards):
 
 def kinds_with_weights():
     """The kinds whose retrained weights are kept (a wildcard constraint)."""
-    return "low|high|random" if STUDY["keep_control_weights"] else "low"
+    return "|".join(SUBNETWORK_KINDS) if STUDY["keep_control_weights"] else "low"
 
 
 def exported_model(wildcards):
     """The trained weights of the network to export (the controls' only if kept)."""
     network = Network.from_folder(wildcards.network)
-    if network.kind in ("high", "random") and not STUDY["keep_control_weights"]:
+    if network.kind in CONTROL_KINDS and not STUDY["keep_control_weights"]:
         raise WorkflowError(
             f"{network.folder}: the trained weights of the controls are not kept; set "
             "study.keep_control_weights: true (its job then runs again) to export it"
@@ -245,6 +246,8 @@ def mask_params(wildcards):
         "low": {"ranking": PRUNING["ranking"]},
         "high": {},
         "random": {"random": PRUNING["random"]},
+        "oneshot": {"ranking": PRUNING["ranking"]},
+        "shuffled": {},
     }[wildcards.kind]
 
 

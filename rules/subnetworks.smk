@@ -48,4 +48,4 @@ if not STUDY["keep_control_weights"]:
             scores=subnetwork("scores.json"),
             history=subnetwork("history.json"),
         wildcard_constraints:
-            kind="high|random",
+            kind="|".join(CONTROL_KINDS),

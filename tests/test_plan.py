@@ -30,6 +30,8 @@ def test_each_fine_tune_waits_for_what_its_mask_is_made_from():
     assert waits_for(Network(1, "high", 30), p) == [Network(1, "low", 70)]
     assert waits_for(Network(1, "random", 30), p) == []
     assert waits_for(Network(1, "random", 30), pruning("per_layer")) == [Network(1, "low", 30)]
+    assert waits_for(Network(2, "oneshot", 30), p) == [Network(2)]
+    assert waits_for(Network(2, "shuffled", 30), p) == [Network(2, "low", 30)]
 
 
 def test_fine_tunes_include_the_levels_that_masks_need():

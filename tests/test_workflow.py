@@ -323,3 +323,37 @@ def test_report_holds_every_figure_and_table_with_its_caption(run_copy):
     assert f"over seeds {SEEDS}" in html  # rendered from the configuration
     for name in ("table1.md", "figure1.png", "module_sparsity.md", "module_sparsity.png"):
         assert name in html
+
+
+def test_controls_oneshot_and_shuffled_run_beside_the_ticket(run_copy, tmp_path):
+    """The one-shot mask (the dense network pruned to s in one step) and the shuffled
+    ticket (the low mask at s permuted within each tensor): only they run, from the files
+    their kinds name, and the reports take them."""
+    kinds = ["low", "oneshot", "shuffled"]
+    cfg = write_config(tmp_path, "controls.yaml", study={"kinds": kinds})
+    planned = planned_jobs(run_copy, cfg)
+    trained = {out.split("/")[1] for rule, out in planned if out.endswith("/scores.json")}
+    assert trained == {f"{k}{s}" for k in ("oneshot", "shuffled") for s in SPARSITIES}
+    snakemake(run_copy, "--cores", "2", configfile=cfg)
+    res = run_copy / RESULTS
+    for seed in SEEDS:
+        theta0 = load_tensors(res / f"seed{seed}/theta0.safetensors", framework="np")[1]
+        dense = CheckpointTensors(res / f"seed{seed}/dense/model.safetensors")
+        for s in SPARSITIES:
+            low, _ = Mask.load(res / f"seed{seed}/low{s}/mask.safetensors")
+            oneshot, meta = Mask.load(res / f"seed{seed}/oneshot{s}/mask.safetensors")
+            assert meta["one_shot"] and oneshot.num_pruned == low.num_pruned
+            # One step from the dense network: every weight it prunes is no larger than
+            # every weight it keeps, across all prunable tensors (global ranking).
+            names = theta0["prunable"]
+            w = {n: np.abs(dense[n]) for n in names}
+            pruned = max(w[n][~oneshot.tensors[n]].max(initial=0) for n in names)
+            kept = min(w[n][oneshot.tensors[n]].min(initial=np.inf) for n in names)
+            assert pruned <= kept
+            shuffled, _ = Mask.load(res / f"seed{seed}/shuffled{s}/mask.safetensors")
+            assert shuffled.per_tensor_pruned() == low.per_tensor_pruned()
+            assert any((shuffled.tensors[k] != low.tensors[k]).any() for k in low.tensors)
+            assert not (res / f"seed{seed}/oneshot{s}/model.safetensors").exists()
+    table = pd.read_csv(res / "table1.csv")
+    assert table.method.tolist() == [
+        "LXMERT (dense)", "low-magnitude", "one-shot magnitude", "shuffled ticket"]  # fmt: skip

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from .io import InputError
 
 DENSE = "dense"
-SUBNETWORK_KINDS = ("low", "high", "random")
+SUBNETWORK_KINDS = ("low", "high", "random", "oneshot", "shuffled")
+# The controls: every kind but the IMP ticket (low).
+CONTROL_KINDS = SUBNETWORK_KINDS[1:]
 # Folder patterns with Snakemake wildcards, relative to the results folder.
 DENSE_FOLDER = "seed{seed}/dense"
 SUBNETWORK_FOLDER = "seed{seed}/{kind}{sparsity}"

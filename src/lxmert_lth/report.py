@@ -17,6 +17,8 @@ KIND_LABELS = {
     "low": "low-magnitude",
     "high": "high-magnitude",
     "random": "random",
+    "oneshot": "one-shot magnitude",
+    "shuffled": "shuffled ticket",
 }
 COLUMNS = {"yes/no": "Yes/No", "number": "Number", "other": "Other", "overall": "Overall"}
 DASH = "–"
@@ -84,7 +86,8 @@ def plot_figure1(
         ax.axhline(mean, color="black", linestyle="--", linewidth=1, label=f"dense ({mean:.2f})")
         if std and not math.isnan(std):
             ax.axhspan(mean - std, mean + std, color="black", alpha=0.08)
-    styles = {"low": ("tab:blue", "o"), "high": ("tab:orange", "s"), "random": ("tab:green", "^")}
+    styles = {"low": ("tab:blue", "o"), "high": ("tab:orange", "s"), "random": ("tab:green", "^"),
+              "oneshot": ("tab:purple", "D"), "shuffled": ("tab:brown", "v")}  # fmt: skip
     for kind in kinds:
         sel = scores[scores.kind == kind]
         if sel.empty:

@@ -65,7 +65,9 @@ def mask_sources(network: Network, pruning: Mapping) -> dict[str, tuple[Network,
     * low at s: level s - step's trained network (the dense one at the first level) and,
       beyond the first level, its mask;
     * high at s: the low-magnitude mask at 100 - s;
-    * random at s: nothing (``global``), or the low-magnitude mask at s (``per_layer``).
+    * random at s: nothing (``global``), or the low-magnitude mask at s (``per_layer``);
+    * oneshot at s: the dense trained network (pruned to s in one step);
+    * shuffled at s: the low-magnitude mask at s (permuted within each tensor).
     """
     seed, s = network.seed, network.sparsity
     if network.kind == "low":
@@ -77,6 +79,10 @@ def mask_sources(network: Network, pruning: Mapping) -> dict[str, tuple[Network,
     if network.kind == "high":
         return {"low_mask": (Network(seed, "low", 100 - s), MASK)}
     if network.kind == "random" and pruning["random"] == "per_layer":
+        return {"reference": (Network(seed, "low", s), MASK)}
+    if network.kind == "oneshot":
+        return {"trained": (Network(seed), TRAINED)}
+    if network.kind == "shuffled":
         return {"reference": (Network(seed, "low", s), MASK)}
     return {}
 

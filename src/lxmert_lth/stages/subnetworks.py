@@ -112,6 +112,13 @@ def make_mask(
         mask, how = Mask.load(sources.low_mask)[0].complement(), {"complement_of": sources.low_mask}
     elif network.kind == "random":
         mask, how = _random(shapes, sources, network)
+    elif network.kind == "oneshot":
+        mask, how = _low(shapes, sources, network.sparsity, pruning["ranking"])
+        how["one_shot"] = True
+    elif network.kind == "shuffled":
+        counts = Mask.load(sources.reference)[0].per_tensor_pruned()
+        seed = network.seed * 1000 + network.sparsity + SHUFFLE_SEED_OFFSET
+        mask, how = masks.random_mask(shapes, counts, seed), {"shuffled": sources.reference}
     else:
         raise ValueError(f"{network.name}: not a subnetwork")
     check_shapes(mask, shapes, "theta_0's prunable parameters")
@@ -123,6 +130,10 @@ def make_mask(
         mask.sparsity,
     )
     return mask, mask.metadata(meta.num_total_parameters, kind=network.kind, **how)
+
+
+# Seeds of the shuffled masks: apart from the random masks' (seed * 1000 + sparsity).
+SHUFFLE_SEED_OFFSET = 500
 
 
 def _low(shapes, sources: MaskSources, sparsity: int, ranking: str):
