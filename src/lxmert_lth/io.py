@@ -89,43 +89,46 @@ def save_tensors(
         save_file(tensors, str(tmp), metadata=meta)
 
 
+@contextmanager
+def _readable(path) -> Iterator[None]:
+    """The one translation of safetensors' read errors into an error naming the file."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except (SafetensorError, OSError, json.JSONDecodeError) as err:
+        raise InputError(f"{path}: not a readable safetensors file ({err})") from None
+
+
 def load_tensors(
     path: str | os.PathLike, framework: str = "pt", device: str = "cpu"
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Load a safetensors file as torch tensors (``pt``) or NumPy arrays (``np``), with the
     metadata written by :func:`save_tensors`. Never unpickles anything."""
-    try:
-        with safe_open(str(path), framework=framework, device=device) as f:
-            meta = {k: json.loads(v) for k, v in (f.metadata() or {}).items()}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except (SafetensorError, OSError, json.JSONDecodeError) as err:
-        raise InputError(f"{path}: not a readable safetensors file ({err})") from None
+    with _readable(path), safe_open(str(path), framework=framework, device=device) as f:
+        meta = {k: json.loads(v) for k, v in (f.metadata() or {}).items()}
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
     return tensors, meta
 
 
 class TensorFile(Mapping):
     """A safetensors file as a read-only mapping of NumPy arrays, each read from disk when
     asked for: a job that needs a few tensors at a time (the mask maths, rewinding) never
-    holds the whole checkpoint. ``shapes`` and ``metadata`` come from the header alone."""
+    holds the whole checkpoint. ``shapes`` and ``metadata`` come from the header alone,
+    which is parsed once: the file stays open (memory-mapped) while the mapping lives."""
 
     def __init__(self, path: str | os.PathLike):
         self.path = str(path)
-        try:
-            with safe_open(self.path, framework="np") as f:
-                self.metadata = {k: json.loads(v) for k, v in (f.metadata() or {}).items()}
-                self.shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
-        except FileNotFoundError:
-            raise InputError(f"{path}: file not found") from None
-        except (SafetensorError, OSError, json.JSONDecodeError) as err:
-            raise InputError(f"{path}: not a readable safetensors file ({err})") from None
+        with _readable(path):
+            self._file = safe_open(self.path, framework="np")
+            self.metadata = {k: json.loads(v) for k, v in (self._file.metadata() or {}).items()}
+            self.shapes = {k: tuple(self._file.get_slice(k).get_shape()) for k in self._file.keys()}
 
     def __getitem__(self, name: str) -> np.ndarray:
         if name not in self.shapes:
             raise KeyError(name)
-        with safe_open(self.path, framework="np") as f:
-            return f.get_tensor(name)
+        with _readable(self.path):
+            return self._file.get_tensor(name)
 
     def __iter__(self):
         return iter(self.shapes)

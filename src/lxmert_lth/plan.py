@@ -29,6 +29,7 @@ from pathlib import Path
 
 import yaml
 
+from .checkpoints import CheckpointMeta, CheckpointTensors
 from .network import Network
 from .study import fine_tunes, levels, networks, waits_for
 
@@ -124,11 +125,9 @@ def question_counts(config: Mapping) -> Questions:
 def model_size(config: Mapping) -> ModelSize:
     """Parameters and prunable weights: from a theta_0 already written, else from the
     architecture built on torch's meta device (no memory)."""
-    for theta0 in sorted(Path(config["results"]).glob("seed*/theta0.safetensors")):
-        from .checkpoints import CheckpointMeta
-        from .io import TensorFile
-
-        weights = TensorFile(theta0)
+    theta0 = next(iter(sorted(Path(config["results"]).glob("seed*/theta0.safetensors"))), None)
+    if theta0 is not None:
+        weights = CheckpointTensors(theta0)
         meta = CheckpointMeta.from_json(weights.metadata, str(theta0))
         prunable = sum(math.prod(weights.shapes[n]) for n in meta.prunable)
         return ModelSize(meta.num_total_parameters, prunable, str(theta0))
