@@ -47,3 +47,5 @@ rule all:
         modules=res("module_sparsity.md"),
         # The paper configuration also compares its numbers with the published ones.
         comparison=[res("comparison.md")] if DATASET == "vqa_v2" else [],
+        # Other runs beside this one, when named (compare_runs).
+        runs=[res("runs.md")] if config["compare_runs"] else [],

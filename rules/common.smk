@@ -210,11 +210,36 @@ def mask_sources(wildcards):
     network = Network.from_wildcards(wildcards)
     return {
         role: network_file(source, FILE_OF[what])
-        for role, (source, what) in study.mask_sources(network, PRUNING).items()
+        for role, (source, what) in study.mask_sources(network, PRUNING, STUDY).items()
     }
 
 
-FILE_OF = {study.TRAINED: "model.safetensors", study.MASK: "mask.safetensors"}
+def late_file():
+    """The dense network after study.late_rewind_step optimizer steps (late control)."""
+    return f"step{STUDY['late_rewind_step']}.safetensors"
+
+
+FILE_OF = {
+    study.TRAINED: "model.safetensors",
+    study.MASK: "mask.safetensors",
+    study.LATE: late_file(),
+}
+# Whether the dense fine-tunes write the late-rewinding point (only when asked: turning
+# the late control on reruns them, and so the study after them).
+WRITES_LATE = "late" in STUDY["kinds"]
+
+
+def late_output():
+    """The late control's rewind point, an output of the dense job only when asked for."""
+    return {"late": dense(late_file())} if WRITES_LATE else {}
+
+
+def theta0_of(wildcards):
+    """theta_0 of a subnetwork: its dense network's (study.dense_seed: the shared one)."""
+    seed = study.theta0_seed(Network.from_wildcards(wildcards), STUDY)
+    return res(f"seed{seed}/theta0.safetensors")
+
+
 # Each fine-tune's level (the longest chain of fine-tunes from it to the end of the study)
 # is its scheduling priority: the IMP chain never waits behind the controls.
 LEVELS = study.levels(STUDY, PRUNING)
@@ -241,14 +266,40 @@ def exported_model(wildcards):
 
 
 def mask_params(wildcards):
-    """The pruning options a kind's mask depends on (rerun trigger: params)."""
-    return {
-        "low": {"ranking": PRUNING["ranking"]},
-        "high": {},
+    """The pruning options a kind's subnetwork depends on (rerun trigger: params). The
+    authors' options appear only when they are not the paper's defaults, so that the
+    paper's runs keep their params."""
+    ranking = {"ranking": PRUNING["ranking"]}
+    schedule = {}
+    if PRUNING["schedule"] == "remaining":
+        schedule = {"schedule": "remaining", "step": PRUNING["step"]}
+    params = {
+        "low": {**ranking, **schedule},
+        "high": {"high": "authors"} if PRUNING["high"] == "authors" else {},
         "random": {"random": PRUNING["random"]},
-        "oneshot": {"ranking": PRUNING["ranking"]},
+        "oneshot": ranking,
         "shuffled": {},
+        "reinit": {},
+        "late": {"late_rewind_step": STUDY["late_rewind_step"]},
     }[wildcards.kind]
+    if not PRUNING["enforce_masks"]:
+        params["enforce_masks"] = False
+    return params
+
+
+def theta0_params():
+    """What theta_0 depends on beyond its inputs: which weights are prunable (its
+    metadata) and the answer head. The authors' options only when set (see mask_params).
+    """
+    params = {
+        "prunable_modules": PRUNING["prunable_modules"],
+        "answer_head": config["theta0"]["answer_head"],
+    }
+    if PRUNING["prunable_set"] != "linear_weights":
+        params["prunable_set"] = PRUNING["prunable_set"]
+    if PRUNING["scope"] != "all":
+        params["scope"] = PRUNING["scope"]
+    return params
 
 
 # --- targets ------------------------------------------------------------------------

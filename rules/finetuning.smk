@@ -6,6 +6,7 @@ rule finetune_dense:
         unpack(lambda wc: training_data()),
         theta0=res("seed{seed}/theta0.safetensors"),
     output:
+        **late_output(),
         model=dense("model.safetensors"),
         predictions=dense("predictions.json"),
         scores=dense("scores.json"),
@@ -22,6 +23,7 @@ rule finetune_dense:
         **gpu_job_resources("finetune"),
     params:
         **finetune_params(),
+        **({"late_rewind_step": STUDY["late_rewind_step"]} if WRITES_LATE else {}),
         resume_folder=resume_folder,
     script:
         "../workflow_scripts/finetune_dense.py"

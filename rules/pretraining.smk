@@ -81,7 +81,6 @@ rule init_theta0:
     resources:
         mem_mb=model_memory,
     params:
-        prunable_modules=PRUNING["prunable_modules"],
-        answer_head=config["theta0"]["answer_head"],
+        **theta0_params(),
     script:
         "../workflow_scripts/init_theta0.py"

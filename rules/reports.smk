@@ -75,3 +75,32 @@ rule compare_with_paper:
         server=lambda wc: server_results(),
     script:
         "../workflow_scripts/compare_with_paper.py"
+
+
+# Other runs beside this one (compare_runs: label -> results folder; this run's own folder
+# may be among them): the scope ablation, the paper's text against the authors' code.
+rule compare_runs:
+    input:
+        [
+            os.path.join(folder, "scores.csv")
+            for folder in config["compare_runs"].values()
+        ],
+    output:
+        csv=res("runs.csv"),
+        md=report(
+            res("runs.md"), caption="../report/runs.rst", category="Runs compared"
+        ),
+        png=report(
+            res("runs.png"), caption="../report/runs.rst", category="Runs compared"
+        ),
+        pdf=res("runs.pdf"),
+    log:
+        logfile("compare_runs.log"),
+    conda:
+        ENV
+    params:
+        labels=list(config["compare_runs"]),
+        sparsity=STUDY["table_sparsity"],
+        split=SCORED.label,
+    script:
+        "../workflow_scripts/compare_runs.py"

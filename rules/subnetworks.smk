@@ -9,7 +9,7 @@ rule retrain_subnetwork:
     input:
         unpack(lambda wc: training_data()),
         unpack(mask_sources),
-        theta0=res("seed{seed}/theta0.safetensors"),
+        theta0=theta0_of,
     output:
         mask=subnetwork("mask.safetensors"),
         rewound=temp(subnetwork("rewound.safetensors")),

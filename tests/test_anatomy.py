@@ -36,8 +36,11 @@ def test_every_prunable_weight_has_its_module(shapes):
     found = {(e, p) for e, _, p in modules.values()}
     for encoder in ("language", "vision", "cross-modality"):
         assert {(encoder, "attention"), (encoder, "feed-forward")} <= found
-    with pytest.raises(ValueError, match="answer_head"):
-        module_of("answer_head.logit_fc.0.weight")
+    # Prunable in the authors' code: modules of their own.
+    assert module_of("answer_head.logit_fc.0.bias") == ("answer head", 0, "answer head")
+    assert module_of("lxmert.encoder.visn_fc.visn_fc.weight")[0] == "visual input"
+    with pytest.raises(ValueError, match="embeddings"):
+        module_of("lxmert.embeddings.word_embeddings.weight")
 
 
 def test_module_counts_add_up_and_overlap_is_measured(shapes):

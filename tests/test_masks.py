@@ -126,7 +126,7 @@ class Tiny(nn.Module):
 def test_prunable_names_select_linear_weights_only():
     names = prunable_parameter_names(Tiny(), r"^enc\.")
     assert names == ["enc.0.weight", "enc.2.weight"]  # no bias, no LayerNorm, no head/embed
-    with pytest.raises(InputError, match="matches no Linear"):
+    with pytest.raises(InputError, match="matches no parameter"):
         prunable_parameter_names(Tiny(), r"^nothing")
 
 

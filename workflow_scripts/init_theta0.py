@@ -12,4 +12,6 @@ run_job(
     seed=int(snakemake.wildcards.seed),
     prunable_modules=snakemake.params.prunable_modules,
     answer_head=snakemake.params.answer_head,
+    prunable_set=snakemake.params.get("prunable_set", "linear_weights"),
+    scope=snakemake.params.get("scope", "all"),
 )

@@ -11,9 +11,7 @@ run_job(
     retrain_subnetwork,
     data=TrainingData.from_input(inp),
     theta0=inp.theta0,
-    sources=MaskSources(
-        *(inp.get(k) for k in ("trained", "previous_mask", "low_mask", "reference"))
-    ),
+    sources=MaskSources.from_input(inp),
     outputs=SubnetworkOutputs(
         out.mask,
         out.rewound,

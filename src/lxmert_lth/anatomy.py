@@ -28,12 +28,22 @@ COLUMNS = ["seed", "kind", "sparsity", "encoder", "layer", "part", "num_prunable
            "num_pruned", "sparsity_percent", "overlap_with_random_percent"]  # fmt: skip
 
 
+_OTHERS = {
+    "lxmert.pooler.": "pooler",
+    "lxmert.encoder.visn_fc.": "visual input",
+    "answer_head.": "answer head",
+}
+
+
 def module_of(name: str) -> tuple[str, int, str]:
-    """(encoder, layer, part) of a prunable weight; the pooler is its own module."""
+    """(encoder, layer, part) of a prunable parameter; the pooler, the visual input
+    projection and the answer head (prunable in the authors' code) are modules of their
+    own."""
     match = _LAYER.match(name)
     if match is None:
-        if name.startswith("lxmert.pooler."):
-            return "pooler", 0, "pooler"
+        for prefix, module in _OTHERS.items():
+            if name.startswith(prefix):
+                return module, 0, module
         raise ValueError(f"{name!r} is in no encoder layer of LXMERT")
     encoder, layer, rest = match.groups()
     part = "attention" if _ATTENTION.match(rest) else "feed-forward"
@@ -84,7 +94,7 @@ def plot_module_sparsity(
     summed["percent"] = 100.0 * summed.num_pruned / summed.num_prunable
     mean = summed.groupby(["kind", "encoder", "part"]).percent.mean()
     modules = [(e, p) for e in ENCODERS.values() for p in ("attention", "feed-forward")]
-    modules.append(("pooler", "pooler"))
+    modules += [(m, m) for m in _OTHERS.values() if m in set(at.encoder)]
     kinds = [k for k in kinds if k in set(at.kind)]
     fig = Figure(figsize=(9, 3.8))
     ax = fig.subplots()
@@ -116,7 +126,7 @@ def summary(table: pd.DataFrame, sparsity: int) -> pd.DataFrame:
     overlap = (both.groupby([low.seed, low.encoder, low.part]).sum()
                / low.groupby(["seed", "encoder", "part"]).num_pruned.sum() * 100.0)  # fmt: skip
     out = summed.percent.groupby(["encoder", "part", "kind"]).mean().unstack("kind")
-    order = [*ENCODERS.values(), "pooler"]
+    order = [*ENCODERS.values(), *_OTHERS.values()]
     out = out.sort_index(level="encoder", key=lambda e: e.map(order.index), sort_remaining=True)
     out = out.rename(columns=lambda k: f"{k} sparsity (%)")
     if not overlap.empty:

@@ -20,21 +20,52 @@ from torch import nn
 from .io import InputError
 from .masks import Mask, check_shapes
 
+# The authors' code prunes every parameter but the embeddings, the visual input's bias,
+# LayerNorm and box projection, and the answer head's output bias (their state-dict
+# indices 0-4, 6-12 and the last): biases, LayerNorms, the visual projection and the
+# answer head's weights are prunable there.
+AUTHORS_UNPRUNED = re.compile(
+    r"^lxmert\.embeddings\.|^lxmert\.encoder\.visn_fc\.(visn_fc\.bias|visn_layer_norm\.|box_)"
+    r"|^answer_head\.logit_fc\.3\.bias$"
+)
+# pruning.scope: the one part of the model pruned (the scope ablation).
+SCOPES = {
+    "language": r"^lxmert\.encoder\.layer\.",
+    "vision": r"^lxmert\.encoder\.r_layers\.",
+    "cross_modality": r"^lxmert\.encoder\.x_layers\.",
+}
 
-def prunable_parameter_names(model: nn.Module, module_pattern: str) -> list[str]:
-    """Names of the ``weight`` of every ``nn.Linear`` whose module name matches the pattern.
 
-    Biases, LayerNorms and embeddings are never selected; modules outside the pattern
-    (the visual input projection, the answer head) are excluded by the pattern itself.
+def prunable_parameter_names(
+    model: nn.Module,
+    module_pattern: str,
+    prunable_set: str = "linear_weights",
+    scope: str = "all",
+) -> list[str]:
+    """Names of the prunable parameters.
+
+    ``linear_weights`` (the paper's text): the ``weight`` of every ``nn.Linear`` whose
+    module name matches the pattern; biases, LayerNorms and embeddings are never
+    selected, and modules outside the pattern (the visual input projection, the answer
+    head) are excluded by the pattern itself. ``authors``: every parameter the authors'
+    code prunes (``AUTHORS_UNPRUNED`` names the rest). ``scope`` keeps only one encoder's.
     """
-    regex = re.compile(module_pattern)
-    names = [
-        f"{name}.weight"
-        for name, module in model.named_modules()
-        if isinstance(module, nn.Linear) and regex.search(name)
-    ]
+    if prunable_set == "authors":
+        names = [n for n, _ in model.named_parameters() if not AUTHORS_UNPRUNED.search(n)]
+    else:
+        regex = re.compile(module_pattern)
+        names = [
+            f"{name}.weight"
+            for name, module in model.named_modules()
+            if isinstance(module, nn.Linear) and regex.search(name)
+        ]
+    if scope != "all":
+        names = [n for n in names if re.search(SCOPES[scope], n)]
     if not names:
-        raise InputError(f"prunable pattern {module_pattern!r} matches no Linear layer")
+        raise InputError(
+            f"prunable pattern {module_pattern!r} (set {prunable_set}, scope {scope}) "
+            "matches no parameter"
+        )
     return sorted(names)
 
 

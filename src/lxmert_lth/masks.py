@@ -153,18 +153,30 @@ def prune_lowest_magnitude(
     """
     check_shapes(mask, shapes_of(weights))
     if ranking == "per_tensor":
+        counts = {n: num_to_prune(keep.size, sparsity) for n, keep in mask.tensors.items()}
+    elif ranking == "global":
+        counts = num_to_prune(mask.num_prunable, sparsity)
+    else:
+        raise InputError(f"unknown ranking {ranking!r}: expected 'global' or 'per_tensor'")
+    return prune_to_counts(weights, mask, counts)
+
+
+def prune_to_counts(
+    weights: Mapping[str, np.ndarray], mask: Mask, counts: int | Mapping[str, int]
+) -> Mask:
+    """Prune the lowest-magnitude surviving weights until ``counts`` are pruned: a total
+    over all tensors ranked together (an int) or a number per tensor (a mapping)."""
+    if isinstance(counts, Mapping):
         return Mask(
             {
-                n: prune_lowest_magnitude({n: weights[n]}, Mask({n: keep}), sparsity).tensors[n]
+                n: prune_to_counts({n: weights[n]}, Mask({n: keep}), counts[n]).tensors[n]
                 for n, keep in mask.tensors.items()
             }
         )
-    if ranking != "global":
-        raise InputError(f"unknown ranking {ranking!r}: expected 'global' or 'per_tensor'")
-    extra = num_to_prune(mask.num_prunable, sparsity) - mask.num_pruned
+    extra = counts - mask.num_pruned
     if extra < 0:
         raise InputError(
-            f"cannot prune to {sparsity}%: the mask already prunes {mask.num_pruned} "
+            f"cannot prune to {counts} weights: the mask already prunes {mask.num_pruned} "
             f"of {mask.num_prunable} weights"
         )
     names = sorted(mask.tensors)
@@ -185,6 +197,33 @@ def prune_lowest_magnitude(
             ties -= at.size
         out[n] = alive & ~prune
     return Mask(out)
+
+
+def remaining_schedule_counts(
+    sizes: Mapping[str, int], sparsity: float, step: float, ranking: str
+) -> int | dict[str, int]:
+    """The pruned counts of the authors' schedule: each step prunes ``step`` percent of
+    the weights still there (of each tensor, or of all together), with no retraining in
+    between, until at least ``sparsity`` percent of all are pruned (their "50 %" level at
+    10 % per step is 52.2 %).
+
+    Without retraining, the weights do not change between steps, so pruning the lowest
+    magnitudes step by step prunes exactly the lowest ``count`` at once: the counts are
+    all that the steps decide (:func:`prune_to_counts` then selects).
+    """
+    total = sum(sizes.values())
+    pruned = dict.fromkeys(sorted(sizes), 0) if ranking == "per_tensor" else {"": 0}
+    room = dict(sizes) if ranking == "per_tensor" else {"": total}
+    while sum(pruned.values()) * 100 < sparsity * total:
+        before = sum(pruned.values())
+        for n in pruned:
+            pruned[n] += num_to_prune(room[n] - pruned[n], step)
+        if sum(pruned.values()) == before:
+            raise InputError(
+                f"pruning {step}% of the remaining weights per step stalls at "
+                f"{100 * before / total:.2f}%, short of {sparsity}%"
+            )
+    return pruned if ranking == "per_tensor" else pruned[""]
 
 
 def _magnitude(weight, name: str) -> np.ndarray:
@@ -237,6 +276,42 @@ def random_mask(
     keep = np.ones(total, dtype=bool)
     keep[_permutation(rng, total)[:num_pruned]] = False
     return Mask(_split(keep, names, shapes))
+
+
+def authors_high_mask(low: Mask, seed: int) -> Mask:
+    """The high-magnitude mask as the authors' code builds it from the low-magnitude mask
+    at the same sparsity: in each tensor, as many weights pruned as the low mask keeps,
+    taken from the ones the low mask prunes (drawn at random when there are more of them,
+    below 50 %: the high mask then keeps every low-magnitude survivor and more), topped up
+    with random low-magnitude survivors when there are fewer. At exactly half pruned it is
+    the low mask itself."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for n in sorted(low.tensors):
+        keep = low.tensors[n].reshape(-1)
+        pruned, kept = np.flatnonzero(~keep), np.flatnonzero(keep)
+        if kept.size <= pruned.size:
+            chosen = pruned[_permutation(rng, pruned.size)[: kept.size]]
+        else:
+            extra = kept[_permutation(rng, kept.size)[: kept.size - pruned.size]]
+            chosen = np.concatenate([pruned, extra])
+        high = np.ones(keep.size, dtype=bool)
+        high[chosen] = False
+        out[n] = high.reshape(low.tensors[n].shape)
+    return Mask(out)
+
+
+def coin_flip_mask(reference: Mask, seed: int) -> Mask:
+    """The authors' random mask: each weight pruned by its own coin flip, with the
+    probability the reference (low-magnitude) mask prunes in its tensor; the counts are
+    only expected ones."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for n in sorted(reference.tensors):
+        keep = reference.tensors[n]
+        fraction = np.count_nonzero(~keep) / keep.size
+        out[n] = rng.random(keep.shape) >= fraction
+    return Mask(out)
 
 
 def _permutation(rng: np.random.Generator, n: int) -> np.ndarray:

@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+import numpy as np
 import torch
 from transformers import LxmertConfig, LxmertForPreTraining, LxmertForQuestionAnswering
 
@@ -246,6 +247,18 @@ def save_checkpoint(
     state = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
     tensors, layout = compact(state, mask.tensors, str(path))
     save_tensors(path, tensors, {**meta.to_json(), **layout})
+
+
+def fresh_weights(meta: CheckpointMeta, names: Sequence[str], seed: int) -> dict[str, np.ndarray]:
+    """The named tensors as the model's own initialisation draws them (``_init_weights``:
+    normal(0, initializer_range) for Linear weights), from ``seed``: the ``reinit``
+    control's kept weights."""
+    gen_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    model = LxmertForQuestionAnswering(LxmertConfig.from_dict(meta.config))
+    torch.random.set_rng_state(gen_state)
+    params = dict(model.named_parameters())
+    return {n: params[n].detach().numpy().copy() for n in names}
 
 
 def model_from_state(

@@ -1,7 +1,8 @@
 """A network of the study, by its identity: seed, kind and sparsity.
 
 Every network the study trains is the dense fine-tuned one (``dense``, no mask) or a
-subnetwork of a kind (``low``, ``high``, ``random``) at a sparsity, each per seed. This is
+subnetwork of a kind (``low``, ``high``, ``random``, and the controls of
+``lxmert_lth.study.mask_sources``) at a sparsity, each per seed. This is
 the one place that maps an identity to its folder under the results (``seed0/dense``,
 ``seed0/low50``) and back: the workflow's paths, the fine-tuning job, the score rows and
 the EvalAI result files all go through it.
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from .io import InputError
 
 DENSE = "dense"
-SUBNETWORK_KINDS = ("low", "high", "random", "oneshot", "shuffled")
+SUBNETWORK_KINDS = ("low", "high", "random", "oneshot", "shuffled", "reinit", "late")
 # The controls: every kind but the IMP ticket (low).
 CONTROL_KINDS = SUBNETWORK_KINDS[1:]
 # Folder patterns with Snakemake wildcards, relative to the results folder.

@@ -31,7 +31,7 @@ import yaml
 
 from .checkpoints import CheckpointMeta, CheckpointTensors
 from .network import Network
-from .study import fine_tunes, levels, networks, waits_for
+from .study import dense_network, fine_tunes, levels, networks, waits_for
 
 # Published sizes, used before the data jobs have run. easy-VQA: the package's train
 # (38,575) and test (9,673) questions, 13 answers, 5,000 images. VQA v2 with LXMERT's
@@ -79,7 +79,7 @@ def simulate(study: Mapping, pruning: Mapping, slots: int, priority: bool = True
     the study's order (seed, kind, sparsity)."""
     nets = fine_tunes(study, pruning)
     level = levels(study, pruning)
-    waits = {n: waits_for(n, pruning) for n in nets}
+    waits = {n: waits_for(n, pruning, study) for n in nets}
     done: set[Network] = set()
     remaining = set(nets)
     steps = 0
@@ -217,10 +217,10 @@ def report(config: Mapping, slots: list[int], samples_per_second: float | None) 
         lines.append(
             f"  beyond the study's networks, per seed: {', '.join(extra)} (masks need them)"
         )
-    first = Network(study["seeds"][0])
+    first = dense_network(study["seeds"][0], study)
     path = [first]
     while True:
-        after = [n for n in nets if path[-1] in waits_for(n, pruning)]
+        after = [n for n in nets if path[-1] in waits_for(n, pruning, study)]
         if not after:
             break
         path.append(max(after, key=lambda n: (level[n], -n.sparsity)))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 from matplotlib.figure import Figure
@@ -19,7 +19,13 @@ KIND_LABELS = {
     "random": "random",
     "oneshot": "one-shot magnitude",
     "shuffled": "shuffled ticket",
+    "reinit": "reinitialised ticket",
+    "late": "late-rewound ticket",
 }
+# Colour and marker of each kind in every figure.
+STYLES = {"low": ("tab:blue", "o"), "high": ("tab:orange", "s"), "random": ("tab:green", "^"),
+          "oneshot": ("tab:purple", "D"), "shuffled": ("tab:brown", "v"),
+          "reinit": ("tab:pink", "P"), "late": ("tab:cyan", "X")}  # fmt: skip
 COLUMNS = {"yes/no": "Yes/No", "number": "Number", "other": "Other", "overall": "Overall"}
 DASH = "–"
 
@@ -86,14 +92,12 @@ def plot_figure1(
         ax.axhline(mean, color="black", linestyle="--", linewidth=1, label=f"dense ({mean:.2f})")
         if std and not math.isnan(std):
             ax.axhspan(mean - std, mean + std, color="black", alpha=0.08)
-    styles = {"low": ("tab:blue", "o"), "high": ("tab:orange", "s"), "random": ("tab:green", "^"),
-              "oneshot": ("tab:purple", "D"), "shuffled": ("tab:brown", "v")}  # fmt: skip
     for kind in kinds:
         sel = scores[scores.kind == kind]
         if sel.empty:
             continue
         agg = sel.groupby("sparsity").overall.agg(["mean", "std", "count"]).reset_index()
-        color, marker = styles.get(kind, (None, "x"))
+        color, marker = STYLES.get(kind, (None, "x"))
         ax.errorbar(
             agg.sparsity,
             agg["mean"],
@@ -108,6 +112,62 @@ def plot_figure1(
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    for path, fmt in ((png_path, "png"), (pdf_path, "pdf")):
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=fmt)
+
+
+# --- several runs side by side (the scope ablation, the authors' code) --------------------
+
+
+def build_runs_table(runs: Mapping[str, pd.DataFrame], sparsity: int) -> pd.DataFrame:
+    """One row per run and kind: the dense accuracy, the accuracy at ``sparsity`` and
+    the share of prunable weights actually pruned there (the authors' schedule stops
+    past its target), and the accuracy at every sparsity the runs have; overall
+    accuracy, mean ± sample std over seeds."""
+    sparsities = sorted({int(s) for scores in runs.values() for s in scores.sparsity if s})
+    rows = []
+    for label, scores in runs.items():
+        dense = _cell(scores[scores.kind == DENSE].overall)
+        for kind in [k for k in KIND_LABELS if k != DENSE and k in set(scores.kind)]:
+            sel = scores[scores.kind == kind]
+            at = sel[sel.sparsity == sparsity]
+            pruned = 100 * at.num_pruned / at.num_prunable
+            row = {
+                "run": label,
+                "method": KIND_LABELS[kind],
+                "dense": dense,
+                f"pruned at {sparsity}% (%)": _cell(pruned),
+            }
+            for s in sparsities:
+                row[f"{s}%"] = _cell(sel[sel.sparsity == s].overall)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def plot_runs(runs: Mapping[str, pd.DataFrame], png_path, pdf_path, title: str) -> None:
+    """Overall accuracy against sparsity: one panel per kind, one line per run."""
+    kinds = [k for k in KIND_LABELS if k != DENSE and any(k in set(r.kind) for r in runs.values())]
+    fig = Figure(figsize=(4.0 * len(kinds), 3.6), dpi=150)
+    axes = fig.subplots(1, len(kinds), squeeze=False, sharey=True)[0]
+    lines = ["-", "--", ":", "-."]
+    for ax, kind in zip(axes, kinds, strict=True):
+        for i, (label, scores) in enumerate(runs.items()):
+            sel = scores[scores.kind == kind]
+            if sel.empty:
+                continue
+            agg = sel.groupby("sparsity").overall.agg(["mean", "std"]).reset_index()
+            color, marker = STYLES.get(kind, (None, "x"))
+            ax.errorbar(agg.sparsity, agg["mean"], yerr=agg["std"].fillna(0.0), color=color,
+                        marker=marker, linestyle=lines[i % len(lines)], capsize=3,
+                        alpha=1.0 - 0.25 * (i % 3), label=label)  # fmt: skip
+        ax.set_title(KIND_LABELS[kind], fontsize=9)
+        ax.set_xlabel("sparsity (%)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("VQA accuracy (%)")
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     for path, fmt in ((png_path, "png"), (pdf_path, "pdf")):
         with atomic_path(path) as tmp:

@@ -43,53 +43,84 @@ def subnetworks(study: Mapping) -> list[tuple[str, int]]:
     return [(k, s) for k in study["kinds"] for s in sorted(study["sparsities"])]
 
 
+def dense_network(seed: int, study: Mapping) -> Network:
+    """The dense network a seed's subnetworks come from: its own, or with
+    ``study.dense_seed`` (the authors' code) the one dense fine-tune every seed shares."""
+    dense_seed = study.get("dense_seed")
+    return Network(seed if dense_seed is None else dense_seed)
+
+
 def networks(study: Mapping) -> list[Network]:
-    """Every network of the study: per seed the dense one, then each subnetwork."""
-    return [
-        network
-        for seed in study["seeds"]
-        for network in [Network(seed), *(Network(seed, k, s) for k, s in subnetworks(study))]
-    ]
+    """Every network of the study: the dense ones (one per seed, or the shared one), then
+    each seed's subnetworks."""
+    found: list[Network] = []
+    for seed in study["seeds"]:
+        dense = dense_network(seed, study)
+        found += [] if dense in found else [dense]
+        found += [Network(seed, k, s) for k, s in subnetworks(study)]
+    return found
+
+
+def theta0_seed(network: Network, study: Mapping) -> int:
+    """The seed of the theta_0 a network starts from (rewinds to): its dense network's."""
+    return dense_network(network.seed, study).seed
 
 
 # --- the fine-tunes and what each waits for --------------------------------------------
 
 TRAINED = "trained"  # a network's trained weights (model.safetensors)
 MASK = "mask"  # a network's mask (mask.safetensors)
+LATE = "late"  # the dense network's weights after study.late_rewind_step steps
 
 
-def mask_sources(network: Network, pruning: Mapping) -> dict[str, tuple[Network, str]]:
-    """What the mask of a subnetwork is made from (``docs/method.md``), by role: the
-    network and which of its files (``TRAINED`` or ``MASK``). The dense network has none.
+def mask_sources(
+    network: Network, pruning: Mapping, study: Mapping | None = None
+) -> dict[str, tuple[Network, str]]:
+    """What the mask (and, for ``late``, the rewind point) of a subnetwork is made from
+    (``docs/method.md``), by role: the network and which of its files (``TRAINED``,
+    ``MASK`` or ``LATE``). The dense network has none. ``study`` says which dense network
+    a seed uses (``study.dense_seed``); without it, the seed's own.
 
     * low at s: level s - step's trained network (the dense one at the first level) and,
-      beyond the first level, its mask;
-    * high at s: the low-magnitude mask at 100 - s;
-    * random at s: nothing (``global``), or the low-magnitude mask at s (``per_layer``);
+      beyond the first level, its mask; with ``pruning.schedule: remaining`` (the
+      authors' code) the dense trained network alone, pruned step by step to s;
+    * high at s: the low-magnitude mask at 100 - s (``complement``), or at s
+      (``pruning.high: authors``);
+    * random at s: nothing (``global``), or the low-magnitude mask at s (``per_layer``,
+      ``coin_flip``);
     * oneshot at s: the dense trained network (pruned to s in one step);
-    * shuffled at s: the low-magnitude mask at s (permuted within each tensor).
+    * shuffled, reinit at s: the low-magnitude mask at s;
+    * late at s: the low-magnitude mask at s and the dense network's early weights.
     """
+    if network.is_dense:
+        return {}
     seed, s = network.seed, network.sparsity
+    dense = dense_network(seed, study or {})
+    low = Network(seed, "low", s)
     if network.kind == "low":
         prev = previous_level(s, pruning["step"])
-        if prev == 0:
-            return {"trained": (Network(seed), TRAINED)}
-        low = Network(seed, "low", prev)
-        return {"trained": (low, TRAINED), "previous_mask": (low, MASK)}
+        if prev == 0 or pruning.get("schedule") == "remaining":
+            return {"trained": (dense, TRAINED)}
+        previous = Network(seed, "low", prev)
+        return {"trained": (previous, TRAINED), "previous_mask": (previous, MASK)}
     if network.kind == "high":
+        if pruning.get("high") == "authors":
+            return {"low_mask": (low, MASK)}
         return {"low_mask": (Network(seed, "low", 100 - s), MASK)}
-    if network.kind == "random" and pruning["random"] == "per_layer":
-        return {"reference": (Network(seed, "low", s), MASK)}
+    if network.kind == "random" and pruning["random"] != "global":
+        return {"reference": (low, MASK)}
     if network.kind == "oneshot":
-        return {"trained": (Network(seed), TRAINED)}
-    if network.kind == "shuffled":
-        return {"reference": (Network(seed, "low", s), MASK)}
+        return {"trained": (dense, TRAINED)}
+    if network.kind in ("shuffled", "reinit"):
+        return {"reference": (low, MASK)}
+    if network.kind == "late":
+        return {"reference": (low, MASK), "late": (dense, LATE)}
     return {}
 
 
-def waits_for(network: Network, pruning: Mapping) -> list[Network]:
+def waits_for(network: Network, pruning: Mapping, study: Mapping | None = None) -> list[Network]:
     """The networks whose training must finish before this one's can start."""
-    return sorted({source for source, _ in mask_sources(network, pruning).values()})
+    return sorted({source for source, _ in mask_sources(network, pruning, study).values()})
 
 
 def fine_tunes(study: Mapping, pruning: Mapping) -> list[Network]:
@@ -100,7 +131,7 @@ def fine_tunes(study: Mapping, pruning: Mapping) -> list[Network]:
         network = todo.pop()
         if network not in seen:
             seen.add(network)
-            todo.extend(waits_for(network, pruning))
+            todo.extend(waits_for(network, pruning, study))
     return sorted(seen)
 
 
@@ -111,7 +142,7 @@ def levels(study: Mapping, pruning: Mapping) -> dict[Network, int]:
     nets = fine_tunes(study, pruning)
     after = {n: [] for n in nets}
     for n in nets:
-        for source in waits_for(n, pruning):
+        for source in waits_for(n, pruning, study):
             after[source].append(n)
     level: dict[Network, int] = {}
 
@@ -192,17 +223,26 @@ def _check_heads(model: Mapping) -> None:
 
 def _check_schedule(study: Mapping, pruning: Mapping) -> None:
     step = pruning["step"]
+    # With schedule: remaining, every level is pruned from the dense network to its own
+    # target: any sparsity is one.
+    on_levels = pruning.get("schedule", "original") == "original"
+    complement = pruning.get("high", "complement") == "complement"
     for s in study["sparsities"]:
-        if s % step:
+        if on_levels and s % step:
             raise ConfigError(
                 f"study.sparsities: {s} is off the pruning schedule "
                 f"(pruning.step = {step}: levels {step}, {2 * step}, ...)"
             )
-        if "high" in study["kinds"] and (100 - s) % step:
+        if on_levels and complement and "high" in study["kinds"] and (100 - s) % step:
             raise ConfigError(
                 f"study.sparsities: the high-magnitude mask at {s}% is the complement of the "
                 f"IMP level at {100 - s}%, which is off the schedule of pruning.step = {step}"
             )
+    if "late" in study["kinds"] and not study.get("late_rewind_step"):
+        raise ConfigError(
+            "study.late_rewind_step: the late kind rewinds to the dense network's weights "
+            "after this many optimizer steps; set it (e.g. 20)"
+        )
     if study["table_sparsity"] not in study["sparsities"]:
         raise ConfigError(
             f"study.table_sparsity: {study['table_sparsity']} is not one of study.sparsities "

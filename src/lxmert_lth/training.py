@@ -163,8 +163,10 @@ def train_qa(
     on_epoch: Callable[[dict], None] | None = None,
     precision: str = "fp32",
     resume: Resume | None = None,
+    on_step: Callable[[int], None] | None = None,
 ) -> dict:
     """Fine-tune ``model`` in place; load the best-on-validation weights at the end.
+    ``on_step`` is called with the number of optimizer steps done after each one.
 
     With ``resume``, the full training state is saved at each epoch end and whenever
     ``resume.due`` says (an interval of wall-clock time), and a saved state is picked up
@@ -237,6 +239,8 @@ def train_qa(
                     enforcer.mask_weights()
             loss_sum += loss.detach()
             bar.update()
+            if on_step:
+                on_step(epoch * steps_per_epoch + step + 1)
             if resume and resume.due(step + 1, steps_per_epoch):
                 resume.save(snapshot(epoch, step + 1, epoch_start_rng))
         with autocast(device, precision):

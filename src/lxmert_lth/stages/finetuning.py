@@ -8,8 +8,11 @@ encode the splits, train, and predict, score and write.
 from __future__ import annotations
 
 import logging
+import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import astuple, dataclass, fields, replace
+from pathlib import Path
 
 import torch
 
@@ -51,10 +54,13 @@ class TrainingData:
 
 @dataclass(frozen=True)
 class StartingPoint:
-    """The network training starts from: theta_0, or a rewound subnetwork and its mask."""
+    """The network training starts from: theta_0, or a rewound subnetwork and its mask,
+    kept at zero through training unless ``enforce`` is off (the authors' code: the
+    pruned weights start at zero and may grow back)."""
 
     checkpoint: str
     mask: str | None = None
+    enforce: bool = True
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,9 @@ class FinetuneOutputs:
     predictions: str
     scores: str
     history: str
+    # The dense network after this many optimizer steps (the late-rewinding point), when
+    # asked for: (step, path).
+    late: tuple[int, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -147,9 +156,13 @@ def finetune(
     cfg = TrainConfig.from_dict(recipe)
     resume = None
     if options.resume_folder:
-        files = job_inputs if job_inputs is not None else [*astuple(data), *astuple(start)]
-        key = fingerprint({**recipe, "precision": precision}, network.seed, files)
+        files = job_inputs or [*astuple(data), start.checkpoint, start.mask]
+        late_step = outputs.late[0] if outputs.late else None
+        key = fingerprint(
+            {**recipe, "precision": precision, "late": late_step}, network.seed, files
+        )
         resume = Resume(options.resume_folder, key, options.checkpoint_minutes)
+    late = LateSnapshot.of(outputs, prepared, network, cfg, len(splits.train.encoded), resume)
     history = train_qa(
         prepared.model,
         splits.train.encoded,
@@ -159,11 +172,48 @@ def finetune(
         prepared.enforcer,
         precision=precision,
         resume=resume,
+        on_step=late,
     )
     write_results(prepared, splits, history, outputs, network, scoring, cfg, precision)
+    if late:
+        late.publish()
     if resume:
         resume.clear()
     log.info("model compute: %.3f s", ComputeClock.seconds)
+
+
+class LateSnapshot:
+    """Writes the network's weights after ``step`` optimizer steps (the late-rewinding
+    point of the ``late`` control). While training runs the file waits in the resumable
+    state's folder, so a job resumed beyond that step still has it; :meth:`publish` moves
+    it to its declared path at the end."""
+
+    def __init__(self, step: int, path: str, prepared: PreparedNetwork, staging: str):
+        self.step, self.path, self.prepared, self.staging = step, path, prepared, staging
+
+    @classmethod
+    def of(cls, outputs, prepared, network, cfg, num_train, resume) -> LateSnapshot | None:
+        if outputs.late is None:
+            return None
+        step, path = outputs.late
+        total = math.ceil(num_train / cfg.batch_size) * cfg.epochs
+        if step > total:
+            raise InputError(
+                f"study.late_rewind_step: {step} is beyond the fine-tune's {total} optimizer steps"
+            )
+        staging = str(Path(resume.folder) / Path(path).name) if resume else path
+        return cls(step, path, prepared, staging)
+
+    def __call__(self, done: int) -> None:
+        if done == self.step:
+            meta = self.prepared.meta.with_extra(**self.prepared.meta.extra, late_step=self.step)
+            Path(self.staging).parent.mkdir(parents=True, exist_ok=True)
+            save_checkpoint(self.staging, self.prepared.model, meta)
+            log.info("late-rewinding point saved after %d steps", self.step)
+
+    def publish(self) -> None:
+        if self.staging != self.path:
+            os.replace(self.staging, self.path)
 
 
 def finetune_dense(
@@ -197,6 +247,9 @@ def prepare_network(start: StartingPoint, answers: str, device) -> PreparedNetwo
         mask.num_prunable,
         mask.sparsity,
     )
+    if not start.enforce:
+        log.info("mask not enforced: pruned weights start at zero and may grow back")
+        return PreparedNetwork(model, meta, mask, None, mask.num_pruned, num_prunable)
     enforcer = MaskEnforcer(model, mask)
     return PreparedNetwork(model, meta, mask, enforcer, mask.num_pruned, num_prunable)
 
@@ -265,6 +318,8 @@ def write_results(
         "num_pruned": prepared.num_pruned,
         "num_prunable": prepared.num_prunable,
     }
+    if prepared.mask is not None and prepared.enforcer is None:
+        row["mask_enforced"] = False
     write_submission(
         outputs.predictions, predictions, [q["question_id"] for q in splits.test.questions]
     )
@@ -272,6 +327,8 @@ def write_results(
         kind=network.kind, sparsity=network.sparsity
     )
     if outputs.model is not None:
-        save_checkpoint(outputs.model, model, trained, prepared.mask)
+        # Compact only when the mask held: grown-back weights are kept in full.
+        compact_under = prepared.mask if prepared.enforcer is not None else None
+        save_checkpoint(outputs.model, model, trained, compact_under)
     write_json(outputs.history, history)
     write_json(outputs.scores, {**row, **scores})

@@ -112,19 +112,24 @@ def init_theta0(
     seed: int,
     prunable_modules: str,
     answer_head: str,
+    prunable_set: str = "linear_weights",
+    scope: str = "all",
 ) -> None:
     """theta_0 of a seed: the pretrained weights plus an answer head for the data's
-    answers, initialised with the seed (or copied from pretraining where answers match)."""
+    answers, initialised with the seed (or copied from pretraining where answers match),
+    with the names of its prunable parameters (``prunable_set``, ``scope``)."""
     vocabulary = read_answer_list(answers)
     model = load_theta0(pretrained, vocabulary, seed, answer_head)
-    prunable = prunable_parameter_names(model, prunable_modules)
+    prunable = prunable_parameter_names(model, prunable_modules, prunable_set, scope)
     meta = CheckpointMeta(
         config=model.config.to_dict(),
         answers=vocabulary,
         seed=seed,
         prunable=prunable,
         num_total_parameters=num_parameters(model),
-        extra={"answer_head": answer_head},
+        extra={"answer_head": answer_head}
+        | ({"prunable_set": prunable_set} if prunable_set != "linear_weights" else {})
+        | ({"scope": scope} if scope != "all" else {}),
     )
     log.info(
         "theta_0: %d parameters, %d prunable in %d tensors",

@@ -14,9 +14,11 @@ from ..network import Network
 from ..report import (
     SERVER_COLUMNS,
     build_comparison,
+    build_runs_table,
     build_server_table,
     build_table1,
     plot_figure1,
+    plot_runs,
     write_comparison,
     write_table,
 )
@@ -109,3 +111,25 @@ def figure1(
         pdf,
         f"Figure 1 ({dataset}, {split}): accuracy vs. sparsity, mean ± std over seeds",
     )
+
+
+def compare_runs(
+    score_files: Mapping[str, str],
+    out_csv: str,
+    out_md: str,
+    png: str,
+    pdf: str,
+    sparsity: int,
+    split: str,
+) -> None:
+    """Several runs side by side (label -> its scores.csv): a table and a figure."""
+    runs = {label: pd.read_csv(path) for label, path in score_files.items()}
+    for label, scores in runs.items():
+        log.info("%s: %d scores from %s", label, len(scores), score_files[label])
+    caption = (
+        f"Runs compared ({split} split, overall VQA accuracy %, mean ± sample std over "
+        f"seeds): {', '.join(f'{k} = {v}' for k, v in score_files.items())}. 'pruned' is the "
+        f"share of the prunable weights the masks labelled {sparsity}% actually prune."
+    )
+    write_table(build_runs_table(runs, sparsity), out_csv, out_md, caption)
+    plot_runs(runs, png, pdf, f"Runs compared ({split}): accuracy vs. sparsity")

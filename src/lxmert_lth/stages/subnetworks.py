@@ -8,7 +8,12 @@ The masks, by kind (``docs/method.md``, "The choices"):
 * ``high`` at s: the exact complement of the low-magnitude mask at 100 - s;
 * ``random`` at s: as many weights as the low-magnitude mask at s prunes, drawn with the
   seed, anywhere in the prunable set (``global``) or the same number in each tensor as
-  that mask (``per_layer``).
+  that mask (``per_layer``), or a coin flip per weight with that tensor's pruned fraction
+  (``coin_flip``, the authors' code);
+* the controls: ``oneshot`` (the dense network pruned to s in one step), ``shuffled`` (the
+  low mask permuted within each tensor), ``reinit`` (the low mask, its kept weights drawn
+  afresh by the model's initialisation instead of theta_0) and ``late`` (the low mask
+  applied to the dense network's weights after k steps instead of theta_0).
 
 Making a mask takes a second at the embedded default's size, so it is done by the job
 that retrains the subnetwork, not by a process of its own; the mask and the rewound
@@ -27,6 +32,7 @@ from .. import masks
 from ..checkpoints import CheckpointMeta, CheckpointTensors, compact
 from ..io import save_tensors
 from ..masks import Mask, check_shapes, shapes_of
+from ..modeling import fresh_weights
 from ..network import Network
 from .finetuning import (
     FinetuneOutputs,
@@ -47,7 +53,8 @@ class MaskSources:
     trained: str | None = None  # low: level L-1's trained network (the dense one at L1)
     previous_mask: str | None = None  # low: level L-1's mask (none at the first level)
     low_mask: str | None = None  # high: the low-magnitude mask at 100 - s
-    reference: str | None = None  # random, per_layer: the low-magnitude mask at s
+    reference: str | None = None  # random (per layer), controls: the low mask at s
+    late: str | None = None  # late: the dense network after k steps (its rewind point)
 
     @classmethod
     def from_input(cls, files: Mapping[str, str]) -> MaskSources:
@@ -74,9 +81,10 @@ def retrain_subnetwork(
     scoring: Scoring,
     options: JobOptions,
 ) -> None:
-    """Make the mask, write theta_0 rewound under it, and retrain it (mask enforced)."""
+    """Make the mask, write theta_0 rewound under it, and retrain it (mask enforced,
+    unless ``pruning["enforce_masks"]`` is off)."""
     make_subnetwork(theta0, sources, network, pruning, outputs)
-    start = StartingPoint(outputs.rewound, outputs.mask)
+    start = StartingPoint(outputs.rewound, outputs.mask, pruning.get("enforce_masks", True))
     # The mask and the rewound theta_0 are rewritten by every attempt: a resumed attempt
     # must agree with what they are made from, not with their modification times.
     made_from = [*astuple(data), theta0, *(p for p in astuple(sources) if p)]
@@ -86,14 +94,17 @@ def retrain_subnetwork(
 def make_subnetwork(
     theta0: str, sources: MaskSources, network: Network, pruning: dict, outputs: SubnetworkOutputs
 ) -> None:
-    """Write the mask and theta_0 rewound under it. Checkpoints are read a tensor at a
-    time (``CheckpointTensors``): the mask maths never holds one whole (856 MB at LXMERT-base),
+    """Write the mask and theta_0 (``late``: the dense network's early weights; ``reinit``:
+    fresh weights) rewound under it. Checkpoints are read a tensor at a time
+    (``CheckpointTensors``): the mask maths never holds one whole (856 MB at LXMERT-base),
     rewinding holds only its output."""
-    state = CheckpointTensors(theta0)
+    state = CheckpointTensors(sources.late if network.kind == "late" else theta0)
     meta = CheckpointMeta.from_json(state.metadata, theta0)
     shapes = {n: state.shapes[n] for n in meta.prunable}
     mask, mask_meta = make_mask(network, shapes, meta, sources, pruning)
     mask.save(outputs.mask, **mask_meta)
+    if network.kind == "reinit":
+        state = {**state, **fresh_weights(meta, sorted(shapes), reinit_seed(network))}
     rewind(state, meta, mask, mask_meta, outputs.rewound)
 
 
@@ -106,19 +117,28 @@ def make_mask(
 ) -> tuple[Mask, dict]:
     """The subnetwork's mask over the prunable parameters (``shapes``) and its metadata
     (counts and how it was made)."""
-    if network.kind == "low":
-        mask, how = _low(shapes, sources, network.sparsity, pruning["ranking"])
-    elif network.kind == "high":
+    kind, seed = network.kind, network.seed * 1000 + network.sparsity
+    if kind == "low":
+        mask, how = _low(shapes, sources, network.sparsity, pruning)
+    elif kind == "high" and pruning.get("high") == "authors":
+        low = Mask.load(sources.low_mask)[0]
+        mask = masks.authors_high_mask(low, seed + HIGH_SEED_OFFSET)
+        how = {"high": "authors", "from": sources.low_mask}
+    elif kind == "high":
         mask, how = Mask.load(sources.low_mask)[0].complement(), {"complement_of": sources.low_mask}
-    elif network.kind == "random":
-        mask, how = _random(shapes, sources, network)
-    elif network.kind == "oneshot":
-        mask, how = _low(shapes, sources, network.sparsity, pruning["ranking"])
+    elif kind == "random":
+        mask, how = _random(shapes, sources, network, pruning["random"])
+    elif kind == "oneshot":
+        mask, how = _low(shapes, sources, network.sparsity, {"ranking": pruning["ranking"]})
         how["one_shot"] = True
-    elif network.kind == "shuffled":
+    elif kind == "shuffled":
         counts = Mask.load(sources.reference)[0].per_tensor_pruned()
-        seed = network.seed * 1000 + network.sparsity + SHUFFLE_SEED_OFFSET
-        mask, how = masks.random_mask(shapes, counts, seed), {"shuffled": sources.reference}
+        mask = masks.random_mask(shapes, counts, seed + SHUFFLE_SEED_OFFSET)
+        how = {"shuffled": sources.reference}
+    elif kind in ("reinit", "late"):
+        mask = Mask.load(sources.reference)[0]
+        how = {"mask_of": sources.reference}
+        how |= {"reinit_seed": reinit_seed(network)} if kind == "reinit" else {"late": sources.late}
     else:
         raise ValueError(f"{network.name}: not a subnetwork")
     check_shapes(mask, shapes, "theta_0's prunable parameters")
@@ -132,27 +152,39 @@ def make_mask(
     return mask, mask.metadata(meta.num_total_parameters, kind=network.kind, **how)
 
 
-# Seeds of the shuffled masks: apart from the random masks' (seed * 1000 + sparsity).
+# Seeds of the draws besides the random masks' (seed * 1000 + sparsity), apart from them.
 SHUFFLE_SEED_OFFSET = 500
+HIGH_SEED_OFFSET = 300
+REINIT_SEED_OFFSET = 700
 
 
-def _low(shapes, sources: MaskSources, sparsity: int, ranking: str):
-    if sources.previous_mask:
-        previous, _ = Mask.load(sources.previous_mask)
-    else:
-        previous = Mask.ones(shapes)
+def reinit_seed(network: Network) -> int:
+    return network.seed * 1000 + network.sparsity + REINIT_SEED_OFFSET
+
+
+def _low(shapes, sources: MaskSources, sparsity: int, pruning: Mapping):
+    ranking = pruning["ranking"]
     weights = CheckpointTensors(sources.trained)
-    mask = masks.prune_lowest_magnitude(weights, previous, sparsity, ranking)
-    return mask, {"ranking": ranking, "trained": sources.trained}
+    how = {"ranking": ranking, "trained": sources.trained}
+    if pruning.get("schedule") == "remaining":
+        sizes = {n: int(np.prod(s)) for n, s in shapes.items()}
+        counts = masks.remaining_schedule_counts(sizes, sparsity, pruning["step"], ranking)
+        mask = masks.prune_to_counts(weights, Mask.ones(shapes), counts)
+        return mask, how | {"schedule": "remaining", "step": pruning["step"]}
+    previous = Mask.load(sources.previous_mask)[0] if sources.previous_mask else None
+    mask = masks.prune_lowest_magnitude(weights, previous or Mask.ones(shapes), sparsity, ranking)
+    return mask, how
 
 
-def _random(shapes, sources: MaskSources, network: Network):
-    if sources.reference:
-        counts, mode = Mask.load(sources.reference)[0].per_tensor_pruned(), "per_layer"
+def _random(shapes, sources: MaskSources, network: Network, mode: str):
+    seed = network.seed * 1000 + network.sparsity
+    if mode == "coin_flip":
+        return masks.coin_flip_mask(Mask.load(sources.reference)[0], seed), {"mode": mode}
+    if mode == "per_layer":
+        counts = Mask.load(sources.reference)[0].per_tensor_pruned()
     else:
         total = sum(int(np.prod(s)) for s in shapes.values())
-        counts, mode = masks.num_to_prune(total, network.sparsity), "global"
-    seed = network.seed * 1000 + network.sparsity
+        counts = masks.num_to_prune(total, network.sparsity)
     return masks.random_mask(shapes, counts, seed=seed), {"mode": mode}
 
 

@@ -1,0 +1,225 @@
+"""The controls' and the authors' code's masks and prunable sets (docs/method.md), unit by
+unit; tests/test_workflow.py runs them end to end."""
+
+import numpy as np
+import pytest
+import torch
+from transformers import LxmertConfig, LxmertForQuestionAnswering
+
+from lxmert_lth.checkpoints import CheckpointMeta
+from lxmert_lth.enforcement import prunable_parameter_names
+from lxmert_lth.io import InputError
+from lxmert_lth.masks import (
+    Mask,
+    authors_high_mask,
+    coin_flip_mask,
+    prune_lowest_magnitude,
+    prune_to_counts,
+    remaining_schedule_counts,
+)
+from lxmert_lth.modeling import fresh_weights
+from lxmert_lth.network import Network
+from lxmert_lth.study import ConfigError, _check_schedule, mask_sources, networks
+
+
+def weights(seed=0, shapes=((40, 25), (30, 7), (64,))):
+    rng = np.random.default_rng(seed)
+    names = ["a.weight", "b.weight", "c.bias"]
+    return {
+        n: rng.standard_normal(s).astype(np.float32) for n, s in zip(names, shapes, strict=True)
+    }
+
+
+def sizes(w):
+    return {n: v.size for n, v in w.items()}
+
+
+# --- the authors' schedule: 10 % of the remaining weights per step ---------------------
+
+
+def test_remaining_schedule_reaches_the_authors_levels():
+    total = {"": 1_000_000}
+    # 1 - 0.9^7 = 52.2 %: the authors' "50 %" level; 10 % takes one step, 30 % four.
+    assert remaining_schedule_counts(total, 50, 10, "global") == 521_703
+    assert remaining_schedule_counts(total, 10, 10, "global") == 100_000
+    assert remaining_schedule_counts(total, 30, 10, "global") == 343_900
+
+
+def test_remaining_steps_per_tensor_count_each_tensor():
+    w = weights()
+    counts = remaining_schedule_counts(sizes(w), 50, 10, "per_tensor")
+    assert set(counts) == set(w)
+    for n, c in counts.items():
+        assert 0.45 < c / w[n].size < 0.56
+    assert sum(counts.values()) * 100 >= 50 * sum(sizes(w).values())
+
+
+def test_pruning_step_by_step_without_retraining_is_one_selection():
+    """Without retraining the weights do not move between steps, so iterating the steps
+    on the same weights prunes exactly the counts' lowest magnitudes at once."""
+    w = weights(3)
+    total = sum(sizes(w).values())
+    mask, pruned = Mask.ones_like(w), 0
+    while pruned * 100 < 50 * total:
+        step = int((total - pruned) * 10 + 50) // 100
+        pruned += step
+        mask = prune_to_counts(w, mask, pruned)
+    assert pruned == remaining_schedule_counts(sizes(w), 50, 10, "global")
+    at_once = prune_to_counts(w, Mask.ones_like(w), pruned)
+    assert all(np.array_equal(mask.tensors[n], at_once.tensors[n]) for n in w)
+
+
+def test_a_stalling_schedule_is_refused():
+    with pytest.raises(InputError, match="stalls"):
+        remaining_schedule_counts({"": 10}, 90, 10, "global")
+
+
+# --- the authors' high-magnitude and random masks -------------------------------------
+
+
+@pytest.mark.parametrize("sparsity", [30, 50, 70])
+def test_authors_high_mask_prunes_as_many_as_the_low_mask_keeps(sparsity):
+    w = weights()
+    low = prune_lowest_magnitude(w, Mask.ones_like(w), sparsity, "per_tensor")
+    high = authors_high_mask(low, seed=1)
+    for n in w:
+        lk, hk = low.tensors[n], high.tensors[n]
+        assert (~hk).sum() == lk.sum()
+        if lk.sum() <= (~lk).sum():  # >= 50 %: every low survivor kept, and more
+            assert np.all(hk[lk])
+        else:  # < 50 %: every low-pruned weight pruned, plus random survivors
+            assert np.all(~hk[~lk])
+    if sparsity == 50:  # exactly half: the low mask itself
+        assert all(np.array_equal(high.tensors[n], low.tensors[n]) for n in w)
+    assert all(
+        np.array_equal(high.tensors[n], authors_high_mask(low, seed=1).tensors[n]) for n in w
+    )
+
+
+def test_coin_flip_mask_follows_each_tensors_fraction():
+    w = weights(shapes=((400, 250), (300, 70), (640,)))
+    low = prune_lowest_magnitude(w, Mask.ones_like(w), 60, "per_tensor")
+    flip = coin_flip_mask(low, seed=4)
+    for n in w:
+        assert abs((~flip.tensors[n]).mean() - 0.6) < 0.05
+    assert flip.num_pruned != low.num_pruned or not all(
+        np.array_equal(flip.tensors[n], low.tensors[n]) for n in w
+    )
+    again = coin_flip_mask(low, seed=4)
+    assert all(np.array_equal(flip.tensors[n], again.tensors[n]) for n in w)
+
+
+# --- prunable sets and scopes ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def model():
+    config = LxmertConfig(
+        hidden_size=8, num_attention_heads=2, intermediate_size=8, l_layers=1, x_layers=1,
+        r_layers=1, num_qa_labels=3, visual_feat_dim=4, vocab_size=30,
+    )  # fmt: skip
+    return LxmertForQuestionAnswering(config)
+
+
+PATTERN = r"^lxmert\.(encoder\.(layer|r_layers|x_layers)\.|pooler\.)"
+
+
+def test_the_authors_prunable_set_adds_biases_layernorms_projection_and_head(model):
+    paper = set(prunable_parameter_names(model, PATTERN))
+    authors = set(prunable_parameter_names(model, PATTERN, "authors"))
+    assert paper < authors
+    added = authors - paper
+    assert "lxmert.encoder.visn_fc.visn_fc.weight" in added
+    assert "answer_head.logit_fc.3.weight" in added
+    assert "lxmert.pooler.dense.bias" in added
+    assert any(n.endswith("LayerNorm.weight") for n in added)
+    every = [n for n, _ in model.named_parameters()]
+    left = sorted(set(every) - authors)
+    assert left == sorted(
+        [n for n in every if n.startswith("lxmert.embeddings.")]
+        + [
+            "lxmert.encoder.visn_fc.visn_fc.bias",
+            "lxmert.encoder.visn_fc.visn_layer_norm.weight",
+            "lxmert.encoder.visn_fc.visn_layer_norm.bias",
+            "lxmert.encoder.visn_fc.box_fc.weight",
+            "lxmert.encoder.visn_fc.box_fc.bias",
+            "lxmert.encoder.visn_fc.box_layer_norm.weight",
+            "lxmert.encoder.visn_fc.box_layer_norm.bias",
+            "answer_head.logit_fc.3.bias",
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    "scope,prefix",
+    [
+        ("language", "lxmert.encoder.layer."),
+        ("vision", "lxmert.encoder.r_layers."),
+        ("cross_modality", "lxmert.encoder.x_layers."),
+    ],
+)
+def test_a_scope_prunes_one_encoder_only(model, scope, prefix):
+    names = prunable_parameter_names(model, PATTERN, scope=scope)
+    assert names and all(n.startswith(prefix) for n in names)
+    assert set(names) == {
+        n for n in prunable_parameter_names(model, PATTERN) if n.startswith(prefix)
+    }
+
+
+def test_fresh_weights_are_the_models_own_seeded_initialisation(model):
+    meta = CheckpointMeta(model.config.to_dict(), ["a", "b", "c"], 0, [], 0)
+    names = prunable_parameter_names(model, PATTERN)
+    one, two = fresh_weights(meta, names, 7), fresh_weights(meta, names, 7)
+    other = fresh_weights(meta, names, 8)
+    state = torch.get_rng_state()
+    assert all(np.array_equal(one[n], two[n]) for n in names)
+    assert not np.array_equal(one[names[0]], other[names[0]])
+    assert torch.equal(state, torch.get_rng_state())  # the global stream untouched
+    std = np.concatenate([one[n].ravel() for n in names]).std()
+    assert abs(std - model.config.initializer_range) < 0.005
+
+
+# --- what each kind is made from, under each protocol ----------------------------------
+
+
+def pruning(**changes):
+    return {"step": 10, "random": "global", **changes}
+
+
+def test_controls_and_authors_options_name_their_sources():
+    low50 = Network(0, "low", 50)
+    assert mask_sources(Network(0, "reinit", 50), pruning()) == {"reference": (low50, "mask")}
+    assert mask_sources(Network(0, "late", 50), pruning()) == {
+        "reference": (low50, "mask"),
+        "late": (Network(0), "late"),
+    }
+    # The authors' schedule prunes every level from the dense network.
+    assert mask_sources(low50, pruning(schedule="remaining")) == {
+        "trained": (Network(0), "trained")
+    }
+    # Their high-magnitude mask comes from the low mask at the same sparsity.
+    assert mask_sources(Network(0, "high", 30), pruning(high="authors")) == {
+        "low_mask": (Network(0, "low", 30), "mask")
+    }
+    assert mask_sources(Network(0, "random", 30), pruning(random="coin_flip")) == {
+        "reference": (Network(0, "low", 30), "mask")
+    }
+
+
+def test_one_dense_seed_is_shared_by_every_seed():
+    study = {"seeds": [0, 1], "sparsities": [10, 20], "kinds": ["low"], "dense_seed": 9595}
+    nets = networks(study)
+    assert [n for n in nets if n.is_dense] == [Network(9595)]
+    assert len(nets) == 1 + 2 * 2
+    assert mask_sources(Network(1, "low", 10), pruning(), study) == {
+        "trained": (Network(9595), "trained")
+    }
+
+
+def test_schedule_checks_follow_the_protocol():
+    study = {"sparsities": [25, 50], "kinds": ["low", "high"], "table_sparsity": 50}
+    with pytest.raises(ConfigError, match="off the pruning schedule"):
+        _check_schedule(study, pruning())
+    _check_schedule(study, pruning(schedule="remaining", high="authors"))
+    with pytest.raises(ConfigError, match="late_rewind_step"):
+        _check_schedule({**study, "sparsities": [50], "kinds": ["late"]}, pruning())

@@ -1,0 +1,17 @@
+"""Snakemake script: several runs' scores side by side (table and figure)."""
+
+from lxmert_lth.harness import run_job
+from lxmert_lth.stages.reports import compare_runs
+
+out, p = snakemake.output, snakemake.params
+run_job(
+    snakemake,
+    compare_runs,
+    score_files=dict(zip(p.labels, snakemake.input, strict=True)),
+    out_csv=out.csv,
+    out_md=out.md,
+    png=out.png,
+    pdf=out.pdf,
+    sparsity=p.sparsity,
+    split=p.split,
+)
