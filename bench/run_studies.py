@@ -1,0 +1,81 @@
+"""Run the studies beyond the paper on the embedded default: the lottery-ticket controls,
+the authors' code against the paper's text, and the scope ablation.
+
+    python bench/run_studies.py --base RESULTS [--workdir DIR] [--cores 2]
+
+RESULTS is a finished run of the embedded default (e.g. the ``results`` folder that
+``bench/bench_embedded.py`` leaves in its work folder). It is copied to WORKDIR/results,
+and its data, features, tokenizer and pretrained model into each new run's results folder
+(they do not depend on the options studied here), so each run starts at theta_0. Then,
+in WORKDIR, ``snakemake --configfile config.yaml --configfile configs/X.yaml`` for
+controls, authors_code, scope/language, scope/vision, scope/cross_modality and
+scope/compare. Prints each run's wall time and writes ``studies.json`` (commit, machine,
+times) for ``bench/update_readme.py --studies WORKDIR``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+from bench_embedded import machine
+
+ROOT = Path(__file__).resolve().parent.parent
+STUDIES = [
+    "controls",
+    "authors_code",
+    "scope/language",
+    "scope/vision",
+    "scope/cross_modality",
+    "scope/compare",
+]
+SHARED = ["data", "features", "tokenizer", "pretrained"]
+
+
+def results_of(study: str) -> str:
+    config = yaml.safe_load((ROOT / "configs" / f"{study}.yaml").read_text())
+    return config.get("results", "results")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", type=Path, required=True)
+    parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--cores", type=int, default=2)
+    args = parser.parse_args()
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="lxmert-studies-"))
+    work.mkdir(parents=True, exist_ok=True)
+    if not (args.base / "scores.csv").exists():
+        sys.exit(f"{args.base}: no scores.csv: not a finished run of the embedded default")
+    shutil.copytree(args.base, work / "results", symlinks=True, dirs_exist_ok=True)
+    times = {}
+    for study in STUDIES:
+        folder = work / results_of(study)
+        for name in SHARED:
+            if not (folder / name).exists():
+                shutil.copytree(args.base / name, folder / name, symlinks=True)
+        cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
+               "--directory", str(work), "--cores", str(args.cores), "--configfile",
+               str(ROOT / "config.yaml"), str(ROOT / "configs" / f"{study}.yaml")]  # fmt: skip
+        start = time.monotonic()
+        with open(work / f"{study.replace('/', '_')}.log", "w") as log:
+            subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT)
+        times[study] = round(time.monotonic() - start, 1)
+        print(f"{study:24s} {times[study]:8.1f} s  -> {folder}", flush=True)
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip()  # fmt: skip
+    summary = {"commit": commit, "machine": machine(), "cores": args.cores, "seconds": times}
+    (work / "studies.json").write_text(json.dumps(summary, indent=2))
+    print(f"work folder: {work}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
