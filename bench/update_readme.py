@@ -1,12 +1,16 @@
 """Write the README's results section from a run of ``bench/bench_embedded.py``.
 
-    python bench/update_readme.py WORKDIR
+    python bench/update_readme.py WORKDIR [--studies STUDIES_WORKDIR]
 
 Takes Table 1 (``table1.md``), the per-module sparsity (``module_sparsity.md``) and
 Figure 1 (``figure1.png``, copied to
 ``docs/figure1.png``) from the run's results folder, and the wall time, job count,
 commit and machine from its ``run_summary.json``, and replaces the part of README.md
 between the two results markers. The README's numbers are then those of that run.
+
+With ``--studies``, a work folder of ``bench/run_studies.py``: the controls' Table 1 and
+Figure 1, the authors' code against the paper's text and the scope ablation (tables and
+figures, copied to ``docs/``) go between the studies markers.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN = "<!-- results: written by bench/update_readme.py; do not edit by hand -->"
 END = "<!-- end of results -->"
+STUDIES_BEGIN = "<!-- studies: written by bench/update_readme.py --studies; do not edit by hand -->"
+STUDIES_END = "<!-- end of studies -->"
 
 
 def section(summary: dict, table_md: str, modules_md: str) -> str:
@@ -51,9 +57,55 @@ def section(summary: dict, table_md: str, modules_md: str) -> str:
     )
 
 
+def studies_section(work: Path) -> tuple[str, dict[str, Path]]:
+    """The studies' Markdown and the figures to copy into docs/ (name -> source)."""
+    summary = json.loads((work / "studies.json").read_text())
+    seconds = summary["seconds"]
+    parts = {
+        "controls": (work / "results-controls", "table1.md", "figure1.png", "controls.png"),
+        "authors_code": (work / "results-authors", "runs.md", "runs.png", "authors_code.png"),
+        "scope": (work / "results", "runs.md", "runs.png", "scope.png"),
+    }
+    titles = {
+        "controls": "**The lottery-ticket controls** (`configs/controls.yaml`)",
+        "authors_code": "**The authors' code against the paper's text** "
+        "(`configs/authors_code.yaml`)",
+        "scope": "**Scope ablation** (`configs/scope/*.yaml`): pruning one encoder only",
+    }
+    scope_s = sum(v for k, v in seconds.items() if k.startswith("scope/"))
+    minutes = {
+        "controls": seconds["controls"] / 60,
+        "authors_code": seconds["authors_code"] / 60,
+        "scope": scope_s / 60,
+    }
+    lines = [
+        STUDIES_BEGIN,
+        f"From `bench/run_studies.py` at commit `{summary['commit']}` on {summary['machine']} "
+        f"(`--cores {summary['cores']}`), each run starting from the embedded default's data "
+        "and pretraining above.",
+    ]
+    figures = {}
+    for key, (folder, table, figure, doc_name) in parts.items():
+        caption, _, body = (folder / table).read_text().strip().partition("\n\n")
+        lines += ["", f"{titles[key]}, {minutes[key]:.1f} min. {caption}", "", body, ""]
+        lines.append(f"![{key}](docs/{doc_name})")
+        figures[doc_name] = folder / figure
+    lines.append(STUDIES_END)
+    return "\n".join(lines), figures
+
+
+def replace_between(text: str, begin: str, end: str, new: str, where: str) -> str:
+    if begin not in text or end not in text:
+        raise SystemExit(f"{where}: no markers ({begin!r} ... {end!r})")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return head + new + tail
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workdir", type=Path)
+    parser.add_argument("--studies", type=Path, default=None)
     args = parser.parse_args()
     summary = json.loads((args.workdir / "run_summary.json").read_text())
     results = Path(summary["results"])
@@ -69,9 +121,16 @@ def main() -> int:
         (results / "table1.md").read_text(),
         (results / "module_sparsity.md").read_text(),
     )
-    readme.write_text(head + new + tail)
+    text = head + new + tail
     shutil.copyfile(results / "figure1.png", ROOT / "docs" / "figure1.png")
     print(f"README.md and docs/figure1.png updated from {results}")
+    if args.studies:
+        studies, figures = studies_section(args.studies)
+        text = replace_between(text, STUDIES_BEGIN, STUDIES_END, studies, str(readme))
+        for name, source in figures.items():
+            shutil.copyfile(source, ROOT / "docs" / name)
+        print(f"README.md studies and docs/{{{','.join(figures)}}} updated from {args.studies}")
+    readme.write_text(text)
     return 0
 
 

@@ -92,3 +92,17 @@ def test_rules_take_the_levels_as_their_priority(tmp_path):
         wildcards = dict(re.findall(r"(\w+)=(\w+)", re.search(r"wildcards: (.*)", body)[1]))
         network = Network.from_wildcards(wildcards)
         assert int(re.search(r"priority: (\d+)", body)[1]) == level[network], network
+
+
+def test_stacked_configuration_files_plan_as_the_workflow_runs_them():
+    """configs/authors_code.yaml on top of config.yaml, as `snakemake --configfile`
+    stacks them: one dense network (seed 9595), every level pruned from it."""
+    config = plan.load_config(
+        [ROOT / "configs" / "authors_code.yaml"],
+        ROOT / "schemas" / "config.schema.yaml",
+        base=ROOT / "config.yaml",
+    )
+    assert config["model"] == load_config(ROOT / "config.yaml")["model"]
+    text = plan.report(config, [2], None)
+    assert re.search(r"init_theta0\s+1\n", text) and re.search(r"finetune_dense\s+1\n", text)
+    assert "Critical path: 3 fine-tunes (dense -> low10 -> high10)" in text

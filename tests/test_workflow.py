@@ -357,3 +357,97 @@ def test_controls_oneshot_and_shuffled_run_beside_the_ticket(run_copy, tmp_path)
     table = pd.read_csv(res / "table1.csv")
     assert table.method.tolist() == [
         "LXMERT (dense)", "low-magnitude", "one-shot magnitude", "shuffled ticket"]  # fmt: skip
+
+
+def test_controls_reinit_and_late_with_pruning_restricted_to_one_encoder(
+    test_run, run_copy, tmp_path
+):
+    """reinit: the ticket's mask over fresh weights from the model's own seeded
+    initialisation; late: the ticket's mask over the dense network after k steps, which
+    the dense job writes when asked (its training unchanged). With pruning.scope, every
+    mask covers the language encoder only."""
+    from lxmert_lth.checkpoints import CheckpointMeta
+    from lxmert_lth.modeling import fresh_weights
+    from lxmert_lth.network import Network
+    from lxmert_lth.stages.subnetworks import reinit_seed
+
+    study = {"kinds": ["low", "reinit", "late"], "late_rewind_step": 3}
+    cfg = write_config(tmp_path, "late.yaml", study=study, pruning={"scope": "language"})
+    snakemake(run_copy, "--cores", "2", "--notemp", configfile=cfg)
+    res = run_copy / RESULTS
+    for seed in SEEDS:
+        theta0 = CheckpointTensors(res / f"seed{seed}/theta0.safetensors")
+        meta = CheckpointMeta.from_json(theta0.metadata, "theta0")
+        assert meta.prunable and all(n.startswith("lxmert.encoder.layer.") for n in meta.prunable)
+        late = CheckpointTensors(res / f"seed{seed}/dense/step3.safetensors")
+        assert late.metadata["late_step"] == 3
+        # Writing the late-rewinding point leaves the dense training as it was.
+        dense = load_tensors(res / f"seed{seed}/dense/model.safetensors", framework="np")[0]
+        old = test_run / RESULTS / f"seed{seed}/dense/model.safetensors"
+        old = load_tensors(old, framework="np")[0]
+        assert all(np.array_equal(v, old[k]) for k, v in dense.items())
+        for s in SPARSITIES:
+            low, _ = Mask.load(res / f"seed{seed}/low{s}/mask.safetensors")
+            assert low.num_pruned == num_to_prune(low.num_prunable, s)
+            fresh = fresh_weights(meta, meta.prunable, reinit_seed(Network(seed, "reinit", s)))
+            for kind, start in (("reinit", {**theta0, **fresh}), ("late", late)):
+                folder = res / f"seed{seed}/{kind}{s}"
+                mask, _ = Mask.load(folder / "mask.safetensors")
+                assert all(np.array_equal(mask.tensors[n], low.tensors[n]) for n in low.tensors)
+                rewound = CheckpointTensors(folder / "rewound.safetensors")
+                for name in rewound:
+                    keep = low.tensors.get(name, True)
+                    assert np.array_equal(rewound[name], start[name] * keep), (kind, name)
+            kept = low.tensors[meta.prunable[0]]
+            assert not np.array_equal(fresh[meta.prunable[0]][kept], theta0[meta.prunable[0]][kept])
+    table = pd.read_csv(res / "table1.csv")
+    assert table.method.tolist()[-2:] == ["reinitialised ticket", "late-rewound ticket"]
+
+
+def test_the_authors_code_end_to_end_beside_the_papers_text(run_copy, tmp_path):
+    """configs/authors_code.yaml's choices on the test configuration: one dense seed, the
+    remaining-weights schedule per tensor from the dense network, the larger prunable
+    set, masks not enforced, the authors' high-magnitude and coin-flip random masks; and
+    the comparison with the paper-text run."""
+    from lxmert_lth.checkpoints import CheckpointMeta
+    from lxmert_lth.masks import remaining_schedule_counts
+
+    shutil.copytree(run_copy / RESULTS, run_copy / "results-base", symlinks=True)
+    authors = {"ranking": "per_tensor", "schedule": "remaining", "prunable_set": "authors",
+               "enforce_masks": False, "high": "authors", "random": "coin_flip"}  # fmt: skip
+    cfg = write_config(
+        tmp_path, "authors.yaml", pruning=authors, study={"dense_seed": 9595},
+        theta0={"answer_head": "copy_pretrained"},
+        compare_runs={"paper text": "results-base", "authors' code": RESULTS},
+    )  # fmt: skip
+    snakemake(run_copy, "--cores", "2", configfile=cfg)
+    res, step = run_copy / RESULTS, CONFIG["pruning"]["step"]
+    scores = pd.read_csv(res / "scores.csv")
+    assert scores[scores.kind == "dense"].seed.tolist() == [9595]
+    assert (scores[scores.kind != "dense"].mask_enforced == False).all()  # noqa: E712
+    theta0 = CheckpointTensors(res / "seed9595/theta0.safetensors")
+    meta = CheckpointMeta.from_json(theta0.metadata, "theta0")
+    assert meta.extra["answer_head"] == "copy_pretrained"
+    assert {"answer_head.logit_fc.3.weight", "lxmert.pooler.dense.bias"} <= set(meta.prunable)
+    sizes = {n: int(np.prod(theta0.shapes[n])) for n in meta.prunable}
+    for seed in SEEDS:
+        for s in SPARSITIES:
+            low, how = Mask.load(res / f"seed{seed}/low{s}/mask.safetensors")
+            assert "seed9595/dense" in how["trained"] and how["schedule"] == "remaining"
+            assert low.per_tensor_pruned() == remaining_schedule_counts(
+                sizes, s, step, "per_tensor"
+            )
+            high, _ = Mask.load(res / f"seed{seed}/high{s}/mask.safetensors")
+            assert all((~high.tensors[n]).sum() == low.tensors[n].sum() for n in low.tensors)
+            assert (
+                Mask.load(res / f"seed{seed}/random{s}/mask.safetensors")[1]["mode"] == "coin_flip"
+            )
+            # Not enforced: stored in full, and pruned weights grew back.
+            trained = CheckpointTensors(res / f"seed{seed}/low{s}/model.safetensors")
+            assert not trained.compact
+            assert any(np.any(trained[n][~low.tensors[n]]) for n in low.tensors)
+    runs = (res / "runs.md").read_text()
+    assert "paper text" in runs and "authors' code" in runs and "pruned at 50%" in runs
+    assert (res / "runs.png").read_bytes()[:4] == b"\x89PNG"
+    snakemake(run_copy, "--report", "report.html", configfile=cfg)
+    assert "Runs compared." in (run_copy / "report.html").read_text()

@@ -192,7 +192,7 @@ def report(config: Mapping, slots: list[int], samples_per_second: float | None) 
     nets = fine_tunes(study, pruning)
     asked = set(networks(study))
     level = levels(study, pruning)
-    seeds = len(study["seeds"])
+    seeds = len([n for n in networks(study) if n.is_dense])  # one theta_0 per dense network
     by_kind: dict[str, int] = {}
     for n in nets:
         by_kind[n.kind] = by_kind.get(n.kind, 0) + 1
@@ -305,13 +305,18 @@ def _existing_parent(path: Path) -> Path:
     return path
 
 
-def load_config(configfile: Path, schema: Path) -> dict:
-    """The configuration with the schema's defaults filled in, as the workflow sees it."""
-    from snakemake.utils import validate
+def load_config(configfile: Path | list[Path], schema: Path, base: Path | None = None) -> dict:
+    """The configuration with the schema's defaults filled in, as the workflow sees it:
+    ``base`` (the Snakefile's ``configfile:``, when it exists) updated by each file in
+    turn, nested sections key by key, as ``snakemake --configfile A B`` does."""
+    from snakemake.utils import update_config, validate
 
     from .study import check_config
 
-    config = yaml.safe_load(configfile.read_text())
+    config: dict = {}
+    files = [configfile] if isinstance(configfile, Path) else list(configfile)
+    for path in [base] * bool(base and base.exists()) + files:
+        update_config(config, yaml.safe_load(path.read_text()))
     validate(config, str(schema))
     check_config(config, yaml.safe_load(schema.read_text()))
     return config
@@ -319,12 +324,13 @@ def load_config(configfile: Path, schema: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--configfile", type=Path, default=Path("config.yaml"))
+    parser.add_argument("--configfile", type=Path, nargs="+", default=[Path("config.yaml")])
     parser.add_argument("--schema", type=Path, default=Path("schemas/config.schema.yaml"))
     parser.add_argument("--slots", type=int, nargs="+", default=[1, 2, 8, 32])
     parser.add_argument("--samples-per-second", type=float, default=None)
     args = parser.parse_args(argv)
-    print(report(load_config(args.configfile, args.schema), args.slots, args.samples_per_second))
+    config = load_config(args.configfile, args.schema, base=Path("config.yaml"))
+    print(report(config, args.slots, args.samples_per_second))
     return 0
 
 
