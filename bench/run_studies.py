@@ -44,6 +44,29 @@ def results_of(study: str) -> str:
     return config.get("results", "results")
 
 
+def seed_folder(base: Path, folder: Path) -> None:
+    """The base run's data and pretraining in a new results folder (nothing else)."""
+    for name in SHARED:
+        if not (folder / name).exists():
+            shutil.copytree(base / name, folder / name, symlinks=True)
+
+
+def run_snakemake(work: Path, configs: list[Path], log_path: Path, cores: int) -> float:
+    """``snakemake --configfile config.yaml CONFIGS...`` in ``work``; seconds taken."""
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
+           "--directory", str(work), "--cores", str(cores), "--configfile",
+           str(ROOT / "config.yaml"), *map(str, configs)]  # fmt: skip
+    start = time.monotonic()
+    with open(log_path, "w") as log:
+        subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT)
+    return round(time.monotonic() - start, 1)
+
+
+def commit() -> str:
+    return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True).stdout.strip()  # fmt: skip
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", type=Path, required=True)
@@ -58,20 +81,12 @@ def main() -> int:
     times = {}
     for study in STUDIES:
         folder = work / results_of(study)
-        for name in SHARED:
-            if not (folder / name).exists():
-                shutil.copytree(args.base / name, folder / name, symlinks=True)
-        cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
-               "--directory", str(work), "--cores", str(args.cores), "--configfile",
-               str(ROOT / "config.yaml"), str(ROOT / "configs" / f"{study}.yaml")]  # fmt: skip
-        start = time.monotonic()
-        with open(work / f"{study.replace('/', '_')}.log", "w") as log:
-            subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT)
-        times[study] = round(time.monotonic() - start, 1)
+        seed_folder(args.base, folder)
+        config = ROOT / "configs" / f"{study}.yaml"
+        log = work / f"{study.replace('/', '_')}.log"
+        times[study] = run_snakemake(work, [config], log, args.cores)
         print(f"{study:24s} {times[study]:8.1f} s  -> {folder}", flush=True)
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip()  # fmt: skip
-    summary = {"commit": commit, "machine": machine(), "cores": args.cores, "seconds": times}
+    summary = {"commit": commit(), "machine": machine(), "cores": args.cores, "seconds": times}
     (work / "studies.json").write_text(json.dumps(summary, indent=2))
     print(f"work folder: {work}")
     return 0

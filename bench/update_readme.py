@@ -90,6 +90,11 @@ def studies_section(work: Path) -> tuple[str, dict[str, Path]]:
         lines += ["", f"{titles[key]}, {minutes[key]:.1f} min. {caption}", "", body, ""]
         lines.append(f"![{key}](docs/{doc_name})")
         figures[doc_name] = folder / figure
+    options = work / "authors_options.md"
+    if options.exists():  # bench/run_authors_options.py
+        caption, _, body = options.read_text().strip().partition("\n\n")
+        lines += ["", f"**Which of the authors' options matter** "
+                  f"(`bench/run_authors_options.py`). {caption}:", "", body]  # fmt: skip
     lines.append(STUDIES_END)
     return "\n".join(lines), figures
 

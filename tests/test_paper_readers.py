@@ -11,6 +11,7 @@ import h5py
 import numpy as np
 import pytest
 import torch
+from transformers import LxmertForPreTraining
 
 import paper_fixtures as fx
 from lxmert_lth import evalai, vqa_v2
@@ -320,6 +321,14 @@ def test_answer_head_random_or_copied(converted, tmp_path):
     for ours, theirs in ((0, 2), (2, 0), (3, 4)):
         assert torch.all(w_copy[ours] == theirs)  # the fixture head's row j is all j
     torch.testing.assert_close(w_copy[1], w_rand[1])  # "green": no match, stays random
+    # The random head is the seed's, hidden layers too, never the pretrained one's.
+    pretrained = LxmertForPreTraining.from_pretrained(out).answer_head.logit_fc
+    assert not torch.equal(random_head.answer_head.logit_fc[0].weight, pretrained[0].weight)
+    torch.testing.assert_close(copied.answer_head.logit_fc[0].weight, pretrained[0].weight)
+    again = load_theta0(out, answers, seed=0, answer_head="random").answer_head.state_dict()
+    other = load_theta0(out, answers, seed=1, answer_head="random").answer_head.logit_fc
+    assert all(torch.equal(v, again[k]) for k, v in random_head.answer_head.state_dict().items())
+    assert not torch.equal(other[0].weight, random_head.answer_head.logit_fc[0].weight)
     torch.testing.assert_close(
         copied.lxmert.pooler.dense.weight, random_head.lxmert.pooler.dense.weight
     )

@@ -66,11 +66,19 @@ def new_pretraining_model(config: LxmertConfig, seed: int) -> LxmertForPreTraini
 
 
 def init_answer_head(model: LxmertForQuestionAnswering, seed: int) -> None:
-    """Re-initialise the answer head from ``seed`` (the paper's random head at theta_0)."""
+    """Re-initialise the whole answer head from ``seed`` (the paper's random head at
+    theta_0), hidden layers included.
+
+    A fresh head is drawn and copied in: ``model._init_weights`` applied to the loaded
+    head would leave it as it is, since transformers' initialisers skip every tensor a
+    checkpoint filled (``_is_hf_initialized``): the pretrained QA head's layers would
+    survive whenever the checkpoint has them."""
     gen_state = torch.random.get_rng_state()
     torch.manual_seed(seed)
-    model.answer_head.apply(model._init_weights)
+    fresh = type(model.answer_head)(model.config, model.config.num_qa_labels)
+    fresh.apply(model._init_weights)
     torch.random.set_rng_state(gen_state)
+    model.answer_head.load_state_dict(fresh.state_dict())
 
 
 def load_theta0(
