@@ -53,7 +53,7 @@ def write_config(tmp: Path, name: str, **changes) -> Path:
     config = load_config()
     for section, values in changes.items():
         if isinstance(values, dict):
-            config[section] = {**config[section], **values}
+            config[section] = {**config.get(section, {}), **values}
         else:
             config[section] = values
     path = tmp / name
