@@ -60,7 +60,6 @@ def section(summary: dict, table_md: str, modules_md: str) -> str:
 def studies_section(work: Path) -> tuple[str, dict[str, Path]]:
     """The studies' Markdown and the figures to copy into docs/ (name -> source)."""
     summary = json.loads((work / "studies.json").read_text())
-    seconds = summary["seconds"]
     parts = {
         "controls": (work / "results-controls", "table1.md", "figure1.png", "controls.png"),
         "authors_code": (work / "results-authors", "runs.md", "runs.png", "authors_code.png"),
@@ -72,12 +71,6 @@ def studies_section(work: Path) -> tuple[str, dict[str, Path]]:
         "(`configs/authors_code.yaml`)",
         "scope": "**Scope ablation** (`configs/scope/*.yaml`): pruning one encoder only",
     }
-    scope_s = sum(v for k, v in seconds.items() if k.startswith("scope/"))
-    minutes = {
-        "controls": seconds["controls"] / 60,
-        "authors_code": seconds["authors_code"] / 60,
-        "scope": scope_s / 60,
-    }
     lines = [
         STUDIES_BEGIN,
         f"From `bench/run_studies.py` at commit `{summary['commit']}` on {summary['machine']} "
@@ -87,7 +80,7 @@ def studies_section(work: Path) -> tuple[str, dict[str, Path]]:
     figures = {}
     for key, (folder, table, figure, doc_name) in parts.items():
         caption, _, body = (folder / table).read_text().strip().partition("\n\n")
-        lines += ["", f"{titles[key]}, {minutes[key]:.1f} min. {caption}", "", body, ""]
+        lines += ["", f"{titles[key]}. {caption}", "", body, ""]
         lines.append(f"![{key}](docs/{doc_name})")
         figures[doc_name] = folder / figure
     options = work / "authors_options.md"
