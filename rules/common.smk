@@ -214,6 +214,11 @@ def mask_sources(wildcards):
     }
 
 
+# Whether the dense fine-tunes write the late-rewinding point (only when asked: turning
+# the late control on reruns them, and so the study after them).
+WRITES_LATE = "late" in STUDY["kinds"]
+
+
 def late_file():
     """The dense network after study.late_rewind_step optimizer steps (late control)."""
     return f"step{STUDY['late_rewind_step']}.safetensors"
@@ -222,11 +227,8 @@ def late_file():
 FILE_OF = {
     study.TRAINED: "model.safetensors",
     study.MASK: "mask.safetensors",
-    study.LATE: late_file(),
+    **({study.LATE: late_file()} if WRITES_LATE else {}),
 }
-# Whether the dense fine-tunes write the late-rewinding point (only when asked: turning
-# the late control on reruns them, and so the study after them).
-WRITES_LATE = "late" in STUDY["kinds"]
 
 
 def late_output():

@@ -73,11 +73,10 @@ def init_answer_head(model: LxmertForQuestionAnswering, seed: int) -> None:
     head would leave it as it is, since transformers' initialisers skip every tensor a
     checkpoint filled (``_is_hf_initialized``): the pretrained QA head's layers would
     survive whenever the checkpoint has them."""
-    gen_state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
-    fresh = type(model.answer_head)(model.config, model.config.num_qa_labels)
-    fresh.apply(model._init_weights)
-    torch.random.set_rng_state(gen_state)
+    with torch.random.fork_rng(devices=[]):  # the global stream stays as it was
+        torch.manual_seed(seed)
+        fresh = type(model.answer_head)(model.config, model.config.num_qa_labels)
+        fresh.apply(model._init_weights)
     model.answer_head.load_state_dict(fresh.state_dict())
 
 
@@ -261,10 +260,9 @@ def fresh_weights(meta: CheckpointMeta, names: Sequence[str], seed: int) -> dict
     """The named tensors as the model's own initialisation draws them (``_init_weights``:
     normal(0, initializer_range) for Linear weights), from ``seed``: the ``reinit``
     control's kept weights."""
-    gen_state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
-    model = LxmertForQuestionAnswering(LxmertConfig.from_dict(meta.config))
-    torch.random.set_rng_state(gen_state)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = LxmertForQuestionAnswering(LxmertConfig.from_dict(meta.config))
     params = dict(model.named_parameters())
     return {n: params[n].detach().numpy().copy() for n in names}
 

@@ -152,6 +152,11 @@ def soft_accuracy(model, split: EncodedSplit, batch_size: int) -> float:
     return 100.0 * hit.sum(1).mean().item()
 
 
+def num_steps(num_questions: int, cfg: TrainConfig) -> int:
+    """Optimizer steps of a fine-tune: the last batch of an epoch may be short."""
+    return math.ceil(num_questions / cfg.batch_size) * cfg.epochs
+
+
 def train_qa(
     model,
     train: EncodedSplit,
@@ -177,7 +182,7 @@ def train_qa(
     generator = torch.Generator().manual_seed(seed)
     device = torch.device(train.device)
     steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
-    total = steps_per_epoch * cfg.epochs
+    total = num_steps(len(train), cfg)
     optimizer = make_optimizer(model, cfg)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
     scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and precision == "fp16")

@@ -8,7 +8,6 @@ encode the splits, train, and predict, score and write.
 from __future__ import annotations
 
 import logging
-import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import astuple, dataclass, fields, replace
@@ -29,7 +28,7 @@ from ..network import Network
 from ..questions import read_answer_list
 from ..resume import Resume, fingerprint
 from ..tokenization import load_tokenizer
-from ..training import ComputeClock, TrainConfig, predict_indices, train_qa
+from ..training import ComputeClock, TrainConfig, num_steps, predict_indices, train_qa
 from ..vqa_eval import score_predictions
 
 log = logging.getLogger("lxmert_lth")
@@ -196,7 +195,7 @@ class LateSnapshot:
         if outputs.late is None:
             return None
         step, path = outputs.late
-        total = math.ceil(num_train / cfg.batch_size) * cfg.epochs
+        total = num_steps(num_train, cfg)
         if step > total:
             raise InputError(
                 f"study.late_rewind_step: {step} is beyond the fine-tune's {total} optimizer steps"
