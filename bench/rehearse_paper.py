@@ -95,8 +95,6 @@ def outputs_of(res: Path, job: str) -> Path:
              "import_pretrained": "pretrained"}  # fmt: skip
     if name in fixed:
         return res / fixed[name]
-    if name == "init_theta0":
-        return res / seed / "theta0.safetensors"
     if name == "finetune_dense":
         return res / seed / "dense"
     return res / seed / name.removeprefix("retrain_")

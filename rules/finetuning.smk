@@ -1,12 +1,15 @@
-# The dense network: theta_0 of each seed fine-tuned.
+# The dense network of each seed: its theta_0 (the pretrained weights and an answer head
+# for the data's answers, initialised with the seed; a fraction of a second of work, so
+# made by this job) fine-tuned.
 
 
 rule finetune_dense:
     input:
         unpack(lambda wc: training_data()),
-        theta0=res("seed{seed}/theta0.safetensors"),
+        pretrained=res("pretrained"),
     output:
         **late_output(),
+        theta0=res("seed{seed}/theta0.safetensors"),
         model=dense("model.safetensors"),
         predictions=dense("predictions.json"),
         scores=dense("scores.json"),
@@ -23,6 +26,7 @@ rule finetune_dense:
         **gpu_job_resources("finetune"),
     params:
         **finetune_params(),
+        **theta0_params(),
         **({"late_rewind_step": STUDY["late_rewind_step"]} if WRITES_LATE else {}),
         resume_folder=resume_folder,
     script:

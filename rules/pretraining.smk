@@ -1,4 +1,4 @@
-# The pretrained LXMERT (a save_pretrained directory) and theta_0 per seed.
+# The pretrained LXMERT (a save_pretrained directory).
 
 if DATASET == "easy_vqa":
 
@@ -64,23 +64,3 @@ else:
             pretrained=config_params("pretrained"),
         script:
             "../workflow_scripts/import_pretrained.py"
-
-
-rule init_theta0:
-    input:
-        pretrained=res("pretrained"),
-        answers=res("data/answers.json"),
-    output:
-        res("seed{seed}/theta0.safetensors"),
-    log:
-        logfile("seed{seed}/init_theta0.log"),
-    benchmark:
-        benchfile("seed{seed}/init_theta0.tsv")
-    conda:
-        ENV
-    resources:
-        mem_mb=model_memory,
-    params:
-        **theta0_params(),
-    script:
-        "../workflow_scripts/init_theta0.py"

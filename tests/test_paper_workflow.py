@@ -63,7 +63,7 @@ def test_paper_dag_runs_on_the_fixtures(paper_run):
         scores = read_json(res / f"seed0/{network}/scores.json")
         assert scores["split"] == "val" and 0 <= scores["overall"] <= 100
         assert scores["n_overall"] == 3 * fx.MINIVAL_IMAGES
-    log = (res / "logs/seed0/init_theta0.log").read_text()
+    log = (res / "logs/seed0/finetune_dense.log").read_text()
     assert "answers copied from pretraining" in log
     table = (res / "table1.md").read_text()
     assert "minival" in table and "no EvalAI result files" in table

@@ -122,7 +122,7 @@ def test_rerun_after_changing_one_seed(run_copy, tmp_path):
         "figure1",
         "module_sparsity",
     }
-    assert ("init_theta0", f"seed{new_seed}/theta0.safetensors") in planned
+    assert ("finetune_dense", f"seed{new_seed}/theta0.safetensors") in planned
 
 
 REPORTS = {"collect_scores", "table1", "figure1", "module_sparsity"}

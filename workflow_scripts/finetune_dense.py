@@ -1,10 +1,12 @@
-"""Snakemake script: fine-tune theta_0 of a seed into its dense network."""
+"""Snakemake script: theta_0 of a seed (pretrained weights + an answer head initialised with
+the seed), fine-tuned into its dense network."""
 
 from lxmert_lth.harness import run_job
 from lxmert_lth.stages.finetuning import (
     FinetuneOutputs,
     JobOptions,
     Scoring,
+    Theta0,
     TrainingData,
     finetune_dense,
 )
@@ -14,7 +16,14 @@ run_job(
     snakemake,
     finetune_dense,
     data=TrainingData.from_input(inp),
-    theta0=inp.theta0,
+    theta0=Theta0(
+        inp.pretrained,
+        out.theta0,
+        p.prunable_modules,
+        p.answer_head,
+        p.get("prunable_set", "linear_weights"),
+        p.get("scope", "all"),
+    ),
     outputs=FinetuneOutputs(
         out.model,
         out.predictions,

@@ -203,7 +203,6 @@ def report(config: Mapping, slots: list[int], samples_per_second: float | None) 
     jobs = {
         "data and features": 2,
         pretrain: 1 + (config["dataset"]["name"] == "easy_vqa"),  # + build_tokenizer
-        "init_theta0": seeds,
         "finetune_dense": by_kind.get("dense", 0),
         "retrain_subnetwork": len(nets) - by_kind.get("dense", 0),
         "tables, figure": 4,

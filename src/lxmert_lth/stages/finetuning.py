@@ -30,6 +30,7 @@ from ..resume import Resume, fingerprint
 from ..tokenization import load_tokenizer
 from ..training import ComputeClock, TrainConfig, num_steps, predict_indices, train_qa
 from ..vqa_eval import score_predictions
+from .pretraining import init_theta0
 
 log = logging.getLogger("lxmert_lth")
 
@@ -215,9 +216,22 @@ class LateSnapshot:
             os.replace(self.staging, self.path)
 
 
+@dataclass(frozen=True)
+class Theta0:
+    """What theta_0 of a seed is made from (``stages.pretraining.init_theta0``) and where
+    it is written: the dense job makes it, a fraction of a second of work."""
+
+    pretrained: str
+    path: str
+    prunable_modules: str
+    answer_head: str
+    prunable_set: str = "linear_weights"
+    scope: str = "all"
+
+
 def finetune_dense(
     data: TrainingData,
-    theta0: str,
+    theta0: Theta0,
     outputs: FinetuneOutputs,
     seed: int,
     recipe: Mapping,
@@ -225,8 +239,18 @@ def finetune_dense(
     scoring: Scoring,
     options: JobOptions,
 ) -> None:
-    """The dense network of a seed: its theta_0 fine-tuned."""
-    start = StartingPoint(theta0)
+    """The dense network of a seed: its theta_0, written first, fine-tuned."""
+    init_theta0(
+        theta0.pretrained,
+        data.answers,
+        theta0.path,
+        seed,
+        theta0.prunable_modules,
+        theta0.answer_head,
+        theta0.prunable_set,
+        theta0.scope,
+    )
+    start = StartingPoint(theta0.path)
     finetune(data, start, outputs, Network(seed), recipe, max_length, scoring, options)
 
 
