@@ -82,6 +82,41 @@ def test_store_round_trip_layout(tmp_path):
     np.testing.assert_allclose(boxes[0], b / 64)
 
 
+@pytest.mark.parametrize("announced", [True, False])
+def test_blocks_and_growth_keep_every_row(tmp_path, monkeypatch, announced):
+    """Images are written a block at a time and, when their count is unknown (a
+    streamed TSV), the datasets grow as they come: rows across block and growth
+    boundaries, and the last partial block, all land where they belong, in the layout
+    written one by one."""
+    monkeypatch.setattr(FeatureWriter, "BLOCK", 3)
+    monkeypatch.setattr(FeatureWriter, "GROW", 4)
+    n, rng = 11, np.random.default_rng(0)
+    feats = rng.normal(size=(n, NUM_REGIONS, FEATURE_DIM)).astype(np.float32)
+    conf = rng.random((n, NUM_REGIONS)).astype(np.float32)
+    path = tmp_path / "f.h5"
+    _, boxes = featurise_image(draw("circle"))
+    with FeatureWriter(path, n if announced else None, NUM_REGIONS, FEATURE_DIM, "t") as w:
+        for i in range(n):
+            w.add(f"img{i}", feats[i], boxes, 64, 64 + i, objects_conf=conf[i])
+    with h5py.File(path) as f:
+        assert f["image_ids"].asstr()[:].tolist() == [f"img{i}" for i in range(n)]
+        assert np.array_equal(f["features"][:], feats)
+        assert np.array_equal(f["objects_conf"][:], conf)
+        assert f["image_w"][:].tolist() == [64 + i for i in range(n)]
+        assert (f["objects_id"][:] == -1).all() and (f["attrs_conf"][:] == 0).all()
+        assert f["num_boxes"][:].tolist() == [NUM_REGIONS] * n
+
+
+def test_more_images_than_announced_are_refused(tmp_path):
+    path = tmp_path / "f.h5"
+    f, b = featurise_image(draw("circle"))
+    with pytest.raises(InputError, match="more than the announced 1 images"):
+        with FeatureWriter(path, 1, NUM_REGIONS, FEATURE_DIM, "test") as w:
+            w.add("a", f, b, 64, 64)
+            w.add("b", f, b, 64, 64)
+    assert not path.exists()
+
+
 def test_float16_storage(tmp_path):
     path = tmp_path / "f.h5"
     write_store(path, dtype="float16")
