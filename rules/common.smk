@@ -96,6 +96,7 @@ def finetune_params():
     """Everything that changes a fine-tuning result (rerun trigger: params)."""
     return {
         "recipe": config_params("finetune"),
+        "torch_threads": EXECUTION["train_threads"],
         "max_length": config["tokenizer"]["max_length"],
         "device": EXECUTION["device"],
         "precision": EXECUTION["precision"],

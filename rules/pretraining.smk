@@ -41,6 +41,7 @@ if DATASET == "easy_vqa":
             recipe=config_params("pretrain"),
             max_length=config["tokenizer"]["max_length"],
             device=EXECUTION["device"],
+            torch_threads=EXECUTION["pretrain_threads"],
         script:
             "../workflow_scripts/pretrain.py"
 

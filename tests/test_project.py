@@ -93,3 +93,22 @@ def test_a_job_imports_without_the_collector_and_runs_with_it():
     out = run(sys.executable, "-c", code)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["True", "True"]
+
+
+def test_torch_threads_are_the_configured_count_whatever_the_cores():
+    """A training job's thread count changes how its sums round: it comes from the
+    job's torch_threads param, not from the cores Snakemake gave it (``--cores 1``)."""
+    code = (
+        "import types\n"
+        "import lxmert_lth.harness as h\n"
+        "import torch\n"
+        "torch.set_num_threads(1)\n"
+        "seen = []\n"
+        "job = types.SimpleNamespace(log=[], threads=1, rule='r', wildcards={},\n"
+        "                            resources={}, params={'torch_threads': 2})\n"
+        "h.run_job(job, lambda: seen.append(torch.get_num_threads()))\n"
+        "print(seen)\n"
+    )
+    out = run(sys.executable, "-c", code)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[2]"

@@ -2,9 +2,9 @@
 
 A script in ``workflow_scripts/`` unpacks Snakemake's ``input``/``output``/``params`` and
 calls :func:`run_job`, which sends the job's logging and progress bars to its log file,
-keeps what the job imported out of the garbage collector's way, sets its thread count,
-and, for a job that declares ``resources: gpu``, claims a device (``lxmert_lth.devices``)
-for as long as the stage runs.
+keeps what the job imported out of the garbage collector's way, sets a training job's
+torch threads, and, for a job that declares ``resources: gpu``, claims a device
+(``lxmert_lth.devices``) for as long as the stage runs.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -44,13 +43,11 @@ def run_job(snakemake, stage: Callable[..., None], **kwargs) -> None:
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
-    # Thread count for torch (read when torch is first imported, inside the stage).
-    threads = str(max(1, int(snakemake.threads)))
-    os.environ.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
     claim = None
     try:
         with contextlib.redirect_stderr(stream):
             log.info("rule %s, wildcards %s", snakemake.rule, dict(snakemake.wildcards))
+            _set_torch_threads(snakemake)
             asked = {k: snakemake.resources.get(k) for k in ("mem_mb", "runtime", "gpu")}
             log.info("resources asked: %s", {k: v for k, v in asked.items() if v is not None})
             claim = _claim_gpu(snakemake)
@@ -64,6 +61,24 @@ def run_job(snakemake, stage: Callable[..., None], **kwargs) -> None:
         root.removeHandler(handler)
         if log_path:
             stream.close()
+
+
+def _set_torch_threads(snakemake) -> None:
+    """A training job's torch threads are its ``torch_threads`` param (the configuration's
+    ``execution.*_threads``), not the cores Snakemake gives it: how many threads share a
+    sum changes how it rounds, so the count is a result's input and must not follow
+    ``--cores`` (Snakemake scales a job's threads down to it, and sets
+    ``OMP_NUM_THREADS`` to what is left)."""
+    threads = snakemake.params.get("torch_threads") if snakemake.params else None
+    if threads is None:
+        return
+    import torch  # only training jobs have the param, and they have torch imported
+
+    torch.set_num_threads(int(threads))
+    if int(threads) > int(snakemake.threads):
+        log.info("torch threads: %d on %s cores (--cores)", threads, snakemake.threads)
+    else:
+        log.info("torch threads: %d", threads)
 
 
 def _claim_gpu(snakemake) -> Claim | None:
