@@ -74,7 +74,8 @@ def _set_torch_threads(snakemake) -> None:
         return
     import torch  # only training jobs have the param, and they have torch imported
 
-    torch.set_num_threads(int(threads))
+    if torch.get_num_threads() != int(threads):  # as Snakemake's OMP_NUM_THREADS left it
+        torch.set_num_threads(int(threads))
     if int(threads) > int(snakemake.threads):
         log.info("torch threads: %d on %s cores (--cores)", threads, snakemake.threads)
     else:
