@@ -46,7 +46,7 @@ class FeatureWriter:
     """
 
     GROW = 1024  # rows added at a time when the count is unknown
-    BLOCK = 256  # images buffered before they are written
+    BLOCK = 256  # images buffered before they are written (VQA v2: ~75 MB of features)
 
     def __init__(
         self,
