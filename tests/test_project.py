@@ -72,43 +72,44 @@ def test_data_and_report_jobs_never_import_torch():
     assert out.stdout.strip() == "[]"
 
 
+def job_in_a_fresh_process(before: str, params: str, stage: str) -> str:
+    """What ``seen`` holds after ``lxmert_lth.harness.run_job`` ran ``stage`` in a fresh
+    Python that imports the harness first, as a job script does, on a stand-in for
+    Snakemake's job object with ``params``; ``before`` runs between the two."""
+    code = (
+        "import gc, types\n"
+        "import lxmert_lth.harness as h\n"
+        "seen = []\n"
+        f"{before}\n"
+        "job = types.SimpleNamespace(log=[], threads=1, rule='r', wildcards={},\n"
+        f"                            resources={{}}, params={params})\n"
+        f"h.run_job(job, {stage})\n"
+        "print(seen)\n"
+    )
+    out = run(sys.executable, "-c", code)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
 def test_a_job_imports_without_the_collector_and_runs_with_it():
     """The harness keeps the garbage collector off while a job script imports (a million
     objects made by torch and transformers) and the stage runs with it on again, the
     imports frozen out of its passes: a stage that made cycles and never collected them
     would grow through a paper-size fine-tune."""
-    code = (
-        "import gc, types\n"
-        "import lxmert_lth.harness as h\n"
-        "assert not gc.isenabled()\n"
-        "import torch\n"
-        "seen = {}\n"
-        "def stage():\n"
-        "    seen.update(enabled=gc.isenabled(), frozen=gc.get_freeze_count())\n"
-        "job = types.SimpleNamespace(log=[], threads=1, rule='r', wildcards={},\n"
-        "                            resources={}, params=None)\n"
-        "h.run_job(job, stage)\n"
-        "print(seen['enabled'], seen['frozen'] > 100_000)\n"
+    seen = job_in_a_fresh_process(
+        "assert not gc.isenabled()\nimport torch",
+        "None",
+        "lambda: seen.append((gc.isenabled(), gc.get_freeze_count() > 100_000))",
     )
-    out = run(sys.executable, "-c", code)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["True", "True"]
+    assert seen == "[(True, True)]"
 
 
 def test_torch_threads_are_the_configured_count_whatever_the_cores():
     """A training job's thread count changes how its sums round: it comes from the
     job's torch_threads param, not from the cores Snakemake gave it (``--cores 1``)."""
-    code = (
-        "import types\n"
-        "import lxmert_lth.harness as h\n"
-        "import torch\n"
-        "torch.set_num_threads(1)\n"
-        "seen = []\n"
-        "job = types.SimpleNamespace(log=[], threads=1, rule='r', wildcards={},\n"
-        "                            resources={}, params={'torch_threads': 2})\n"
-        "h.run_job(job, lambda: seen.append(torch.get_num_threads()))\n"
-        "print(seen)\n"
+    seen = job_in_a_fresh_process(
+        "import torch\ntorch.set_num_threads(1)",
+        "{'torch_threads': 2}",
+        "lambda: seen.append(torch.get_num_threads())",
     )
-    out = run(sys.executable, "-c", code)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[2]"
+    assert seen == "[2]"
