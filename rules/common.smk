@@ -149,11 +149,11 @@ def training_memory(wildcards, input, attempt):
     if EXECUTION["mem_mb"]:
         return EXECUTION["mem_mb"] * 2 ** (attempt - 1)
     splits = [input[s] for s in ("train", "val", "test") if s in input.keys()]
-    # The starting checkpoint: theta_0, which the dense job makes from the pretrained
-    # model; pre-training starts from none.
-    start = [input[k] for k in ("theta0", "pretrained") if k in input.keys()][:1]
+    # The starting checkpoint: theta_0, or the pretrained model the dense job makes
+    # theta_0 from; pre-training starts from none (size 0).
+    start = input.get("theta0", input.get("pretrained"))
     return memory.training_mem_mb(
-        size_of(*start),
+        size_of(start) if start else 0,
         size_of(*splits),
         size_of(input.features),
         config["features"]["in_memory"],

@@ -18,19 +18,18 @@ import torch
 from ..checkpoints import CheckpointMeta
 from ..data import Loading, QuestionSplit, load_split
 from ..devices import autocast, choose_device, configure_cuda
-from ..enforcement import MaskEnforcer
+from ..enforcement import MaskEnforcer, prunable_parameter_names
 from ..evalai import write_submission
 from ..features import FeatureStore
 from ..io import InputError, write_json
 from ..masks import Mask
-from ..modeling import load_checkpoint, num_parameters, save_checkpoint
+from ..modeling import load_checkpoint, load_theta0, num_parameters, save_checkpoint
 from ..network import Network
 from ..questions import read_answer_list
 from ..resume import Resume, fingerprint
 from ..tokenization import load_tokenizer
 from ..training import ComputeClock, TrainConfig, num_steps, predict_indices, train_qa
 from ..vqa_eval import score_predictions
-from .pretraining import init_theta0
 
 log = logging.getLogger("lxmert_lth")
 
@@ -218,8 +217,8 @@ class LateSnapshot:
 
 @dataclass(frozen=True)
 class Theta0:
-    """What theta_0 of a seed is made from (``stages.pretraining.init_theta0``) and where
-    it is written: the dense job makes it, a fraction of a second of work."""
+    """What theta_0 of a seed is made from and where it is written: the dense job makes
+    it (:func:`write_theta0`), a fraction of a second of work."""
 
     pretrained: str
     path: str
@@ -240,18 +239,40 @@ def finetune_dense(
     options: JobOptions,
 ) -> None:
     """The dense network of a seed: its theta_0, written first, fine-tuned."""
-    init_theta0(
-        theta0.pretrained,
-        data.answers,
-        theta0.path,
-        seed,
-        theta0.prunable_modules,
-        theta0.answer_head,
-        theta0.prunable_set,
-        theta0.scope,
-    )
+    write_theta0(theta0, data.answers, seed)
     start = StartingPoint(theta0.path)
     finetune(data, start, outputs, Network(seed), recipe, max_length, scoring, options)
+
+
+def write_theta0(theta0: Theta0, answers: str, seed: int) -> None:
+    """theta_0 of a seed: the pretrained weights plus an answer head for the data's
+    answers, initialised with the seed (or copied from pretraining where answers match),
+    with the names of its prunable parameters (``prunable_set``, ``scope``)."""
+    vocabulary = read_answer_list(answers)
+    model = load_theta0(theta0.pretrained, vocabulary, seed, theta0.answer_head)
+    prunable = prunable_parameter_names(
+        model, theta0.prunable_modules, theta0.prunable_set, theta0.scope
+    )
+    extra = {"answer_head": theta0.answer_head}
+    if theta0.prunable_set != "linear_weights":
+        extra["prunable_set"] = theta0.prunable_set
+    if theta0.scope != "all":
+        extra["scope"] = theta0.scope
+    meta = CheckpointMeta(
+        config=model.config.to_dict(),
+        answers=vocabulary,
+        seed=seed,
+        prunable=prunable,
+        num_total_parameters=num_parameters(model),
+        extra=extra,
+    )
+    log.info(
+        "theta_0: %d parameters, %d prunable in %d tensors",
+        meta.num_total_parameters,
+        num_parameters(model, prunable),
+        len(prunable),
+    )
+    save_checkpoint(theta0.path, model, meta)
 
 
 def prepare_network(start: StartingPoint, answers: str, device) -> PreparedNetwork:

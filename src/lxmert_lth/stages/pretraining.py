@@ -1,6 +1,5 @@
 """Stages of ``rules/pretraining.smk``: the pretrained LXMERT and its tokenizer (the
-embedded default makes its own; the paper configuration imports the user's) and
-theta_0 per seed."""
+embedded default makes its own; the paper configuration imports the user's)."""
 
 from __future__ import annotations
 
@@ -8,19 +7,14 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..checkpoints import CheckpointMeta
 from ..data import load_split
 from ..devices import choose_device
-from ..enforcement import prunable_parameter_names
 from ..features import FeatureStore
 from ..io import InputError, atomic_path, write_json
 from ..modeling import (
     PRETRAINED_ANSWERS,
     load_pretrained_lxmert,
-    load_theta0,
     new_pretraining_model,
-    num_parameters,
-    save_checkpoint,
     small_config,
 )
 from ..questions import load_questions, read_answer_list
@@ -103,38 +97,3 @@ def import_pretrained(
         tok.save_pretrained(tmp)
         if head is not None:
             write_json(Path(tmp) / PRETRAINED_ANSWERS, head)
-
-
-def init_theta0(
-    pretrained: str,
-    answers: str,
-    out: str,
-    seed: int,
-    prunable_modules: str,
-    answer_head: str,
-    prunable_set: str = "linear_weights",
-    scope: str = "all",
-) -> None:
-    """theta_0 of a seed: the pretrained weights plus an answer head for the data's
-    answers, initialised with the seed (or copied from pretraining where answers match),
-    with the names of its prunable parameters (``prunable_set``, ``scope``)."""
-    vocabulary = read_answer_list(answers)
-    model = load_theta0(pretrained, vocabulary, seed, answer_head)
-    prunable = prunable_parameter_names(model, prunable_modules, prunable_set, scope)
-    meta = CheckpointMeta(
-        config=model.config.to_dict(),
-        answers=vocabulary,
-        seed=seed,
-        prunable=prunable,
-        num_total_parameters=num_parameters(model),
-        extra={"answer_head": answer_head}
-        | ({"prunable_set": prunable_set} if prunable_set != "linear_weights" else {})
-        | ({"scope": scope} if scope != "all" else {}),
-    )
-    log.info(
-        "theta_0: %d parameters, %d prunable in %d tensors",
-        meta.num_total_parameters,
-        num_parameters(model, prunable),
-        len(prunable),
-    )
-    save_checkpoint(out, model, meta)
