@@ -8,14 +8,12 @@ from transformers import LxmertConfig, LxmertForQuestionAnswering
 
 from lxmert_lth.checkpoints import CheckpointMeta
 from lxmert_lth.enforcement import prunable_parameter_names
-from lxmert_lth.io import InputError
 from lxmert_lth.masks import (
     Mask,
     authors_high_mask,
     coin_flip_mask,
     prune_lowest_magnitude,
-    prune_to_counts,
-    remaining_schedule_counts,
+    remaining_schedule_mask,
 )
 from lxmert_lth.modeling import fresh_weights
 from lxmert_lth.network import Network
@@ -37,41 +35,78 @@ def sizes(w):
 # --- the authors' schedule: 10 % of the remaining weights per step ---------------------
 
 
-def test_remaining_schedule_reaches_the_authors_levels():
-    total = {"": 1_000_000}
-    # 1 - 0.9^7 = 52.2 %: the authors' "50 %" level; 10 % takes one step, 30 % four.
-    assert remaining_schedule_counts(total, 50, 10, "global") == 521_703
-    assert remaining_schedule_counts(total, 10, 10, "global") == 100_000
-    assert remaining_schedule_counts(total, 30, 10, "global") == 343_900
+def authors_loop(w: dict, sparsity: float) -> tuple[dict, int]:
+    """Their loop, built step by step from its description (docs/method.md): a float
+    mask per tensor (1 = pruned); each step, per tensor, the sorted magnitudes of the
+    weights still there, the cutoff at index round(0.1 k), every weight at most the
+    cutoff pruned, a tensor whose index falls off the end left as it is; stop once the
+    pruned share in percent reaches the target. Returns keep-masks and the step count."""
+    pruned = {n: np.zeros_like(v) for n, v in w.items()}
+    total = sum(v.size for v in w.values())
+    steps = 0
+    while True:
+        for n, v in w.items():
+            survivors = np.sort(np.abs(v[pruned[n] == 0]))
+            try:
+                cutoff = survivors[np.round(0.1 * survivors.size).astype(int)]
+            except IndexError:
+                continue
+            pruned[n] = np.where(np.abs(v) <= cutoff, np.ones(v.shape), pruned[n])
+        steps += 1
+        if (sum(np.sum(m) for m in pruned.values()) / total) * 100 >= sparsity:
+            return {n: m == 0 for n, m in pruned.items()}, steps
 
 
-def test_remaining_steps_per_tensor_count_each_tensor():
-    w = weights()
-    counts = remaining_schedule_counts(sizes(w), 50, 10, "per_tensor")
-    assert set(counts) == set(w)
-    for n, c in counts.items():
-        assert 0.45 < c / w[n].size < 0.56
-    assert sum(counts.values()) * 100 >= 50 * sum(sizes(w).values())
+def tied_weights(seed=0):
+    """Small tensors with ties, exact zeros, a one-dimensional tensor, one whose every
+    weight is tied, and sizes at which round(0.1 k) is a half (k = 5, 15, 25 ...)."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.integers(-6, 7, size=(15, 5)).astype(np.float32) / 4  # many ties, zeros
+    return {
+        "a.weight": coarse,
+        "b.weight": rng.standard_normal((25, 3)).astype(np.float32),
+        "c.bias": np.round(rng.standard_normal(35), 1).astype(np.float32),  # 1-D, ties
+        "d.weight": np.full((5, 1), 0.5, dtype=np.float32),  # all tied: gone in one step
+        "e.weight": np.zeros((2, 2), dtype=np.float32),
+    }
 
 
-def test_pruning_step_by_step_without_retraining_is_one_selection():
-    """Without retraining the weights do not move between steps, so iterating the steps
-    on the same weights prunes exactly the counts' lowest magnitudes at once."""
-    w = weights(3)
-    total = sum(sizes(w).values())
-    mask, pruned = Mask.ones_like(w), 0
-    while pruned * 100 < 50 * total:
-        step = int((total - pruned) * 10 + 50) // 100
-        pruned += step
-        mask = prune_to_counts(w, mask, pruned)
-    assert pruned == remaining_schedule_counts(sizes(w), 50, 10, "global")
-    at_once = prune_to_counts(w, Mask.ones_like(w), pruned)
-    assert all(np.array_equal(mask.tensors[n], at_once.tensors[n]) for n in w)
+@pytest.mark.parametrize("sparsity", [10, 20, 30, 40, 50, 60, 70, 80, 90])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_remaining_schedule_is_the_authors_loop_position_for_position(sparsity, seed):
+    w = tied_weights(seed)
+    theirs, their_steps = authors_loop(w, sparsity)
+    ours, steps = remaining_schedule_mask(w, sizes_as_shapes(w), sparsity, 10)
+    assert steps == their_steps
+    for n in w:
+        assert np.array_equal(ours.tensors[n], theirs[n]), n
 
 
-def test_a_stalling_schedule_is_refused():
-    with pytest.raises(InputError, match="stalls"):
-        remaining_schedule_counts({"": 10}, 90, 10, "global")
+def test_the_remaining_schedule_on_continuous_weights():
+    w = weights(5)
+    for s in (10, 50, 90):
+        theirs, their_steps = authors_loop(w, s)
+        ours, steps = remaining_schedule_mask(w, sizes_as_shapes(w), s, 10)
+        assert steps == their_steps
+        assert all(np.array_equal(ours.tensors[n], theirs[n]) for n in w)
+    # round(0.1 k) + 1 per step: the "10 %" level of a 1,000-weight tensor takes one step
+    # and prunes 101 (0.1 x 1000 = 100, plus the weight at the cutoff).
+    one = {"x.weight": np.arange(1, 1001, dtype=np.float32)}
+    mask, steps = remaining_schedule_mask(one, sizes_as_shapes(one), 10, 10)
+    assert (steps, mask.num_pruned) == (1, 101)
+
+
+def test_the_global_remaining_schedule_pools_the_tensors():
+    w = tied_weights(4)
+    pooled = {"all": np.concatenate([v.ravel() for n, v in sorted(w.items())])}
+    theirs, _ = authors_loop(pooled, 50)
+    ours, _ = remaining_schedule_mask(w, sizes_as_shapes(w), 50, 10, "global")
+    joined = np.concatenate([ours.tensors[n].ravel() for n in sorted(w)])
+    assert np.array_equal(joined, theirs["all"])
+
+
+def sizes_as_shapes(w):
+    return {n: v.shape for n, v in w.items()}
 
 
 # --- the authors' high-magnitude and random masks -------------------------------------

@@ -410,7 +410,7 @@ def test_the_authors_code_end_to_end_beside_the_papers_text(run_copy, tmp_path):
     set, masks not enforced, the authors' high-magnitude and coin-flip random masks; and
     the comparison with the paper-text run."""
     from lxmert_lth.checkpoints import CheckpointMeta
-    from lxmert_lth.masks import remaining_schedule_counts
+    from lxmert_lth.masks import remaining_schedule_mask
 
     shutil.copytree(run_copy / RESULTS, run_copy / "results-base", symlinks=True)
     authors = {"ranking": "per_tensor", "schedule": "remaining", "prunable_set": "authors",
@@ -429,14 +429,14 @@ def test_the_authors_code_end_to_end_beside_the_papers_text(run_copy, tmp_path):
     meta = CheckpointMeta.from_json(theta0.metadata, "theta0")
     assert meta.extra["answer_head"] == "copy_pretrained"
     assert {"answer_head.logit_fc.3.weight", "lxmert.pooler.dense.bias"} <= set(meta.prunable)
-    sizes = {n: int(np.prod(theta0.shapes[n])) for n in meta.prunable}
+    shapes = {n: theta0.shapes[n] for n in meta.prunable}
+    dense = CheckpointTensors(res / "seed9595/dense/model.safetensors")
     for seed in SEEDS:
         for s in SPARSITIES:
             low, how = Mask.load(res / f"seed{seed}/low{s}/mask.safetensors")
             assert "seed9595/dense" in how["trained"] and how["schedule"] == "remaining"
-            assert low.per_tensor_pruned() == remaining_schedule_counts(
-                sizes, s, step, "per_tensor"
-            )
+            expected, _ = remaining_schedule_mask(dense, shapes, s, step, "per_tensor")
+            assert all(np.array_equal(low.tensors[n], expected.tensors[n]) for n in shapes)
             high, _ = Mask.load(res / f"seed{seed}/high{s}/mask.safetensors")
             assert all((~high.tensors[n]).sum() == low.tensors[n].sum() for n in low.tensors)
             assert (

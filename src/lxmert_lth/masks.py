@@ -199,31 +199,62 @@ def prune_to_counts(
     return Mask(out)
 
 
-def remaining_schedule_counts(
-    sizes: Mapping[str, int], sparsity: float, step: float, ranking: str
-) -> int | dict[str, int]:
-    """The pruned counts of the authors' schedule: each step prunes ``step`` percent of
-    the weights still there (of each tensor, or of all together), with no retraining in
-    between, until at least ``sparsity`` percent of all are pruned (their "50 %" level at
-    10 % per step is 52.2 %).
+def remaining_schedule_mask(
+    weights: Mapping[str, np.ndarray],
+    shapes: Mapping[str, tuple],
+    sparsity: float,
+    step: float,
+    ranking: str = "per_tensor",
+) -> tuple[Mask, int]:
+    """The authors' schedule (``lottery_ticket_hypothesis.py``: ``low_magnitude_pruning``
+    and ``weight_prune_layer``), position for position; returns the mask and its steps.
 
-    Without retraining, the weights do not change between steps, so pruning the lowest
-    magnitudes step by step prunes exactly the lowest ``count`` at once: the counts are
-    all that the steps decide (:func:`prune_to_counts` then selects).
+    From the dense network, with no retraining in between, each step takes each tensor
+    (``per_tensor``, their code) or all prunable weights together (``global``, the same
+    rule over one pool) and, of the ``k`` weights still there, prunes every one whose
+    magnitude is at most the value at index ``round(step / 100 * k)`` of their sorted
+    magnitudes (NumPy's round, half to even, in float64 as theirs): that many plus one,
+    and every tie. A tensor with nothing left is skipped (their code catches the
+    IndexError). The steps stop once ``pruned / total * 100 >= sparsity``.
+
+    Without retraining the weights never move, so what is pruned is always a prefix of a
+    tensor's sorted magnitudes: each step needs only the prefix length. A tensor is sorted
+    once (one float32 buffer of all the weights for ``global``, sorted in place).
     """
-    total = sum(sizes.values())
-    pruned = dict.fromkeys(sorted(sizes), 0) if ranking == "per_tensor" else {"": 0}
-    room = dict(sizes) if ranking == "per_tensor" else {"": total}
-    while sum(pruned.values()) * 100 < sparsity * total:
-        before = sum(pruned.values())
-        for n in pruned:
-            pruned[n] += num_to_prune(room[n] - pruned[n], step)
-        if sum(pruned.values()) == before:
-            raise InputError(
-                f"pruning {step}% of the remaining weights per step stalls at "
-                f"{100 * before / total:.2f}%, short of {sparsity}%"
-            )
-    return pruned if ranking == "per_tensor" else pruned[""]
+    if ranking not in ("per_tensor", "global"):
+        raise InputError(f"unknown ranking {ranking!r}: expected 'global' or 'per_tensor'")
+    names = sorted(shapes)
+    if ranking == "per_tensor":
+        groups = {n: np.sort(_magnitude(weights[n], n), axis=None) for n in names}
+    else:
+        pool = np.empty(sum(int(np.prod(shapes[n])) for n in names), dtype=np.float32)
+        start = 0
+        for n in names:
+            magnitude = _magnitude(weights[n], n).ravel()
+            pool[start : start + magnitude.size] = magnitude
+            start += magnitude.size
+        pool.sort()
+        groups = {"": pool}
+    total = sum(g.size for g in groups.values())
+    pruned = dict.fromkeys(groups, 0)
+    fraction, steps = step / 100, 0
+    while True:
+        for g, ordered in groups.items():
+            left = ordered.size - pruned[g]
+            if left == 0:
+                continue
+            cutoff = ordered[pruned[g] + int(np.round(fraction * left))]
+            pruned[g] = int(np.searchsorted(ordered, cutoff, side="right"))
+        steps += 1
+        if sum(pruned.values()) / total * 100 >= sparsity:
+            break
+    cutoffs = {g: (ordered[pruned[g] - 1] if pruned[g] else None) for g, ordered in groups.items()}
+    out = {}
+    for n in names:
+        cutoff = cutoffs[n if ranking == "per_tensor" else ""]
+        magnitude = _magnitude(weights[n], n).reshape(shapes[n])
+        out[n] = magnitude > cutoff if cutoff is not None else np.ones(shapes[n], dtype=bool)
+    return Mask(out), steps
 
 
 def _magnitude(weight, name: str) -> np.ndarray:

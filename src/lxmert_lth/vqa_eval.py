@@ -1,12 +1,24 @@
-"""VQA accuracy exactly as the official evaluator computes it (``docs/method.md``, "VQA accuracy").
+"""VQA accuracy as the official evaluator computes it (``docs/method.md``, "VQA accuracy").
 
-Two rules circulate. ``current`` (the official evaluator today, the default): the
-prediction is stripped of newlines, tabs and surrounding space and always normalised
-(punctuation, lower case, number words, articles, contractions); the human answers get
-punctuation handling only, and only when they are not all identical. ``older`` (an
-earlier copy, still found in many code bases): both sides are stripped, and normalised
-alike only when the human answers are not all identical. Accuracy is the mean over the
-ten leave-one-out subsets of min(1, matches / 3).
+Three rules (``evaluation.rule``), each written from the code it names:
+
+``official`` (the default)
+    GT-Vision-Lab/VQA's ``vqaEval.py`` on its master branch, as of commit a013f00
+    (2021-03-11, "Fixed processing answers bug"): the prediction and every human answer
+    are stripped of newlines, tabs and surrounding space; then, only when the stripped
+    human answers are not all identical, both sides get punctuation handling and then
+    digit/article handling; identical answers leave both sides as they are.
+``vqa2016``
+    The same file as of commit 458a8b2 (2016), still copied in many code bases: the
+    prediction is always stripped and normalised; the human answers get punctuation
+    handling only, only when they are not all identical, and are never stripped.
+``lxmert_minival``
+    LXMERT's own validation score (``VQAEvaluator.evaluate`` in the original code, which
+    the authors' per-sparsity minival table reports): the soft score of the predicted
+    answer string in the question's preprocessed label, no normalisation at all.
+
+The two evaluator rules average min(1, matches among the other nine / 3) over the ten
+leave-one-out subsets. Quirks of the published code kept on purpose are marked "quirk".
 """
 
 from __future__ import annotations
@@ -59,7 +71,12 @@ _NUMBER_WORDS = {
 _ARTICLES = {"a", "an", "the"}
 _PUNCTUATION = [";", "/", "[", "]", '"', "{", "}", "(", ")", "=", "+", "\\", "_", "-",
                 ">", "<", "@", "`", ",", "?", "!"]  # fmt: skip
+# quirk: "(?!<=" is a negative lookahead for the text "<=", not the lookbehind it was
+# meant to be, so it never fires: every period not followed by a digit goes.
 _PERIOD_STRIP = re.compile(r"(?!<=\d)(\.)(?!\d)")
+# quirk: the published call is ``periodStrip.sub("", text, re.UNICODE)``, whose third
+# positional argument is ``count``: re.UNICODE is 32, so at most 32 periods go.
+_PERIOD_COUNT = int(re.UNICODE)
 _COMMA_STRIP = re.compile(r"(\d)(,)(\d)")
 
 
@@ -70,7 +87,7 @@ def _process_punctuation(text: str) -> str:
             out = out.replace(p, "")
         else:
             out = out.replace(p, " ")
-    return _PERIOD_STRIP.sub("", out)
+    return _PERIOD_STRIP.sub("", out, count=_PERIOD_COUNT)
 
 
 def _process_digits_articles(text: str) -> str:
@@ -82,33 +99,42 @@ def _process_digits_articles(text: str) -> str:
     return " ".join(_CONTRACTIONS.get(w, w) for w in words)
 
 
+def _strip(text: str) -> str:
+    return text.replace("\n", " ").replace("\t", " ").strip()
+
+
 def normalize_answer(text: str) -> str:
-    """The official normalisation of one answer string."""
-    text = text.replace("\n", " ").replace("\t", " ").strip()
-    return _process_digits_articles(_process_punctuation(text))
+    """The official normalisation of one answer string (stripped, punctuation, then
+    digits and articles)."""
+    return _process_digits_articles(_process_punctuation(_strip(text)))
 
 
-RULES = ("current", "older")
+OFFICIAL, VQA2016, LXMERT_MINIVAL = "official", "vqa2016", "lxmert_minival"
+RULES = (OFFICIAL, VQA2016, LXMERT_MINIVAL)
 
 
-def question_accuracy(
-    prediction: str, human_answers: Sequence[str], rule: str = "current"
-) -> float:
-    """Official VQA accuracy of one prediction against the human answers (0..1)."""
+def check_rule(rule: str) -> str:
+    if rule not in RULES:
+        raise ValueError(f"unknown evaluation rule {rule!r}: expected one of {RULES}")
+    return rule
+
+
+def question_accuracy(prediction: str, human_answers: Sequence[str], rule: str = OFFICIAL) -> float:
+    """VQA accuracy (0..1) of one prediction against the human answers, by the official
+    evaluator of master (``official``) or of 2016 (``vqa2016``)."""
     if not human_answers:
         raise ValueError("a question needs at least one human answer")
-    pred = prediction.replace("\n", " ").replace("\t", " ").strip()
-    differ = len(set(human_answers)) > 1
-    if rule == "current":
-        pred = _process_digits_articles(_process_punctuation(pred))
-        answers = [_process_punctuation(a) if differ else a for a in human_answers]
-    elif rule == "older":
-        answers = [a.replace("\n", " ").replace("\t", " ").strip() for a in human_answers]
+    if check_rule(rule) == OFFICIAL:
+        pred, answers = _strip(prediction), [_strip(a) for a in human_answers]
         if len(set(answers)) > 1:
             answers = [_process_digits_articles(_process_punctuation(a)) for a in answers]
             pred = _process_digits_articles(_process_punctuation(pred))
+    elif rule == VQA2016:
+        pred = normalize_answer(prediction)
+        differ = len(set(human_answers)) > 1
+        answers = [_process_punctuation(a) if differ else a for a in human_answers]
     else:
-        raise ValueError(f"unknown evaluation rule {rule!r}: expected one of {RULES}")
+        raise ValueError(f"rule {rule!r} scores by the label, not by human answers")
     accs = []
     for i in range(len(answers)):
         matches = sum(1 for j, a in enumerate(answers) if j != i and a == pred)
@@ -116,17 +142,26 @@ def question_accuracy(
     return sum(accs) / len(accs)
 
 
-def score_predictions(
-    predictions: Mapping[int, str], questions: Iterable[Mapping], rule: str = "current"
-) -> dict[str, float | int | None]:
-    """Accuracy x100 overall and per answer type, plus question counts.
+def label_score(prediction: str, label: Mapping[str, float]) -> float:
+    """LXMERT's own score of a prediction: its soft score in the label, as written."""
+    return float(label.get(prediction, 0.0))
 
-    ``questions`` are records of the workflow's question format; ``rule`` is the
-    evaluator's (``RULES``). A type with no
-    questions gets ``None`` (shown as a dash in tables), never a number. A question with a
-    soft label but no human answers (LXMERT's files) scores its label's value for the
-    normalised prediction, which is what the evaluator gives an in-vocabulary answer.
+
+def score_predictions(
+    predictions: Mapping[int, str], questions: Iterable[Mapping], rule: str = OFFICIAL
+) -> dict[str, float | int | None]:
+    """Accuracy x100 overall and per answer type by ``rule`` (``RULES``), question counts,
+    and ``lxmert_minival``: the overall score by LXMERT's own rule, which the authors'
+    minival report used (a question whose label is empty scores 0 there, as in LXMERT).
+
+    ``questions`` are records of the workflow's question format. A type with no
+    questions gets ``None`` (shown as a dash in tables), never a number. Under an
+    evaluator rule, a question with a soft label but no human answers (LXMERT's files)
+    scores its label's value for the normalised prediction, which is what the evaluator
+    gives an in-vocabulary answer.
     """
+    check_rule(rule)
+    label_scores: list[float] = []
     per_type: dict[str, list[float]] = defaultdict(list)
     missing = []
     # question_accuracy is a pure function, and few (prediction, answers) pairs recur
@@ -139,7 +174,10 @@ def score_predictions(
             continue
         if q["answer_type"] is None:
             raise ValueError(f"question {qid} is unlabelled: it cannot be scored locally")
-        if q["answers"]:
+        label_scores.append(label_score(predictions[qid], q["label"]))
+        if rule == LXMERT_MINIVAL:
+            acc = label_scores[-1]
+        elif q["answers"]:
             key = (predictions[qid], tuple(q["answers"]))
             if key not in known:
                 known[key] = question_accuracy(predictions[qid], q["answers"], rule)
@@ -155,6 +193,7 @@ def score_predictions(
     scores: dict[str, float | int | None] = {
         "overall": 100.0 * sum(everything) / len(everything) if everything else None,
         "n_overall": len(everything),
+        "lxmert_minival": 100.0 * sum(label_scores) / len(label_scores) if everything else None,
     }
     for t in ANSWER_TYPES:
         accs = per_type.get(t, [])

@@ -79,7 +79,7 @@ class Scoring:
     evaluator's rule (``lxmert_lth.vqa_eval.RULES``)."""
 
     split: str
-    rule: str = "current"
+    rule: str = "official"
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,8 @@ def compare_with_paper(
     caption = (
         "Reproduced vs published: test-dev/test-std against the paper's Table 1 (50% "
         "sparsity; a dash where no EvalAI result file was given), and the local "
-        f"{split} overall accuracy against the authors' per-sparsity minival report. "
+        f"{split} score against the authors' per-sparsity minival report, both by LXMERT's "
+        "own rule (the predicted answer's soft score in the label: lxmert_minival). "
         "Reproduced: mean ± sample std over seeds."
     )
     write_comparison(table, out_csv, out_md, caption)

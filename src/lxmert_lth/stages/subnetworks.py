@@ -167,10 +167,10 @@ def _low(shapes, sources: MaskSources, sparsity: int, pruning: Mapping):
     weights = CheckpointTensors(sources.trained)
     how = {"ranking": ranking, "trained": sources.trained}
     if pruning.get("schedule") == "remaining":
-        sizes = {n: int(np.prod(s)) for n, s in shapes.items()}
-        counts = masks.remaining_schedule_counts(sizes, sparsity, pruning["step"], ranking)
-        mask = masks.prune_to_counts(weights, Mask.ones(shapes), counts)
-        return mask, how | {"schedule": "remaining", "step": pruning["step"]}
+        mask, steps = masks.remaining_schedule_mask(
+            weights, shapes, sparsity, pruning["step"], ranking
+        )
+        return mask, how | {"schedule": "remaining", "step": pruning["step"], "steps": steps}
     previous = Mask.load(sources.previous_mask)[0] if sources.previous_mask else None
     mask = masks.prune_lowest_magnitude(weights, previous or Mask.ones(shapes), sparsity, ranking)
     return mask, how
