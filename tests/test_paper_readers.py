@@ -28,7 +28,12 @@ from lxmert_lth.modeling import (
 from lxmert_lth.stages.finetuning import check_answers
 from lxmert_lth.stages.pretraining import import_pretrained
 from lxmert_lth.tokenization import load_tokenizer
-from lxmert_lth.training import AdamWNoBiasCorrection
+from lxmert_lth.training import (
+    AdamWNoBiasCorrection,
+    TrainConfig,
+    num_steps,
+    warmup_then_linear_decay,
+)
 from lxmert_lth.vqa_eval import score_predictions
 
 # --- questions and answers ----------------------------------------------------------
@@ -313,14 +318,17 @@ def test_answer_head_random_or_copied(converted, tmp_path):
     out = tmp_path / "pretrained"
     import_pretrained(out, p["dir"], tokenizer=None, config=None, answers=p["answers"])
     assert json.loads((out / PRETRAINED_ANSWERS).read_text()) == fx.PRETRAINED_ANSWERS
-    answers = ["red", "green", "yes", "2"]  # red, yes, 2 are pretrained answers 2, 0, 4
+    # red, yes, 2 are pretrained answers 2, 0, 4; "The Red." and "two" become "red" and
+    # "2" first, as the original code's answer table converts them; "green" is unknown.
+    answers = ["red", "green", "yes", "2", "The Red.", "two"]
     random_head = load_theta0(out, answers, seed=0, answer_head="random")
     copied = load_theta0(out, answers, seed=0, answer_head="copy_pretrained")
     w_copy = copied.answer_head.logit_fc[3].weight
-    w_rand = random_head.answer_head.logit_fc[3].weight
-    for ours, theirs in ((0, 2), (2, 0), (3, 4)):
+    b_copy = copied.answer_head.logit_fc[3].bias
+    for ours, theirs in ((0, 2), (2, 0), (3, 4), (4, 2), (5, 4)):
         assert torch.all(w_copy[ours] == theirs)  # the fixture head's row j is all j
-    torch.testing.assert_close(w_copy[1], w_rand[1])  # "green": no match, stays random
+    # "green": no match, a zero row and a zero bias (not left random), as the original
+    assert torch.all(w_copy[1] == 0) and b_copy[1] == 0
     # The random head is the seed's, hidden layers too, never the pretrained one's.
     pretrained = LxmertForPreTraining.from_pretrained(out).answer_head.logit_fc
     assert not torch.equal(random_head.answer_head.logit_fc[0].weight, pretrained[0].weight)
@@ -347,16 +355,59 @@ def test_pretrained_answers_must_match_the_head(converted, tmp_path):
 # --- optimizer, submission, EvalAI results -----------------------------------------------
 
 
-def test_adamw_without_bias_correction_matches_the_formula():
-    p = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
-    opt = AdamWNoBiasCorrection([p], lr=0.1, weight_decay=0.01)
-    p.grad = torch.tensor([0.5, 0.25])
-    opt.step()
-    m = 0.1 * p.grad
-    v = 0.001 * p.grad**2
-    start = torch.tensor([1.0, -2.0])
-    expected = start * (1 - 0.1 * 0.01) - 0.1 * m / (v.sqrt() + 1e-6)
-    torch.testing.assert_close(p.detach(), expected)
+def bert_adam_steps(start, grads, lrs, wd=0.01, eps=1e-6, b1=0.9, b2=0.999):
+    """BertAdam's update written out with the torch operations its code uses: the
+    moments by in-place add with alpha and addcmul (no bias correction), then
+    update = m / (sqrt(v) + e), update += wd * p, p += -(lr * update)."""
+    p, m, v = start.clone(), torch.zeros_like(start), torch.zeros_like(start)
+    for g, lr in zip(grads, lrs, strict=True):
+        m.mul_(b1).add_(g, alpha=1 - b1)
+        v.mul_(b2).addcmul_(g, g, value=1 - b2)
+        update = m / (v.sqrt() + eps)
+        update += wd * p
+        p.add_(-(lr * update))
+    return p
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_adamw_without_bias_correction_is_bert_adam_bit_for_bit(dtype):
+    gen = torch.Generator().manual_seed(0)
+    start = torch.randn(257, generator=gen, dtype=dtype)
+    grads = [torch.randn(257, generator=gen, dtype=dtype) for _ in range(20)]
+    lrs = [1e-3 * (i + 1) / 20 for i in range(20)]
+    p = torch.nn.Parameter(start.clone())
+    opt = AdamWNoBiasCorrection([p], lr=lrs[0], weight_decay=0.01)
+    for g, lr in zip(grads, lrs, strict=True):
+        opt.param_groups[0]["lr"] = lr
+        p.grad = g.clone()
+        opt.step()
+    assert torch.equal(p.detach(), bert_adam_steps(start, grads, lrs))
+
+
+@pytest.mark.parametrize(("total", "warmup"), [(46, 0.1), (20, 0.1), (7, 0.25), (10, 0.0)])
+def test_the_schedule_is_bert_adams_warmup_linear(total, warmup):
+    """Factor at step i: x / w while x = i / total < w, then max((x - 1) / (w - 1), 0):
+    warm-up over 4.6 steps at 46 x 0.1 (transformers' scheduler would round it to 4)."""
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=2.0)
+    scheduler = warmup_then_linear_decay(opt, warmup, total)
+    for i in range(total):
+        x = i / total
+        factor = x / warmup if x < warmup else max((x - 1.0) / (warmup - 1.0), 0.0)
+        assert opt.param_groups[0]["lr"] == 2.0 * factor
+        opt.step()
+        scheduler.step()
+    if (total, warmup) == (46, 0.1):
+        assert 0 < scheduler.lr_lambdas[0](4) < 1  # step 4 of 4.6 is still warming up
+
+
+def test_steps_drop_the_short_last_batch():
+    cfg = TrainConfig(epochs=4, batch_size=32, lr=1e-3, warmup_ratio=0.1, weight_decay=0.0,
+                      clip_norm=5.0, eval_batch_size=8, bias_correction=False)  # fmt: skip
+    assert num_steps(100, cfg) == 3 * 4  # floor(100 / 32) per epoch, as drop_last
+    assert num_steps(96, cfg) == 12
+    with pytest.raises(ValueError, match="31 training questions make no whole batch"):
+        num_steps(31, cfg)
 
 
 def test_submission_must_cover_every_test_question(tmp_path):

@@ -192,11 +192,14 @@ def batches(
     batch_size: int,
     generator: torch.Generator | None = None,
     start: int = 0,
+    drop_last: bool = False,
 ) -> Iterator[dict[str, torch.Tensor]]:
-    """Model inputs per batch; shuffled when a generator is given. ``start`` skips batches."""
+    """Model inputs per batch; shuffled when a generator is given. ``start`` skips batches;
+    ``drop_last`` leaves out a short last batch (training, as the original recipe)."""
     n = len(split)
     order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
-    chunks = [order[lo : lo + batch_size] for lo in range(start * batch_size, n, batch_size)]
+    end = n - n % batch_size if drop_last else n
+    chunks = [order[lo : lo + batch_size] for lo in range(start * batch_size, end, batch_size)]
     if split.lazy:
         yield from _lazy_batches(split, chunks)
         return

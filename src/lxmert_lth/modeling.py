@@ -88,9 +88,10 @@ def load_theta0(
 ) -> LxmertForQuestionAnswering:
     """Pretrained encoder weights plus an answer head initialised with ``seed``.
 
-    ``answer_head="copy_pretrained"`` then copies the pretrained QA head (what the
-    authors' code did): its hidden layers whole, and the output rows of the answers
-    whose strings match one of the pretrained answers; the other rows stay random.
+    ``answer_head="copy_pretrained"`` then copies the pretrained QA head as the original
+    code's ``load_lxmert_qa`` does (the authors' code's choice): its hidden layers whole,
+    the output rows of the answers found among the pretrained answers (after
+    :func:`pretrained_answer_form`), and zeros in the rows of the others.
     """
     model = _from_pretrained(
         LxmertForQuestionAnswering,
@@ -106,10 +107,36 @@ def load_theta0(
     return model
 
 
+# The original code's rewrites of an answer before it looks the answer up among the
+# pretrained QA head's (``AnswerTable.convert_ans`` in src/pretrain/qa_answer_table.py).
+_PRETRAINED_ANSWER_FORMS = {
+    "a man": "man", "the man": "man", "a woman": "woman", "the woman": "woman",
+    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+    "seven": "7", "eight": "8", "nine": "9", "ten": "10", "grey": "gray",
+}  # fmt: skip
+
+
+def pretrained_answer_form(answer: str) -> str:
+    """An answer as the original code looks it up in the pretrained answer table:
+    lower case, one trailing period dropped, one leading "a ", "an " or "the " dropped
+    (each test on the result of the one before), then a fixed table of rewrites."""
+    if not answer:
+        return ""
+    answer = answer.lower()
+    if answer.endswith("."):
+        answer = answer[:-1].strip()
+    for article in ("a ", "an ", "the "):
+        if answer.startswith(article):
+            answer = answer[len(article) :].strip()
+    return _PRETRAINED_ANSWER_FORMS.get(answer, answer)
+
+
 def copy_pretrained_head(
     model: LxmertForQuestionAnswering, pretrained: str | os.PathLike, answers: Sequence[str]
 ) -> int:
-    """Copy the pretrained QA head into ``model`` where answers match; returns the count."""
+    """Copy the pretrained QA head into ``model`` as the original code does: hidden
+    layers whole, the output rows of the answers it knows, zero rows for the others;
+    returns how many answers were found."""
     source = os.path.join(str(pretrained), PRETRAINED_ANSWERS)
     if not os.path.exists(source):
         raise InputError(
@@ -125,14 +152,16 @@ def copy_pretrained_head(
             f"{rows} outputs"
         )
     index = {a: i for i, a in enumerate(pretrained_answers)}
-    ours = [i for i, a in enumerate(answers) if a in index]
-    theirs = [index[answers[i]] for i in ours]
+    forms = [pretrained_answer_form(a) for a in answers]
+    ours = [i for i, a in enumerate(forms) if a in index]
+    theirs = [index[forms[i]] for i in ours]
     target = model.answer_head.state_dict()
     with torch.no_grad():
         for name, tensor in head.items():
             if not name.startswith("logit_fc.3."):
                 target[name].copy_(tensor)
         for name in ("logit_fc.3.weight", "logit_fc.3.bias"):
+            target[name].zero_()
             target[name][ours] = head[name][theirs]
     log.info("answer head: %d of %d answers copied from pretraining", len(ours), len(answers))
     return len(ours)

@@ -1,10 +1,12 @@
 """VQA fine-tuning (dense and masked), prediction, and LXMERT pre-training.
 
-The recipe follows the original LXMERT VQA fine-tuning (``docs/method.md``, "Training"): binary
+The recipe is the original LXMERT VQA fine-tuning (``src/tasks/vqa.py`` and
+``src/lxrt/optimization.py`` of airsplay/lxmert; ``docs/method.md``, "Training"): binary
 cross-entropy with logits against soft scores, averaged and multiplied by the number
-of answers; AdamW with linear warmup then linear decay (``transformers`` scheduler);
-decoupled weight decay on all parameters; gradient clipping; model selection on the
-validation split.
+of answers; whole batches only, floor(N / batch) x epochs optimizer steps; BertAdam
+(AdamW without bias correction, unless ``bias_correction``) with decoupled weight decay
+on all parameters; linear warm-up over a fraction of the steps (not rounded to a whole
+step), then linear decay; gradient clipping; model selection on the validation split.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
-import math
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -79,7 +80,9 @@ class AdamWNoBiasCorrection(torch.optim.Optimizer):
 
     Written here because neither ``torch.optim.AdamW`` nor ``transformers`` (whose
     ``AdamW(correct_bias=False)`` is gone) offers it. Update per parameter:
-    ``p -= lr * (m / (sqrt(v) + eps) + weight_decay * p)`` (decoupled weight decay).
+    ``p -= lr * (m / (sqrt(v) + eps) + weight_decay * p)`` (decoupled weight decay),
+    each product rounded on its own, in BertAdam's order: a fused multiply-add (torch's
+    ``alpha=``) would round once and drift from the original by an ulp per step.
     """
 
     def __init__(self, params, lr: float, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.0):
@@ -101,8 +104,10 @@ class AdamWNoBiasCorrection(torch.optim.Optimizer):
                 m, v = state["exp_avg"], state["exp_avg_sq"]
                 m.mul_(beta1).add_(p.grad, alpha=1 - beta1)
                 v.mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
-                p.mul_(1 - group["lr"] * group["weight_decay"])
-                p.addcdiv_(m, v.sqrt().add_(group["eps"]), value=-group["lr"])
+                update = m / (v.sqrt() + group["eps"])
+                if group["weight_decay"] > 0:
+                    update += p * group["weight_decay"]
+                p.sub_(update.mul_(group["lr"]))
 
 
 def adamw(model, lr: float, weight_decay: float) -> torch.optim.AdamW:
@@ -123,6 +128,23 @@ def make_optimizer(model, cfg: TrainConfig) -> torch.optim.Optimizer:
     if cfg.bias_correction:
         return adamw(model, cfg.lr, cfg.weight_decay)
     return AdamWNoBiasCorrection(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def warmup_then_linear_decay(
+    optimizer: torch.optim.Optimizer, warmup_fraction: float, total: int
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """BertAdam's ``warmup_linear`` schedule: at step ``i`` (from 0) of ``total``, with
+    ``x = i / total``, the factor is ``x / w`` while ``x < w``, then
+    ``max((x - 1) / (w - 1), 0)``: the warm-up covers the fraction ``w`` of the steps
+    exactly, not a whole number of them (``transformers``' scheduler takes an int)."""
+
+    def factor(step: int) -> float:
+        x = step / total
+        if x < warmup_fraction:
+            return x / warmup_fraction
+        return max((x - 1.0) / (warmup_fraction - 1.0), 0.0)
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
 def seed_everything(seed: int) -> None:
@@ -165,9 +187,19 @@ def soft_accuracy(model, split: EncodedSplit, batch_size: int) -> float:
     return 100.0 * hit.sum(1).mean().item()
 
 
+def steps_per_epoch(num_questions: int, cfg: TrainConfig) -> int:
+    """Whole batches per epoch: the original drops the short last one (``drop_last``)."""
+    steps = num_questions // cfg.batch_size
+    if steps == 0:
+        raise ValueError(
+            f"{num_questions} training questions make no whole batch of batch_size={cfg.batch_size}"
+        )
+    return steps
+
+
 def num_steps(num_questions: int, cfg: TrainConfig) -> int:
-    """Optimizer steps of a fine-tune: the last batch of an epoch may be short."""
-    return math.ceil(num_questions / cfg.batch_size) * cfg.epochs
+    """Optimizer steps of a fine-tune: floor(N / batch) x epochs, as the original."""
+    return steps_per_epoch(num_questions, cfg) * cfg.epochs
 
 
 def train_qa(
@@ -194,10 +226,10 @@ def train_qa(
     seed_everything(seed)
     generator = torch.Generator().manual_seed(seed)
     device = torch.device(train.device)
-    steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
-    total = num_steps(len(train), cfg)
+    per_epoch = steps_per_epoch(len(train), cfg)
+    total = per_epoch * cfg.epochs
     optimizer = make_optimizer(model, cfg)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
+    scheduler = warmup_then_linear_decay(optimizer, cfg.warmup_ratio, total)
     scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and precision == "fp16")
     history = {"epochs": [], "best_epoch": None, "best_val_accuracy": -1.0}
     best_state = None
@@ -229,7 +261,7 @@ def train_qa(
         }
 
     bar = tqdm(total=total, disable=not progress, desc="train", unit="step", mininterval=2)
-    bar.update(start_epoch * steps_per_epoch + start_step)
+    bar.update(start_epoch * per_epoch + start_step)
     for epoch in range(start_epoch, cfg.epochs):
         model.train()
         if epoch != start_epoch or loss_sum is None:
@@ -238,7 +270,8 @@ def train_qa(
         # redraws the same permutation and skips the batches already done.
         epoch_start_rng = generator.get_state()
         first = start_step if epoch == start_epoch else 0
-        for step, batch in enumerate(batches(train, cfg.batch_size, generator, first), first):
+        shuffled = batches(train, cfg.batch_size, generator, first, drop_last=True)
+        for step, batch in enumerate(shuffled, first):
             with ComputeClock.measure():
                 with autocast(device, precision):
                     logits = model(**model_inputs(batch)).question_answering_score
@@ -258,14 +291,14 @@ def train_qa(
             loss_sum += loss.detach()
             bar.update()
             if on_step:
-                on_step(epoch * steps_per_epoch + step + 1)
-            if resume and resume.due(step + 1, steps_per_epoch):
+                on_step(epoch * per_epoch + step + 1)
+            if resume and resume.due(step + 1, per_epoch):
                 resume.save(snapshot(epoch, step + 1, epoch_start_rng))
         with autocast(device, precision):
             val_acc = soft_accuracy(model, val, cfg.eval_batch_size)
         record = {
             "epoch": epoch + 1,
-            "loss": loss_sum.item() / steps_per_epoch,
+            "loss": loss_sum.item() / per_epoch,
             "val_accuracy": val_acc,
         }
         history["epochs"].append(record)
@@ -345,10 +378,8 @@ def pretrain(
     seed_everything(seed)
     gen = torch.Generator().manual_seed(seed)
     # Whole batches only: a tiny last batch could hold no masked token or matched pair.
-    steps_per_epoch = len(data) // cfg.batch_size
-    if steps_per_epoch == 0:
-        raise ValueError(f"pre-training needs at least batch_size={cfg.batch_size} questions")
-    total = steps_per_epoch * cfg.epochs
+    per_epoch = steps_per_epoch(len(data), cfg)
+    total = per_epoch * cfg.epochs
     optimizer = adamw(model, cfg.lr, cfg.weight_decay)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
     history = []
@@ -356,10 +387,8 @@ def pretrain(
     model.train()
     for epoch in range(cfg.epochs):
         loss_sum = 0.0
-        for step, batch in enumerate(batches(data, cfg.batch_size, gen)):
+        for step, batch in enumerate(batches(data, cfg.batch_size, gen, drop_last=True)):
             n = batch["input_ids"].shape[0]
-            if n < cfg.batch_size:
-                continue
             dev = batch["input_ids"].device
             mismatched = (torch.rand(n, generator=gen) < mismatch_fraction).to(dev)
             other = torch.randint(len(data.features), (n,), generator=gen).to(dev)
@@ -394,7 +423,7 @@ def pretrain(
                 scheduler.step()
             loss_sum += loss.item()
             bar.update()
-        record = {"epoch": epoch + 1, "loss": loss_sum / steps_per_epoch}
+        record = {"epoch": epoch + 1, "loss": loss_sum / per_epoch}
         if val is not None:
             record["val_qa_accuracy"] = soft_accuracy(model, val, cfg.eval_batch_size)
             model.train()
