@@ -77,6 +77,20 @@ def benchfile(*parts):
     return res("benchmarks", *parts)
 
 
+def recordfile(*parts):
+    """What decided a job's digits (lxmert_lth.numerics.record): a log, not an output."""
+    return res("records", *parts)
+
+
+def numerics_params():
+    """The numerics of a job that computes with torch (rerun triggers: they change its
+    digits); the harness pins them before torch loads."""
+    return {
+        "cpu_numerics": EXECUTION["cpu_numerics"],
+        "deterministic": EXECUTION["deterministic"],
+    }
+
+
 # --- inputs shared by every training job ------------------------------------------
 
 
@@ -103,6 +117,7 @@ def finetune_params():
         "tf32": EXECUTION["tf32"],
         "scored_split": SCORED.name,
         "evaluation": config_params("evaluation"),
+        **numerics_params(),
     }
 
 

@@ -26,12 +26,15 @@ if DATASET == "easy_vqa":
             res("features/regions.h5"),
         log:
             logfile("extract_features.log"),
+            record=recordfile("extract_features.json"),
         benchmark:
             benchfile("extract_features.tsv")
         conda:
             ENV
         params:
             dtype=config["features"]["dtype"],
+            # NumPy's exp, in the featuriser, has other last digits with AVX-512.
+            **numerics_params(),
         script:
             "../workflow_scripts/extract_features.py"
 

@@ -16,6 +16,7 @@ rule finetune_dense:
         history=dense("history.json"),
     log:
         logfile("seed{seed}/finetune_dense.log"),
+        record=recordfile("seed{seed}/finetune_dense.json"),
     benchmark:
         benchfile("seed{seed}/finetune_dense.tsv")
     priority: chain_priority

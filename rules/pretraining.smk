@@ -29,6 +29,7 @@ if DATASET == "easy_vqa":
             directory(res("pretrained")),
         log:
             logfile("pretrain.log"),
+            record=recordfile("pretrain.json"),
         benchmark:
             benchfile("pretrain.tsv")
         conda:
@@ -42,6 +43,7 @@ if DATASET == "easy_vqa":
             max_length=config["tokenizer"]["max_length"],
             device=EXECUTION["device"],
             torch_threads=EXECUTION["pretrain_threads"],
+            **numerics_params(),
         script:
             "../workflow_scripts/pretrain.py"
 

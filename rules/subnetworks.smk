@@ -19,6 +19,7 @@ rule retrain_subnetwork:
         history=subnetwork("history.json"),
     log:
         logfile("seed{seed}/retrain_{kind}{sparsity}.log"),
+        record=recordfile("seed{seed}/retrain_{kind}{sparsity}.json"),
     benchmark:
         benchfile("seed{seed}/retrain_{kind}{sparsity}.tsv")
     wildcard_constraints:

@@ -10,9 +10,16 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import load_config, snakemake, write_config
+from conftest import ROOT, load_config, snakemake, write_config
 from lxmert_lth.checkpoints import CheckpointTensors
-from lxmert_lth.digests import compare_folders, outputs
+from lxmert_lth.digests import (
+    compare_folders,
+    compare_with_digests,
+    explain,
+    outputs,
+    read_digest_file,
+    run_record,
+)
 from lxmert_lth.io import load_tensors, read_json
 from lxmert_lth.masks import Mask, num_to_prune
 
@@ -22,6 +29,20 @@ RESULTS = CONFIG["results"]
 SEEDS = CONFIG["study"]["seeds"]
 SPARSITIES = CONFIG["study"]["sparsities"]
 KINDS = CONFIG["study"]["kinds"]
+
+
+DIGESTS = ROOT / "tests" / "config" / "test.digests.json"
+
+
+def test_the_outputs_are_the_committed_ones_on_this_machine(test_run):
+    """Every output of the test configuration, digest for digest, as committed (made on
+    another machine, lxmert_lth.numerics): portable CPU numerics give the same digits on
+    every x86-64 processor with AVX2. A change that moves an output on purpose rewrites
+    the file: python bench/compare_runs.py --write-digests tests/config/test.digests.json
+    <workdir>/results-test."""
+    expected, their_record = read_digest_file(DIGESTS)
+    problems = compare_with_digests(test_run / RESULTS, expected)
+    assert not problems, "\n".join(explain(problems, run_record(test_run / RESULTS), their_record))
 
 
 def test_outputs_of_the_whole_dag(test_run):

@@ -3,7 +3,8 @@
 A run is reproducible when every output has the same content. Files are compared byte for
 byte, except safetensors files: their header lists the metadata in an order that may
 differ between processes, so they are digested by their tensors and parsed metadata.
-Logs, benchmarks and resumable state are not outputs; the figures are drawn from
+Logs, benchmarks, records (what decided a job's digits: machine, versions) and resumable
+state are not outputs; the figures are drawn from
 ``scores.csv`` and a PDF carries its creation date, so they are left out too.
 """
 
@@ -14,6 +15,8 @@ import json
 from pathlib import Path
 
 from safetensors import safe_open
+
+from .numerics import differences
 
 
 def digest_file(path: str | Path) -> str:
@@ -33,7 +36,7 @@ def _safetensors(path: Path) -> str:
     return h.hexdigest()
 
 
-NOT_OUTPUTS = {"logs", "benchmarks", ".resume"}
+NOT_OUTPUTS = {"logs", "benchmarks", "records", ".resume"}
 DRAWN = {".png", ".pdf"}
 
 
@@ -57,3 +60,64 @@ def compare_folders(a: Path, b: Path) -> list[str]:
         if digest_file(left[key]) != digest_file(right[key]):
             problems.append(f"differs: {key}")
     return problems
+
+
+def digest_folder(results: Path) -> dict[str, str]:
+    """Every output's digest, by relative path."""
+    return {k: digest_file(p) for k, p in outputs(results).items()}
+
+
+def compare_with_digests(results: Path, expected: dict[str, str]) -> list[str]:
+    """Every output that differs from a digest file's, or is missing on one side."""
+    found = digest_folder(results)
+    problems = [f"not in the digests: {k}" for k in sorted(set(found) - set(expected))]
+    problems += [f"missing: {k}" for k in sorted(set(expected) - set(found))]
+    problems += [f"differs: {k}" for k in sorted(set(found) & set(expected)) if found[k] != expected[k]]
+    return problems
+
+
+RECORDS = "records"
+
+
+def run_record(results: Path) -> dict:
+    """What decided a run's digits: the fields its jobs' records share (a field that
+    differs between jobs, such as a thread count, is listed with its values)."""
+    files = sorted((Path(results) / RECORDS).rglob("*.json"))
+    merged: dict = {}
+    for rec in (_flat(json.loads(p.read_text())) for p in files):
+        for key, value in rec.items():
+            merged.setdefault(key, [])
+            if value not in merged[key]:
+                merged[key].append(value)
+    return {k: v[0] if len(v) == 1 else v for k, v in sorted(merged.items())}
+
+
+def _flat(record: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in record.items():
+        if isinstance(value, dict):
+            out |= _flat(value, f"{prefix}{key}.")
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def write_digest_file(results: Path, path: Path) -> None:
+    """The outputs' digests and the run's record, as JSON (``read_digest_file``)."""
+    doc = {"record": run_record(results), "outputs": digest_folder(results)}
+    Path(path).write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+
+
+def read_digest_file(path: Path) -> tuple[dict[str, str], dict]:
+    doc = json.loads(Path(path).read_text())
+    return doc["outputs"], doc["record"]
+
+
+def explain(problems: list[str], ours: dict, theirs: dict) -> list[str]:
+    """The problems, then where the two runs' records differ (what may explain them)."""
+    if not problems:
+        return []
+    lines = differences(theirs, ours)
+    return problems + (
+        ["records differ:", *(f"  {line}" for line in lines)] if lines else ["records: the same"]
+    )

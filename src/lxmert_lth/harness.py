@@ -2,9 +2,11 @@
 
 A script in ``workflow_scripts/`` unpacks Snakemake's ``input``/``output``/``params`` and
 calls :func:`run_job`, which sends the job's logging and progress bars to its log file,
-keeps what the job imported out of the garbage collector's way, sets a training job's
-torch threads, and, for a job that declares ``resources: gpu``, claims a device
-(``lxmert_lth.devices``) for as long as the stage runs.
+keeps what the job imported out of the garbage collector's way, pins the numerics of a
+job that computes with torch before torch loads (``lxmert_lth.numerics``) and writes
+its record, sets a training job's torch threads, and, for a job that declares
+``resources: gpu``, claims a device (``lxmert_lth.devices``) for as long as the stage
+runs.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from .devices import Claim, claim_device
+from . import numerics  # imports neither NumPy nor torch: they must wait for the pins
 
 log = logging.getLogger("lxmert_lth")
 
@@ -26,6 +28,26 @@ log = logging.getLogger("lxmert_lth")
 # cost ~0.45 s per job on the embedded default's machine); run_job freezes them and turns
 # it back on. Only job scripts import this module.
 gc.disable()
+
+
+def _numerics_params(params) -> tuple[str, bool] | None:
+    """A job's (cpu_numerics, deterministic) params; None for a job without them (one
+    that does not compute with torch). ``params`` is Snakemake's named list."""
+    mode = params.get("cpu_numerics") if params else None
+    return None if mode is None else (mode, bool(params.get("deterministic")))
+
+
+# A job that computes with torch has the params cpu_numerics and deterministic: they
+# must reach the environment before the script's next import brings torch in. Snakemake
+# runs a job script with its ``snakemake`` object defined in ``__main__``.
+_JOB_NUMERICS = _numerics_params(
+    getattr(getattr(sys.modules.get("__main__"), "snakemake", None), "params", None)
+)
+if _JOB_NUMERICS:
+    numerics.pin_before_torch(*_JOB_NUMERICS)
+
+from .devices import Claim, claim_device  # noqa: E402
+from .io import write_json  # noqa: E402  (NumPy)
 
 
 def run_job(snakemake, stage: Callable[..., None], **kwargs) -> None:
@@ -51,6 +73,7 @@ def run_job(snakemake, stage: Callable[..., None], **kwargs) -> None:
             asked = {k: snakemake.resources.get(k) for k in ("mem_mb", "runtime", "gpu")}
             log.info("resources asked: %s", {k: v for k, v in asked.items() if v is not None})
             claim = _claim_gpu(snakemake)
+            _record_numerics(snakemake)
             stage(**kwargs)
     except Exception as err:
         log.error("%s: %s", type(err).__name__, err)
@@ -80,6 +103,21 @@ def _set_torch_threads(snakemake) -> None:
         log.info("torch threads: %d on %s cores (--cores)", threads, snakemake.threads)
     else:
         log.info("torch threads: %d", threads)
+
+
+def _record_numerics(snakemake) -> None:
+    """A job with the cpu_numerics param: its deterministic settings in torch, and its
+    record (what decides its digits) in its ``record`` log, when it has one."""
+    found = _numerics_params(snakemake.params)
+    if found is None:
+        return
+    mode, deterministic = found
+    numerics.configure_torch(deterministic)
+    log.info("numerics: cpu %s, deterministic %s", mode, deterministic)
+    logs = getattr(snakemake, "log", None)
+    path = logs.get("record") if hasattr(logs, "get") else None
+    if path:
+        write_json(path, numerics.record(mode, deterministic, snakemake.params.get("device")))
 
 
 def _claim_gpu(snakemake) -> Claim | None:

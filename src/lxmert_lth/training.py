@@ -151,7 +151,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
 
 
 def _check_finite(loss: torch.Tensor, epoch: int, step: int) -> None:
