@@ -32,9 +32,9 @@ if DATASET == "easy_vqa":
         conda:
             ENV
         params:
+            **numerics_params(),
             dtype=config["features"]["dtype"],
             # NumPy's exp, in the featuriser, has other last digits with AVX-512.
-            **numerics_params(),
         script:
             "../workflow_scripts/extract_features.py"
 

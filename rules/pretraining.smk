@@ -38,12 +38,12 @@ if DATASET == "easy_vqa":
         resources:
             **gpu_job_resources("pretrain"),
         params:
+            **numerics_params(),
             model=config_params("model"),
             recipe=config_params("pretrain"),
             max_length=config["tokenizer"]["max_length"],
             device=EXECUTION["device"],
             torch_threads=EXECUTION["pretrain_threads"],
-            **numerics_params(),
         script:
             "../workflow_scripts/pretrain.py"
 

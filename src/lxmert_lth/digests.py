@@ -72,7 +72,8 @@ def compare_with_digests(results: Path, expected: dict[str, str]) -> list[str]:
     found = digest_folder(results)
     problems = [f"not in the digests: {k}" for k in sorted(set(found) - set(expected))]
     problems += [f"missing: {k}" for k in sorted(set(expected) - set(found))]
-    problems += [f"differs: {k}" for k in sorted(set(found) & set(expected)) if found[k] != expected[k]]
+    both = sorted(set(found) & set(expected))
+    problems += [f"differs: {k}" for k in both if found[k] != expected[k]]
     return problems
 
 
