@@ -9,7 +9,9 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
+import torch
 
 from lxmert_lth.devices import NoFreeDevice, claim_device
 
@@ -99,3 +101,64 @@ def test_mixed_precision_and_tf32_are_off_on_the_cpu():
     cpu = torch.device("cpu")
     assert configure_cuda(cpu, "bf16", True) == "fp32"
     assert isinstance(autocast(cpu, "fp16"), contextlib.nullcontext)
+
+
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+# Read by cuBLAS when CUDA starts in this process (lxmert_lth.numerics.CUBLAS_WORKSPACE).
+os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+
+
+def _cuda_steps(precision: str, steps: int = 3) -> tuple[list[float], list[torch.Tensor]]:
+    """A few fine-tuning steps of a small LXMERT on CUDA: losses and final weights."""
+    from transformers import LxmertConfig, LxmertForQuestionAnswering
+
+    from lxmert_lth.devices import autocast
+    from lxmert_lth.training import AdamWNoBiasCorrection, qa_loss
+
+    device = torch.device("cuda")
+    torch.manual_seed(0)
+    config = LxmertConfig(vocab_size=50, hidden_size=32, num_attention_heads=2,
+                          intermediate_size=64, l_layers=1, x_layers=1, r_layers=1,
+                          visual_feat_dim=8, num_qa_labels=5, task_obj_predict=False,
+                          visual_obj_loss=False, visual_attr_loss=False,
+                          visual_feat_loss=False)  # fmt: skip
+    model = LxmertForQuestionAnswering(config).to(device)
+    optimizer = AdamWNoBiasCorrection(model.parameters(), lr=1e-3, weight_decay=0.01)
+    g = torch.Generator().manual_seed(1)
+    losses = []
+    for _ in range(steps):
+        batch = {
+            "input_ids": torch.randint(5, 50, (4, 6), generator=g),
+            "attention_mask": torch.ones(4, 6, dtype=torch.long),
+            "token_type_ids": torch.zeros(4, 6, dtype=torch.long),
+            "visual_feats": torch.rand(4, 3, 8, generator=g),
+            "visual_pos": torch.rand(4, 3, 4, generator=g),
+            "label_idx": torch.randint(0, 5, (4, 1), generator=g),
+            "label_score": torch.ones(4, 1),
+        }
+        batch = {k: v.to(device) for k, v in batch.items()}
+        with autocast(device, precision):
+            logits = model(**{k: batch[k] for k in list(batch)[:5]}).question_answering_score
+        loss = qa_loss(logits.float(), batch)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses, [p.detach().cpu() for p in model.parameters()]
+
+
+@CUDA
+@pytest.mark.parametrize("precision", ["fp32", "bf16", "fp16"])
+def test_training_steps_on_cuda_are_finite(precision):
+    losses, _ = _cuda_steps(precision)
+    assert all(np.isfinite(losses))
+
+
+@CUDA
+def test_two_deterministic_cuda_runs_are_bitwise_the_same():
+    from lxmert_lth.numerics import configure_torch
+
+    configure_torch(True)
+    a = _cuda_steps("fp32")[1]
+    b = _cuda_steps("fp32")[1]
+    assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))

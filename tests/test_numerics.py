@@ -107,3 +107,23 @@ def test_two_runs_records_are_compared_field_by_field(tmp_path):
         "  cpu_capability: 'AVX2' != 'AVX512'",
     ]
     assert explain([], b, a) == []
+
+
+def test_the_device_check_runs_its_checks_on_the_cpu(tmp_path):
+    """bench/gpu_check.py without CUDA: the same checks at a small size on the CPU, the
+    two deterministic runs bitwise the same, every loader worker count the same batches."""
+    from conftest import ROOT
+
+    out = tmp_path / "check.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "gpu_check.py"), "--small", "--skip-tests",
+         "--out", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads(out.read_text())
+    assert report["size"] == "small" and report["deterministic"]["bitwise_same"]
+    assert all(w["same_batches"] for w in report["loader"].values())
+    assert all(m["samples_per_s"] > 0 for m in report["throughput"].values())
+    if not report["record"].get("cuda"):
+        assert "no CUDA device" in proc.stdout
