@@ -32,7 +32,7 @@ from pathlib import Path  # noqa: E402
 import torch  # noqa: E402
 from transformers import LxmertConfig, LxmertForQuestionAnswering  # noqa: E402
 
-from lxmert_lth.data import EncodedSplit, batches, model_inputs  # noqa: E402
+from lxmert_lth.data import model_inputs  # noqa: E402
 from lxmert_lth.devices import autocast, configure_cuda  # noqa: E402
 from lxmert_lth.features import FeatureStore  # noqa: E402
 from lxmert_lth.training import (  # noqa: E402
