@@ -278,6 +278,12 @@ def kinds_with_weights():
 def exported_model(wildcards):
     """The trained weights of the network to export (the controls' only if kept)."""
     network = Network.from_folder(wildcards.network)
+    if network not in study.fine_tunes(STUDY, PRUNING):
+        raise WorkflowError(
+            f"export/{network.folder}: not a network of this study (seeds {STUDY['seeds']}, "
+            f"kinds {STUDY['kinds']}, sparsities {STUDY['sparsities']} and the IMP levels "
+            "they need); exporting it would train it first"
+        )
     if network.kind in CONTROL_KINDS and not STUDY["keep_control_weights"]:
         raise WorkflowError(
             f"{network.folder}: the trained weights of the controls are not kept; set "

@@ -153,16 +153,29 @@ def test_unreadable_checkpoint_is_named(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.safetensors"]
 
 
-def test_a_killed_writers_leftover_is_replaced_and_outputs_follow_the_umask(tmp_path):
+@pytest.mark.parametrize("umask", [0o022, 0o002])
+def test_a_killed_writers_leftover_is_replaced_and_outputs_follow_the_umask(tmp_path, umask):
+    """safetensors files too (the library writes a private 0600 file and renames it),
+    inside save_pretrained-like folders as well."""
+    import numpy as np
+
+    from lxmert_lth.io import save_tensors
+
     target = tmp_path / "scores.json"
     (tmp_path / ".scores.json.partial").write_text("half, from a job killed by SIGKILL")
-    old = os.umask(0o022)
+    old = os.umask(umask)
     try:
         write_json(target, {"a": 1})
+        save_tensors(tmp_path / "mask.safetensors", {"w": np.ones(3, dtype=np.float32)})
         with atomic_path(tmp_path / "model", directory=True) as tmp:
             (tmp / "config.json").write_text("{}")
+            save_tensors(tmp / "model.safetensors", {"w": np.ones(3, dtype=np.float32)})
     finally:
         os.umask(old)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "scores.json"]
-    assert stat.S_IMODE(target.stat().st_mode) == 0o644
-    assert stat.S_IMODE((tmp_path / "model").stat().st_mode) == 0o755
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mask.safetensors", "model",
+                                                          "scores.json"]  # fmt: skip
+    files = [target, tmp_path / "mask.safetensors", tmp_path / "model" / "config.json",
+             tmp_path / "model" / "model.safetensors"]  # fmt: skip
+    for path in files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, path
+    assert stat.S_IMODE((tmp_path / "model").stat().st_mode) == 0o777 & ~umask

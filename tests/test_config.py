@@ -41,6 +41,12 @@ def test_schema_fills_nested_defaults():
         ("study", "sparsities", [25, 50.0], "study.sparsities[1]: 50.0 is not an integer"),
         ("pruning", "step", 25.0, "pruning.step: 25.0 is not an integer"),
         ("model", "num_attention_heads", 3, "model.hidden_size: 32 is not a multiple"),
+        (
+            "pruning",
+            "prunable_modules",
+            "^lxmert\\.(encoder",
+            "pruning.prunable_modules: '.*' is not a regular expression .missing \\)",
+        ),
     ],
 )
 def test_check_config_names_the_key(section, key, value, message):
@@ -48,6 +54,16 @@ def test_check_config_names_the_key(section, key, value, message):
     config[section][key] = value
     with pytest.raises(ConfigError, match=message.replace("[", r"\[")):
         check_config(config, yaml.safe_load(SCHEMA.read_text()))
+
+
+def test_a_late_rewind_step_beyond_the_fine_tune_is_refused_before_any_job():
+    config = validated(load_config())
+    config["study"]["kinds"] = [*config["study"]["kinds"], "late"]
+    config["study"]["late_rewind_step"] = 24  # 1500 // 64 = 23 steps in one epoch
+    with pytest.raises(ConfigError, match="late_rewind_step: 24 is beyond .*at most 23"):
+        check_config(config, yaml.safe_load(SCHEMA.read_text()))
+    config["study"]["late_rewind_step"] = 23
+    check_config(config, yaml.safe_load(SCHEMA.read_text()))
 
 
 def test_network_folder_round_trip():

@@ -313,6 +313,22 @@ def test_pickled_weights_that_are_refused_name_the_file(converted, tmp_path, con
         load_theta0(folder, ["red", "blue"], seed=0, answer_head="random")
 
 
+@pytest.mark.parametrize(
+    "damage", [b"\xff" * 8 + b"{}", b"", b"\x08\x00\x00\x00\x00\x00\x00\x00{not json"]
+)
+def test_a_damaged_safetensors_file_in_a_pretrained_folder_is_named(converted, tmp_path, damage):
+    """Header too large, empty, or not JSON: one line naming the file, no traceback of
+    the safetensors library's own error."""
+    folder = tmp_path / "lxmert-damaged"
+    shutil.copytree(converted["pretrained"]["dir"], folder)
+    weights = folder / "model.safetensors"
+    weights.write_bytes(damage)
+    with pytest.raises(InputError, match=f"{weights}: cannot load the pretrained LXMERT"):
+        load_pretrained_lxmert(folder)
+    with pytest.raises(InputError, match=f"{weights}: cannot load"):
+        load_theta0(folder, ["red", "blue"], seed=0, answer_head="random")
+
+
 def test_answer_head_random_or_copied(converted, tmp_path):
     p = converted["pretrained"]
     out = tmp_path / "pretrained"

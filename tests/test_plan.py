@@ -106,3 +106,48 @@ def test_stacked_configuration_files_plan_as_the_workflow_runs_them():
     text = plan.report(config, [2], None)
     assert re.search(r"finetune_dense\s+1\n", text) and "init_theta0" not in text
     assert "Critical path: 3 fine-tunes (dense -> low10 -> high10)" in text
+
+
+def run_plan(*args, cwd=None):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "lxmert_lth.plan", *args],
+        capture_output=True, text=True, timeout=120, cwd=cwd,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "file not found"),
+        ("study: [unclosed", "not valid YAML"),
+        ("", "the configuration is empty"),
+        ("- a\n- b\n", "the configuration is a list, not a mapping"),
+        ("study: {seeds: []}\n", "invalid configuration: "),
+    ],
+)
+def test_a_bad_configuration_file_is_one_line_naming_it(tmp_path, content, message):
+    """Run from outside the repository too: the plan finds the workflow's own schema."""
+    path = tmp_path / "bad.yaml"
+    if content is not None:
+        path.write_text(content)
+    out = run_plan("--configfile", str(path), cwd=tmp_path)
+    assert out.returncode == 2
+    assert message in out.stderr and "Traceback" not in out.stderr
+    if content is None:
+        assert str(path) in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [("--slots", "0"), ("--slots", "-1"), ("--samples-per-second", "0"),
+     ("--samples-per-second", "-5"), ("--samples-per-second", "nan"),
+     ("--samples-per-second", "inf")],
+)  # fmt: skip
+def test_slots_and_throughput_must_be_positive(flag, value):
+    out = run_plan("--configfile", str(ROOT / "configs" / "paper.yaml"), flag, value, cwd=ROOT)
+    assert out.returncode == 2 and value in out.stderr and "Traceback" not in out.stderr
+    with pytest.raises(ValueError, match="at least one device"):
+        plan.simulate(PAPER["study"], PAPER["pruning"], 0)

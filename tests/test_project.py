@@ -113,3 +113,25 @@ def test_torch_threads_are_the_configured_count_whatever_the_cores():
         "lambda: seen.append(torch.get_num_threads())",
     )
     assert seen == "[2]"
+
+
+def test_a_users_mistake_is_one_line_and_its_traceback_stays_in_the_log(tmp_path):
+    """A job whose stage raises an InputError prints one line naming the problem (and the
+    log), exits 1, and keeps the traceback in its log; a bug keeps its traceback."""
+    log = tmp_path / "job.log"
+    code = (
+        "import types\n"
+        "import lxmert_lth.harness as h\n"
+        "from lxmert_lth.io import InputError\n"
+        "def stage():\n"
+        "    raise {error}\n"
+        f"job = types.SimpleNamespace(log=[{str(log)!r}], threads=1, rule='finetune_dense',\n"
+        "                            wildcards={{}}, resources={{}}, params=None)\n"
+        "h.run_job(job, stage)\n"
+    )
+    mistake = run(sys.executable, "-c", code.format(error="InputError('data/x.json: no key')"))
+    assert mistake.returncode == 1
+    assert mistake.stderr.strip() == f"finetune_dense: data/x.json: no key (traceback in {log})"
+    assert "Traceback" in log.read_text() and "data/x.json: no key" in log.read_text()
+    bug = run(sys.executable, "-c", code.format(error="KeyError('oops')"))
+    assert bug.returncode == 1 and "Traceback" in bug.stderr and "KeyError" in bug.stderr

@@ -23,8 +23,10 @@ RECIPE = {"epochs": 3, "batch_size": 4, "lr": 1.0e-3, "warmup_ratio": 0.1, "weig
 MINUTES = 1e-4  # as often as the 5 % rule allows
 
 
-def job(test_run, out_dir, scratch):
-    """A driver for one fine-tuning job of the finished test run's inputs (seed 0)."""
+def job(test_run, out_dir, scratch, dense=False):
+    """A driver for one fine-tuning job of the finished test run's inputs (seed 0): a
+    retraining from theta_0, or (``dense``) the dense job as Snakemake runs it, which
+    writes its theta_0 first on every attempt."""
     res = test_run / RESULTS
     inp = {
         "train": res / "data/train.json",
@@ -46,6 +48,9 @@ def job(test_run, out_dir, scratch):
         "recipe": RECIPE,
         "resume_folder": str(scratch),
         "minutes": MINUTES,
+        "pretrained": str(res / "pretrained"),
+        "theta0": str(out_dir / "theta0.safetensors"),
+        "prunable": load_config()["pruning"]["prunable_modules"],
     }  # fmt: skip
     code = (
         "import json, logging, sys\n"
@@ -53,12 +58,21 @@ def job(test_run, out_dir, scratch):
         "from lxmert_lth.data import Loading\n"
         "from lxmert_lth.network import Network\n"
         "from lxmert_lth.stages.finetuning import (FinetuneOutputs, JobOptions, Scoring,\n"
-        "    StartingPoint, TrainingData, finetune)\n"
+        "    StartingPoint, Theta0, TrainingData, finetune, finetune_dense)\n"
         f"a = json.loads({json.dumps(json.dumps(args))})\n"
-        "finetune(TrainingData(**a['data']), StartingPoint(a['checkpoint']),\n"
-        "         FinetuneOutputs(**a['outputs']), Network(0), a['recipe'], 20, Scoring('test'),\n"
-        "         JobOptions('cpu', 'fp32', False, Loading(), a['resume_folder'], a['minutes']))\n"
+        "opts = JobOptions('cpu', 'fp32', False, Loading(), a['resume_folder'], a['minutes'])\n"
+        "data, outs = TrainingData(**a['data']), FinetuneOutputs(**a['outputs'])\n"
     )
+    if dense:
+        code += (
+            "theta0 = Theta0(a['pretrained'], a['theta0'], a['prunable'], 'copy_pretrained')\n"
+            "finetune_dense(data, theta0, outs, 0, a['recipe'], 20, Scoring('test'), opts)\n"
+        )
+    else:
+        code += (
+            "finetune(data, StartingPoint(a['checkpoint']), outs, Network(0), a['recipe'],"
+            " 20, Scoring('test'), opts)\n"
+        )
     return code, out
 
 
@@ -68,15 +82,18 @@ def start(code, log_path):
         return subprocess.Popen([sys.executable, "-c", code], stdout=log, stderr=log, env=env)
 
 
-def test_killed_training_resumes_bitwise_identical(test_run, tmp_path):
+@pytest.mark.parametrize("dense", [False, True], ids=["retrain", "dense job"])
+def test_killed_training_resumes_bitwise_identical(test_run, tmp_path, dense):
+    """Also the dense job, which writes theta_0 again on the rerun: its state was keyed
+    by theta_0's file, so a killed dense fine-tune started again from step 0."""
     # Uninterrupted reference.
-    ref_code, ref_out = job(test_run, tmp_path / "ref", tmp_path / "ref-scratch")
+    ref_code, ref_out = job(test_run, tmp_path / "ref", tmp_path / "ref-scratch", dense)
     (tmp_path / "ref").mkdir()
     assert start(ref_code, tmp_path / "ref.log").wait(timeout=600) == 0
     assert not (tmp_path / "ref-scratch").exists()  # scratch removed once done
 
     # The same job, killed mid-way through its second epoch, then rerun.
-    code, out = job(test_run, tmp_path / "run", tmp_path / "scratch")
+    code, out = job(test_run, tmp_path / "run", tmp_path / "scratch", dense)
     (tmp_path / "run").mkdir()
     log_path = tmp_path / "killed.log"
     proc = start(code, log_path)

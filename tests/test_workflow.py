@@ -246,6 +246,12 @@ def test_export_gives_a_standard_directory_of_the_ticket(run_copy):
     # A control's weights are not kept by default: the error says how to keep them.
     out = snakemake(run_copy, "--cores", "1", f"{RESULTS}/export/seed0/high50", check=False)
     assert out.returncode != 0 and "study.keep_control_weights: true" in out.stderr
+    # Networks outside the study are refused, not trained first (a dry run says so).
+    for folder in ("seed0/low55", "seed9/low50"):
+        out = snakemake(run_copy, "-n", f"{RESULTS}/export/{folder}", check=False)
+        assert out.returncode != 0 and f"export/{folder}: not a network of this study" in (
+            out.stderr + out.stdout
+        )
 
 
 def test_reordering_config_keys_reruns_nothing(test_run, tmp_path):

@@ -46,8 +46,8 @@ _JOB_NUMERICS = _numerics_params(
 if _JOB_NUMERICS:
     numerics.pin_before_torch(*_JOB_NUMERICS)
 
-from .devices import Claim, claim_device  # noqa: E402
-from .io import write_json  # noqa: E402  (NumPy)
+from .devices import Claim, NoFreeDevice, claim_device  # noqa: E402
+from .io import UserError, write_json  # noqa: E402  (NumPy)
 
 
 def run_job(snakemake, stage: Callable[..., None], **kwargs) -> None:
@@ -65,7 +65,7 @@ def run_job(snakemake, stage: Callable[..., None], **kwargs) -> None:
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
-    claim = None
+    claim, failure = None, None
     try:
         with contextlib.redirect_stderr(stream):
             log.info("rule %s, wildcards %s", snakemake.rule, dict(snakemake.wildcards))
@@ -75,6 +75,10 @@ def run_job(snakemake, stage: Callable[..., None], **kwargs) -> None:
             claim = _claim_gpu(snakemake)
             _record_numerics(snakemake)
             stage(**kwargs)
+    except (UserError, NoFreeDevice) as err:
+        # The user's to fix: the traceback goes to the log, the message is one line.
+        log.error("%s: %s", type(err).__name__, err, exc_info=True)
+        failure = err
     except Exception as err:
         log.error("%s: %s", type(err).__name__, err)
         raise
@@ -84,6 +88,10 @@ def run_job(snakemake, stage: Callable[..., None], **kwargs) -> None:
         root.removeHandler(handler)
         if log_path:
             stream.close()
+    if failure is not None:
+        where = f" (traceback in {log_path})" if log_path else ""
+        print(f"{snakemake.rule}: {failure}{where}", file=sys.stderr)
+        raise SystemExit(1)
 
 
 def _set_torch_threads(snakemake) -> None:

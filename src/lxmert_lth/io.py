@@ -19,7 +19,12 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 
 
-class InputError(ValueError):
+class UserError(Exception):
+    """A failure whose message says what to change (a file, key or value, a setting): a
+    job prints it as one line, its traceback only in the job's log."""
+
+
+class InputError(UserError, ValueError):
     """Bad input from the user: the message names the file, key or value."""
 
 
@@ -37,8 +42,10 @@ def atomic_path(target: str | os.PathLike, *, directory: bool = False) -> Iterat
     On any exception the temporary file (or directory) is removed and ``target`` is
     left untouched. The temporary path has a fixed name (``.NAME.partial``): what a
     killed job (SIGKILL: no exception) left there is removed by its rerun, never
-    piled up. It is made with the process's umask, like any file, so outputs are as
-    readable by the group and others as the user's umask says.
+    piled up. What it holds is given the process's umask's modes before the rename, like
+    any file, so outputs are as readable by the group and others as the user's umask
+    says (libraries that write a private temporary file of their own and rename it,
+    as safetensors does, would leave 0600 otherwise).
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -50,6 +57,7 @@ def atomic_path(target: str | os.PathLike, *, directory: bool = False) -> Iterat
         tmp.touch()
     try:
         yield tmp
+        _follow_umask(tmp)
         if directory and target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)
@@ -70,6 +78,15 @@ def read_json(path: str | os.PathLike) -> Any:
         raise InputError(f"{path}: file not found") from None
     except json.JSONDecodeError as err:
         raise InputError(f"{path}: not valid JSON ({err})") from None
+
+
+def _follow_umask(path: Path) -> None:
+    umask = os.umask(0)
+    os.umask(umask)
+    for p in [path, *path.rglob("*")] if path.is_dir() else [path]:
+        if p.is_symlink():
+            continue
+        os.chmod(p, (0o777 if p.is_dir() else 0o666) & ~umask)
 
 
 def save_tensors(

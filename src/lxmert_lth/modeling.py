@@ -23,6 +23,7 @@ from dataclasses import replace
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from transformers import LxmertConfig, LxmertForPreTraining, LxmertForQuestionAnswering
 
 from .checkpoints import CheckpointMeta, CheckpointTensors, compact
@@ -247,7 +248,7 @@ def _from_pretrained(cls, source: str | os.PathLike, **kwargs):
             "weights as safetensors (save_pretrained) where the file is trusted, and point "
             "the configuration there"
         ) from None
-    except (OSError, RuntimeError, ValueError, EOFError) as err:
+    except (OSError, RuntimeError, ValueError, EOFError, SafetensorError) as err:
         message = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise InputError(
             f"{_weights_file(source)}: cannot load the pretrained LXMERT ({message})"

@@ -12,9 +12,11 @@ float32 ``exp`` differs in the last bit between its AVX2 and AVX-512 loops.
 ``portable`` (``execution.cpu_numerics``, the default) pins all three before torch is
 imported, to choices every x86-64 processor with AVX2 and FMA has, Intel and AMD alike
 (Intel Haswell, AMD Zen and later): ATen's AVX2 kernels, MKL's conditional numerical
-reproducibility on its ``COMPATIBLE`` code path (the one MKL documents as giving the same
-results on Intel and non-Intel processors), oneDNN capped at AVX2, and NumPy's dispatch
-limited to AVX2 and below. With the thread
+reproducibility on its ``COMPATIBLE`` code path (SSE2; the oneMKL developer guide,
+"Getting Started with Conditional Numerical Reproducibility", says its AVX2 branch falls
+back to the processor's own dispatch on non-Intel CPUs, so only COMPATIBLE is one path
+on Intel and AMD alike), oneDNN capped at AVX2, and NumPy's dispatch limited to AVX2 and
+below. With the thread
 counts fixed (``execution.*_threads``), the outputs are then the same on every such
 machine. ``native`` leaves the libraries to choose, for speed; its outputs follow the
 processor. Elsewhere than x86-64 (Apple silicon, ARM servers) the pins do not apply and

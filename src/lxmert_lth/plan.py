@@ -30,8 +30,9 @@ from pathlib import Path
 import yaml
 
 from .checkpoints import CheckpointMeta, CheckpointTensors
+from .io import InputError
 from .network import Network
-from .study import dense_network, fine_tunes, levels, networks, waits_for
+from .study import ConfigError, dense_network, fine_tunes, levels, networks, waits_for
 
 # Published sizes, used before the data jobs have run. easy-VQA: the package's train
 # (38,575) and test (9,673) questions, 13 answers, 5,000 images. VQA v2 with LXMERT's
@@ -77,6 +78,8 @@ def simulate(study: Mapping, pruning: Mapping, slots: int, priority: bool = True
     """Makespan in fine-tunes of list scheduling on ``slots`` devices: whenever a device
     is free it starts the ready fine-tune of highest level (``priority``) or the first in
     the study's order (seed, kind, sparsity)."""
+    if slots < 1:
+        raise ValueError(f"slots: {slots}: a schedule needs at least one device")
     nets = fine_tunes(study, pruning)
     level = levels(study, pruning)
     waits = {n: waits_for(n, pruning, study) for n in nets}
@@ -304,10 +307,30 @@ def _existing_parent(path: Path) -> Path:
     return path
 
 
+# The workflow's own schema, wherever the plan is run from.
+SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
+
+
+def read_yaml_mapping(path: Path) -> dict:
+    """A configuration file's top-level mapping; a clear error for a missing, unparsable
+    or empty file, or one that is not a mapping."""
+    try:
+        doc = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except yaml.YAMLError as err:
+        raise InputError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+    if not isinstance(doc, dict):
+        what = "empty" if doc is None else f"a {type(doc).__name__}, not a mapping of sections"
+        raise InputError(f"{path}: the configuration is {what}")
+    return doc
+
+
 def load_config(configfile: Path | list[Path], schema: Path, base: Path | None = None) -> dict:
     """The configuration with the schema's defaults filled in, as the workflow sees it:
     ``base`` (the Snakefile's ``configfile:``, when it exists) updated by each file in
     turn, nested sections key by key, as ``snakemake --configfile A B`` does."""
+    from snakemake.exceptions import WorkflowError
     from snakemake.utils import update_config, validate
 
     from .study import check_config
@@ -315,20 +338,50 @@ def load_config(configfile: Path | list[Path], schema: Path, base: Path | None =
     config: dict = {}
     files = [configfile] if isinstance(configfile, Path) else list(configfile)
     for path in [base] * bool(base and base.exists()) + files:
-        update_config(config, yaml.safe_load(path.read_text()))
-    validate(config, str(schema))
-    check_config(config, yaml.safe_load(schema.read_text()))
+        update_config(config, read_yaml_mapping(path))
+    try:
+        validate(config, str(schema))
+    except WorkflowError as err:
+        # Snakemake's message holds the whole schema; its first line names the problem.
+        raise InputError(f"invalid configuration: {_schema_problem(err)}") from None
+    check_config(config, read_yaml_mapping(schema))
     return config
+
+
+def _schema_problem(err: Exception) -> str:
+    cause = err.__cause__ or err.__context__
+    message = getattr(cause, "message", None)
+    if message is not None:
+        where = ".".join(str(p) for p in getattr(cause, "absolute_path", [])) or "(top level)"
+        return f"{where}: {message}"
+    return str(err).splitlines()[0]
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: needs at least one slot")
+    return value
+
+
+def _positive_rate(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text}: a throughput must be a positive number")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configfile", type=Path, nargs="+", default=[Path("config.yaml")])
-    parser.add_argument("--schema", type=Path, default=Path("schemas/config.schema.yaml"))
-    parser.add_argument("--slots", type=int, nargs="+", default=[1, 2, 8, 32])
-    parser.add_argument("--samples-per-second", type=float, default=None)
+    parser.add_argument("--schema", type=Path, default=SCHEMA)
+    parser.add_argument("--slots", type=_positive_int, nargs="+", default=[1, 2, 8, 32])
+    parser.add_argument("--samples-per-second", type=_positive_rate, default=None)
     args = parser.parse_args(argv)
-    config = load_config(args.configfile, args.schema, base=Path("config.yaml"))
+    try:
+        config = load_config(args.configfile, args.schema, base=Path("config.yaml"))
+    except (InputError, ConfigError) as err:
+        parser.exit(2, f"plan: {err}\n")
     print(report(config, args.slots, args.samples_per_second))
     return 0
 

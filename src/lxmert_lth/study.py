@@ -9,13 +9,15 @@ Pure functions of the configuration, used by the Snakefile and the tests. The sc
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+from .io import UserError
 from .network import Network
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A configuration value the schema cannot catch; the message names the key."""
 
 
@@ -167,6 +169,35 @@ def check_config(config: Mapping, schema: Mapping) -> None:
     if "model" in config:
         _check_heads(config["model"])
     _check_schedule(config["study"], config["pruning"])
+    _check_pattern(config["pruning"]["prunable_modules"])
+    _check_late_step(config)
+
+
+def _check_late_step(config: Mapping) -> None:
+    """The late control's rewind step against the most steps the fine-tune can take:
+    whole batches of at most ``dataset.max_questions.train`` questions, when capped (the
+    dense job checks the exact count, once the questions are there)."""
+    study = config["study"]
+    cap = (config["dataset"].get("max_questions") or {}).get("train")
+    if "late" not in study["kinds"] or not cap or "finetune" not in config:
+        return
+    recipe = config["finetune"]
+    most = cap // recipe["batch_size"] * recipe["epochs"]
+    if study.get("late_rewind_step", 0) > most:
+        raise ConfigError(
+            f"study.late_rewind_step: {study['late_rewind_step']} is beyond the fine-tune's "
+            f"steps (at most {most}: {recipe['epochs']} epochs of whole batches of "
+            f"{recipe['batch_size']} from at most {cap} training questions)"
+        )
+
+
+def _check_pattern(pattern: str) -> None:
+    try:
+        re.compile(pattern)
+    except re.error as err:
+        raise ConfigError(
+            f"pruning.prunable_modules: {pattern!r} is not a regular expression ({err})"
+        ) from None
 
 
 def _resolve(schema: Mapping, root: Mapping) -> Mapping:

@@ -28,6 +28,7 @@ from transformers import get_linear_schedule_with_warmup
 from .data import EncodedSplit, batches, model_inputs, soft_targets
 from .devices import autocast
 from .enforcement import MaskEnforcer
+from .io import UserError
 from .resume import Resume, restore_rng, rng_states
 
 log = logging.getLogger("lxmert_lth")
@@ -51,7 +52,7 @@ class ComputeClock:
             cls.seconds += time.perf_counter() - start
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(UserError, RuntimeError):
     """The loss became NaN or infinite."""
 
 

@@ -137,6 +137,7 @@ def finetune(
     scoring: Scoring,
     options: JobOptions,
     job_inputs: Sequence[str] | None = None,
+    job_key: Mapping | None = None,
 ) -> None:
     """Train ``start`` into ``network``, select the best epoch on validation, predict the
     test split (an EvalAI submission file for VQA v2) and score ``scoring.split`` (test,
@@ -144,9 +145,10 @@ def finetune(
 
     With ``options.resume_folder``, resumable state goes there (every
     ``options.checkpoint_minutes`` of wall-clock time and at epoch ends), a rerun after a
-    kill resumes from it, and it is removed at the end. The state is resumed only if the job's input
-    files (``job_inputs``; by default the data and ``start``) are unchanged: a job that
-    writes ``start`` itself names what it made it from instead."""
+    kill resumes from it, and it is removed at the end. The state is resumed only if the
+    job's input files (``job_inputs``; by default the data and ``start``) and settings
+    (the recipe, and ``job_key``) are unchanged: a job that writes ``start`` itself names
+    what it made it from instead (a file it rewrote on every attempt would never match)."""
     device = choose_device(options.device)
     log.info("device %s", device)
     precision = configure_cuda(device, options.precision, options.tf32)
@@ -157,9 +159,8 @@ def finetune(
     if options.resume_folder:
         files = job_inputs or [*astuple(data), start.checkpoint, start.mask]
         late_step = outputs.late[0] if outputs.late else None
-        key = fingerprint(
-            {**recipe, "precision": precision, "late": late_step}, network.seed, files
-        )
+        settings = {**recipe, "precision": precision, "late": late_step, **(job_key or {})}
+        key = fingerprint(settings, network.seed, files)
         resume = Resume(options.resume_folder, key, options.checkpoint_minutes)
     late = LateSnapshot.of(outputs, prepared, network, cfg, len(splits.train.encoded), resume)
     history = train_qa(
@@ -238,10 +239,18 @@ def finetune_dense(
     scoring: Scoring,
     options: JobOptions,
 ) -> None:
-    """The dense network of a seed: its theta_0, written first, fine-tuned."""
+    """The dense network of a seed: its theta_0, written first, fine-tuned. A rerun after
+    a kill writes theta_0 again (the same tensors) and resumes the fine-tune: its saved
+    state is keyed by what theta_0 is made from, not by theta_0's file."""
     write_theta0(theta0, data.answers, seed)
     start = StartingPoint(theta0.path)
-    finetune(data, start, outputs, Network(seed), recipe, max_length, scoring, options)
+    pretrained = sorted(str(p) for p in Path(theta0.pretrained).rglob("*") if p.is_file())
+    settings = {f.name: getattr(theta0, f.name) for f in fields(theta0)}
+    del settings["path"], settings["pretrained"]  # the files are inputs
+    finetune(
+        data, start, outputs, Network(seed), recipe, max_length, scoring, options,
+        job_inputs=[*astuple(data), *pretrained], job_key={"theta0": settings},
+    )  # fmt: skip
 
 
 def write_theta0(theta0: Theta0, answers: str, seed: int) -> None:
