@@ -6,24 +6,28 @@
 #
 # Every artifact is a file in the DAG; sparsity, subnetwork kind and seed are wildcards.
 
-import yaml
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
-from lxmert_lth.study import ConfigError, check_config
+from lxmert_lth.study import ConfigError, validate_config
 
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# The embedded default, unless configuration files are given: `--configfile A B` reads
+# A then B (each over the one before), never config.yaml under them, so that a key left
+# out gets the schema's default, not the embedded default's value. The overlays in
+# configs/ (controls, authors_code, scope) name config.yaml first, as their comments say.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
 
 
-# The schema is the one home of every default: validate() fills them in, nested
-# sections included; check_config() then catches what a JSON schema cannot express.
-SCHEMA = "schemas/config.schema.yaml"
-validate(config, SCHEMA)
+# The schema is the one home of every default: validate_config fills them in, nested
+# sections included, then catches what a JSON schema cannot express.
 try:
-    with open(os.path.join(workflow.basedir, SCHEMA)) as schema:
-        check_config(config, yaml.safe_load(schema))
+    validate_config(
+        config, os.path.join(workflow.basedir, "schemas/config.schema.yaml")
+    )
 except ConfigError as err:
     raise WorkflowError(f"invalid configuration: {err}")
 
@@ -36,6 +40,10 @@ include: "rules/subnetworks.smk"
 include: "rules/reports.smk"
 include: "rules/analysis.smk"
 include: "rules/export.smk"
+
+
+onstart:
+    hold_results_lock()
 
 
 rule all:

@@ -1,6 +1,6 @@
 """Run the embedded default from scratch in a folder of its own, and say where the time went.
 
-    python bench/bench_embedded.py [--workdir DIR] [--cores 2] [--configfile config.yaml]
+    python bench/bench_embedded.py [--workdir DIR] [--cores 2] [--configfile config.yaml [MORE]]
 
 Prints the DAG's wall time, the sum of its jobs' times (from Snakemake's own log), and the
 share of the machine's time spent in model compute: the sum over jobs of the seconds
@@ -65,12 +65,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--cores", type=int, default=2)
-    parser.add_argument("--configfile", type=Path, default=ROOT / "config.yaml")
+    parser.add_argument(
+        "--configfile",
+        type=Path,
+        nargs="+",
+        default=[ROOT / "config.yaml"],
+        help="configuration files, each over the one before (as snakemake)",
+    )
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="lxmert-lth-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
-           "--directory", str(workdir), "--configfile", str(args.configfile),
+           "--directory", str(workdir), "--configfile", *map(str, args.configfile),
            "--cores", str(args.cores)]  # fmt: skip
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -80,7 +86,8 @@ def main() -> int:
         return proc.returncode
     snakemake_log = max((workdir / ".snakemake" / "log").glob("*.snakemake.log"))
     jobs = job_seconds(snakemake_log)
-    results = workdir / yaml.safe_load(args.configfile.read_text())["results"]
+    named = [yaml.safe_load(p.read_text()).get("results") for p in args.configfile]
+    results = workdir / [r for r in named if r][-1]
     compute = compute_seconds(results / "logs")
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True

@@ -37,6 +37,19 @@ wildcard_constraints:
     kind="|".join(SUBNETWORK_KINDS),
 
 
+def hold_results_lock():
+    """One run at a time writes the results folder, whichever folder it runs from; the
+    lock lasts as long as this (main) Snakemake process."""
+    from lxmert_lth.io import InputError, lock_results
+
+    global RESULTS_LOCK
+    if workflow.is_main_process:
+        try:
+            RESULTS_LOCK = lock_results(RESULTS)
+        except InputError as err:
+            raise WorkflowError(str(err))
+
+
 def config_params(name):
     """A config section as params, keys sorted: reordering keys in a YAML file changes
     no result and must not rerun anything (Snakemake compares params as written)."""

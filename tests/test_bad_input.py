@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 import sys
 
 import pytest
@@ -50,6 +51,28 @@ def test_bad_config_stops_naming_the_key(tmp_path, changes, message):
     assert out.returncode != 0
     assert message in out.stderr + out.stdout
     assert not (tmp_path / "results-test").exists()
+
+
+def test_a_users_file_is_not_completed_from_config_yaml(tmp_path):
+    """Run where config.yaml lies (the repository root): a file given with --configfile
+    is read alone, so a left-out key gets the schema's default or, when it has none, an
+    error naming it, never the embedded default's value (seeds [0, 1, 2])."""
+    import shutil
+
+    import yaml
+
+    from conftest import ROOT, load_config
+
+    shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
+    config = load_config()
+    del config["study"]["seeds"]
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(config))
+    out = snakemake(tmp_path, "--dry-run", configfile=path, check=False)
+    assert out.returncode != 0
+    said = out.stdout + out.stderr
+    assert "invalid configuration: study: 'seeds' is a required property" in said
+    assert "Failed validating" not in said  # one line, not the schema dumped
 
 
 def test_results_path_that_is_a_file_is_named(tmp_path):
@@ -179,3 +202,25 @@ def test_a_killed_writers_leftover_is_replaced_and_outputs_follow_the_umask(tmp_
     for path in files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, path
     assert stat.S_IMODE((tmp_path / "model").stat().st_mode) == 0o777 & ~umask
+
+
+def test_two_runs_on_one_results_folder_are_refused(tmp_path):
+    """Two clones (two working directories, two Snakemake locks) with the same absolute
+    results folder: the second is refused, naming the folder and who holds it; the lock
+    dies with its process."""
+    from lxmert_lth.io import lock_results
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time\nfrom lxmert_lth.io import lock_results\n"
+         f"lock_results({str(tmp_path)!r})\nprint('held', flush=True)\ntime.sleep(60)\n"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(InputError, match=f"results: {tmp_path} is being written by another"):
+            lock_results(tmp_path)
+    finally:
+        holder.kill()
+        holder.wait()
+    os.close(lock_results(tmp_path))  # free again once the holder is gone

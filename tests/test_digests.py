@@ -14,3 +14,15 @@ def test_safetensors_digest_is_content_not_header_order(tmp_path):
     save_tensors(c, {"w": x["w"] + 1}, {"seed": 0, "kind": "low"})
     assert digest_file(a) == digest_file(b)
     assert digest_file(a) != digest_file(c)
+
+
+def test_paths_to_other_outputs_are_taken_relative_to_the_results_folder(tmp_path):
+    """A run with an absolute results: records absolute paths in its masks' metadata;
+    the same mask of a relative run is the same output. Another path is not."""
+    a, b, c = (tmp_path / f"{n}.safetensors" for n in "abc")
+    x = {"w": np.ones(4, dtype=np.float32)}
+    save_tensors(a, x, {"mask": {"trained": "results/seed0/low10/model.safetensors"}})
+    save_tensors(b, x, {"mask": {"trained": "/scratch/me/out/seed0/low10/model.safetensors"}})
+    save_tensors(c, x, {"mask": {"trained": "results/seed0/low20/model.safetensors"}})
+    assert digest_file(a) == digest_file(b)
+    assert digest_file(a) != digest_file(c)

@@ -161,3 +161,25 @@ def test_a_value_beyond_float16_is_named_and_nothing_is_written(tmp_path):
         with FeatureWriter(path, 1, NUM_REGIONS, FEATURE_DIM, "test", "float16") as w:
             w.add("img0", f, b, 64, 64)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_full_disk_is_named_before_anything_is_written(tmp_path, monkeypatch):
+    """h5py can crash with SIGSEGV on a full disk: the writer checks the free space
+    first, names the file and what it needs, and leaves nothing behind."""
+    import shutil as _shutil
+    from collections import namedtuple
+
+    from lxmert_lth.bottom_up_attention import convert_tsvs
+    from lxmert_lth.features import FeatureWriter
+    from lxmert_lth.io import InputError
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(_shutil, "disk_usage", lambda path: usage(3 << 20, 3 << 20, 1 << 20))
+    out = tmp_path / "regions.h5"
+    with pytest.raises(InputError, match=f"{out}: needs about .* MiB, but only 1 MiB"):
+        FeatureWriter(out, 1000, 36, 2048, "test", dtype="float16")
+    tsv = tmp_path / "big.tsv"
+    tsv.write_bytes(b"x" * (4 << 20))
+    with pytest.raises(InputError, match="only 1 MiB are free"):
+        convert_tsvs([tsv], out, 36, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.tsv"]

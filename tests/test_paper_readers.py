@@ -196,6 +196,33 @@ def test_truncated_features_field_names_the_byte_count(tmp_path):
         parse_row(line, "x.tsv:1", fx.NUM_BOXES)
 
 
+def test_an_empty_tsv_among_several_is_named(tmp_path):
+    written = fx.write_tsvs(tmp_path / "tsv")
+    empty = tmp_path / "tsv" / "empty.tsv"
+    empty.write_text("")
+    with pytest.raises(InputError, match=f"{empty}: no rows"):
+        convert_tsvs([*written, empty], tmp_path / "f.h5", fx.NUM_BOXES, progress=False)
+    assert not (tmp_path / "f.h5").exists()
+
+
+@pytest.mark.parametrize("fault", ["orphan", "nine answers"])
+def test_annotations_must_match_the_questions(tmp_path, fault):
+    """An annotation of no question (it would count toward the vocabulary) and a
+    question with 9 answers instead of 10 are refused, naming the file and question."""
+    paths = fx.write_official(tmp_path)
+    path = paths["train_annotations"]
+    doc = json.loads(open(path).read())
+    if fault == "orphan":
+        doc["annotations"].append({**doc["annotations"][0], "question_id": 999_999_999})
+        message = "1 annotations are of no question .*question_id 999999999"
+    else:
+        doc["annotations"][1]["answers"] = doc["annotations"][1]["answers"][:9]
+        message = f"question {doc['annotations'][1]['question_id']} has 9 answers"
+    open(path, "w").write(json.dumps(doc))
+    with pytest.raises(InputError, match=message):
+        vqa_v2.official_records(paths["train_questions"], path, ["yes"])
+
+
 def test_duplicate_image_across_tsvs_is_refused(tmp_path):
     written = fx.write_tsvs(tmp_path / "tsv")
     first = list(written)[0]

@@ -95,10 +95,11 @@ def test_rules_take_the_levels_as_their_priority(tmp_path):
 
 
 def test_stacked_configuration_files_plan_as_the_workflow_runs_them():
-    """configs/authors_code.yaml on top of config.yaml, as `snakemake --configfile`
-    stacks them: one dense network (seed 9595), every level pruned from it."""
+    """configs/authors_code.yaml on top of config.yaml, as `snakemake --configfile
+    config.yaml configs/authors_code.yaml` stacks them: one dense network (seed 9595),
+    every level pruned from it."""
     config = plan.load_config(
-        [ROOT / "configs" / "authors_code.yaml"],
+        [ROOT / "config.yaml", ROOT / "configs" / "authors_code.yaml"],
         ROOT / "schemas" / "config.schema.yaml",
         base=ROOT / "config.yaml",
     )

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from .features import FeatureWriter
+from .features import FeatureWriter, check_free_space
 from .io import InputError
 
 log = logging.getLogger("lxmert_lth")
@@ -187,10 +187,13 @@ def convert_tsvs(
     writer = None
     seen: set[str] = set()
     total_bytes = sum(os.path.getsize(p) for p in paths if os.path.exists(p))
+    # The features are base64 float32 in the TSVs: 3/4 of their text as raw bytes, then
+    # stored as ``dtype`` (float16: half of that).
+    check_free_space(out_h5, total_bytes * 3 / 4 * np.dtype(dtype).itemsize / 4)
     bar = tqdm(total=total_bytes, unit="B", unit_scale=True, disable=not progress, mininterval=5)
     try:
         for path in paths:
-            done_before = bar.n
+            done_before, images_before = bar.n, len(seen)
             for row in iter_tsv(path, num_boxes):
                 if writer is None:
                     writer = FeatureWriter(
@@ -220,6 +223,11 @@ def convert_tsvs(
                     raise InputError(f"{path}: {err}") from None
                 bar.update(row.features.nbytes * 4 // 3)
             bar.update(max(0, done_before + os.path.getsize(path) - bar.n))
+            if len(seen) == images_before:
+                raise InputError(
+                    f"{path}: no rows: every TSV of features.tsv must hold images (the "
+                    "questions of its split would find no features)"
+                )
         if writer is None:
             raise InputError(f"{paths[0] if paths else 'features.tsv'}: no rows in the TSVs")
     except BaseException:

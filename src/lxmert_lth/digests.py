@@ -2,7 +2,9 @@
 
 A run is reproducible when every output has the same content. Files are compared byte for
 byte, except safetensors files: their header lists the metadata in an order that may
-differ between processes, so they are digested by their tensors and parsed metadata.
+differ between processes, so they are digested by their tensors and parsed metadata, the
+paths to other outputs in it taken relative to the results folder (a run with an absolute
+``results:`` records absolute ones).
 Logs, benchmarks, records (what decided a job's digits: machine, versions) and resumable
 state are not outputs; the figures are drawn from
 ``scores.csv`` and a PDF carries its creation date, so they are left out too.
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 from safetensors import safe_open
@@ -26,17 +29,23 @@ def digest_file(path: str | Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+# A path to another output recorded in a file's metadata (the mask's "trained" network,
+# say): the same output whatever the results folder is called or where it lies.
+_OUTPUT_PATH = re.compile(r"[^\"]*?/((?:seed\d+|pretrained|data|features|tokenizer)(?:/[^\"]*)?)")
+
+
 def _safetensors(path: Path) -> str:
     # Raw metadata strings: files written by save_pretrained hold non-JSON values.
     with safe_open(str(path), framework="np") as f:
-        h = hashlib.sha256(json.dumps(f.metadata() or {}, sort_keys=True).encode())
+        meta = json.dumps(f.metadata() or {}, sort_keys=True)
+        h = hashlib.sha256(_OUTPUT_PATH.sub(r"<results>/\1", meta).encode())
         for name in sorted(f.keys()):
             tensor = f.get_tensor(name)
             h.update(name.encode() + str(tensor.dtype).encode() + tensor.tobytes())
     return h.hexdigest()
 
 
-NOT_OUTPUTS = {"logs", "benchmarks", "records", ".resume"}
+NOT_OUTPUTS = {"logs", "benchmarks", "records", ".resume", ".run.lock"}
 DRAWN = {".png", ".pdf"}
 
 

@@ -23,6 +23,7 @@ File attributes: ``producer``, ``num_regions``, ``feature_dim``, ``layout_versio
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterable, Sequence
 
 import h5py
@@ -33,6 +34,22 @@ from .io import InputError, atomic_path
 LAYOUT_VERSION = 1
 
 # --- the HDF5 store ---------------------------------------------------------------
+
+HEADROOM = 1.05  # HDF5 metadata and chunk padding beside the raw bytes
+
+
+def check_free_space(path, need_bytes: float) -> None:
+    """Stop before writing ``path`` when its filesystem has less free space than the
+    file will take."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    free = shutil.disk_usage(folder).free
+    if free < need_bytes * HEADROOM:
+        raise InputError(
+            f"{path}: needs about {need_bytes * HEADROOM / 2**20:,.0f} MiB, but only "
+            f"{free / 2**20:,.0f} MiB are free there; free some space or point results: "
+            "elsewhere"
+        )
 
 
 class FeatureWriter:
@@ -57,6 +74,10 @@ class FeatureWriter:
         producer: str,
         dtype: str = "float32",
     ):
+        if num_images is not None:
+            # h5py can crash (SIGSEGV) on a full disk instead of raising: check first.
+            row = num_regions * (feature_dim * np.dtype(dtype).itemsize + 4 * 4 + 2 * (8 + 4))
+            check_free_space(path, num_images * row)
         self._atomic = atomic_path(path)
         tmp = self._atomic.__enter__()
         self.path = path

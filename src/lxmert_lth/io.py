@@ -80,6 +80,33 @@ def read_json(path: str | os.PathLike) -> Any:
         raise InputError(f"{path}: not valid JSON ({err})") from None
 
 
+RUN_LOCK = ".run.lock"
+
+
+def lock_results(folder: str | os.PathLike) -> int:
+    """Hold ``folder/.run.lock`` for as long as this process lives (an OS lock that dies
+    with the process, however it ends); returns its descriptor. Snakemake's own lock is
+    in its working directory, so two runs from two clones could otherwise write one
+    absolute ``results:`` folder at once."""
+    import fcntl
+
+    path = Path(folder) / RUN_LOCK
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = Path(path).read_text().strip() or "another process"
+        os.close(fd)
+        raise InputError(
+            f"results: {folder} is being written by another run ({holder}); wait for it, "
+            "or give this run its own results folder"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"pid {os.getpid()} in {os.getcwd()}\n".encode())
+    return fd
+
+
 def _follow_umask(path: Path) -> None:
     umask = os.umask(0)
     os.umask(umask)

@@ -328,33 +328,18 @@ def read_yaml_mapping(path: Path) -> dict:
 
 def load_config(configfile: Path | list[Path], schema: Path, base: Path | None = None) -> dict:
     """The configuration with the schema's defaults filled in, as the workflow sees it:
-    ``base`` (the Snakefile's ``configfile:``, when it exists) updated by each file in
+    ``base`` (``config.yaml``, the workflow's when no file is given) or else each file in
     turn, nested sections key by key, as ``snakemake --configfile A B`` does."""
-    from snakemake.exceptions import WorkflowError
-    from snakemake.utils import update_config, validate
+    from snakemake.utils import update_config
 
-    from .study import check_config
+    from .study import validate_config
 
     config: dict = {}
     files = [configfile] if isinstance(configfile, Path) else list(configfile)
-    for path in [base] * bool(base and base.exists()) + files:
+    for path in files or [base]:
         update_config(config, read_yaml_mapping(path))
-    try:
-        validate(config, str(schema))
-    except WorkflowError as err:
-        # Snakemake's message holds the whole schema; its first line names the problem.
-        raise InputError(f"invalid configuration: {_schema_problem(err)}") from None
-    check_config(config, read_yaml_mapping(schema))
+    validate_config(config, schema)
     return config
-
-
-def _schema_problem(err: Exception) -> str:
-    cause = err.__cause__ or err.__context__
-    message = getattr(cause, "message", None)
-    if message is not None:
-        where = ".".join(str(p) for p in getattr(cause, "absolute_path", [])) or "(top level)"
-        return f"{where}: {message}"
-    return str(err).splitlines()[0]
 
 
 def _positive_int(text: str) -> int:
@@ -373,14 +358,16 @@ def _positive_rate(text: str) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--configfile", type=Path, nargs="+", default=[Path("config.yaml")])
+    parser.add_argument("--configfile", type=Path, nargs="+", default=[])
     parser.add_argument("--schema", type=Path, default=SCHEMA)
     parser.add_argument("--slots", type=_positive_int, nargs="+", default=[1, 2, 8, 32])
     parser.add_argument("--samples-per-second", type=_positive_rate, default=None)
     args = parser.parse_args(argv)
     try:
         config = load_config(args.configfile, args.schema, base=Path("config.yaml"))
-    except (InputError, ConfigError) as err:
+    except ConfigError as err:
+        parser.exit(2, f"plan: invalid configuration: {err}\n")
+    except InputError as err:
         parser.exit(2, f"plan: {err}\n")
     print(report(config, args.slots, args.samples_per_second))
     return 0

@@ -161,6 +161,31 @@ def levels(study: Mapping, pruning: Mapping) -> dict[Network, int]:
 # --- checks beyond the schema ---------------------------------------------------------
 
 
+def validate_config(config: dict, schema_path: str | os.PathLike) -> None:
+    """Fill in the schema's defaults (Snakemake's ``validate``) and check the values;
+    raise ``ConfigError`` with one line naming the key. Snakemake's own message holds
+    the whole schema."""
+    import yaml
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    try:
+        validate(config, str(schema_path))
+    except WorkflowError as err:
+        cause = err.__cause__ or err.__context__
+        message = getattr(cause, "message", None) or str(err).splitlines()[0]
+        where = ".".join(str(p) for p in getattr(cause, "absolute_path", [])) or "(top level)"
+        hint = ""
+        if "required property" in message and where == "(top level)":
+            hint = (
+                "; an overlay of configs/ goes after the file it changes: "
+                "--configfile config.yaml configs/NAME.yaml"
+            )
+        raise ConfigError(f"{where}: {message}{hint}") from None
+    with open(schema_path) as f:
+        check_config(config, yaml.safe_load(f))
+
+
 def check_config(config: Mapping, schema: Mapping) -> None:
     """Raise ``ConfigError`` naming the key of the first value the schema let through but
     the workflow cannot run with."""

@@ -37,6 +37,9 @@ log = logging.getLogger("lxmert_lth")
 _IMAGE_SUBTYPE = {"test-dev2015": "test2015"}
 
 
+HUMAN_ANSWERS = 10  # annotators per question in VQA v2
+
+
 def soft_score(count: int) -> float:
     """Soft score of an answer given by ``count`` of the 10 annotators."""
     if count <= 0:
@@ -86,6 +89,11 @@ def read_official_annotations(path) -> dict[int, dict]:
         answers = _field(a, "answers", str(path), i)
         if not isinstance(answers, list) or not all("answer" in x for x in answers):
             raise InputError(f"{path}: question {qid} has malformed 'answers'")
+        if len(answers) != HUMAN_ANSWERS:
+            raise InputError(
+                f"{path}: question {qid} has {len(answers)} answers; VQA v2 gives every "
+                f"question {HUMAN_ANSWERS} (the accuracy leaves one of ten out)"
+            )
         _field(a, "multiple_choice_answer", str(path), i)
         if _field(a, "answer_type", str(path), i) not in ANSWER_TYPES:
             raise InputError(
@@ -145,6 +153,14 @@ def official_records(
                 label={ans: soft_score(n) for ans, n in sorted(counts.items()) if ans in vocab},
             )
         records.append(record)
+    if annotations is not None:
+        orphans = sorted(set(annotations) - {q["question_id"] for q in questions})
+        if orphans:
+            raise InputError(
+                f"{annotations_path}: {len(orphans)} annotations are of no question in "
+                f"{questions_path} (first: question_id {orphans[0]}); are the two files of "
+                "the same split?"
+            )
     return records
 
 
