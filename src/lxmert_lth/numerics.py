@@ -5,12 +5,13 @@ different processors: PyTorch picks its vector kernels by the processor's instru
 (AVX2 or AVX-512, ATen's "CPU capability"), MKL picks its GEMM kernels by processor and
 vendor, oneDNN compiles its kernels for the instruction set it finds, and NumPy
 dispatches its loops (``exp`` among them) the same way. Sums are then grouped and fused
-differently, and the digits differ: on an AMD EPYC with AVX-512, ATen's AVX2 kernels alone
-change 17 of the test configuration's 109 outputs, MKL's path 17 more, and NumPy's
-float32 ``exp`` differs in the last bit between its AVX2 and AVX-512 loops.
+differently, and the digits differ: on an AMD EPYC with AVX-512, forcing ATen's AVX2
+kernels alone changes 17 of the test configuration's 109 outputs, pinning MKL's path
+as well changes 17 again, and NumPy's float32 ``exp`` differs in the last bit between
+its AVX2 and AVX-512 loops.
 
-``portable`` (``execution.cpu_numerics``, the default) pins all three before torch is
-imported, to choices every x86-64 processor with AVX2 and FMA has, Intel and AMD alike
+``portable`` (``execution.cpu_numerics``, the default) pins all four before NumPy or
+torch is imported, to choices every x86-64 processor with AVX2 and FMA has, Intel and AMD alike
 (Intel Haswell, AMD Zen and later): ATen's AVX2 kernels, MKL's conditional numerical
 reproducibility on its ``COMPATIBLE`` code path (SSE2; the oneMKL developer guide,
 "Getting Started with Conditional Numerical Reproducibility", says its AVX2 branch falls
@@ -59,7 +60,7 @@ class TooLate(RuntimeError):
 
 def pin_before_torch(cpu_numerics: str, deterministic: bool) -> dict[str, str]:
     """Set the environment that fixes the numerics; returns what was set. Refuses when
-    torch is already imported (the settings would silently not apply)."""
+    NumPy or torch is already imported (the settings would silently not apply)."""
     if cpu_numerics not in MODES:
         raise ValueError(f"execution.cpu_numerics {cpu_numerics!r}: expected one of {MODES}")
     wanted = {}

@@ -336,7 +336,7 @@ def load_config(configfile: Path | list[Path], schema: Path, base: Path | None =
 
     config: dict = {}
     files = [configfile] if isinstance(configfile, Path) else list(configfile)
-    for path in files or [base]:
+    for path in files or [p for p in [base] if p]:
         update_config(config, read_yaml_mapping(path))
     validate_config(config, schema)
     return config
