@@ -1,5 +1,7 @@
 """The configuration: the schema's defaults, the checks beyond it, and network identity."""
 
+import re
+
 import pytest
 import yaml
 from snakemake.utils import validate
@@ -77,3 +79,69 @@ def test_network_folder_round_trip():
         Network(0, "medium", 50)
     with pytest.raises(ValueError, match="dense network has no sparsity"):
         Network(0, "dense", 50)
+
+
+# --- the configuration reference (docs/configuration.md), generated from the schema ----
+
+
+def test_every_configuration_key_has_a_description():
+    from lxmert_lth import config_reference
+
+    schema = config_reference.load_schema(SCHEMA)
+    assert config_reference.missing_descriptions(schema) == []
+    # The check sees a key that lost its description, however deep.
+    del schema["properties"]["execution"]["properties"]["runtime"]["properties"]["startup_min"][
+        "description"
+    ]
+    del schema["$defs"]["recipe"]["properties"]["lr"]["description"]
+    assert config_reference.missing_descriptions(schema) == [
+        "pretrain.lr",
+        "finetune.lr",
+        "execution.runtime.startup_min",
+    ]
+
+
+def test_the_configuration_reference_is_the_schema_rendered():
+    from lxmert_lth import config_reference
+
+    page = config_reference.render(config_reference.load_schema(SCHEMA))
+    assert (ROOT / "docs" / "configuration.md").read_text() == page, (
+        "docs/configuration.md is stale: python -m lxmert_lth.config_reference "
+        "--write docs/configuration.md"
+    )
+
+    # Every key of the embedded default and of the paper configuration is on the page.
+    def keys(node, prefix=""):
+        for key, value in node.items():
+            yield prefix + key
+            if isinstance(value, dict) and key != "compare_runs":
+                yield from keys(value, prefix + key + ".")
+
+    for path in (ROOT / "config.yaml", ROOT / "configs" / "paper.yaml"):
+        for key in keys(yaml.safe_load(path.read_text())):
+            assert f"`{key}`" in page or f"## {key}" in page, (path.name, key)
+
+
+def test_the_reference_says_when_a_key_is_required_and_what_it_takes():
+    from lxmert_lth import config_reference
+
+    page = config_reference.render(config_reference.load_schema(SCHEMA))
+    row = {line.split("|")[1].strip(): line for line in page.splitlines() if line.startswith("| `")}
+    assert "required when dataset.name `easy_vqa`" in row["`tokenizer.vocab_size`"]
+    assert "required when dataset.name `vqa_v2`" in row["`features.tsv`"]
+    assert "required when dataset.format `lxmert`" in row["`dataset.lxmert`"]
+    assert "integer ≥ 1, ≤ 50" in row["`pruning.step`"] and "| required |" in row["`pruning.step`"]
+    assert "| `0.1` |" in row["`model.dropout`"]
+    assert "integer ≥ 1, or null (all)" in row["`dataset.max_questions.train`"]
+    # A regular expression's bars do not split the table's cells.
+    assert len(re.split(r"(?<!\\)\|", row["`execution.device`"])) == 6  # 4 cells
+
+
+def test_the_reference_cli_checks_a_stale_page(tmp_path):
+    from lxmert_lth import config_reference
+
+    page = tmp_path / "configuration.md"
+    assert config_reference.main(["--write", str(page)]) == 0
+    assert config_reference.main(["--check", str(page)]) == 0
+    page.write_text(page.read_text() + "edited by hand\n")
+    assert config_reference.main(["--check", str(page)]) == 1
