@@ -30,6 +30,7 @@ from pathlib import Path
 import yaml
 
 from .checkpoints import CheckpointMeta, CheckpointTensors
+from .config_reference import SCHEMA  # the workflow's own schema
 from .io import InputError
 from .network import Network
 from .study import ConfigError, dense_network, fine_tunes, levels, networks, waits_for
@@ -305,10 +306,6 @@ def _existing_parent(path: Path) -> Path:
     while not path.exists():
         path = path.parent
     return path
-
-
-# The workflow's own schema, wherever the plan is run from.
-SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
 
 
 def read_yaml_mapping(path: Path) -> dict:
