@@ -53,6 +53,8 @@ rule all:
         scores=res("scores.csv"),
         models=all_kept_models(),
         modules=res("module_sparsity.md"),
+        curves=res("curves/curves.pdf"),
+        costs=res("benchmarks/costs.md"),
         # The paper configuration also compares its numbers with the published ones.
         comparison=[res("comparison.md")] if DATASET == "vqa_v2" else [],
         # Other runs beside this one, when named (compare_runs).

@@ -8,15 +8,18 @@ rule module_sparsity:
         all_mask_files(),
     output:
         csv=res("module_sparsity.csv"),
-        md=report(
-            res("module_sparsity.md"),
+        md=res("module_sparsity.md"),
+        html=report(
+            res("module_sparsity.html"),
             caption="../report/module_sparsity.rst",
             category="Where the ticket prunes",
+            labels={"view": "table", "sparsity": str(STUDY["table_sparsity"])},
         ),
         png=report(
             res("module_sparsity.png"),
             caption="../report/module_sparsity.rst",
             category="Where the ticket prunes",
+            labels={"view": "figure", "sparsity": str(STUDY["table_sparsity"])},
         ),
         pdf=res("module_sparsity.pdf"),
     log:

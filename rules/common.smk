@@ -14,6 +14,7 @@ from lxmert_lth.network import (
 )
 from lxmert_lth import resources as memory
 from lxmert_lth import study
+from snakemake.io import report as report_item  # report( opens a directive here
 from lxmert_lth.study import networks, scored_split
 
 RESULTS = config["results"]
@@ -367,3 +368,62 @@ def all_kept_models():
         for network in networks(STUDY)
         if network.is_dense or kept.fullmatch(network.kind)
     ]
+
+
+# --- the report: training curves and costs ---------------------------------------------
+
+
+def trained_networks():
+    """Every network the run trains (the asked ones and the IMP levels they need)."""
+    return sorted(study.fine_tunes(STUDY, PRUNING))
+
+
+def network_labels(network):
+    """A network's labels in the report (its tables sort and filter by them)."""
+    return {
+        "seed": str(network.seed),
+        "kind": network.kind,
+        "sparsity": f"{network.sparsity:02d}",
+    }
+
+
+def curve_outputs():
+    """Each trained network's curves: a report item labelled by seed, kind and sparsity."""
+    return [
+        report_item(
+            res("curves", f"{network.folder}.png"),
+            caption="../report/curves.rst",
+            category="Training curves",
+            subcategory="per network",
+            labels=network_labels(network),
+        )
+        for network in trained_networks()
+    ]
+
+
+# The benchmark file of every benchmarked job, by the rule's name (the jobs' own paths).
+BENCHMARKS = {
+    "extract_features": "extract_features.tsv",
+    "pretrain": "pretrain.tsv",
+    "prepare_vqa_v2": "prepare_vqa_v2.tsv",
+    "convert_features": "convert_features.tsv",
+    "import_pretrained": "import_pretrained.tsv",
+    "finetune_dense": "seed{seed}/finetune_dense.tsv",
+    "retrain": "seed{seed}/retrain_{kind}{sparsity}.tsv",
+}
+
+
+def benchmarked_jobs():
+    """(label, benchmark file) of every benchmarked job of this run: the data and model
+    jobs by rule, the training jobs by rule and kind."""
+    once = (
+        ["extract_features", "pretrain"]
+        if DATASET == "easy_vqa"
+        else ["prepare_vqa_v2", "convert_features", "import_pretrained"]
+    )
+    jobs = [(name, benchfile(BENCHMARKS[name])) for name in once]
+    for network in trained_networks():
+        name = "finetune_dense" if network.is_dense else "retrain"
+        label = name if network.is_dense else f"retrain {network.kind}"
+        jobs.append((label, benchfile(BENCHMARKS[name].format(**network.row()))))
+    return jobs

@@ -28,7 +28,7 @@ if DATASET == "easy_vqa":
             logfile("extract_features.log"),
             record=recordfile("extract_features.json"),
         benchmark:
-            benchfile("extract_features.tsv")
+            benchfile(BENCHMARKS["extract_features"])
         conda:
             ENV
         params:
@@ -51,7 +51,7 @@ else:
         log:
             logfile("prepare_vqa_v2.log"),
         benchmark:
-            benchfile("prepare_vqa_v2.tsv")
+            benchfile(BENCHMARKS["prepare_vqa_v2"])
         conda:
             ENV
         resources:
@@ -69,7 +69,7 @@ else:
         log:
             logfile("convert_features.log"),
         benchmark:
-            benchfile("convert_features.tsv")
+            benchfile(BENCHMARKS["convert_features"])
         conda:
             ENV
         params:

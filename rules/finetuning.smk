@@ -18,7 +18,7 @@ rule finetune_dense:
         logfile("seed{seed}/finetune_dense.log"),
         record=recordfile("seed{seed}/finetune_dense.json"),
     benchmark:
-        benchfile("seed{seed}/finetune_dense.tsv")
+        benchfile(BENCHMARKS["finetune_dense"])
     priority: chain_priority
     conda:
         ENV

@@ -31,7 +31,7 @@ if DATASET == "easy_vqa":
             logfile("pretrain.log"),
             record=recordfile("pretrain.json"),
         benchmark:
-            benchfile("pretrain.tsv")
+            benchfile(BENCHMARKS["pretrain"])
         conda:
             ENV
         threads: EXECUTION["pretrain_threads"]
@@ -58,7 +58,7 @@ else:
         log:
             logfile("import_pretrained.log"),
         benchmark:
-            benchfile("import_pretrained.tsv")
+            benchfile(BENCHMARKS["import_pretrained"])
         conda:
             ENV
         resources:

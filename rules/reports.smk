@@ -19,7 +19,13 @@ rule table1:
         server=lambda wc: list(server_results().values()),
     output:
         csv=res("table1.csv"),
-        md=report(res("table1.md"), caption="../report/table1.rst", category="Table 1"),
+        md=res("table1.md"),
+        html=report(
+            res("table1.html"),
+            caption="../report/table1.rst",
+            category="Table 1",
+            labels={"sparsity": str(STUDY["table_sparsity"]), "split": SCORED.label},
+        ),
     log:
         logfile("table1.log"),
     conda:
@@ -39,7 +45,10 @@ rule figure1:
         res("scores.csv"),
     output:
         png=report(
-            res("figure1.png"), caption="../report/figure1.rst", category="Figure 1"
+            res("figure1.png"),
+            caption="../report/figure1.rst",
+            category="Figure 1",
+            labels={"split": SCORED.label},
         ),
         pdf=res("figure1.pdf"),
     log:
@@ -60,10 +69,12 @@ rule compare_with_paper:
         server=lambda wc: list(server_results().values()),
     output:
         csv=res("comparison.csv"),
-        md=report(
-            res("comparison.md"),
+        md=res("comparison.md"),
+        html=report(
+            res("comparison.html"),
             caption="../report/comparison.rst",
             category="Comparison with the paper",
+            labels={"split": "minival, test-dev, test-std"},
         ),
     log:
         logfile("compare_with_paper.log"),
@@ -87,11 +98,18 @@ rule compare_runs:
         ],
     output:
         csv=res("runs.csv"),
-        md=report(
-            res("runs.md"), caption="../report/runs.rst", category="Runs compared"
+        md=res("runs.md"),
+        html=report(
+            res("runs.html"),
+            caption="../report/runs.rst",
+            category="Runs compared",
+            labels={"view": "table"},
         ),
         png=report(
-            res("runs.png"), caption="../report/runs.rst", category="Runs compared"
+            res("runs.png"),
+            caption="../report/runs.rst",
+            category="Runs compared",
+            labels={"view": "figure"},
         ),
         pdf=res("runs.pdf"),
     log:
@@ -104,3 +122,75 @@ rule compare_runs:
         split=SCORED.label,
     script:
         "../workflow_scripts/compare_runs.py"
+
+
+# Every trained network's training loss and validation accuracy, one report item each
+# (labelled by seed, kind and sparsity), an overview per kind, the pre-training's, and
+# all of them as pages of one PDF.
+rule training_curves:
+    input:
+        histories=[network_file(n, "history.json") for n in trained_networks()],
+        scores=[network_file(n, "scores.json") for n in trained_networks()],
+        pretrained=[res("pretrained")] if DATASET == "easy_vqa" else [],
+    output:
+        curves=curve_outputs(),
+        overview=report(
+            res("curves/overview.png"),
+            caption="../report/curves_overview.rst",
+            category="Training curves",
+            subcategory="overview",
+            labels={"figure": "every sparsity, per kind"},
+        ),
+        pretraining=(
+            [
+                report(
+                    res("curves/pretraining.png"),
+                    caption="../report/curves_pretraining.rst",
+                    category="Training curves",
+                    subcategory="overview",
+                    labels={"figure": "pre-training"},
+                )
+            ]
+            if DATASET == "easy_vqa"
+            else []
+        ),
+        pdf=res("curves/curves.pdf"),
+    log:
+        logfile("training_curves.log"),
+    conda:
+        ENV
+    params:
+        folders=[n.folder for n in trained_networks()],
+        kinds=STUDY["kinds"],
+        split=SCORED.label,
+    script:
+        "../workflow_scripts/training_curves.py"
+
+
+# What the run cost (from every benchmarked job) and what the paper configuration would
+# at the same rate. Under benchmarks/: machine-dependent, so never among the outputs a
+# rerun or another machine must reproduce.
+rule job_costs:
+    input:
+        benchmarks=[path for _, path in benchmarked_jobs()],
+        theta0=res(f"seed{trained_networks()[0].seed}/theta0.safetensors"),
+        questions=res("data/train.json"),
+        paper=os.path.join(workflow.basedir, "configs/paper.yaml"),
+    output:
+        csv=res("benchmarks/costs.csv"),
+        md=res("benchmarks/costs.md"),
+        html=report(
+            res("benchmarks/costs.html"),
+            caption="../report/costs.rst",
+            category="Costs",
+            labels={"table": "per rule, and the paper configuration"},
+        ),
+    log:
+        logfile("job_costs.log"),
+    conda:
+        ENV
+    params:
+        labels=[label for label, _ in benchmarked_jobs()],
+        device=EXECUTION["device"],
+    script:
+        "../workflow_scripts/job_costs.py"

@@ -21,7 +21,7 @@ rule retrain_subnetwork:
         logfile("seed{seed}/retrain_{kind}{sparsity}.log"),
         record=recordfile("seed{seed}/retrain_{kind}{sparsity}.json"),
     benchmark:
-        benchfile("seed{seed}/retrain_{kind}{sparsity}.tsv")
+        benchfile(BENCHMARKS["retrain"])
     wildcard_constraints:
         kind=kinds_with_weights(),
     priority: chain_priority

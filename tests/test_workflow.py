@@ -342,16 +342,6 @@ def test_module_sparsity_accounts_for_every_mask(test_run):
     assert "low pruned also by random" in res.joinpath("module_sparsity.md").read_text()
 
 
-def test_report_holds_every_figure_and_table_with_its_caption(run_copy):
-    snakemake(run_copy, "--report", "report.html")
-    html = (run_copy / "report.html").read_text()
-    for caption in ("**Table 1.**", "**Figure 1.**", "**Where the tickets prune.**"):
-        assert caption.strip("*") in html, caption
-    assert f"over seeds {SEEDS}" in html  # rendered from the configuration
-    for name in ("table1.md", "figure1.png", "module_sparsity.md", "module_sparsity.png"):
-        assert name in html
-
-
 def test_controls_oneshot_and_shuffled_run_beside_the_ticket(run_copy, tmp_path):
     """The one-shot mask (the dense network pruned to s in one step) and the shuffled
     ticket (the low mask at s permuted within each tensor): only they run, from the files

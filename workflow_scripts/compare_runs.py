@@ -10,6 +10,7 @@ run_job(
     score_files=dict(zip(p.labels, snakemake.input, strict=True)),
     out_csv=out.csv,
     out_md=out.md,
+    out_html=out.html,
     png=out.png,
     pdf=out.pdf,
     sparsity=p.sparsity,

@@ -12,6 +12,7 @@ run_job(
     kinds=list(p.kinds),
     out_csv=out.csv,
     out_md=out.md,
+    out_html=out.html,
     out_png=out.png,
     out_pdf=out.pdf,
     caption=p.caption,

@@ -10,6 +10,7 @@ run_job(
     scores_csv=snakemake.input.scores,
     out_csv=snakemake.output.csv,
     out_md=snakemake.output.md,
+    out_html=snakemake.output.html,
     sparsity=p.sparsity,
     kinds=list(p.kinds),
     dataset=p.dataset,

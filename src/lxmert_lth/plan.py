@@ -126,6 +126,32 @@ def question_counts(config: Mapping) -> Questions:
     return Questions(**counts, source=f"published sizes of {dataset['name']}, capped")
 
 
+def finetune_samples(config: Mapping, questions: Questions | None = None) -> float:
+    """Training-sample equivalents one fine-tune reads: its epochs over the training
+    questions, and prediction (validation each epoch, the test split once) at EVAL_COST."""
+    questions = questions or question_counts(config)
+    epochs = config["finetune"]["epochs"]
+    return epochs * questions.train + EVAL_COST * (epochs * questions.val + questions.test)
+
+
+def positions(config: Mapping) -> int:
+    """Positions a sample passes through the model with: word pieces and regions."""
+    if config["dataset"]["name"] == "easy_vqa":
+        from .easyvqa import NUM_REGIONS
+
+        regions = NUM_REGIONS
+    else:
+        regions = config["features"]["num_boxes"]
+    return config["tokenizer"]["max_length"] + regions
+
+
+def finetune_work(config: Mapping):
+    """A fine-tune's work in the terms of ``lxmert_lth.costs``."""
+    from .costs import Work
+
+    return Work(finetune_samples(config), model_size(config).prunable, positions(config))
+
+
 def model_size(config: Mapping) -> ModelSize:
     """Parameters and prunable weights: from a theta_0 already written, else from the
     architecture built on torch's meta device (no memory)."""
@@ -237,9 +263,8 @@ def report(config: Mapping, slots: list[int], samples_per_second: float | None) 
         )
 
     questions = question_counts(config)
-    recipe = config["finetune"]
-    epochs = recipe["epochs"]
-    per_finetune = epochs * questions.train + EVAL_COST * (epochs * questions.val + questions.test)
+    epochs = config["finetune"]["epochs"]
+    per_finetune = finetune_samples(config, questions)
     lines += [
         "",
         f"Questions: train {questions.train:,}, val {questions.val:,}, test {questions.test:,} "

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import math
+import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
@@ -72,11 +75,80 @@ def build_table1(scores: pd.DataFrame, sparsity: int, kinds: Sequence[str]) -> p
     return pd.DataFrame(rows)
 
 
-def write_table(table: pd.DataFrame, csv_path, md_path, caption: str) -> None:
+def write_table(table: pd.DataFrame, csv_path, md_path, caption: str, html_path=None) -> None:
     with atomic_path(csv_path) as tmp:
         table.to_csv(tmp, index=False)
+    write_markdown(
+        md_path,
+        f"{caption}\n\n{table.to_markdown(index=False, disable_numparse=True)}\n",
+        html_path,
+    )
+
+
+# --- Markdown tables, and the same as HTML for the report (which shows HTML inline) -------
+
+_HTML_STYLE = (
+    "body{font-family:sans-serif;font-size:14px;margin:1.5em;color:#222}"
+    "table{border-collapse:collapse;margin:1em 0}"
+    "th,td{border:1px solid #ccc;padding:4px 8px}th{background:#f3f3f3}"
+    "td.r,th.r{text-align:right}tr:nth-child(even) td{background:#fafafa}"
+)
+
+
+def markdown_to_html(text: str, title: str) -> str:
+    """The Markdown this package writes (paragraphs and pipe tables, as pandas'
+    ``to_markdown`` makes them) as a standalone HTML page. Hand-written rather than a
+    Markdown library: these two forms are all it ever meets, and no dependency is added."""
+
+    def cells(line: str) -> list[str]:
+        return [c.strip() for c in line.strip().strip("|").split("|")]
+
+    out, rows = [], []
+
+    def flush() -> None:
+        if not rows:
+            return
+        head, rule, *body = rows
+        right = [c.endswith(":") and not c.startswith(":") for c in cells(rule)]
+        out.append("<table><tr>")
+        out.extend(
+            f'<th class="{"r" if r else ""}">{html.escape(c)}</th>'
+            for c, r in zip(cells(head), right, strict=True)
+        )
+        out.append("</tr>")
+        for line in body:
+            out.append(
+                "<tr>"
+                + "".join(
+                    f'<td class="{"r" if r else ""}">{html.escape(c)}</td>'
+                    for c, r in zip(cells(line), right, strict=True)
+                )
+                + "</tr>"
+            )
+        out.append("</table>")
+        rows.clear()
+
+    for block in text.strip().split("\n\n"):
+        lines = block.strip().splitlines()
+        if lines and all(line.startswith("|") for line in lines):
+            rows.extend(lines)
+            flush()
+        else:
+            code = re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(" ".join(lines)))
+            out.append(f"<p>{code}</p>")
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{_HTML_STYLE}</style></head><body>{''.join(out)}</body></html>\n"
+    )
+
+
+def write_markdown(md_path, text: str, html_path=None) -> None:
+    """A Markdown table file, and (for the report) the same as an HTML page."""
     with atomic_path(md_path) as tmp:
-        tmp.write_text(f"{caption}\n\n{table.to_markdown(index=False, disable_numparse=True)}\n")
+        tmp.write_text(text)
+    if html_path:
+        with atomic_path(html_path) as tmp:
+            tmp.write_text(markdown_to_html(text, Path(md_path).stem))
 
 
 def plot_figure1(
@@ -249,7 +321,7 @@ def build_comparison(
     return pd.DataFrame(rows)
 
 
-def write_comparison(table: pd.DataFrame, csv_path, md_path, caption: str) -> None:
+def write_comparison(table: pd.DataFrame, csv_path, md_path, caption: str, html_path=None) -> None:
     """CSV (long format) and a Markdown rendering: paper | reproduced | difference."""
     shown = pd.DataFrame(
         {
@@ -269,5 +341,8 @@ def write_comparison(table: pd.DataFrame, csv_path, md_path, caption: str) -> No
     )
     with atomic_path(csv_path) as tmp:
         table.to_csv(tmp, index=False)
-    with atomic_path(md_path) as tmp:
-        tmp.write_text(f"{caption}\n\n{shown.to_markdown(index=False, disable_numparse=True)}\n")
+    write_markdown(
+        md_path,
+        f"{caption}\n\n{shown.to_markdown(index=False, disable_numparse=True)}\n",
+        html_path,
+    )

@@ -221,7 +221,8 @@ def train_qa(
     With ``resume``, the full training state is saved at each epoch end and whenever
     ``resume.due`` says (an interval of wall-clock time), and a saved state is picked up
     where it stopped: on the CPU the result is bitwise identical to an uninterrupted run.
-    Returns the history: per-epoch mean loss and validation accuracy, and the best epoch.
+    Returns the history: per-epoch mean loss and validation accuracy, the best epoch, and
+    the training loss logged per window of steps (``log_window``: about 50 points an epoch).
     """
     seed_everything(seed)
     generator = torch.Generator().manual_seed(seed)
@@ -231,9 +232,10 @@ def train_qa(
     optimizer = make_optimizer(model, cfg)
     scheduler = warmup_then_linear_decay(optimizer, cfg.warmup_ratio, total)
     scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and precision == "fp16")
-    history = {"epochs": [], "best_epoch": None, "best_val_accuracy": -1.0}
+    history = {"epochs": [], "steps": [], "best_epoch": None, "best_val_accuracy": -1.0}
     best_state = None
-    start_epoch, start_step, loss_sum = 0, 0, None
+    start_epoch, start_step, loss_sum, window_sum = 0, 0, None, None
+    window = log_window(per_epoch)
     saved = resume.load() if resume else None
     if saved:
         model.load_state_dict(saved["model"])
@@ -245,6 +247,7 @@ def train_qa(
         start_epoch, start_step = saved["epoch"], saved["step"]
         # A state saved at an epoch end starts the next epoch's running loss afresh.
         loss_sum = saved["loss_sum"].to(device) if start_step else None
+        window_sum = saved["window_sum"].to(device) if start_step else None
 
     def snapshot(epoch, step, epoch_start_rng):
         return {
@@ -258,6 +261,7 @@ def train_qa(
             "history": history,
             "best": best_state,
             "loss_sum": loss_sum.detach().cpu(),
+            "window_sum": window_sum.detach().cpu(),
         }
 
     bar = tqdm(total=total, disable=not progress, desc="train", unit="step", mininterval=2)
@@ -266,6 +270,7 @@ def train_qa(
         model.train()
         if epoch != start_epoch or loss_sum is None:
             loss_sum = torch.zeros((), device=device)
+            window_sum = torch.zeros((), device=device)
         # The shuffle generator's state before this epoch's permutation: a resumed epoch
         # redraws the same permutation and skips the batches already done.
         epoch_start_rng = generator.get_state()
@@ -289,6 +294,18 @@ def train_qa(
                 if enforcer is not None:
                     enforcer.mask_weights()
             loss_sum += loss.detach()
+            window_sum += loss.detach()
+            if (step + 1) % window == 0 or step + 1 == per_epoch:
+                # The mean loss of the window of steps ending here (one read per window).
+                done = step + 1 - step // window * window
+                history["steps"].append(
+                    {
+                        "step": epoch * per_epoch + step + 1,
+                        "loss": window_sum.item() / done,
+                        "lr": scheduler.get_last_lr()[0],
+                    }
+                )
+                window_sum = torch.zeros((), device=device)
             bar.update()
             if on_step:
                 on_step(epoch * per_epoch + step + 1)
@@ -314,6 +331,17 @@ def train_qa(
     if best_state is not None:
         model.load_state_dict(best_state)
     return history
+
+
+# Training-loss points logged per epoch (history["steps"]): each the mean over a window of
+# steps, read from the device once per window.
+LOG_POINTS_PER_EPOCH = 50
+
+
+def log_window(per_epoch: int) -> int:
+    """Optimizer steps per logged training-loss point (the last window of an epoch may be
+    shorter): every step for short epochs, about 50 points an epoch for long ones."""
+    return max(1, per_epoch // LOG_POINTS_PER_EPOCH)
 
 
 # --- pre-training -----------------------------------------------------------------

@@ -8,6 +8,7 @@ from pathlib import Path
 from ..anatomy import module_table, plot_module_sparsity, summary
 from ..io import atomic_path
 from ..network import Network
+from ..report import write_markdown
 
 log = logging.getLogger("lxmert_lth")
 
@@ -21,6 +22,7 @@ def module_sparsity(
     out_png: str,
     out_pdf: str,
     caption: str,
+    out_html: str | None = None,
 ) -> None:
     """Every mask's sparsity per module (CSV), the summary at ``sparsity`` (Markdown) and
     its figure."""
@@ -29,7 +31,6 @@ def module_sparsity(
     with atomic_path(out_csv) as tmp:
         table.to_csv(tmp, index=False)
     at = summary(table, sparsity)
-    with atomic_path(out_md) as tmp:
-        tmp.write_text(f"{caption}\n\n{at.to_markdown(index=False)}\n")
+    write_markdown(out_md, f"{caption}\n\n{at.to_markdown(index=False)}\n", out_html)
     plot_module_sparsity(table, sparsity, kinds, out_png, out_pdf, caption)
     log.info("%d masks, %d module rows", len(masks), len(table))

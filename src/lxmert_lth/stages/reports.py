@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 
 import pandas as pd
 
@@ -54,6 +55,7 @@ def table1(
     dataset: str,
     split: str,
     server_files: Mapping[str, str],
+    out_html: str | None = None,
 ) -> None:
     """Table 1: test-dev/test-std columns from EvalAI results when the user has dropped
     them in; otherwise the local ``split`` per answer type, as the caption says."""
@@ -78,7 +80,7 @@ def table1(
                 " These are local minival scores: no EvalAI result files were found, so the "
                 "test-dev/test-std columns of the paper are not shown."
             )
-    write_table(table, out_csv, out_md, caption)
+    write_table(table, out_csv, out_md, caption, out_html)
 
 
 def compare_with_paper(
@@ -88,6 +90,7 @@ def compare_with_paper(
     kinds: list[str],
     split: str,
     server_files: Mapping[str, str],
+    out_html: str | None = None,
 ) -> None:
     """Reproduced vs the paper's numbers (Table 1 and the authors' minival report)."""
     scores = pd.read_csv(scores_csv)
@@ -99,7 +102,7 @@ def compare_with_paper(
         "own rule (the predicted answer's soft score in the label: lxmert_minival). "
         "Reproduced: mean ± sample std over seeds."
     )
-    write_comparison(table, out_csv, out_md, caption)
+    write_comparison(table, out_csv, out_md, caption, out_html)
 
 
 def figure1(
@@ -122,6 +125,7 @@ def compare_runs(
     pdf: str,
     sparsity: int,
     split: str,
+    out_html: str | None = None,
 ) -> None:
     """Several runs side by side (label -> its scores.csv): a table and a figure."""
     runs = {label: pd.read_csv(path) for label, path in score_files.items()}
@@ -132,5 +136,70 @@ def compare_runs(
         f"seeds): {', '.join(f'{k} = {v}' for k, v in score_files.items())}. 'pruned' is the "
         f"share of the prunable weights the masks labelled {sparsity}% actually prune."
     )
-    write_table(build_runs_table(runs, sparsity), out_csv, out_md, caption)
+    write_table(build_runs_table(runs, sparsity), out_csv, out_md, caption, out_html)
     plot_runs(runs, png, pdf, f"Runs compared ({split}): accuracy vs. sparsity")
+
+
+def training_curves(
+    histories: Mapping[str, str],
+    scores: Mapping[str, str],
+    pngs: Mapping[str, str],
+    overview_png: str,
+    pdf: str,
+    kinds: list[str],
+    split: str,
+    pretrained: str | None,
+    pretraining_png: str | None,
+) -> None:
+    """Every trained network's curves (by folder), the overview, the PDF of them all and,
+    for the embedded default, the pre-training's (its folder's pretraining_history.json)."""
+    from ..curves import write_curves
+
+    write_curves(
+        histories,
+        pngs,
+        overview_png,
+        pdf,
+        kinds,
+        split,
+        scores=scores,
+        pretraining=f"{pretrained}/pretraining_history.json" if pretrained else None,
+        pretraining_png=pretraining_png,
+    )
+    log.info("curves of %d networks", len(histories))
+
+
+def job_costs(
+    labels: list[str],
+    files: list[str],
+    csv_path: str,
+    md_path: str,
+    html_path: str,
+    config: Mapping,
+    paper_config: str,
+    device: str,
+) -> None:
+    """The run's costs by rule, and the paper configuration's at this run's rate."""
+    from .. import plan
+    from ..costs import write_costs
+    from ..numerics import processor
+    from ..study import fine_tunes
+
+    paper = plan.load_config(Path(paper_config), plan.SCHEMA)
+    if device == "auto":
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    where = f"the CPU ({processor()})" if device == "cpu" else device
+    write_costs(
+        labels,
+        files,
+        csv_path,
+        md_path,
+        html_path,
+        run=plan.finetune_work(config),
+        paper=plan.finetune_work(paper),
+        paper_finetunes=len(fine_tunes(paper["study"], paper["pruning"])),
+        device=where,
+    )
+    log.info("costs of %d jobs", len(files))

@@ -1,0 +1,17 @@
+"""Snakemake script: the run's costs by rule, and the paper configuration's at its rate."""
+
+from lxmert_lth.harness import run_job
+from lxmert_lth.stages.reports import job_costs
+
+run_job(
+    snakemake,
+    job_costs,
+    labels=list(snakemake.params.labels),
+    files=list(snakemake.input.benchmarks),
+    csv_path=snakemake.output.csv,
+    md_path=snakemake.output.md,
+    html_path=snakemake.output.html,
+    config=snakemake.config,
+    paper_config=snakemake.input.paper,
+    device=snakemake.params.device,
+)
