@@ -1,16 +1,18 @@
-"""Write the README's results section from a run of ``bench/bench_embedded.py``.
+"""Write the results in README.md and docs/results.md from a run of
+``bench/bench_embedded.py``.
 
     python bench/update_readme.py WORKDIR [--studies STUDIES_WORKDIR]
 
 Takes Table 1 (``table1.md``), the per-module sparsity (``module_sparsity.md``) and
-Figure 1 (``figure1.png``, copied to
-``docs/figure1.png``) from the run's results folder, and the wall time, job count,
-commit and machine from its ``run_summary.json``, and replaces the part of README.md
-between the two results markers. The README's numbers are then those of that run.
+Figure 1 (``figure1.png``, copied to ``docs/figure1.png``) from the run's results folder,
+and the wall time, job count, commit and machine from its ``run_summary.json``; replaces
+the README's headline (Table 1 and Figure 1) and the results block of docs/results.md
+(the same, with the per-module sparsity and the share of model compute), each between its
+markers. The numbers shown are then those of that run.
 
 With ``--studies``, a work folder of ``bench/run_studies.py``: the controls' Table 1 and
 Figure 1, the authors' code against the paper's text and the scope ablation (tables and
-figures, copied to ``docs/``) go between the studies markers.
+figures, copied to ``docs/``) go between the studies markers of docs/results.md.
 """
 
 from __future__ import annotations
@@ -26,26 +28,47 @@ BEGIN = "<!-- results: written by bench/update_readme.py; do not edit by hand --
 END = "<!-- end of results -->"
 STUDIES_BEGIN = "<!-- studies: written by bench/update_readme.py --studies; do not edit by hand -->"
 STUDIES_END = "<!-- end of studies -->"
+HEADLINE_BEGIN = "<!-- headline: written by bench/update_readme.py; do not edit by hand -->"
+HEADLINE_END = "<!-- end of headline -->"
+
+
+def provenance(summary: dict) -> str:
+    minutes, seconds = divmod(round(summary["wall_s"]), 60)
+    return (
+        f"From one run of `snakemake --cores {summary['cores']}` on `config.yaml` from scratch "
+        f"(`bench/bench_embedded.py`), at commit `{summary['commit']}` on "
+        f"{summary['date']}: {minutes} min {seconds:02d} s for the whole DAG of "
+        f"{summary['jobs']} jobs on {summary['machine']}"
+    )
+
+
+def headline(summary: dict, table_md: str) -> str:
+    """The README's: Table 1 and Figure 1."""
+    return "\n".join(
+        [
+            HEADLINE_BEGIN,
+            provenance(summary) + ".",
+            "",
+            table_md.strip(),
+            "",
+            "![Figure 1: accuracy against sparsity, easy-VQA](docs/figure1.png)",
+            HEADLINE_END,
+        ]
+    )
 
 
 def section(summary: dict, table_md: str, modules_md: str) -> str:
-    caption, _, table = table_md.strip().partition("\n\n")
+    """docs/results.md's: Table 1, Figure 1 and where the tickets prune."""
     modules_caption, _, modules = modules_md.strip().partition("\n\n")
-    minutes, seconds = divmod(round(summary["wall_s"]), 60)
     return "\n".join(
         [
             BEGIN,
-            f"From one run of `snakemake --cores {summary['cores']}` on `config.yaml` from scratch "
-            f"(`bench/bench_embedded.py`), at commit `{summary['commit']}` on "
-            f"{summary['date']}: {minutes} min {seconds:02d} s for the whole DAG of "
-            f"{summary['jobs']} jobs on {summary['machine']}; model compute took "
+            f"{provenance(summary)}; model compute took "
             f"{100 * summary['compute_share']:.0f} % of the machine's time.",
             "",
-            caption,
+            table_md.strip(),
             "",
-            table,
-            "",
-            "![Figure 1: accuracy against sparsity, easy-VQA](docs/figure1.png)",
+            "![Figure 1: accuracy against sparsity, easy-VQA](figure1.png)",
             "",
             f"Where the tickets prune (`module_sparsity.md`): {modules_caption[0].lower()}"
             f"{modules_caption[1:]}; the last column is the share of the low-magnitude "
@@ -81,7 +104,7 @@ def studies_section(work: Path) -> tuple[str, dict[str, Path]]:
     for key, (folder, table, figure, doc_name) in parts.items():
         caption, _, body = (folder / table).read_text().strip().partition("\n\n")
         lines += ["", f"{titles[key]}. {caption}", "", body, ""]
-        lines.append(f"![{key}](docs/{doc_name})")
+        lines.append(f"![{key}]({doc_name})")
         figures[doc_name] = folder / figure
     options = work / "authors_options.md"
     if options.exists():  # bench/run_authors_options.py
@@ -107,28 +130,28 @@ def main() -> int:
     args = parser.parse_args()
     summary = json.loads((args.workdir / "run_summary.json").read_text())
     results = Path(summary["results"])
-    readme = ROOT / "README.md"
-    text = readme.read_text()
-    if BEGIN not in text or END not in text:
-        print(f"{readme}: no results markers ({BEGIN!r} ... {END!r})", file=sys.stderr)
-        return 1
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    new = section(
-        summary,
-        (results / "table1.md").read_text(),
-        (results / "module_sparsity.md").read_text(),
+    table = (results / "table1.md").read_text()
+    readme, page = ROOT / "README.md", ROOT / "docs" / "results.md"
+    readme_text = replace_between(
+        readme.read_text(), HEADLINE_BEGIN, HEADLINE_END, headline(summary, table), str(readme)
     )
-    text = head + new + tail
+    page_text = replace_between(
+        page.read_text(),
+        BEGIN,
+        END,
+        section(summary, table, (results / "module_sparsity.md").read_text()),
+        str(page),
+    )
     shutil.copyfile(results / "figure1.png", ROOT / "docs" / "figure1.png")
-    print(f"README.md and docs/figure1.png updated from {results}")
+    print(f"README.md, docs/results.md and docs/figure1.png updated from {results}")
     if args.studies:
         studies, figures = studies_section(args.studies)
-        text = replace_between(text, STUDIES_BEGIN, STUDIES_END, studies, str(readme))
+        page_text = replace_between(page_text, STUDIES_BEGIN, STUDIES_END, studies, str(page))
         for name, source in figures.items():
             shutil.copyfile(source, ROOT / "docs" / name)
-        print(f"README.md studies and docs/{{{','.join(figures)}}} updated from {args.studies}")
-    readme.write_text(text)
+        print(f"docs/results.md studies and docs/{{{','.join(figures)}}} updated")
+    readme.write_text(readme_text)
+    page.write_text(page_text)
     return 0
 
 
