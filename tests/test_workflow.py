@@ -119,6 +119,17 @@ def test_two_runs_from_scratch_give_identical_outputs(test_run, tmp_path):
     assert compare_folders(test_run / RESULTS, res) == []
 
 
+# The jobs over every network: they rerun whenever one network does.
+REPORTS = {
+    "collect_scores",
+    "table1",
+    "figure1",
+    "module_sparsity",
+    "training_curves",
+    "job_costs",
+}
+
+
 def planned_jobs(workdir, configfile) -> set[tuple[str, str]]:
     """(rule, output) of every output the workflow would (re)create, from --summary."""
     out = snakemake(workdir, "--summary", configfile=configfile).stdout
@@ -137,16 +148,10 @@ def test_rerun_after_changing_one_seed(run_copy, tmp_path):
     planned = planned_jobs(run_copy, cfg)
     touched = {out.split("/")[0] for _, out in planned if out.startswith("seed")}
     assert touched == {f"seed{new_seed}"}
-    assert rules_of({p for p in planned if not p[1].startswith("seed")}) == {
-        "collect_scores",
-        "table1",
-        "figure1",
-        "module_sparsity",
-    }
+    assert rules_of({p for p in planned if not p[1].startswith("seed")}) == REPORTS
     assert ("finetune_dense", f"seed{new_seed}/theta0.safetensors") in planned
 
 
-REPORTS = {"collect_scores", "table1", "figure1", "module_sparsity"}
 SUBNETWORK_OUTPUTS = (
     "mask.safetensors",
     "rewound.safetensors",
@@ -181,27 +186,16 @@ def test_rerun_after_adding_one_sparsity(run_copy, tmp_path):
     assert per_seed == expected
     seeds = {out.split("/")[0] for _, out in planned if out.startswith("seed")}
     assert seeds == {f"seed{s}" for s in SEEDS}
-    assert rules_of({p for p in planned if not p[1].startswith("seed")}) == {
-        "collect_scores",
-        "table1",
-        "figure1",
-        "module_sparsity",
-    }
+    assert rules_of({p for p in planned if not p[1].startswith("seed")}) == REPORTS
 
 
 def test_rerun_after_changing_one_training_hyperparameter(run_copy, tmp_path):
     lr = CONFIG["finetune"]["lr"] * 2
     planned = planned_jobs(run_copy, write_config(tmp_path, "lr.yaml", finetune={"lr": lr}))
     # Everything upstream of fine-tuning stays as it is; every network is trained again.
-    assert rules_of(planned) == {
-        "finetune_dense",
-        "retrain_subnetwork",
-        "retrain_control",
-        "collect_scores",
-        "table1",
-        "figure1",
-        "module_sparsity",
-    }
+    assert (
+        rules_of(planned) == {"finetune_dense", "retrain_subnetwork", "retrain_control"} | REPORTS
+    )
     trained = {out for rule, out in planned if out.endswith("/scores.json")}
     assert len(trained) == len(SEEDS) * (1 + len(KINDS) * len(SPARSITIES))
 
