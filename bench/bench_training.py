@@ -21,14 +21,15 @@ from pathlib import Path
 import torch
 import yaml
 from snakemake.utils import validate
-from transformers import LxmertForQuestionAnswering
 
-from lxmert_lth.data import EncodedSplit, batches, model_inputs
+from lxmert_lth import families
+from lxmert_lth.data import EncodedSplit, batches
 from lxmert_lth.easyvqa import FEATURE_DIM, NUM_REGIONS
 from lxmert_lth.enforcement import MaskEnforcer, prunable_parameter_names
 from lxmert_lth.masks import random_mask
 from lxmert_lth.modeling import small_config
-from lxmert_lth.training import TrainConfig, qa_loss, train_qa
+from lxmert_lth.study import prunable_pattern
+from lxmert_lth.training import TrainConfig, answer_logits, qa_loss, train_qa
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,7 +55,7 @@ def pure_loop(model, prepared, cfg: TrainConfig) -> float:
     model.train()
     start = time.perf_counter()
     for inputs, batch in prepared:
-        loss = qa_loss(model(**inputs).question_answering_score, batch)
+        loss = qa_loss(answer_logits(model, inputs), batch)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -81,13 +82,14 @@ def main() -> None:
     train = synthetic_split(args.questions, answers)
     val = synthetic_split(64, answers)
     torch.manual_seed(0)
-    base = LxmertForQuestionAnswering(small_config(200, FEATURE_DIM, answers, config["model"]))
-    names = prunable_parameter_names(base, config["pruning"]["prunable_modules"])
+    family = families.get(config["model"].get("family"))
+    base = family.qa_class()(small_config(200, FEATURE_DIM, answers, config["model"]))
+    names = prunable_parameter_names(base, prunable_pattern(config))
     params = dict(base.named_parameters())
     shapes = {n: tuple(params[n].shape) for n in names}
     mask = random_mask(shapes, sum(params[n].numel() for n in names) // 2, seed=0)
     generator = torch.Generator().manual_seed(0)
-    prepared = [(model_inputs(b), b) for b in batches(train, cfg.batch_size, generator)]
+    prepared = [(b, b) for b in batches(train, cfg.batch_size, generator)]
 
     def masked_run():
         model = copy.deepcopy(base)

@@ -32,7 +32,7 @@ from pathlib import Path  # noqa: E402
 import torch  # noqa: E402
 from transformers import LxmertConfig, LxmertForQuestionAnswering  # noqa: E402
 
-from lxmert_lth.data import model_inputs  # noqa: E402
+from lxmert_lth import families  # noqa: E402
 from lxmert_lth.devices import autocast, configure_cuda  # noqa: E402
 from lxmert_lth.features import FeatureStore  # noqa: E402
 from lxmert_lth.training import (  # noqa: E402
@@ -95,7 +95,9 @@ def train_steps(model, data, device, precision: str) -> float:
     start = time.perf_counter()
     for batch in data:
         with autocast(device, precision):
-            logits = model(**model_inputs(batch)).question_answering_score
+            logits = families.of_model(model).logits(
+                model(**families.of_model(model).inputs(batch))
+            )
         loss = qa_loss(logits.float(), batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

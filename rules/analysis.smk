@@ -1,5 +1,6 @@
-# Where the tickets prune: every mask's sparsity per module of LXMERT (language, vision
-# and cross-modality encoders; attention against feed-forward; per layer), and how much
+# Where the tickets prune: every mask's sparsity per module of the model (its encoders:
+# LXMERT's language, vision and cross-modality ones; attention against feed-forward; per
+# layer), and how much
 # of each low-magnitude mask the random mask of the same seed and sparsity prunes too.
 
 
@@ -27,6 +28,7 @@ rule module_sparsity:
     conda:
         ENV
     params:
+        family=FAMILY.name,
         sparsity=STUDY["table_sparsity"],
         kinds=STUDY["kinds"],
         caption=(

@@ -13,7 +13,7 @@ from lxmert_lth.network import (
     Network,
 )
 from lxmert_lth import resources as memory
-from lxmert_lth import study
+from lxmert_lth import families, study
 from snakemake.io import report as report_item  # report( opens a directive here
 from lxmert_lth.study import networks, scored_split
 
@@ -22,6 +22,7 @@ STUDY = config["study"]
 PRUNING = config["pruning"]
 EXECUTION = config["execution"]
 DATASET = config["dataset"]["name"]
+FAMILY = study.family_of(config)
 ENV = "../envs/lxmert-lth.yaml"
 # The labelled split scored locally: easy-VQA's test split; for VQA v2 minival (its
 # test split is unlabelled and scored by the EvalAI server from predictions.json).
@@ -193,9 +194,9 @@ def training_memory(wildcards, input, attempt):
 
 def model_memory(wildcards, input, attempt):
     """MB of a job that loads and writes a model: a hub id (no local file) counts as
-    LXMERT-base."""
+    the family's base model (fp32)."""
     return memory.model_job_mem_mb(
-        size_of(*input) or memory.LXMERT_BASE_BYTES, attempt=attempt
+        size_of(*input) or 4 * FAMILY.base_parameters, attempt=attempt
     )
 
 
@@ -333,9 +334,11 @@ def theta0_params():
     metadata) and the answer head. The authors' options only when set (see mask_params).
     """
     params = {
-        "prunable_modules": PRUNING["prunable_modules"],
+        "prunable_modules": study.prunable_pattern(config),
         "answer_head": config["theta0"]["answer_head"],
     }
+    if FAMILY.name != families.DEFAULT:
+        params["family"] = FAMILY.name
     if PRUNING["prunable_set"] != "linear_weights":
         params["prunable_set"] = PRUNING["prunable_set"]
     if PRUNING["scope"] != "all":

@@ -1,4 +1,4 @@
-# The pretrained LXMERT (a save_pretrained directory).
+# The pretrained model (a save_pretrained directory).
 
 if DATASET == "easy_vqa":
 
@@ -17,7 +17,7 @@ if DATASET == "easy_vqa":
         script:
             "../workflow_scripts/build_tokenizer.py"
 
-    # The embedded default pre-trains its own small LXMERT on the training images.
+    # The embedded default pre-trains its own small model on the training images.
     rule pretrain:
         input:
             train=res("data/pretrain.json"),
@@ -65,5 +65,6 @@ else:
             mem_mb=model_memory,
         params:
             pretrained=config_params("pretrained"),
+            family=FAMILY.name,
         script:
             "../workflow_scripts/import_pretrained.py"

@@ -36,6 +36,7 @@ rule table1:
         dataset=DATASET,
         split=SCORED.label,
         server=lambda wc: server_results(),
+        family=FAMILY.name,
     script:
         "../workflow_scripts/table1.py"
 

@@ -17,14 +17,10 @@ import paper_fixtures as fx
 from lxmert_lth import evalai, vqa_v2
 from lxmert_lth.bottom_up_attention import convert_tsvs, encode_row, iter_tsv, parse_row
 from lxmert_lth.data import batches, encode_split
+from lxmert_lth.families.lxmert import original_state_dict
 from lxmert_lth.features import FeatureStore
 from lxmert_lth.io import InputError
-from lxmert_lth.modeling import (
-    PRETRAINED_ANSWERS,
-    load_pretrained_lxmert,
-    load_theta0,
-    original_state_dict,
-)
+from lxmert_lth.modeling import PRETRAINED_ANSWERS, load_pretrained, load_theta0
 from lxmert_lth.stages.finetuning import check_answers
 from lxmert_lth.stages.pretraining import import_pretrained
 from lxmert_lth.tokenization import load_tokenizer
@@ -335,7 +331,7 @@ def test_pickled_weights_that_are_refused_name_the_file(converted, tmp_path, con
     else:
         weights.write_bytes(b"PK\x03\x04 not a zip archive at all" * 10)
     with pytest.raises(InputError, match=f"{weights}: {verdict}"):
-        load_pretrained_lxmert(folder)
+        load_pretrained(folder)
     with pytest.raises(InputError, match=f"{weights}: {verdict}"):
         load_theta0(folder, ["red", "blue"], seed=0, answer_head="random")
 
@@ -350,8 +346,8 @@ def test_a_damaged_safetensors_file_in_a_pretrained_folder_is_named(converted, t
     shutil.copytree(converted["pretrained"]["dir"], folder)
     weights = folder / "model.safetensors"
     weights.write_bytes(damage)
-    with pytest.raises(InputError, match=f"{weights}: cannot load the pretrained LXMERT"):
-        load_pretrained_lxmert(folder)
+    with pytest.raises(InputError, match=f"{weights}: cannot load the pretrained model"):
+        load_pretrained(folder)
     with pytest.raises(InputError, match=f"{weights}: cannot load"):
         load_theta0(folder, ["red", "blue"], seed=0, answer_head="random")
 

@@ -103,7 +103,7 @@ def test_stacked_configuration_files_plan_as_the_workflow_runs_them():
         ROOT / "schemas" / "config.schema.yaml",
         base=ROOT / "config.yaml",
     )
-    assert config["model"] == load_config(ROOT / "config.yaml")["model"]
+    assert config["model"] == {"family": "lxmert", **load_config(ROOT / "config.yaml")["model"]}
     text = plan.report(config, [2], None)
     assert re.search(r"finetune_dense\s+1\n", text) and "init_theta0" not in text
     assert "Critical path: 3 fine-tunes (dense -> low10 -> high10)" in text

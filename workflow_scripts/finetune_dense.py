@@ -23,6 +23,7 @@ run_job(
         p.answer_head,
         p.get("prunable_set", "linear_weights"),
         p.get("scope", "all"),
+        p.get("family"),
     ),
     outputs=FinetuneOutputs(
         out.model,

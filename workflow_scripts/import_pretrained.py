@@ -1,4 +1,4 @@
-"""Snakemake script: the user's pretrained LXMERT -> a save_pretrained directory."""
+"""Snakemake script: the user's pretrained model -> a save_pretrained directory."""
 
 from lxmert_lth.harness import run_job
 from lxmert_lth.stages.pretraining import import_pretrained
@@ -12,4 +12,5 @@ run_job(
     tokenizer=p["tokenizer"],
     config=p["config"],
     answers=p["answers"],
+    family=snakemake.params.family,
 )

@@ -1,4 +1,4 @@
-"""Snakemake script: every mask's sparsity per module of LXMERT (CSV, summary, figure)."""
+"""Snakemake script: every mask's sparsity per module of the model (CSV, summary, figure)."""
 
 from lxmert_lth.harness import run_job
 from lxmert_lth.stages.analysis import module_sparsity
@@ -16,4 +16,5 @@ run_job(
     out_png=out.png,
     out_pdf=out.pdf,
     caption=p.caption,
+    family=p.family,
 )

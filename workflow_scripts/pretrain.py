@@ -1,4 +1,4 @@
-"""Snakemake script: pre-train the embedded default's LXMERT (save_pretrained directory)."""
+"""Snakemake script: pre-train the embedded default's model (save_pretrained directory)."""
 
 from lxmert_lth.harness import run_job
 from lxmert_lth.stages.pretraining import pretrain

@@ -16,4 +16,5 @@ run_job(
     dataset=p.dataset,
     split=p.split,
     server_files=dict(p.server),
+    family=p.family,
 )

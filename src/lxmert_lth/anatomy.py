@@ -1,62 +1,44 @@
-"""Where a mask prunes: its sparsity per module of LXMERT (encoder, layer, attention or
+"""Where a mask prunes: its sparsity per module of the model (encoder, layer, attention or
 feed-forward), and how much of a low-magnitude mask a random mask of the same seed and
 sparsity also prunes.
 
-A prunable weight belongs to the language encoder (``lxmert.encoder.layer.N``), the
-object-relationship (vision) encoder (``r_layers.N``), the cross-modality encoder
-(``x_layers.N``) or the pooler; within a layer to its attention sublayers (self- and
-cross-attention with their output projections) or to its feed-forward ones.
+A prunable weight belongs to one of the family's encoders (LXMERT: language, vision and
+cross-modality; VisualBERT: its single stream) or to another module of its own (the
+pooler, ...); within a layer to its attention sublayers (self- and cross-attention with
+their output projections) or to its feed-forward ones (``Family.module_of``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from . import families
 from .io import atomic_path
 from .masks import Mask
 from .network import Network
 
-ENCODERS = {"layer": "language", "r_layers": "vision", "x_layers": "cross-modality"}
-_LAYER = re.compile(r"^lxmert\.encoder\.(layer|r_layers|x_layers)\.(\d+)\.(.+)$")
-_ATTENTION = re.compile(r"^\w*att\w*\.")  # attention, visual_attention, lang_self_att, ...
 COLUMNS = ["seed", "kind", "sparsity", "encoder", "layer", "part", "num_prunable",
            "num_pruned", "sparsity_percent", "overlap_with_random_percent"]  # fmt: skip
 
 
-_OTHERS = {
-    "lxmert.pooler.": "pooler",
-    "lxmert.encoder.visn_fc.": "visual input",
-    "answer_head.": "answer head",
-}
+def module_of(name: str, family: str | None = None) -> tuple[str, int, str]:
+    """(encoder, layer, part) of a prunable parameter of the family's model."""
+    return families.get(family).module_of(name)
 
 
-def module_of(name: str) -> tuple[str, int, str]:
-    """(encoder, layer, part) of a prunable parameter; the pooler, the visual input
-    projection and the answer head (prunable in the authors' code) are modules of their
-    own."""
-    match = _LAYER.match(name)
-    if match is None:
-        for prefix, module in _OTHERS.items():
-            if name.startswith(prefix):
-                return module, 0, module
-        raise ValueError(f"{name!r} is in no encoder layer of LXMERT")
-    encoder, layer, rest = match.groups()
-    part = "attention" if _ATTENTION.match(rest) else "feed-forward"
-    return ENCODERS[encoder], int(layer), part
-
-
-def module_rows(network: Network, mask: Mask, random: Mask | None = None) -> list[dict]:
+def module_rows(
+    network: Network, mask: Mask, random: Mask | None = None, family: str | None = None
+) -> list[dict]:
     """One row per module: prunable and pruned counts; for a low-magnitude mask with a
     random one beside it, the share of its pruned weights the random mask prunes too."""
     groups: dict[tuple, list[int]] = {}
     for name in sorted(mask.tensors):
         keep = mask.tensors[name]
-        counts = groups.setdefault(module_of(name), [0, 0, 0])
+        counts = groups.setdefault(module_of(name, family), [0, 0, 0])
         counts[0] += keep.size
         counts[1] += int((~keep).sum())
         if random is not None:
@@ -71,7 +53,7 @@ def module_rows(network: Network, mask: Mask, random: Mask | None = None) -> lis
     return rows
 
 
-def module_table(masks: Mapping[Network, str]) -> pd.DataFrame:
+def module_table(masks: Mapping[Network, str], family: str | None = None) -> pd.DataFrame:
     """Rows of every mask (network -> mask file), read one low/random pair at a time."""
     rows = []
     for network in sorted(masks):
@@ -79,12 +61,18 @@ def module_table(masks: Mapping[Network, str]) -> pd.DataFrame:
         twin = Network(network.seed, "random", network.sparsity)
         if network.kind == "low" and twin in masks:
             random = Mask.load(masks[twin])[0]
-        rows += module_rows(network, Mask.load(masks[network])[0], random)
+        rows += module_rows(network, Mask.load(masks[network])[0], random, family)
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def plot_module_sparsity(
-    table: pd.DataFrame, sparsity: int, kinds: Iterable[str], png: str, pdf: str, caption: str
+    table: pd.DataFrame,
+    sparsity: int,
+    kinds: Iterable[str],
+    png: str,
+    pdf: str,
+    caption: str,
+    family: str | None = None,
 ) -> None:
     """Mean sparsity over seeds of each encoder's attention and feed-forward weights, one
     bar per kind, at ``sparsity``."""
@@ -93,8 +81,9 @@ def plot_module_sparsity(
     summed = per_module.sum().reset_index()
     summed["percent"] = 100.0 * summed.num_pruned / summed.num_prunable
     mean = summed.groupby(["kind", "encoder", "part"]).percent.mean()
-    modules = [(e, p) for e in ENCODERS.values() for p in ("attention", "feed-forward")]
-    modules += [(m, m) for m in _OTHERS.values() if m in set(at.encoder)]
+    model = families.get(family)
+    modules = [(e, p) for e in model.encoders.values() for p in ("attention", "feed-forward")]
+    modules += [(m, m) for m in model.other_modules.values() if m in set(at.encoder)]
     kinds = [k for k in kinds if k in set(at.kind)]
     fig = Figure(figsize=(9, 3.8))
     ax = fig.subplots()
@@ -114,7 +103,7 @@ def plot_module_sparsity(
             fig.savefig(tmp, format=fmt)
 
 
-def summary(table: pd.DataFrame, sparsity: int) -> pd.DataFrame:
+def summary(table: pd.DataFrame, sparsity: int, family: str | None = None) -> pd.DataFrame:
     """Mean over seeds at ``sparsity``, per encoder and part: each kind's sparsity and the
     share of the low-magnitude mask's pruned weights that the random mask prunes too."""
     at = table[table.sparsity == sparsity]
@@ -126,7 +115,7 @@ def summary(table: pd.DataFrame, sparsity: int) -> pd.DataFrame:
     overlap = (both.groupby([low.seed, low.encoder, low.part]).sum()
                / low.groupby(["seed", "encoder", "part"]).num_pruned.sum() * 100.0)  # fmt: skip
     out = summed.percent.groupby(["encoder", "part", "kind"]).mean().unstack("kind")
-    order = [*ENCODERS.values(), *_OTHERS.values()]
+    order = families.get(family).module_order()
     out = out.sort_index(level="encoder", key=lambda e: e.map(order.index), sort_remaining=True)
     out = out.rename(columns=lambda k: f"{k} sparsity (%)")
     if not overlap.empty:

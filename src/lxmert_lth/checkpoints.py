@@ -1,8 +1,9 @@
 """What a checkpoint of the study says about itself: its safetensors metadata.
 
 theta_0, rewound, fine-tuned and retrained networks are single safetensors files holding
-the ``LxmertForQuestionAnswering`` state dict; their metadata carries the model's
-``LxmertConfig`` (as a dict), the answer vocabulary (index ``i`` is output ``i``), the
+the question-answering model's state dict; their metadata carries the model's
+configuration (as a dict; its ``model_type`` names the family), the answer vocabulary
+(index ``i`` is output ``i``), the
 seed, the names of the prunable weights and the total parameter count, plus what is
 particular to the file (theta_0: how its answer head was made; a trained network: its kind
 and sparsity; a rewound one: its mask's metadata). This module is the one writer and
@@ -29,7 +30,7 @@ _REQUIRED = ("config", "answers", "seed", "prunable", "num_total_parameters")
 
 @dataclass(frozen=True)
 class CheckpointMeta:
-    config: dict  # LxmertConfig.to_dict()
+    config: dict  # the model's config.to_dict() (model_type: its family)
     answers: list[str]
     seed: int
     prunable: list[str]  # names of the prunable weight tensors, sorted

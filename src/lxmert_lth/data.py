@@ -228,10 +228,3 @@ def _lazy_batches(split: EncodedSplit, chunks: list[torch.Tensor]):
         # Features travel in their stored type (float16 at half the bytes); cast here.
         batch["visual_feats"] = batch["visual_feats"].float()
         yield batch
-
-
-MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids", "visual_feats", "visual_pos")
-
-
-def model_inputs(batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {k: batch[k] for k in MODEL_INPUTS}

@@ -17,23 +17,9 @@ import re
 import torch
 from torch import nn
 
+from . import families
 from .io import InputError
 from .masks import Mask, check_shapes
-
-# The authors' code prunes every parameter but the embeddings, the visual input's bias,
-# LayerNorm and box projection, and the answer head's output bias (their state-dict
-# indices 0-4, 6-12 and the last): biases, LayerNorms, the visual projection and the
-# answer head's weights are prunable there.
-AUTHORS_UNPRUNED = re.compile(
-    r"^lxmert\.embeddings\.|^lxmert\.encoder\.visn_fc\.(visn_fc\.bias|visn_layer_norm\.|box_)"
-    r"|^answer_head\.logit_fc\.3\.bias$"
-)
-# pruning.scope: the one part of the model pruned (the scope ablation).
-SCOPES = {
-    "language": r"^lxmert\.encoder\.layer\.",
-    "vision": r"^lxmert\.encoder\.r_layers\.",
-    "cross_modality": r"^lxmert\.encoder\.x_layers\.",
-}
 
 
 def prunable_parameter_names(
@@ -48,10 +34,17 @@ def prunable_parameter_names(
     module name matches the pattern; biases, LayerNorms and embeddings are never
     selected, and modules outside the pattern (the visual input projection, the answer
     head) are excluded by the pattern itself. ``authors``: every parameter the authors'
-    code prunes (``AUTHORS_UNPRUNED`` names the rest). ``scope`` keeps only one encoder's.
+    code prunes (the family's ``authors_unpruned`` names the rest). ``scope`` keeps only
+    one encoder's (the family's ``scopes``).
     """
     if prunable_set == "authors":
-        names = [n for n, _ in model.named_parameters() if not AUTHORS_UNPRUNED.search(n)]
+        family = families.of_model(model)
+        if family.authors_unpruned is None:
+            raise InputError(
+                f"pruning.prunable_set: the authors' set is not defined for {family.label}"
+            )
+        unpruned = family.authors_unpruned
+        names = [n for n, _ in model.named_parameters() if not unpruned.search(n)]
     else:
         regex = re.compile(module_pattern)
         names = [
@@ -60,7 +53,10 @@ def prunable_parameter_names(
             if isinstance(module, nn.Linear) and regex.search(name)
         ]
     if scope != "all":
-        names = [n for n in names if re.search(SCOPES[scope], n)]
+        family = families.of_model(model)
+        if scope not in family.scopes:
+            raise InputError(f"pruning.scope: {scope!r} is no part of {family.label}")
+        names = [n for n in names if re.search(family.scopes[scope], n)]
     if not names:
         raise InputError(
             f"prunable pattern {module_pattern!r} (set {prunable_set}, scope {scope}) "

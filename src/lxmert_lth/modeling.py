@@ -1,10 +1,10 @@
-"""Building, loading and saving LXMERT models, and the theta_0 of the lottery ticket.
+"""Building, loading and saving the study's models, and the theta_0 of the lottery ticket.
 
 Checkpoints of the study (theta_0, fine-tuned and retrained networks) are single
-safetensors files holding the full ``LxmertForQuestionAnswering`` state dict; the
-model's ``LxmertConfig`` and answer vocabulary travel in the file's metadata
-(:mod:`lxmert_lth.checkpoints`), so a checkpoint is self-describing and loads without
-unpickling anything.
+safetensors files holding the full question-answering model's state dict; the model's
+configuration (whose ``model_type`` names its family, :mod:`lxmert_lth.families`) and
+answer vocabulary travel in the file's metadata (:mod:`lxmert_lth.checkpoints`), so a
+checkpoint is self-describing and loads without unpickling anything.
 The pretrained model is a ``save_pretrained`` directory, loaded with
 ``from_pretrained`` exactly as a hub checkpoint (``unc-nlp/lxmert-base-uncased``) is. A
 user's model comes in by hub id, local directory, or the original code's
@@ -17,15 +17,14 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import numpy as np
 import torch
 from safetensors import SafetensorError
-from transformers import LxmertConfig, LxmertForPreTraining, LxmertForQuestionAnswering
 
+from . import families
 from .checkpoints import CheckpointMeta, CheckpointTensors, compact
 from .io import InputError, save_tensors
 from .masks import Mask
@@ -36,37 +35,19 @@ log = logging.getLogger("lxmert_lth")
 PRETRAINED_ANSWERS = "pretrained_answers.json"  # answer list of the pretrained QA head
 
 
-def small_config(
-    vocab_size: int, feature_dim: int, num_answers: int, arch: Mapping
-) -> LxmertConfig:
-    """An LXMERT configuration for the embedded default (sizes from ``config.yaml``)."""
-    return LxmertConfig(
-        vocab_size=vocab_size,
-        hidden_size=arch["hidden_size"],
-        num_attention_heads=arch["num_attention_heads"],
-        intermediate_size=arch["intermediate_size"],
-        l_layers=arch["l_layers"],
-        x_layers=arch["x_layers"],
-        r_layers=arch["r_layers"],
-        max_position_embeddings=arch["max_position_embeddings"],
-        hidden_dropout_prob=arch["dropout"],
-        attention_probs_dropout_prob=arch["dropout"],
-        visual_feat_dim=feature_dim,
-        visual_pos_dim=4,
-        num_qa_labels=num_answers,
-        task_obj_predict=False,
-        visual_obj_loss=False,
-        visual_attr_loss=False,
-        visual_feat_loss=False,
-    )
+def small_config(vocab_size: int, feature_dim: int, num_answers: int, arch: Mapping):
+    """The embedded default's architecture (``model`` in the configuration; its
+    ``family``, LXMERT when unset)."""
+    family = families.get(arch.get("family"))
+    return family.small_config(vocab_size, feature_dim, num_answers, arch)
 
 
-def new_pretraining_model(config: LxmertConfig, seed: int) -> LxmertForPreTraining:
+def new_pretraining_model(config, seed: int):
     torch.manual_seed(seed)
-    return LxmertForPreTraining(config)
+    return families.of_config(config.to_dict()).pretraining_class()(config)
 
 
-def init_answer_head(model: LxmertForQuestionAnswering, seed: int) -> None:
+def init_answer_head(model, seed: int) -> None:
     """Re-initialise the whole answer head from ``seed`` (the paper's random head at
     theta_0), hidden layers included.
 
@@ -74,11 +55,11 @@ def init_answer_head(model: LxmertForQuestionAnswering, seed: int) -> None:
     head would leave it as it is, since transformers' initialisers skip every tensor a
     checkpoint filled (``_is_hf_initialized``): the pretrained QA head's layers would
     survive whenever the checkpoint has them."""
+    family = families.of_model(model)
     with torch.random.fork_rng(devices=[]):  # the global stream stays as it was
         torch.manual_seed(seed)
-        fresh = type(model.answer_head)(model.config, model.config.num_qa_labels)
-        fresh.apply(model._init_weights)
-    model.answer_head.load_state_dict(fresh.state_dict())
+        fresh = family.fresh_answer_head(model)
+    family.answer_head(model).load_state_dict(fresh.state_dict())
 
 
 def load_theta0(
@@ -86,18 +67,23 @@ def load_theta0(
     answers: Sequence[str],
     seed: int,
     answer_head: str,
-) -> LxmertForQuestionAnswering:
+    family: str | None = None,
+):
     """Pretrained encoder weights plus an answer head initialised with ``seed``.
 
     ``answer_head="copy_pretrained"`` then copies the pretrained QA head as the original
     code's ``load_lxmert_qa`` does (the authors' code's choice): its hidden layers whole,
     the output rows of the answers found among the pretrained answers (after
-    :func:`pretrained_answer_form`), and zeros in the rows of the others.
+    :func:`pretrained_answer_form`), and zeros in the rows of the others. ``family`` (the
+    configuration's) refuses a pretrained model of another family.
     """
-    model = _from_pretrained(
-        LxmertForQuestionAnswering,
+    expected = families.get(family)
+    found = families.of_config(_config_dict(pretrained), str(pretrained))
+    families.check_family(found, expected, str(pretrained))
+    model = from_pretrained(
+        found.qa_class(),
         pretrained,
-        num_qa_labels=len(answers),
+        **found.answers_kwargs(len(answers)),
         ignore_mismatched_sizes=True,
     )
     init_answer_head(model, seed)
@@ -106,6 +92,19 @@ def load_theta0(
     elif answer_head != "random":
         raise InputError(f"answer_head {answer_head!r}: expected 'random' or 'copy_pretrained'")
     return model
+
+
+def _config_dict(pretrained: str | os.PathLike) -> dict:
+    """The configuration of a pretrained model's folder (or hub id) as a dict."""
+    from transformers import AutoConfig
+
+    try:
+        return AutoConfig.from_pretrained(str(pretrained)).to_dict()
+    except (OSError, ValueError) as err:
+        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise InputError(
+            f"{pretrained}: cannot read the model's configuration ({message})"
+        ) from None
 
 
 # The original code's rewrites of an answer before it looks the answer up among the
@@ -132,12 +131,11 @@ def pretrained_answer_form(answer: str) -> str:
     return _PRETRAINED_ANSWER_FORMS.get(answer, answer)
 
 
-def copy_pretrained_head(
-    model: LxmertForQuestionAnswering, pretrained: str | os.PathLike, answers: Sequence[str]
-) -> int:
+def copy_pretrained_head(model, pretrained: str | os.PathLike, answers: Sequence[str]) -> int:
     """Copy the pretrained QA head into ``model`` as the original code does: hidden
     layers whole, the output rows of the answers it knows, zero rows for the others;
     returns how many answers were found."""
+    family = families.of_model(model)
     source = os.path.join(str(pretrained), PRETRAINED_ANSWERS)
     if not os.path.exists(source):
         raise InputError(
@@ -145,8 +143,10 @@ def copy_pretrained_head(
             "the pretrained answers (pretrained.answers in the configuration)"
         )
     pretrained_answers = read_answer_list(source)
-    head = _from_pretrained(LxmertForPreTraining, pretrained).answer_head.state_dict()
-    rows = head["logit_fc.3.weight"].shape[0]
+    loaded = from_pretrained(family.pretraining_class(), pretrained)
+    head = family.answer_head(loaded).state_dict()
+    output = f"{family.answer_output}." if family.answer_output else ""
+    rows = head[f"{output}weight"].shape[0]
     if len(pretrained_answers) != rows:
         raise InputError(
             f"{source}: {len(pretrained_answers)} answers, but the pretrained answer head has "
@@ -156,85 +156,28 @@ def copy_pretrained_head(
     forms = [pretrained_answer_form(a) for a in answers]
     ours = [i for i, a in enumerate(forms) if a in index]
     theirs = [index[forms[i]] for i in ours]
-    target = model.answer_head.state_dict()
+    target = family.answer_head(model).state_dict()
     with torch.no_grad():
         for name, tensor in head.items():
-            if not name.startswith("logit_fc.3."):
+            if not name.startswith(output):
                 target[name].copy_(tensor)
-        for name in ("logit_fc.3.weight", "logit_fc.3.bias"):
+        for name in (f"{output}weight", f"{output}bias"):
             target[name].zero_()
             target[name][ours] = head[name][theirs]
     log.info("answer head: %d of %d answers copied from pretraining", len(ours), len(answers))
     return len(ours)
 
 
-# --- importing a user's pretrained LXMERT -------------------------------------------
-
-# The original code's names -> transformers' (its modules were named after the original).
-_ORIGINAL_NAMES = [
-    (re.compile(r"^module\."), ""),  # saved from nn.DataParallel
-    (re.compile(r"^bert\."), "lxmert."),
-    (re.compile(r"\.gamma$"), ".weight"),  # LayerNorm of old BERT code
-    (re.compile(r"\.beta$"), ".bias"),
-]
+# --- importing a user's pretrained model --------------------------------------------
 
 
-def original_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """The tensors of an original ``model_LXRT.pth`` under ``transformers`` names."""
-    try:
-        state = torch.load(str(path), map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as err:
-        raise InputError(
-            f"{path}: not a weights-only PyTorch state dict ({str(err).splitlines()[0]})"
-        ) from None
-    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
-        raise InputError(f"{path}: expected a dict of tensor name -> tensor")
-    renamed = {}
-    for name, tensor in state.items():
-        new = name
-        for pattern, repl in _ORIGINAL_NAMES:
-            new = pattern.sub(repl, new)
-        renamed[new] = tensor
-    return renamed
+def load_pretrained(source: str | os.PathLike, config_source: str | None = None, family=None):
+    """A user's pretrained model of the configuration's family (``lxmert_lth.families``):
+    a hub id, a ``save_pretrained`` folder, or (LXMERT) an original ``.pth`` file."""
+    return families.get(family).load_pretrained(source, config_source)
 
 
-def _model_from_original(path, config: LxmertConfig) -> LxmertForPreTraining:
-    state = original_state_dict(path)
-    model = LxmertForPreTraining(config)
-    expected = model.state_dict()
-    missing = sorted(k for k in expected if k.startswith("lxmert.") and k not in state)
-    if missing:
-        raise InputError(f"{path}: checkpoint is missing tensor {missing[0]!r}")
-    usable = {}
-    for name, tensor in state.items():
-        if name not in expected:
-            continue
-        if tensor.shape != expected[name].shape:
-            raise InputError(
-                f"{path}: tensor {name!r} has shape {tuple(tensor.shape)}, the model "
-                f"configuration expects {tuple(expected[name].shape)}"
-            )
-        usable[name] = tensor
-    model.load_state_dict(usable, strict=False)
-    ignored = sorted(set(state) - set(usable))
-    log.info("%s: %d tensors loaded, %d ignored %s", path, len(usable), len(ignored), ignored[:5])
-    return model
-
-
-def load_pretrained_lxmert(
-    source: str | os.PathLike, config_source: str | None = None
-) -> LxmertForPreTraining:
-    """A pretrained LXMERT from a hub id, a ``save_pretrained`` directory, or an original
-    ``.pth`` file (whose architecture ``config_source`` gives: LXMERT-base when absent)."""
-    if str(source).endswith(".pth"):
-        config = LxmertConfig.from_pretrained(config_source) if config_source else LxmertConfig()
-        return _model_from_original(source, config)
-    return _from_pretrained(LxmertForPreTraining, source)
-
-
-def _from_pretrained(cls, source: str | os.PathLike, **kwargs):
+def from_pretrained(cls, source: str | os.PathLike, **kwargs):
     """``cls.from_pretrained(source)``, with an error that names the file it could not
     read. Pickled weights (``pytorch_model.bin``) are read by ``torch.load`` with
     ``weights_only`` (tensors only, no code); one that holds anything else is refused."""
@@ -251,7 +194,7 @@ def _from_pretrained(cls, source: str | os.PathLike, **kwargs):
     except (OSError, RuntimeError, ValueError, EOFError, SafetensorError) as err:
         message = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise InputError(
-            f"{_weights_file(source)}: cannot load the pretrained LXMERT ({message})"
+            f"{_weights_file(source)}: cannot load the pretrained model ({message})"
         ) from None
 
 
@@ -272,9 +215,7 @@ def num_parameters(model: torch.nn.Module, names: Sequence[str] | None = None) -
     return sum(model.get_parameter(n).numel() for n in names)
 
 
-def save_checkpoint(
-    path, model: LxmertForQuestionAnswering, meta: CheckpointMeta, mask: Mask | None = None
-) -> None:
+def save_checkpoint(path, model, meta: CheckpointMeta, mask: Mask | None = None) -> None:
     """The model's state dict, with its configuration and ``meta`` as metadata; with a
     ``mask``, in the compact layout (``lxmert_lth.checkpoints``)."""
     meta = replace(meta, config=model.config.to_dict())
@@ -292,16 +233,21 @@ def fresh_weights(meta: CheckpointMeta, names: Sequence[str], seed: int) -> dict
     control's kept weights."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = LxmertForQuestionAnswering(LxmertConfig.from_dict(meta.config))
+        model = _model_of(meta, "checkpoint")
     params = dict(model.named_parameters())
     return {n: params[n].detach().numpy().copy() for n in names}
 
 
+def _model_of(meta: CheckpointMeta, source: str):
+    """A new question-answering model of a checkpoint's configuration and family."""
+    family = families.of_config(meta.config, source)
+    return family.qa_class()(family.config_class().from_dict(meta.config))
+
+
 def model_from_state(
     state: Mapping[str, torch.Tensor], meta: CheckpointMeta, source: str = "checkpoint"
-) -> LxmertForQuestionAnswering:
-    config = LxmertConfig.from_dict(meta.config)
-    model = LxmertForQuestionAnswering(config)
+):
+    model = _model_of(meta, source)
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     if missing:
@@ -319,9 +265,14 @@ def model_from_state(
     return model
 
 
-def load_checkpoint(path) -> tuple[LxmertForQuestionAnswering, CheckpointMeta]:
-    """A checkpoint of the study, in either layout, as a model and its metadata."""
+def load_checkpoint(path, family: str | None = None) -> tuple[torch.nn.Module, CheckpointMeta]:
+    """A checkpoint of the study, in either layout, as a model and its metadata; with
+    ``family`` (the configuration's), a checkpoint of another family is refused."""
     tensors = CheckpointTensors(path)
     meta = CheckpointMeta.from_json(tensors.metadata, str(path))
+    if family is not None:
+        families.check_family(
+            families.of_config(meta.config, str(path)), families.get(family), str(path)
+        )
     state = {k: torch.from_numpy(tensors[k]) for k in tensors}
     return model_from_state(state, meta, str(path)), meta

@@ -162,11 +162,12 @@ def model_size(config: Mapping) -> ModelSize:
         prunable = sum(math.prod(weights.shapes[n]) for n in meta.prunable)
         return ModelSize(meta.num_total_parameters, prunable, str(theta0))
     import torch
-    from transformers import LxmertConfig, LxmertForQuestionAnswering
 
     from .enforcement import prunable_parameter_names
     from .modeling import small_config
+    from .study import family_of, prunable_pattern
 
+    family = family_of(config)
     name = config["dataset"]["name"]
     answers = PUBLISHED[name]["answers"]
     if name == "easy_vqa":
@@ -177,11 +178,11 @@ def model_size(config: Mapping) -> ModelSize:
         )
         source = "config.yaml's model section"
     else:
-        arch, source = LxmertConfig(num_qa_labels=answers), "LXMERT-base"
+        arch, source = family.base_config(answers), f"{family.label}-base"
     with torch.device("meta"):
-        model = LxmertForQuestionAnswering(arch)
+        model = family.qa_class()(arch)
     params = dict(model.named_parameters())
-    names = prunable_parameter_names(model, config["pruning"]["prunable_modules"])
+    names = prunable_parameter_names(model, prunable_pattern(config))
     return ModelSize(
         sum(p.numel() for p in params.values()), sum(params[n].numel() for n in names), source
     )

@@ -16,7 +16,7 @@ from .io import atomic_path
 from .network import DENSE
 
 KIND_LABELS = {
-    DENSE: "LXMERT (dense)",
+    DENSE: "dense",
     "low": "low-magnitude",
     "high": "high-magnitude",
     "random": "random",
@@ -56,7 +56,19 @@ def _cell(values: pd.Series) -> str:
     return format_mean_std(mean, std)
 
 
-def build_table1(scores: pd.DataFrame, sparsity: int, kinds: Sequence[str]) -> pd.DataFrame:
+def method_label(kind: str, family: str | None = None) -> str:
+    """A row's name in the tables: the dense network named after its family's model
+    ("LXMERT (dense)"), a subnetwork by its kind."""
+    if kind == DENSE:
+        from . import families
+
+        return f"{families.get(family).label} (dense)"
+    return KIND_LABELS.get(kind, kind)
+
+
+def build_table1(
+    scores: pd.DataFrame, sparsity: int, kinds: Sequence[str], family: str | None = None
+) -> pd.DataFrame:
     """Rows dense + ``kinds`` at ``sparsity``; cells 'mean ± std' over seeds (sample std).
 
     A column whose answer type has no questions shows a dash.
@@ -68,7 +80,7 @@ def build_table1(scores: pd.DataFrame, sparsity: int, kinds: Sequence[str]) -> p
             sel = sel[sel.sparsity == sparsity]
         if sel.empty:
             continue
-        row = {"method": KIND_LABELS.get(kind, kind), "seeds": len(sel)}
+        row = {"method": method_label(kind, family), "seeds": len(sel)}
         for col, title in COLUMNS.items():
             row[title] = _cell(sel[col])
         rows.append(row)
@@ -253,7 +265,9 @@ METRIC_ORDER = tuple(PHASE_COLUMNS)
 SERVER_COLUMNS = ["kind", "sparsity", "seed", "phase", *METRIC_ORDER]
 
 
-def build_server_table(server: pd.DataFrame, sparsity: int, kinds: Sequence[str]) -> pd.DataFrame:
+def build_server_table(
+    server: pd.DataFrame, sparsity: int, kinds: Sequence[str], family: str | None = None
+) -> pd.DataFrame:
     """Table 1 in the paper's shape from EvalAI results: test-dev and test-std columns.
 
     ``server`` has one row per (kind, sparsity, seed, phase) with the four accuracies.
@@ -265,7 +279,7 @@ def build_server_table(server: pd.DataFrame, sparsity: int, kinds: Sequence[str]
             sel = sel[sel.sparsity == sparsity]
         if sel.empty:
             continue
-        row = {"method": KIND_LABELS.get(kind, kind), "seeds": sel.seed.nunique()}
+        row = {"method": method_label(kind, family), "seeds": sel.seed.nunique()}
         for phase in ("test-dev", "test-std"):
             part = sel[sel.phase == phase]
             for metric, title in PHASE_COLUMNS.items():
@@ -325,7 +339,7 @@ def write_comparison(table: pd.DataFrame, csv_path, md_path, caption: str, html_
     """CSV (long format) and a Markdown rendering: paper | reproduced | difference."""
     shown = pd.DataFrame(
         {
-            "method": [KIND_LABELS.get(k, k) for k in table.kind],
+            "method": [method_label(k) for k in table.kind],
             "sparsity": table.sparsity,
             "split": table.split,
             "metric": table.metric,

@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 
 MB = 2**20
-LXMERT_BASE_BYTES = 213_930_297 * 4  # fp32, with 3,129 answers
 RUNTIME_MB = 1500  # Python, torch, transformers, h5py; a CUDA context on the host
 MODEL_COPIES = 6  # fp32 model copies a training job holds at its peak
 QUESTION_FACTOR = 10  # bytes in memory per byte of question JSON (Python objects)

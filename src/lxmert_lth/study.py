@@ -169,6 +169,15 @@ def validate_config(config: dict, schema_path: str | os.PathLike) -> None:
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
 
+    from . import families
+
+    family = (config.get("model") or {}).get("family")
+    if family is not None and family not in families.FAMILIES:
+        # Before the schema, whose per-family branches would report another family's keys.
+        raise ConfigError(
+            f"model.family: {family!r} is not a model family (known: "
+            f"{', '.join(families.FAMILIES)})"
+        )
     try:
         validate(config, str(schema_path))
     except WorkflowError as err:
@@ -191,11 +200,45 @@ def check_config(config: Mapping, schema: Mapping) -> None:
     the workflow cannot run with."""
     _check_integers(config, schema, schema, "")
     _check_results_folder(config["results"])
-    if "model" in config:
+    if "hidden_size" in config.get("model", {}):
         _check_heads(config["model"])
     _check_schedule(config["study"], config["pruning"])
-    _check_pattern(config["pruning"]["prunable_modules"])
+    _check_pattern(prunable_pattern(config))
     _check_late_step(config)
+    _check_family(config)
+
+
+def family_of(config: Mapping):
+    """The configuration's model family (``lxmert_lth.families``)."""
+    from . import families
+
+    return families.get((config.get("model") or {}).get("family"))
+
+
+def prunable_pattern(config: Mapping) -> str:
+    """``pruning.prunable_modules``, or the family's own pattern when it is unset."""
+    return config["pruning"].get("prunable_modules") or family_of(config).prunable_modules
+
+
+def _check_family(config: Mapping) -> None:
+    """What the family cannot do: a scope it has no part for, the authors' prunable set
+    where it is undefined, a pre-training objective it does not have."""
+    family = family_of(config)
+    pruning = config["pruning"]
+    scope = pruning.get("scope", "all")
+    if scope != "all" and scope not in family.scopes:
+        raise ConfigError(
+            f"pruning.scope: {family.label} has no part {scope!r} to prune alone "
+            f"(its parts: {', '.join(family.scopes) or 'none: use all'})"
+        )
+    if pruning.get("prunable_set") == "authors" and family.authors_unpruned is None:
+        raise ConfigError(
+            f"pruning.prunable_set: the authors' code's set is not defined for {family.label}"
+        )
+    if "pretrain" in config:
+        problem = family.check_pretraining(config["pretrain"])
+        if problem:
+            raise ConfigError(problem)
 
 
 def _check_late_step(config: Mapping) -> None:

@@ -1,4 +1,4 @@
-"""VQA fine-tuning (dense and masked), prediction, and LXMERT pre-training.
+"""VQA fine-tuning (dense and masked), prediction, and the embedded default's pre-training.
 
 The recipe is the original LXMERT VQA fine-tuning (``src/tasks/vqa.py`` and
 ``src/lxrt/optimization.py`` of airsplay/lxmert; ``docs/method.md``, "Training"): binary
@@ -25,7 +25,8 @@ import torch.nn.functional as F
 from tqdm import tqdm
 from transformers import get_linear_schedule_with_warmup
 
-from .data import EncodedSplit, batches, model_inputs, soft_targets
+from . import families
+from .data import EncodedSplit, batches, soft_targets
 from .devices import autocast
 from .enforcement import MaskEnforcer
 from .io import UserError
@@ -168,6 +169,12 @@ def qa_loss(logits: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Te
     return F.binary_cross_entropy_with_logits(logits, target) * logits.shape[1]
 
 
+def answer_logits(model, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """The model's answer logits for a batch, through its family's inputs and outputs."""
+    family = families.of_model(model)
+    return family.logits(model(**family.inputs(batch)))
+
+
 @torch.no_grad()
 def predict_indices(model, split: EncodedSplit, batch_size: int) -> torch.Tensor:
     """argmax answer index per question, in split order."""
@@ -175,7 +182,7 @@ def predict_indices(model, split: EncodedSplit, batch_size: int) -> torch.Tensor
     out = []
     for b in batches(split, batch_size):
         with ComputeClock.measure():
-            out.append(model(**model_inputs(b)).question_answering_score.argmax(1))
+            out.append(answer_logits(model, b).argmax(1))
     return torch.cat(out).cpu()
 
 
@@ -279,7 +286,7 @@ def train_qa(
         for step, batch in enumerate(shuffled, first):
             with ComputeClock.measure():
                 with autocast(device, precision):
-                    logits = model(**model_inputs(batch)).question_answering_score
+                    logits = answer_logits(model, batch)
                 loss = qa_loss(logits.float(), batch)
                 _check_finite(loss, epoch, step)
                 optimizer.zero_grad(set_to_none=True)
@@ -364,26 +371,6 @@ def _mask_tokens(input_ids, attention_mask, tokenizer, prob: float, gen: torch.G
     return masked, labels
 
 
-def pretraining_loss(
-    out, mlm_labels, matched, batch, answerable, aux_weight: float = 1.0
-) -> torch.Tensor:
-    """Image-text matching + masked LM + the VQA loss on the answerable pairs.
-
-    The QA term is the fine-tuning loss (soft-score BCE, ``qa_loss``): with a hard-label
-    cross-entropy the small model learned to answer far more slowly. An objective with no
-    target in the batch contributes zero (``transformers``' own sum would be NaN then).
-    """
-    loss = aux_weight * F.cross_entropy(out.cross_relationship_score, matched)
-    labels = mlm_labels.reshape(-1)
-    if (labels != -100).any():
-        logits = out.prediction_logits.reshape(labels.shape[0], -1)
-        loss = loss + aux_weight * F.cross_entropy(logits, labels)
-    if answerable.any():
-        rows = {k: batch[k][answerable] for k in ("label_idx", "label_score")}
-        loss = loss + qa_loss(out.question_answering_score[answerable], rows)
-    return loss
-
-
 def pretrain(
     model,
     data: EncodedSplit,
@@ -397,12 +384,14 @@ def pretrain(
     val: EncodedSplit | None = None,
     progress: bool = True,
 ) -> list[dict]:
-    """LXMERT's pre-training objectives on (question, image) pairs: masked language
-    modelling (``mlm_prob`` of the word pieces in ``mlm_fraction`` of the questions),
-    image-text matching (``mismatch_fraction`` of the pairs get another image) and image
-    question answering on the intact, matched pairs."""
+    """The embedded default's pre-training on (question, image) pairs, with LXMERT's
+    objectives: masked language modelling (``mlm_prob`` of the word pieces in
+    ``mlm_fraction`` of the questions), image-text matching (``mismatch_fraction`` of the
+    pairs get another image) and image question answering on the intact, matched pairs;
+    the model's family says how they are scored (``Family.pretraining_loss``)."""
     if data.lazy:
         raise ValueError("pre-training reads its features in memory (features.in_memory)")
+    family = families.of_model(model)
     seed_everything(seed)
     gen = torch.Generator().manual_seed(seed)
     # Whole batches only: a tiny last batch could hold no masked token or matched pair.
@@ -434,15 +423,17 @@ def pretrain(
                 gen,
             )
             answerable = (matched == 1) & ~masked_rows & (batch["label_idx"] >= 0).any(1)
+            pairs = {
+                **batch,
+                "input_ids": input_ids,
+                "visual_feats": data.features[rows],
+                "visual_pos": data.boxes[rows],
+            }
             with ComputeClock.measure():
-                out = model(
-                    input_ids=input_ids,
-                    attention_mask=batch["attention_mask"],
-                    token_type_ids=batch["token_type_ids"],
-                    visual_feats=data.features[rows],
-                    visual_pos=data.boxes[rows],
+                out = model(**family.inputs(pairs))
+                loss = family.pretraining_loss(
+                    out, mlm_labels, matched, batch, answerable, aux_weight
                 )
-                loss = pretraining_loss(out, mlm_labels, matched, batch, answerable, aux_weight)
                 _check_finite(loss, epoch, step)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()

@@ -1,4 +1,4 @@
-"""Stage of ``rules/analysis.smk``: where the masks prune, per module of LXMERT."""
+"""Stage of ``rules/analysis.smk``: where the masks prune, per module of the model."""
 
 from __future__ import annotations
 
@@ -23,14 +23,15 @@ def module_sparsity(
     out_pdf: str,
     caption: str,
     out_html: str | None = None,
+    family: str | None = None,
 ) -> None:
     """Every mask's sparsity per module (CSV), the summary at ``sparsity`` (Markdown) and
     its figure."""
     masks = {Network.from_folder("/".join(Path(p).parts[-3:-1])): p for p in mask_files}
-    table = module_table(masks)
+    table = module_table(masks, family)
     with atomic_path(out_csv) as tmp:
         table.to_csv(tmp, index=False)
-    at = summary(table, sparsity)
+    at = summary(table, sparsity, family)
     write_markdown(out_md, f"{caption}\n\n{at.to_markdown(index=False)}\n", out_html)
-    plot_module_sparsity(table, sparsity, kinds, out_png, out_pdf, caption)
+    plot_module_sparsity(table, sparsity, kinds, out_png, out_pdf, caption, family)
     log.info("%d masks, %d module rows", len(masks), len(table))

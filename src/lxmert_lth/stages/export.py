@@ -4,7 +4,8 @@
 The directory holds ``config.json`` (with the answers as ``id2label``), the full weights
 as ``model.safetensors`` (a subnetwork's pruned weights are zeros), the tokenizer, and
 ``network.json`` (seed, kind, sparsity and the mask's counts), so that
-``LxmertForQuestionAnswering.from_pretrained(folder)`` gives the network back.
+the family's question-answering class's ``from_pretrained(folder)`` (LXMERT's:
+``LxmertForQuestionAnswering``; any: ``AutoConfig`` names it) gives the network back.
 """
 
 from __future__ import annotations

@@ -227,6 +227,7 @@ class Theta0:
     answer_head: str
     prunable_set: str = "linear_weights"
     scope: str = "all"
+    family: str | None = None  # model.family (None: the default family)
 
 
 def finetune_dense(
@@ -258,7 +259,9 @@ def write_theta0(theta0: Theta0, answers: str, seed: int) -> None:
     answers, initialised with the seed (or copied from pretraining where answers match),
     with the names of its prunable parameters (``prunable_set``, ``scope``)."""
     vocabulary = read_answer_list(answers)
-    model = load_theta0(theta0.pretrained, vocabulary, seed, theta0.answer_head)
+    model = load_theta0(
+        theta0.pretrained, vocabulary, seed, theta0.answer_head, family=theta0.family
+    )
     prunable = prunable_parameter_names(
         model, theta0.prunable_modules, theta0.prunable_set, theta0.scope
     )

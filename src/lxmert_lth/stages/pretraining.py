@@ -1,4 +1,4 @@
-"""Stages of ``rules/pretraining.smk``: the pretrained LXMERT and its tokenizer (the
+"""Stages of ``rules/pretraining.smk``: the pretrained model and its tokenizer (the
 embedded default makes its own; the paper configuration imports the user's)."""
 
 from __future__ import annotations
@@ -7,13 +7,14 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
+from .. import families
 from ..data import load_split
 from ..devices import choose_device
 from ..features import FeatureStore
 from ..io import InputError, atomic_path, write_json
 from ..modeling import (
     PRETRAINED_ANSWERS,
-    load_pretrained_lxmert,
+    load_pretrained,
     new_pretraining_model,
     small_config,
 )
@@ -39,8 +40,9 @@ def pretrain(
     max_length: int,
     device: str,
 ) -> None:
-    """Pre-train the embedded default's small LXMERT (masked LM, image-text matching and
-    image QA) and save it, with its tokenizer and answer list, with ``save_pretrained``."""
+    """Pre-train the embedded default's small model (``model``, of its ``family``: masked
+    LM, image-text matching and image QA as the family scores them) and save it, with its
+    tokenizer and answer list, with ``save_pretrained``."""
     dev = choose_device(device)
     tokenizer = load_tokenizer(inputs["tokenizer"])
     answers = read_answer_list(inputs["answers"])
@@ -75,8 +77,10 @@ def import_pretrained(
     tokenizer: str | None,
     config: str | None,
     answers: str | None,
+    family: str | None = None,
 ) -> None:
-    """The user's pretrained LXMERT (hub id, directory or ``model_LXRT.pth``) as a
+    """The user's pretrained model of ``family`` (hub id, directory, or LXMERT's
+    ``model_LXRT.pth``) as a
     ``save_pretrained`` directory, with its tokenizer and, when given, the answer list of
     its QA head (for ``theta0.answer_head: copy_pretrained``)."""
     if tokenizer is None and str(source).endswith(".pth"):
@@ -84,13 +88,14 @@ def import_pretrained(
             f"{source}: a .pth file holds no tokenizer: set pretrained.tokenizer "
             "(e.g. bert-base-uncased, LXMERT's tokenizer)"
         )
-    model = load_pretrained_lxmert(source, config)
+    model = load_pretrained(source, config, family)
     tok = load_tokenizer(tokenizer or source)
     head = read_answer_list(answers) if answers else None
-    if head is not None and len(head) != model.config.num_qa_labels:
+    outputs = families.of_model(model).num_answers(model.config)
+    if head is not None and len(head) != outputs:
         raise InputError(
             f"{answers}: {len(head)} answers, but the pretrained answer head of {source} has "
-            f"{model.config.num_qa_labels} outputs"
+            f"{outputs} outputs"
         )
     with atomic_path(out_dir, directory=True) as tmp:
         model.save_pretrained(tmp)

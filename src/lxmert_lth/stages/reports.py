@@ -56,20 +56,21 @@ def table1(
     split: str,
     server_files: Mapping[str, str],
     out_html: str | None = None,
+    family: str | None = None,
 ) -> None:
     """Table 1: test-dev/test-std columns from EvalAI results when the user has dropped
     them in; otherwise the local ``split`` per answer type, as the caption says."""
     scores = pd.read_csv(scores_csv)
     seeds = sorted(scores.seed.unique().tolist())
     if server_files:
-        table = build_server_table(server_rows(server_files), sparsity, kinds)
+        table = build_server_table(server_rows(server_files), sparsity, kinds, family)
         caption = (
             f"Table 1 ({dataset}, EvalAI test-dev and test-std): VQA accuracy (%) of the dense "
             f"network and of {sparsity}%-sparse subnetworks rewound to theta_0 and retrained; "
             f"mean ± sample std over the seeds with a result file ({len(server_files)} files)."
         )
     else:
-        table = build_table1(scores, sparsity, kinds)
+        table = build_table1(scores, sparsity, kinds, family)
         caption = (
             f"Table 1 ({dataset}, {split} split): VQA accuracy (%) of the dense network and of "
             f"{sparsity}%-sparse subnetworks rewound to theta_0 and retrained; mean ± sample "

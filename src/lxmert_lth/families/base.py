@@ -1,0 +1,125 @@
+"""The interface every model family implements (``lxmert_lth.families``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the Snakefile reads families' names and patterns without torch
+    import torch
+    from torch import nn
+
+_ATTENTION = re.compile(r"^\w*att\w*\.")  # attention, visual_attention, lang_self_att, ...
+
+
+class Family:
+    """A vision-and-language model family. Subclasses set the attributes and implement the
+    methods; everything model-specific the study needs goes through them."""
+
+    name: str  # model.family in the configuration
+    label: str  # in tables and messages
+    model_type: str  # transformers' config.model_type, recorded in every checkpoint
+    # Anatomy. The default prunable pattern (pruning.prunable_modules when unset): module
+    # names whose nn.Linear weights are prunable; the scopes (pruning.scope: one part).
+    prunable_modules: str
+    scopes: Mapping[str, str] = {}
+    # The authors' code's prunable set: every parameter but these (None: not defined).
+    authors_unpruned: re.Pattern | None = None
+    # Encoder layers: a pattern with groups (encoder, layer index, rest of the name), the
+    # encoders' names in order, and the other prunable modules by name prefix.
+    layer_pattern: re.Pattern
+    encoders: Mapping[str, str]
+    other_modules: Mapping[str, str]
+    # The answer head: its module name, and its output layer within it.
+    answer_head_name: str
+    answer_output: str
+    # The published base checkpoint's parameter count (memory requests before any file).
+    base_parameters: int
+    # Batches carry the features (B, regions, dim) and boxes (B, regions, 4).
+    visual_keys = ("visual_feats", "visual_pos")
+
+    # --- models and configurations ------------------------------------------------------
+
+    def config_class(self):
+        raise NotImplementedError
+
+    def qa_class(self):
+        """The question-answering model (theta_0, every trained network)."""
+        raise NotImplementedError
+
+    def pretraining_class(self):
+        """The model the embedded default pre-trains and a pretrained checkpoint loads as."""
+        raise NotImplementedError
+
+    def small_config(self, vocab_size: int, feature_dim: int, num_answers: int, arch: Mapping):
+        """The embedded default's architecture (``model`` in the configuration)."""
+        raise NotImplementedError
+
+    def base_config(self, num_answers: int, feature_dim: int = 2048):
+        """The published base architecture (the plan's size before any file exists)."""
+        raise NotImplementedError
+
+    def answers_kwargs(self, num_answers: int) -> dict:
+        """The configuration keyword that sets the number of answers."""
+        raise NotImplementedError
+
+    def num_answers(self, config) -> int:
+        raise NotImplementedError
+
+    # --- batches and outputs ------------------------------------------------------------
+
+    def inputs(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The model's keyword arguments from a batch (``lxmert_lth.data``)."""
+        raise NotImplementedError
+
+    def logits(self, output) -> torch.Tensor:
+        """The answer logits (B, answers) of the question-answering model's output."""
+        raise NotImplementedError
+
+    def pretraining_loss(self, out, mlm_labels, matched, batch, answerable, aux_weight):
+        """The embedded default's pre-training loss of one batch."""
+        raise NotImplementedError
+
+    def check_pretraining(self, recipe: Mapping) -> str | None:
+        """A problem with a pre-training recipe for this family, or None."""
+        return None
+
+    # --- the answer head ----------------------------------------------------------------
+
+    def answer_head(self, model: nn.Module) -> nn.Module:
+        return model.get_submodule(self.answer_head_name)
+
+    def fresh_answer_head(self, model: nn.Module) -> nn.Module:
+        """A new answer head of the model's shape, drawn by its own initialisation from
+        the current torch random stream."""
+        raise NotImplementedError
+
+    # --- anatomy --------------------------------------------------------------------------
+
+    def module_of(self, name: str) -> tuple[str, int, str]:
+        """(encoder, layer, part) of a prunable parameter: the part is attention
+        (self- and cross-attention with their output projections) or feed-forward; the
+        other prunable modules (pooler, ...) are modules of their own."""
+        match = self.layer_pattern.match(name)
+        if match is None:
+            for prefix, module in self.other_modules.items():
+                if name.startswith(prefix):
+                    return module, 0, module
+            raise ValueError(f"{name!r} is in no encoder layer of {self.label}")
+        encoder, layer, rest = match.groups()
+        part = "attention" if _ATTENTION.match(rest) else "feed-forward"
+        return self.encoders[encoder], int(layer), part
+
+    def module_order(self) -> list[str]:
+        """Encoders, then the other modules, as tables and figures list them."""
+        return [*self.encoders.values(), *self.other_modules.values()]
+
+    # --- importing a user's checkpoint ----------------------------------------------------
+
+    def load_pretrained(self, source: str, config_source: str | None = None):
+        """A pretrained model from a hub id or a ``save_pretrained`` folder."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<model family {self.name}>"

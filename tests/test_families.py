@@ -1,0 +1,266 @@
+"""The model-family seam: each family's anatomy, inputs and answer head, and the refusals
+(an unknown family, a checkpoint of another family, what a family cannot do)."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from conftest import ROOT, load_config
+from lxmert_lth import families
+from lxmert_lth.anatomy import module_of
+from lxmert_lth.checkpoints import CheckpointMeta
+from lxmert_lth.enforcement import prunable_parameter_names
+from lxmert_lth.io import InputError
+from lxmert_lth.modeling import (
+    PRETRAINED_ANSWERS,
+    init_answer_head,
+    load_checkpoint,
+    load_theta0,
+    num_parameters,
+    save_checkpoint,
+    small_config,
+)
+from lxmert_lth.study import ConfigError, prunable_pattern, validate_config
+from lxmert_lth.training import answer_logits
+
+SCHEMA = ROOT / "schemas" / "config.schema.yaml"
+VISUALBERT_CONFIG = ROOT / "tests" / "config" / "test_visualbert.yaml"
+ARCH = {
+    "lxmert": {"family": "lxmert", "hidden_size": 16, "num_attention_heads": 2,
+               "intermediate_size": 32, "l_layers": 2, "x_layers": 1, "r_layers": 1,
+               "max_position_embeddings": 24, "dropout": 0.0},
+    "visualbert": {"family": "visualbert", "hidden_size": 16, "num_attention_heads": 2,
+                   "intermediate_size": 32, "num_hidden_layers": 2,
+                   "max_position_embeddings": 24, "dropout": 0.0},
+}  # fmt: skip
+
+
+def small_model(name: str, answers: int = 5):
+    family = families.get(name)
+    torch.manual_seed(0)
+    return family.qa_class()(small_config(40, 6, answers, ARCH[name]))
+
+
+def batch(n: int = 3, regions: int = 4, dim: int = 6) -> dict:
+    g = torch.Generator().manual_seed(0)
+    return {
+        "input_ids": torch.randint(5, 40, (n, 7), generator=g),
+        "attention_mask": torch.ones(n, 7, dtype=torch.long),
+        "token_type_ids": torch.zeros(n, 7, dtype=torch.long),
+        "visual_feats": torch.rand(n, regions, dim, generator=g),
+        "visual_pos": torch.rand(n, regions, 4, generator=g),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(families.FAMILIES))
+def test_each_family_answers_a_batch_and_maps_every_prunable_weight(name):
+    family = families.get(name)
+    model = small_model(name)
+    assert families.of_model(model) is family
+    assert answer_logits(model, batch()).shape == (3, 5)
+    names = prunable_parameter_names(model, family.prunable_modules)
+    assert names and all(n.endswith(".weight") for n in names)
+    modules = {module_of(n, name) for n in names}
+    encoders = {encoder for encoder, _, _ in modules}
+    assert set(family.encoders.values()) <= encoders
+    assert {part for _, _, part in modules} >= {"attention", "feed-forward"}
+    # Embeddings, the visual input projection and the answer head are not prunable.
+    assert not any("embeddings" in n or n.startswith(family.answer_head_name) for n in names)
+
+
+def test_visualberts_anatomy_is_one_stream_of_attention_and_feed_forward_layers():
+    model = small_model("visualbert")
+    names = prunable_parameter_names(model, families.get("visualbert").prunable_modules)
+    assert module_of("visual_bert.encoder.layer.1.attention.self.query.weight", "visualbert") == (
+        "single-stream", 1, "attention")  # fmt: skip
+    assert (
+        module_of("visual_bert.encoder.layer.0.attention.output.dense.weight", "visualbert")[2]
+        == "attention"
+    )
+    assert module_of("visual_bert.encoder.layer.0.intermediate.dense.weight", "visualbert")[2] == (
+        "feed-forward"
+    )
+    assert module_of("visual_bert.pooler.dense.weight", "visualbert") == ("pooler", 0, "pooler")
+    # 2 layers x (q, k, v, attention output, intermediate, output) + the pooler.
+    assert len(names) == 2 * 6 + 1
+    with pytest.raises(ValueError, match="no encoder layer of VisualBERT"):
+        module_of("visual_bert.embeddings.word_embeddings.weight", "visualbert")
+
+
+def test_the_answer_head_is_drawn_from_the_seed_for_every_family():
+    for name in families.FAMILIES:
+        one, two, other = small_model(name), small_model(name), small_model(name)
+        init_answer_head(one, 3)
+        init_answer_head(two, 3)
+        init_answer_head(other, 4)
+        head = families.get(name).answer_head
+        a, b, c = (head(m).state_dict() for m in (one, two, other))
+        assert all(torch.equal(a[k], b[k]) for k in a)
+        assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_an_unknown_family_is_refused_by_name():
+    with pytest.raises(InputError, match=r"model.family: 'vilt' is not a model family \(known: "):
+        families.get("vilt")
+    config = load_config(VISUALBERT_CONFIG)
+    config["model"]["family"] = "vilt"
+    with pytest.raises(
+        ConfigError,
+        match=r"^model.family: 'vilt' is not a model family \(known: lxmert, visualbert\)$",
+    ):
+        validate_config(config, SCHEMA)
+
+
+def test_each_family_has_its_own_architecture_keys():
+    config = load_config(VISUALBERT_CONFIG)
+    validate_config(copy.deepcopy(config), SCHEMA)
+    lxmert_keys = copy.deepcopy(config)
+    lxmert_keys["model"]["l_layers"] = 2
+    with pytest.raises(ConfigError, match="^model: "):
+        validate_config(lxmert_keys, SCHEMA)
+    missing = copy.deepcopy(config)
+    del missing["model"]["num_hidden_layers"]
+    with pytest.raises(ConfigError, match="'num_hidden_layers' is a required property"):
+        validate_config(missing, SCHEMA)
+    lxmert = load_config()  # the LXMERT test configuration, without a family key
+    validate_config(lxmert, SCHEMA)
+    assert lxmert["model"]["family"] == "lxmert"
+    assert prunable_pattern(lxmert) == lxmert["pruning"]["prunable_modules"]
+    validated = validate_config(config, SCHEMA) or config
+    assert prunable_pattern(validated) == families.get("visualbert").prunable_modules
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"pruning": {"scope": "vision"}}, "pruning.scope: VisualBERT has no part 'vision'"),
+        ({"pruning": {"prunable_set": "authors"}}, "pruning.prunable_set: the authors' code's"),
+        ({"pretrain": {"aux_weight": 0.2}}, "pretrain.aux_weight: VisualBERT's embedded"),
+    ],
+)
+def test_what_a_family_cannot_do_is_refused_at_the_dry_run(change, message):
+    config = load_config(VISUALBERT_CONFIG)
+    for section, values in change.items():
+        config[section].update(values)
+    with pytest.raises(ConfigError, match=message):
+        validate_config(config, SCHEMA)
+
+
+def _theta0(tmp_path, name: str):
+    model = small_model(name)
+    meta = CheckpointMeta(
+        config=model.config.to_dict(),
+        answers=list("abcde"),
+        seed=0,
+        prunable=prunable_parameter_names(model, families.get(name).prunable_modules),
+        num_total_parameters=num_parameters(model),
+    )
+    path = tmp_path / f"{name}.safetensors"
+    save_checkpoint(path, model, meta)
+    return path, model
+
+
+def test_a_checkpoint_loads_as_its_own_family_and_another_family_is_refused(tmp_path):
+    for name in families.FAMILIES:
+        path, model = _theta0(tmp_path, name)
+        loaded, meta = load_checkpoint(path, family=name)
+        assert type(loaded) is type(model) and families.of_config(meta.config).name == name
+        assert all(torch.equal(a, b) for a, b in zip(
+            loaded.state_dict().values(), model.state_dict().values(), strict=True))  # fmt: skip
+    path, _ = _theta0(tmp_path, "visualbert")
+    with pytest.raises(InputError, match=r"a VisualBERT checkpoint, but the configuration's "
+                       r"model.family is 'lxmert'"):  # fmt: skip
+        load_checkpoint(path, family="lxmert")
+
+
+def test_a_pretrained_model_of_another_family_is_refused(tmp_path):
+    folder = tmp_path / "pretrained-visualbert"
+    small_model("visualbert").save_pretrained(folder)
+    with pytest.raises(InputError, match=f"{folder}: a VisualBERT checkpoint, but the "):
+        load_theta0(folder, ["a", "b"], seed=0, answer_head="random", family="lxmert")
+    theta0 = load_theta0(folder, ["a", "b"], seed=0, answer_head="random", family="visualbert")
+    assert families.of_model(theta0).name == "visualbert"
+    assert answer_logits(theta0, batch()).shape == (3, 2)
+
+
+def test_visualbert_copies_the_pretrained_answer_rows_it_knows(tmp_path):
+    import json
+
+    folder = tmp_path / "pretrained"
+    pretrained = small_model("visualbert", answers=3)
+    pretrained.save_pretrained(folder)
+    (folder / PRETRAINED_ANSWERS).write_text(json.dumps(["red", "yes", "2"]))
+    theta0 = load_theta0(
+        folder, ["yes", "blue", "two"], seed=0, answer_head="copy_pretrained", family="visualbert"
+    )
+    ours, theirs = theta0.cls.weight.detach(), pretrained.cls.weight.detach()
+    assert torch.equal(ours[0], theirs[1]) and torch.equal(ours[2], theirs[2])  # "two" -> "2"
+    assert torch.count_nonzero(ours[1]) == 0 and theta0.cls.bias[1] == 0
+
+
+# --- the whole study for VisualBERT (tests/config/test_visualbert.yaml) -----------------
+
+
+@pytest.fixture(scope="module")
+def visualbert_run(tmp_path_factory):
+    from conftest import snakemake
+
+    workdir = tmp_path_factory.mktemp("visualbert")
+    snakemake(workdir, "--cores", "2", configfile=VISUALBERT_CONFIG)
+    return workdir / load_config(VISUALBERT_CONFIG)["results"]
+
+
+@pytest.mark.slow
+def test_the_whole_study_runs_for_visualbert(visualbert_run):
+    import pandas as pd
+
+    from lxmert_lth.masks import Mask
+
+    config = load_config(VISUALBERT_CONFIG)
+    study = config["study"]
+    scores = pd.read_csv(visualbert_run / "scores.csv")
+    assert len(scores) == len(study["seeds"]) * (1 + len(study["kinds"]) * len(study["sparsities"]))
+    table = (visualbert_run / "table1.md").read_text()
+    assert "| VisualBERT (dense) " in table
+    modules = (visualbert_run / "module_sparsity.md").read_text()
+    assert "single-stream" in modules and "language" not in modules
+    for seed in study["seeds"]:
+        _, meta = load_checkpoint(visualbert_run / f"seed{seed}/theta0.safetensors", "visualbert")
+        assert meta.config["model_type"] == "visual_bert"
+        for s in study["sparsities"]:
+            mask, _ = Mask.load(visualbert_run / f"seed{seed}/low{s}/mask.safetensors")
+            assert mask.num_pruned == round(mask.num_prunable * s / 100)
+            assert all(n.startswith("visual_bert.") for n in mask.tensors)
+        trained, _ = load_checkpoint(visualbert_run / f"seed{seed}/low50/model.safetensors")
+        for name, keep in Mask.load(visualbert_run / f"seed{seed}/low50/mask.safetensors")[
+            0
+        ].tensors.items():
+            weight = trained.get_parameter(name).detach().numpy()
+            assert not weight[~keep].any(), name  # the mask held through retraining
+    assert (visualbert_run / "curves" / "curves.pdf").exists()
+
+
+@pytest.mark.slow
+def test_export_of_a_visualbert_ticket_loads_as_visualbert(visualbert_run, tmp_path):
+    """export_network writes a standard folder; its family's class reads it back."""
+    from transformers import AutoConfig, VisualBertForQuestionAnswering
+
+    from lxmert_lth.network import Network
+    from lxmert_lth.stages.export import export_network
+
+    results = visualbert_run
+    out = tmp_path / "low50"
+    export_network(
+        str(results / "seed0/low50/model.safetensors"),
+        str(results / "tokenizer"),
+        Network(0, "low", 50),
+        str(out),
+    )
+    assert AutoConfig.from_pretrained(out).model_type == "visual_bert"
+    model = VisualBertForQuestionAnswering.from_pretrained(out)
+    assert model.config.num_labels == len(
+        load_checkpoint(results / "seed0/theta0.safetensors")[1].answers
+    )
