@@ -211,3 +211,21 @@ def test_markdown_tables_become_html_for_the_report():
     assert '<th class="">method</th><th class="r">seeds</th>' in page
     assert '<td class="">low</td><td class="r">3</td><td class="">99.98 ± 0.01</td>' in page
     assert page.count("<tr>") == 3 and page.startswith("<!DOCTYPE html>")
+
+
+def test_the_highest_sparsity_whose_ticket_keeps_99_percent_of_dense():
+    import pandas as pd
+
+    from lxmert_lth.report import build_runs_table, highest_sparsity_kept
+
+    rows = [("dense", 0, seed, 80.0) for seed in (0, 1)]
+    # 99 % of 80 is 79.2: kept at 10 (mean 79.5) and 30 (mean 79.2), not at 20 or 40.
+    for s, accs in {10: (79.0, 80.0), 20: (79.0, 79.3), 30: (79.2, 79.2), 40: (60.0, 90.0)}.items():
+        rows += [("low", s, seed, acc) for seed, acc in zip((0, 1), accs, strict=True)]
+    scores = pd.DataFrame(rows, columns=["kind", "sparsity", "seed", "overall"])
+    scores["num_pruned"], scores["num_prunable"] = scores.sparsity, 100
+    assert highest_sparsity_kept(scores) == 30
+    assert highest_sparsity_kept(scores[scores.sparsity != 30]) == 10
+    assert highest_sparsity_kept(scores[scores.sparsity.isin([0, 20])]) is None
+    table = build_runs_table({"a": scores}, 10)
+    assert table["keeps 99% of dense up to"].tolist() == ["30%"]
