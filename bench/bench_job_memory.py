@@ -108,8 +108,9 @@ def child(spec: dict) -> dict:
     else:
         subnetwork = SubnetworkOutputs(str(out / "mask.safetensors"),
                                        str(out / "rewound.safetensors"), outputs)  # fmt: skip
+        pruning = {"step": 10, "ranking": "global", "random": "global"}
         retrain_subnetwork(data, spec["theta0"], MaskSources(trained=spec["trained"]),
-                           subnetwork, Network(0, "low", 10), {"ranking": "global"}, RECIPE,
+                           subnetwork, Network(0, "low", 10), pruning, RECIPE,
                            20, Scoring("test"), options)  # fmt: skip
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     request = training_mem_mb(

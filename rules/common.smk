@@ -14,6 +14,7 @@ from lxmert_lth.network import (
 )
 from lxmert_lth import resources as memory
 from lxmert_lth import families, study
+from lxmert_lth.kinds import KINDS, PruningOptions
 from snakemake.io import report as report_item  # report( opens a directive here
 from lxmert_lth.study import networks, scored_split
 
@@ -23,6 +24,7 @@ PRUNING = config["pruning"]
 EXECUTION = config["execution"]
 DATASET = config["dataset"]["name"]
 FAMILY = study.family_of(config)
+PRUNING_OPTIONS = PruningOptions.of(PRUNING)
 ENV = "../envs/lxmert-lth.yaml"
 # The labelled split scored locally: easy-VQA's test split; for VQA v2 minival (its
 # test split is unlabelled and scored by the EvalAI server from predictions.json).
@@ -308,23 +310,11 @@ def exported_model(wildcards):
 
 
 def mask_params(wildcards):
-    """The pruning options a kind's subnetwork depends on (rerun trigger: params). The
-    authors' options appear only when they are not the paper's defaults, so that the
-    paper's runs keep their params."""
-    ranking = {"ranking": PRUNING["ranking"]}
-    schedule = {}
-    if PRUNING["schedule"] == "remaining":
-        schedule = {"schedule": "remaining", "step": PRUNING["step"]}
-    params = {
-        "low": {**ranking, **schedule},
-        "high": {"high": "authors"} if PRUNING["high"] == "authors" else {},
-        "random": {"random": PRUNING["random"]},
-        "oneshot": ranking,
-        "shuffled": {},
-        "reinit": {},
-        "late": {"late_rewind_step": STUDY["late_rewind_step"]},
-    }[wildcards.kind]
-    if not PRUNING["enforce_masks"]:
+    """The pruning options a kind's subnetwork depends on (rerun trigger: params): its
+    kind's own (lxmert_lth.kinds), and enforce_masks only when off, so that the paper's
+    runs keep their params."""
+    params = KINDS[wildcards.kind].params(PRUNING_OPTIONS, STUDY)
+    if not PRUNING_OPTIONS.enforce_masks:
         params["enforce_masks"] = False
     return params
 

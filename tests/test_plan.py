@@ -19,7 +19,7 @@ def study(sparsities=range(10, 100, 10), kinds=("low", "high", "random"), seeds=
 
 
 def pruning(random="global", step=10):
-    return {"step": step, "random": random}
+    return {"step": step, "ranking": "global", "random": random}
 
 
 def test_each_fine_tune_waits_for_what_its_mask_is_made_from():

@@ -218,7 +218,7 @@ def test_fresh_weights_are_the_models_own_seeded_initialisation(model):
 
 
 def pruning(**changes):
-    return {"step": 10, "random": "global", **changes}
+    return {"step": 10, "ranking": "global", "random": "global", **changes}
 
 
 def test_controls_and_authors_options_name_their_sources():
@@ -258,3 +258,24 @@ def test_schedule_checks_follow_the_protocol():
     _check_schedule(study, pruning(schedule="remaining", high="authors"))
     with pytest.raises(ConfigError, match="late_rewind_step"):
         _check_schedule({**study, "sparsities": [50], "kinds": ["late"]}, pruning())
+
+
+def test_every_kind_is_one_registry_entry_and_the_schema_knows_them_all():
+    from lxmert_lth.config_reference import load_schema
+    from lxmert_lth.kinds import KINDS, PruningOptions
+    from lxmert_lth.network import SUBNETWORK_KINDS
+    from lxmert_lth.report import KIND_LABELS, STYLES
+
+    schema = load_schema()["properties"]
+    assert schema["study"]["properties"]["kinds"]["items"]["enum"] == list(KINDS)
+    assert SUBNETWORK_KINDS == tuple(KINDS)
+    assert set(KIND_LABELS) - {"dense"} == set(STYLES) == set(KINDS)
+    # The options' defaults are the schema's, filled in once; unknown keys are refused.
+    options = PruningOptions.of({"step": 10, "ranking": "global", "random": "global"})
+    defaults = schema["pruning"]["properties"]
+    assert options.schedule == defaults["schedule"]["default"] == "original"
+    assert options.enforce_masks is defaults["enforce_masks"]["default"] is True
+    with pytest.raises(KeyError, match="pruning.rankng: not a pruning option"):
+        PruningOptions.of({"step": 10, "rankng": "global", "random": "global"})
+    with pytest.raises(KeyError, match="pruning.step: required"):
+        PruningOptions.of({"ranking": "global", "random": "global"})

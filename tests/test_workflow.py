@@ -378,9 +378,9 @@ def test_controls_reinit_and_late_with_pruning_restricted_to_one_encoder(
     the dense job writes when asked (its training unchanged). With pruning.scope, every
     mask covers the language encoder only."""
     from lxmert_lth.checkpoints import CheckpointMeta
+    from lxmert_lth.kinds import reinit_seed
     from lxmert_lth.modeling import fresh_weights
     from lxmert_lth.network import Network
-    from lxmert_lth.stages.subnetworks import reinit_seed
 
     study = {"kinds": ["low", "reinit", "late"], "late_rewind_step": 3}
     cfg = write_config(tmp_path, "late.yaml", study=study, pruning={"scope": "language"})

@@ -1,6 +1,7 @@
 """Snakemake script: make a subnetwork's mask, rewind theta_0 under it, and retrain it."""
 
 from lxmert_lth.harness import run_job
+from lxmert_lth.kinds import PruningOptions
 from lxmert_lth.network import Network
 from lxmert_lth.stages.finetuning import FinetuneOutputs, JobOptions, Scoring, TrainingData
 from lxmert_lth.stages.subnetworks import MaskSources, SubnetworkOutputs, retrain_subnetwork
@@ -18,7 +19,8 @@ run_job(
         FinetuneOutputs(out.get("model"), out.predictions, out.scores, out.history),
     ),
     network=Network.from_wildcards(snakemake.wildcards),
-    pruning=p.pruning,
+    # The whole pruning section (the params hold only what this kind depends on).
+    pruning=PruningOptions.of(snakemake.config["pruning"]),
     recipe=p.recipe,
     max_length=p.max_length,
     scoring=Scoring(p.scored_split, p.evaluation["rule"]),

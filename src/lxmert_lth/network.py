@@ -15,9 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .io import InputError
+from .kinds import KINDS
 
 DENSE = "dense"
-SUBNETWORK_KINDS = ("low", "high", "random", "oneshot", "shuffled", "reinit", "late")
+# The kinds of subnetwork, in the registry's order (lxmert_lth.kinds).
+SUBNETWORK_KINDS = tuple(KINDS)
 # The controls: every kind but the IMP ticket (low).
 CONTROL_KINDS = SUBNETWORK_KINDS[1:]
 # Folder patterns with Snakemake wildcards, relative to the results folder.

@@ -13,7 +13,8 @@ follow from the questions a fine-tune reads and a training throughput that the u
 
 Question counts come from the results folder's question files when they exist, else from
 the dataset's published sizes with the configuration's caps; the model's size from
-theta_0 when it exists, else from the configured architecture (LXMERT-base for VQA v2).
+theta_0 when it exists, else from the configured architecture (the family's base model for
+VQA v2).
 """
 
 from __future__ import annotations

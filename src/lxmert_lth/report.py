@@ -13,22 +13,12 @@ from matplotlib.figure import Figure
 
 from . import paper
 from .io import atomic_path
+from .kinds import KINDS
 from .network import DENSE
 
-KIND_LABELS = {
-    DENSE: "dense",
-    "low": "low-magnitude",
-    "high": "high-magnitude",
-    "random": "random",
-    "oneshot": "one-shot magnitude",
-    "shuffled": "shuffled ticket",
-    "reinit": "reinitialised ticket",
-    "late": "late-rewound ticket",
-}
-# Colour and marker of each kind in every figure.
-STYLES = {"low": ("tab:blue", "o"), "high": ("tab:orange", "s"), "random": ("tab:green", "^"),
-          "oneshot": ("tab:purple", "D"), "shuffled": ("tab:brown", "v"),
-          "reinit": ("tab:pink", "P"), "late": ("tab:cyan", "X")}  # fmt: skip
+# Label and colour/marker of each kind in every table and figure (lxmert_lth.kinds).
+KIND_LABELS = {DENSE: "dense", **{k.name: k.label for k in KINDS.values()}}
+STYLES = {k.name: k.style for k in KINDS.values()}
 COLUMNS = {"yes/no": "Yes/No", "number": "Number", "other": "Other", "overall": "Overall"}
 DASH = "–"
 

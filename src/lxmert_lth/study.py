@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from .io import UserError
+from .kinds import KINDS, LATE, MASK, TRAINED, PruningOptions  # noqa: F401 (re-exported)
 from .network import Network
 
 
@@ -70,54 +71,18 @@ def theta0_seed(network: Network, study: Mapping) -> int:
 
 # --- the fine-tunes and what each waits for --------------------------------------------
 
-TRAINED = "trained"  # a network's trained weights (model.safetensors)
-MASK = "mask"  # a network's mask (mask.safetensors)
-LATE = "late"  # the dense network's weights after study.late_rewind_step steps
-
 
 def mask_sources(
-    network: Network, pruning: Mapping, study: Mapping | None = None
+    network: Network, pruning, study: Mapping | None = None
 ) -> dict[str, tuple[Network, str]]:
     """What the mask (and, for ``late``, the rewind point) of a subnetwork is made from
     (``docs/method.md``), by role: the network and which of its files (``TRAINED``,
-    ``MASK`` or ``LATE``). The dense network has none. ``study`` says which dense network
-    a seed uses (``study.dense_seed``); without it, the seed's own.
-
-    * low at s: level s - step's trained network (the dense one at the first level) and,
-      beyond the first level, its mask; with ``pruning.schedule: remaining`` (the
-      authors' code) the dense trained network alone, pruned step by step to s;
-    * high at s: the low-magnitude mask at 100 - s (``complement``), or at s
-      (``pruning.high: authors``);
-    * random at s: nothing (``global``), or the low-magnitude mask at s (``per_layer``,
-      ``coin_flip``);
-    * oneshot at s: the dense trained network (pruned to s in one step);
-    * shuffled, reinit at s: the low-magnitude mask at s;
-    * late at s: the low-magnitude mask at s and the dense network's early weights.
-    """
+    ``MASK`` or ``LATE``): its kind's ``sources`` (``lxmert_lth.kinds``). The dense
+    network has none. ``study`` says which dense network a seed uses
+    (``study.dense_seed``); without it, the seed's own."""
     if network.is_dense:
         return {}
-    seed, s = network.seed, network.sparsity
-    dense = dense_network(seed, study or {})
-    low = Network(seed, "low", s)
-    if network.kind == "low":
-        prev = previous_level(s, pruning["step"])
-        if prev == 0 or pruning.get("schedule") == "remaining":
-            return {"trained": (dense, TRAINED)}
-        previous = Network(seed, "low", prev)
-        return {"trained": (previous, TRAINED), "previous_mask": (previous, MASK)}
-    if network.kind == "high":
-        if pruning.get("high") == "authors":
-            return {"low_mask": (low, MASK)}
-        return {"low_mask": (Network(seed, "low", 100 - s), MASK)}
-    if network.kind == "random" and pruning["random"] != "global":
-        return {"reference": (low, MASK)}
-    if network.kind == "oneshot":
-        return {"trained": (dense, TRAINED)}
-    if network.kind in ("shuffled", "reinit"):
-        return {"reference": (low, MASK)}
-    if network.kind == "late":
-        return {"reference": (low, MASK), "late": (dense, LATE)}
-    return {}
+    return KINDS[network.kind].sources(network, PruningOptions.of(pruning), study or {})
 
 
 def waits_for(network: Network, pruning: Mapping, study: Mapping | None = None) -> list[Network]:
@@ -321,11 +286,12 @@ def _check_heads(model: Mapping) -> None:
 
 
 def _check_schedule(study: Mapping, pruning: Mapping) -> None:
-    step = pruning["step"]
+    pruning = PruningOptions.of(pruning)
+    step = pruning.step
     # With schedule: remaining, every level is pruned from the dense network to its own
     # target: any sparsity is one.
-    on_levels = pruning.get("schedule", "original") == "original"
-    complement = pruning.get("high", "complement") == "complement"
+    on_levels = pruning.schedule == "original"
+    complement = pruning.high == "complement"
     for s in study["sparsities"]:
         if on_levels and s % step:
             raise ConfigError(

@@ -28,9 +28,9 @@ from dataclasses import astuple, dataclass, fields
 
 import numpy as np
 
-from .. import masks
 from ..checkpoints import CheckpointMeta, CheckpointTensors, compact
 from ..io import save_tensors
+from ..kinds import KINDS, LATE, PruningOptions, reinit_seed
 from ..masks import Mask, check_shapes, shapes_of
 from ..modeling import fresh_weights
 from ..network import Network
@@ -75,16 +75,17 @@ def retrain_subnetwork(
     sources: MaskSources,
     outputs: SubnetworkOutputs,
     network: Network,
-    pruning: dict,
+    pruning: PruningOptions,
     recipe: dict,
     max_length: int,
     scoring: Scoring,
     options: JobOptions,
 ) -> None:
     """Make the mask, write theta_0 rewound under it, and retrain it (mask enforced,
-    unless ``pruning["enforce_masks"]`` is off)."""
+    unless ``pruning.enforce_masks`` is off)."""
+    pruning = PruningOptions.of(pruning)
     make_subnetwork(theta0, sources, network, pruning, outputs)
-    start = StartingPoint(outputs.rewound, outputs.mask, pruning.get("enforce_masks", True))
+    start = StartingPoint(outputs.rewound, outputs.mask, pruning.enforce_masks)
     # The mask and the rewound theta_0 are rewritten by every attempt: a resumed attempt
     # must agree with what they are made from, not with their modification times.
     made_from = [*astuple(data), theta0, *(p for p in astuple(sources) if p)]
@@ -92,18 +93,23 @@ def retrain_subnetwork(
 
 
 def make_subnetwork(
-    theta0: str, sources: MaskSources, network: Network, pruning: dict, outputs: SubnetworkOutputs
+    theta0: str,
+    sources: MaskSources,
+    network: Network,
+    pruning: PruningOptions,
+    outputs: SubnetworkOutputs,
 ) -> None:
     """Write the mask and theta_0 (``late``: the dense network's early weights; ``reinit``:
     fresh weights) rewound under it. Checkpoints are read a tensor at a time
     (``CheckpointTensors``): the mask maths never holds one whole (856 MB at LXMERT-base),
     rewinding holds only its output."""
-    state = CheckpointTensors(sources.late if network.kind == "late" else theta0)
+    kind = KINDS[network.kind]
+    state = CheckpointTensors(sources.late if kind.rewind_from == LATE else theta0)
     meta = CheckpointMeta.from_json(state.metadata, theta0)
     shapes = {n: state.shapes[n] for n in meta.prunable}
     mask, mask_meta = make_mask(network, shapes, meta, sources, pruning)
     mask.save(outputs.mask, **mask_meta)
-    if network.kind == "reinit":
+    if kind.rewind_from == "fresh":
         state = {**state, **fresh_weights(meta, sorted(shapes), reinit_seed(network))}
     rewind(state, meta, mask, mask_meta, outputs.rewound)
 
@@ -113,34 +119,14 @@ def make_mask(
     shapes: Mapping[str, tuple],
     meta: CheckpointMeta,
     sources: MaskSources,
-    pruning: dict,
+    pruning: PruningOptions | Mapping,
 ) -> tuple[Mask, dict]:
     """The subnetwork's mask over the prunable parameters (``shapes``) and its metadata
-    (counts and how it was made)."""
-    kind, seed = network.kind, network.seed * 1000 + network.sparsity
-    if kind == "low":
-        mask, how = _low(shapes, sources, network.sparsity, pruning)
-    elif kind == "high" and pruning.get("high") == "authors":
-        low = Mask.load(sources.low_mask)[0]
-        mask = masks.authors_high_mask(low, seed + HIGH_SEED_OFFSET)
-        how = {"high": "authors", "from": sources.low_mask}
-    elif kind == "high":
-        mask, how = Mask.load(sources.low_mask)[0].complement(), {"complement_of": sources.low_mask}
-    elif kind == "random":
-        mask, how = _random(shapes, sources, network, pruning["random"])
-    elif kind == "oneshot":
-        mask, how = _low(shapes, sources, network.sparsity, {"ranking": pruning["ranking"]})
-        how["one_shot"] = True
-    elif kind == "shuffled":
-        counts = Mask.load(sources.reference)[0].per_tensor_pruned()
-        mask = masks.random_mask(shapes, counts, seed + SHUFFLE_SEED_OFFSET)
-        how = {"shuffled": sources.reference}
-    elif kind in ("reinit", "late"):
-        mask = Mask.load(sources.reference)[0]
-        how = {"mask_of": sources.reference}
-        how |= {"reinit_seed": reinit_seed(network)} if kind == "reinit" else {"late": sources.late}
-    else:
+    (counts and how it was made): its kind's ``make`` (``lxmert_lth.kinds``)."""
+    if network.kind not in KINDS:
         raise ValueError(f"{network.name}: not a subnetwork")
+    files = {f.name: getattr(sources, f.name) for f in fields(sources) if getattr(sources, f.name)}
+    mask, how = KINDS[network.kind].make(network, shapes, files, PruningOptions.of(pruning))
     check_shapes(mask, shapes, "theta_0's prunable parameters")
     log.info(
         "%s: %d of %d prunable weights pruned (%.2f%%)",
@@ -150,42 +136,6 @@ def make_mask(
         mask.sparsity,
     )
     return mask, mask.metadata(meta.num_total_parameters, kind=network.kind, **how)
-
-
-# Seeds of the draws besides the random masks' (seed * 1000 + sparsity), apart from them.
-SHUFFLE_SEED_OFFSET = 500
-HIGH_SEED_OFFSET = 300
-REINIT_SEED_OFFSET = 700
-
-
-def reinit_seed(network: Network) -> int:
-    return network.seed * 1000 + network.sparsity + REINIT_SEED_OFFSET
-
-
-def _low(shapes, sources: MaskSources, sparsity: int, pruning: Mapping):
-    ranking = pruning["ranking"]
-    weights = CheckpointTensors(sources.trained)
-    how = {"ranking": ranking, "trained": sources.trained}
-    if pruning.get("schedule") == "remaining":
-        mask, steps = masks.remaining_schedule_mask(
-            weights, shapes, sparsity, pruning["step"], ranking
-        )
-        return mask, how | {"schedule": "remaining", "step": pruning["step"], "steps": steps}
-    previous = Mask.load(sources.previous_mask)[0] if sources.previous_mask else None
-    mask = masks.prune_lowest_magnitude(weights, previous or Mask.ones(shapes), sparsity, ranking)
-    return mask, how
-
-
-def _random(shapes, sources: MaskSources, network: Network, mode: str):
-    seed = network.seed * 1000 + network.sparsity
-    if mode == "coin_flip":
-        return masks.coin_flip_mask(Mask.load(sources.reference)[0], seed), {"mode": mode}
-    if mode == "per_layer":
-        counts = Mask.load(sources.reference)[0].per_tensor_pruned()
-    else:
-        total = sum(int(np.prod(s)) for s in shapes.values())
-        counts = masks.num_to_prune(total, network.sparsity)
-    return masks.random_mask(shapes, counts, seed=seed), {"mode": mode}
 
 
 def rewind(

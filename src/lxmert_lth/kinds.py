@@ -1,0 +1,265 @@
+"""Subnetwork kinds and the pruning options: one registry entry per kind.
+
+A kind says, in one place, which files its mask is made from (``sources``), how the mask
+is made from them (``make``), which pruning options it depends on (``params``: the rerun
+triggers of its jobs, so that changing one kind's option reruns that kind only), and its
+label and style in tables and figures (docs/method.md, "What the workflow does" and "The
+choices"). ``PruningOptions`` is the configuration's ``pruning`` section as one typed
+value, its defaults taken from the schema (the one place they are written).
+
+This module imports neither torch nor the mask maths at import time: the Snakefile reads
+the registry to build the DAG.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .masks import Mask
+    from .network import Network
+
+# What a mask is made from: a network and which of its files.
+TRAINED = "trained"  # a network's trained weights (model.safetensors)
+MASK = "mask"  # a network's mask (mask.safetensors)
+LATE = "late"  # the dense network's weights after study.late_rewind_step steps
+
+
+@dataclass(frozen=True)
+class PruningOptions:
+    """``pruning`` of the configuration (docs/configuration.md, "pruning")."""
+
+    step: int
+    ranking: str
+    random: str
+    prunable_modules: str | None
+    schedule: str
+    high: str
+    enforce_masks: bool
+    prunable_set: str
+    scope: str
+
+    @classmethod
+    def of(cls, section: Mapping | PruningOptions) -> PruningOptions:
+        """From a configuration's ``pruning`` section; keys left out get the schema's
+        defaults; a key the schema does not know, or a required one missing, is an error."""
+        if isinstance(section, cls):
+            return section
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(section) - names)
+        if unknown:
+            raise KeyError(f"pruning.{unknown[0]}: not a pruning option")
+        values = {**_schema_defaults(), **section}
+        missing = sorted(names - set(values))
+        if missing:
+            raise KeyError(f"pruning.{missing[0]}: required")
+        return cls(**{n: values[n] for n in names})
+
+
+@functools.cache
+def _schema_defaults() -> dict:
+    from .config_reference import load_schema
+
+    props = load_schema()["properties"]["pruning"]["properties"]
+    return {k: v["default"] for k, v in props.items() if "default" in v}
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of subnetwork."""
+
+    name: str
+    label: str
+    style: tuple[str, str]  # colour and marker
+    # (network, options, study) -> role -> (network, TRAINED | MASK | LATE)
+    sources: Callable[[Network, PruningOptions, Mapping], dict[str, tuple[Network, str]]]
+    # (network, prunable shapes, sources' files by role, options) -> (mask, how it was made)
+    make: Callable[[Network, Mapping, Mapping[str, str], PruningOptions], tuple[Mask, dict]]
+    # (options, study) -> the options its jobs depend on
+    params: Callable[[PruningOptions, Mapping], dict]
+    # Where its rewound weights come from: theta_0, the dense network's early weights
+    # (LATE), or fresh draws of the prunable tensors ("fresh").
+    rewind_from: str = "theta0"
+
+
+def _dense(network: Network, study: Mapping) -> Network:
+    from .study import dense_network
+
+    return dense_network(network.seed, study)
+
+
+def _low(network: Network, sparsity: int | None = None) -> Network:
+    from .network import Network
+
+    return Network(network.seed, "low", network.sparsity if sparsity is None else sparsity)
+
+
+def _seed(network: Network) -> int:
+    """The seed of a subnetwork's own draws (random masks)."""
+    return network.seed * 1000 + network.sparsity
+
+
+# Seeds of the draws besides the random masks', apart from them.
+SHUFFLE_SEED_OFFSET = 500
+HIGH_SEED_OFFSET = 300
+REINIT_SEED_OFFSET = 700
+
+
+def reinit_seed(network: Network) -> int:
+    return _seed(network) + REINIT_SEED_OFFSET
+
+
+def _load(path: str):
+    from .masks import Mask
+
+    return Mask.load(path)[0]
+
+
+# --- low: the IMP ticket ------------------------------------------------------------------
+
+
+def _low_sources(network, options, study):
+    prev = network.sparsity - options.step
+    if prev == 0 or options.schedule == "remaining":
+        return {"trained": (_dense(network, study), TRAINED)}
+    previous = _low(network, prev)
+    return {"trained": (previous, TRAINED), "previous_mask": (previous, MASK)}
+
+
+def _prune_low(shapes, files, sparsity: int, options: PruningOptions, ranking: str):
+    from . import masks
+    from .checkpoints import CheckpointTensors
+    from .masks import Mask
+
+    weights = CheckpointTensors(files["trained"])
+    how = {"ranking": ranking, "trained": files["trained"]}
+    if options.schedule == "remaining":
+        mask, steps = masks.remaining_schedule_mask(
+            weights, shapes, sparsity, options.step, ranking
+        )
+        return mask, how | {"schedule": "remaining", "step": options.step, "steps": steps}
+    previous = _load(files["previous_mask"]) if files.get("previous_mask") else None
+    mask = masks.prune_lowest_magnitude(weights, previous or Mask.ones(shapes), sparsity, ranking)
+    return mask, how
+
+
+def _low_make(network, shapes, files, options):
+    return _prune_low(shapes, files, network.sparsity, options, options.ranking)
+
+
+def _low_params(options, study):
+    schedule = (
+        {"schedule": "remaining", "step": options.step} if options.schedule == "remaining" else {}
+    )
+    return {"ranking": options.ranking, **schedule}
+
+
+# --- high: the complement (or the authors' high mask) -------------------------------------
+
+
+def _high_sources(network, options, study):
+    if options.high == "authors":
+        return {"low_mask": (_low(network), MASK)}
+    return {"low_mask": (_low(network, 100 - network.sparsity), MASK)}
+
+
+def _high_make(network, shapes, files, options):
+    from . import masks
+
+    if options.high == "authors":
+        mask = masks.authors_high_mask(_load(files["low_mask"]), _seed(network) + HIGH_SEED_OFFSET)
+        return mask, {"high": "authors", "from": files["low_mask"]}
+    return _load(files["low_mask"]).complement(), {"complement_of": files["low_mask"]}
+
+
+def _high_params(options, study):
+    return {"high": "authors"} if options.high == "authors" else {}
+
+
+# --- random ---------------------------------------------------------------------------------
+
+
+def _random_sources(network, options, study):
+    return {} if options.random == "global" else {"reference": (_low(network), MASK)}
+
+
+def _random_make(network, shapes, files, options):
+    import numpy as np
+
+    from . import masks
+
+    mode, seed = options.random, _seed(network)
+    if mode == "coin_flip":
+        return masks.coin_flip_mask(_load(files["reference"]), seed), {"mode": mode}
+    if mode == "per_layer":
+        counts = _load(files["reference"]).per_tensor_pruned()
+    else:
+        total = sum(int(np.prod(s)) for s in shapes.values())
+        counts = masks.num_to_prune(total, network.sparsity)
+    return masks.random_mask(shapes, counts, seed=seed), {"mode": mode}
+
+
+# --- the lottery-ticket controls ------------------------------------------------------------
+
+
+def _oneshot_make(network, shapes, files, options):
+    mask, how = _prune_low(shapes, files, network.sparsity, _ORIGINAL, options.ranking)
+    return mask, how | {"one_shot": True}
+
+
+def _shuffled_make(network, shapes, files, options):
+    from . import masks
+
+    counts = _load(files["reference"]).per_tensor_pruned()
+    mask = masks.random_mask(shapes, counts, _seed(network) + SHUFFLE_SEED_OFFSET)
+    return mask, {"shuffled": files["reference"]}
+
+
+def _reinit_make(network, shapes, files, options):
+    how = {"mask_of": files["reference"], "reinit_seed": reinit_seed(network)}
+    return _load(files["reference"]), how
+
+
+def _late_make(network, shapes, files, options):
+    return _load(files["reference"]), {"mask_of": files["reference"], "late": files["late"]}
+
+
+def _reference(network, options, study):
+    return {"reference": (_low(network), MASK)}
+
+
+def _late_sources(network, options, study):
+    return {"reference": (_low(network), MASK), "late": (_dense(network, study), LATE)}
+
+
+def _none(options, study):
+    return {}
+
+
+# The one-shot mask is the dense network pruned in one step: no chain, no schedule.
+_ORIGINAL = PruningOptions(1, "global", "global", None, "original", "complement", True,
+                           "linear_weights", "all")  # fmt: skip
+
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind("low", "low-magnitude", ("tab:blue", "o"), _low_sources, _low_make, _low_params),
+        Kind("high", "high-magnitude", ("tab:orange", "s"), _high_sources, _high_make,
+             _high_params),
+        Kind("random", "random", ("tab:green", "^"), _random_sources, _random_make,
+             lambda options, study: {"random": options.random}),
+        Kind("oneshot", "one-shot magnitude", ("tab:purple", "D"),
+             lambda n, o, s: {"trained": (_dense(n, s), TRAINED)}, _oneshot_make,
+             lambda options, study: {"ranking": options.ranking}),
+        Kind("shuffled", "shuffled ticket", ("tab:brown", "v"), _reference, _shuffled_make,
+             _none),
+        Kind("reinit", "reinitialised ticket", ("tab:pink", "P"), _reference, _reinit_make,
+             _none, rewind_from="fresh"),
+        Kind("late", "late-rewound ticket", ("tab:cyan", "X"), _late_sources, _late_make,
+             lambda options, study: {"late_rewind_step": study["late_rewind_step"]},
+             rewind_from=LATE),
+    )
+}  # fmt: skip
