@@ -1,6 +1,6 @@
 """A rehearsal of the paper configuration at real size, on the CPU, before a real run.
 
-    python bench/rehearse_paper.py [--workdir DIR] [--cores 2]
+    python bench/rehearse_paper.py [--workdir DIR] [--cores 2] [--family visualbert]
 
 Writes the inputs a paper-configuration user brings, in their real formats and at their
 real sizes where memory grows with them: the official VQA v2 JSONs at their real counts
@@ -12,6 +12,8 @@ questions (validation 128, test 256) for one epoch, one seed, Table 1's sparsity
 and the IMP chain up to it. Prints, for every job, its wall time, peak memory (Snakemake's
 benchmark), the memory it asked for, and the bytes it wrote; then the plan of the full
 paper configuration (``python -m lxmert_lth.plan``): 84 fine-tunes, schedule, disk.
+With ``--family visualbert``, the same for ``configs/paper_visualbert.yaml``: a
+VisualBERT-base with random weights in place of LXMERT-base.
 """
 
 from __future__ import annotations
@@ -33,19 +35,34 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench")]
 CAPS = {"train": 256, "val": 128, "test": 256}
 
 
-def write_pretrained(folder: Path) -> Path:
-    """LXMERT-base (random weights) and a 30,522-piece tokenizer, as save_pretrained."""
+CONFIGS = {"lxmert": "paper.yaml", "visualbert": "paper_visualbert.yaml"}
+# The class and configuration of each family's published checkpoint (what a user brings).
+PUBLISHED = {
+    "lxmert": ("LxmertForPreTraining", {}),
+    "visualbert": ("VisualBertForPreTraining", {"visual_embedding_dim": 2048}),
+}
+
+
+def write_pretrained(folder: Path, family: str = "lxmert") -> Path:
+    """The family's base model (random weights) and a 30,522-piece tokenizer, as
+    save_pretrained."""
     import torch
     from bench_prepare_vqa_v2 import WORDS
-    from transformers import BertTokenizerFast, LxmertConfig, LxmertForPreTraining
+    from transformers import BertTokenizerFast
+
+    from lxmert_lth import families
 
     folder.mkdir(parents=True, exist_ok=True)
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "?", *WORDS]
     vocab += [f"piece{i}" for i in range(30_522 - len(vocab))]
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
     BertTokenizerFast(vocab_file=str(folder / "vocab.txt")).save_pretrained(folder)
+    import transformers
+
     torch.manual_seed(0)
-    LxmertForPreTraining(LxmertConfig()).save_pretrained(folder)
+    cls, kwargs = PUBLISHED[family]
+    config = families.get(family).config_class()(**kwargs)
+    getattr(transformers, cls)(config).save_pretrained(folder)
     return folder
 
 
@@ -65,8 +82,10 @@ def write_tsv(path: Path, image_ids: list[str]) -> None:
             )))  # fmt: skip
 
 
-def rehearsal_config(workdir: Path, official: dict, pretrained: Path, tsv: Path) -> Path:
-    config = yaml.safe_load((ROOT / "configs" / "paper.yaml").read_text())
+def rehearsal_config(
+    workdir: Path, official: dict, pretrained: Path, tsv: Path, family: str = "lxmert"
+) -> Path:
+    config = yaml.safe_load((ROOT / "configs" / CONFIGS[family]).read_text())
     config["results"] = "results-paper"
     config["dataset"]["official"] = {**official, "min_answer_count": 9, "minival_images": 5000}
     config["dataset"]["max_questions"] = CAPS
@@ -183,6 +202,7 @@ def main() -> int:
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--report-only", action="store_true",
                         help="report on the rehearsal already in --workdir")  # fmt: skip
+    parser.add_argument("--family", choices=sorted(CONFIGS), default="lxmert")
     args = parser.parse_args()
     if args.report_only:
         res = args.workdir / "results-paper"
@@ -199,10 +219,10 @@ def main() -> int:
     (inputs / "vqa").mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     official = write_official(inputs / "vqa", 1.0)
-    pretrained = write_pretrained(inputs / "lxmert-base")
+    pretrained = write_pretrained(inputs / f"{args.family}-base", args.family)
     tsv = inputs / "obj36.tsv"
     tsv.write_bytes(b"")
-    config = rehearsal_config(workdir, official, pretrained, tsv)
+    config = rehearsal_config(workdir, official, pretrained, tsv, args.family)
     res = workdir / "results-paper"
     # The questions first (at full size): the TSV then holds the images they use.
     snakemake(workdir, "--cores", str(args.cores), "results-paper/data/test.json",
@@ -221,7 +241,7 @@ def main() -> int:
     print("\n".join(projections(res, workdir)))
     print("\nThe full paper configuration:")
     full = plan.load_config(
-        ROOT / "configs" / "paper.yaml", ROOT / "schemas" / "config.schema.yaml"
+        ROOT / "configs" / CONFIGS[args.family], ROOT / "schemas" / "config.schema.yaml"
     )
     full["results"] = str(workdir / "not-yet")
     print(plan.report(full, [1, 2, 8, 32], samples_per_second=None))
