@@ -7,7 +7,7 @@ from collections import namedtuple
 import pytest
 
 from conftest import ROOT, load_config, snakemake
-from lxmert_lth import plan
+from lxmert_lth import families, plan
 from lxmert_lth.network import Network
 from lxmert_lth.study import fine_tunes, levels, waits_for
 
@@ -152,3 +152,16 @@ def test_slots_and_throughput_must_be_positive(flag, value):
     assert out.returncode == 2 and value in out.stderr and "Traceback" not in out.stderr
     with pytest.raises(ValueError, match="at least one device"):
         plan.simulate(PAPER["study"], PAPER["pruning"], 0)
+
+
+def test_the_plan_knows_each_familys_real_size():
+    visualbert = plan.load_config(
+        ROOT / "configs" / "paper_visualbert.yaml", ROOT / "schemas" / "config.schema.yaml"
+    )
+    visualbert["results"] = "not-yet-written"
+    size = plan.model_size(visualbert)
+    assert (size.parameters, size.source) == (113_856_825, "VisualBERT-base")
+    assert size.parameters == families.get("visualbert").base_parameters
+    lxmert = plan.model_size({**PAPER, "results": "not-yet-written"})
+    assert lxmert.parameters == families.get("lxmert").base_parameters == 213_930_297
+    assert size.prunable < lxmert.prunable
