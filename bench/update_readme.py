@@ -30,6 +30,32 @@ STUDIES_BEGIN = "<!-- studies: written by bench/update_readme.py --studies; do n
 STUDIES_END = "<!-- end of studies -->"
 HEADLINE_BEGIN = "<!-- headline: written by bench/update_readme.py; do not edit by hand -->"
 HEADLINE_END = "<!-- end of headline -->"
+FAMILIES_BEGIN = "<!-- families: written by bench/update_readme.py; do not edit by hand -->"
+FAMILIES_END = "<!-- end of families -->"
+
+
+def families_section(work: Path, summary: dict, figure: str) -> str | None:
+    """The model families side by side (configs/families.yaml's runs.md, in the same
+    work folder as the embedded default's run), or None when that run is not there."""
+    runs = work / "results-visualbert" / "runs.md"
+    if not runs.exists():
+        return None
+    caption, _, body = runs.read_text().strip().partition("\n\n")
+    timing = work / "visualbert_time.txt"
+    took = f" (VisualBERT's DAG: {timing.read_text().strip()})" if timing.exists() else ""
+    return "\n".join(
+        [
+            FAMILIES_BEGIN,
+            f"From `configs/visualbert.yaml` and `configs/families.yaml` run beside the embedded "
+            f"default above, at commit `{summary['commit']}` on {summary['machine']}{took}. "
+            f"{caption}",
+            "",
+            body,
+            "",
+            f"![Model families: accuracy against sparsity]({figure})",
+            FAMILIES_END,
+        ]
+    )
 
 
 def provenance(summary: dict) -> str:
@@ -144,6 +170,16 @@ def main() -> int:
     )
     shutil.copyfile(results / "figure1.png", ROOT / "docs" / "figure1.png")
     print(f"README.md, docs/results.md and docs/figure1.png updated from {results}")
+    if families_section(args.workdir, summary, "x") is not None:
+        readme_text = replace_between(readme_text, FAMILIES_BEGIN, FAMILIES_END,
+                                      families_section(args.workdir, summary, "docs/families.png"),
+                                      str(readme))  # fmt: skip
+        page_text = replace_between(page_text, FAMILIES_BEGIN, FAMILIES_END,
+                                    families_section(args.workdir, summary, "families.png"),
+                                    str(page))  # fmt: skip
+        shutil.copyfile(args.workdir / "results-visualbert" / "runs.png",
+                        ROOT / "docs" / "families.png")  # fmt: skip
+        print("the model families updated (docs/families.png)")
     if args.studies:
         studies, figures = studies_section(args.studies)
         page_text = replace_between(page_text, STUDIES_BEGIN, STUDIES_END, studies, str(page))
