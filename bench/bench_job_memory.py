@@ -51,8 +51,8 @@ def prepare(workdir: Path) -> Path:
 
 def write_theta0(res: Path, arch: dict, out: Path) -> None:
     import torch
-    from transformers import LxmertForQuestionAnswering
 
+    from lxmert_lth import families
     from lxmert_lth.checkpoints import CheckpointMeta
     from lxmert_lth.enforcement import prunable_parameter_names
     from lxmert_lth.features import FeatureStore
@@ -64,8 +64,9 @@ def write_theta0(res: Path, arch: dict, out: Path) -> None:
     dim = FeatureStore(str(res / "features/regions.h5")).feature_dim
     config = small_config(len(load_tokenizer(res / "tokenizer")), dim, len(answers), arch)
     torch.manual_seed(0)
-    model = LxmertForQuestionAnswering(config)
-    pattern = r"^lxmert\.(encoder\.(layer|r_layers|x_layers)\.|pooler\.)"
+    family = families.get(arch.get("family"))
+    model = family.qa_class()(config)
+    pattern = family.prunable_modules
     meta = CheckpointMeta(
         config={},
         answers=answers,
@@ -93,8 +94,9 @@ def child(spec: dict) -> dict:
         FinetuneOutputs,
         JobOptions,
         Scoring,
+        StartingPoint,
         TrainingData,
-        finetune_dense,
+        finetune,
     )
     from lxmert_lth.stages.subnetworks import MaskSources, SubnetworkOutputs, retrain_subnetwork
 
@@ -104,7 +106,10 @@ def child(spec: dict) -> dict:
                               "predictions.json", "scores.json", "history.json")))  # fmt: skip
     options = JobOptions("cpu", "fp32", False, Loading(True, 0), str(out / ".resume"), 1e-4)
     if spec["kind"] == "dense":
-        finetune_dense(data, spec["theta0"], outputs, 0, RECIPE, 20, Scoring("test"), options)
+        # The dense job's fine-tune from the theta_0 written above (the job itself first
+        # writes theta_0 from a pretrained folder, a fraction of its memory and time).
+        start = StartingPoint(spec["theta0"])
+        finetune(data, start, outputs, Network(0), RECIPE, 20, Scoring("test"), options)
     else:
         subnetwork = SubnetworkOutputs(str(out / "mask.safetensors"),
                                        str(out / "rewound.safetensors"), outputs)  # fmt: skip
