@@ -56,6 +56,18 @@ class Family:
         """The embedded default's architecture (``model`` in the configuration)."""
         raise NotImplementedError
 
+    @staticmethod
+    def transformer_sizes(arch: Mapping) -> dict:
+        """The configuration keywords every BERT-like family shares, from ``model``."""
+        return {
+            "hidden_size": arch["hidden_size"],
+            "num_attention_heads": arch["num_attention_heads"],
+            "intermediate_size": arch["intermediate_size"],
+            "max_position_embeddings": arch["max_position_embeddings"],
+            "hidden_dropout_prob": arch["dropout"],
+            "attention_probs_dropout_prob": arch["dropout"],
+        }
+
     def base_config(self, num_answers: int, feature_dim: int = 2048):
         """The published base architecture (the plan's size before any file exists)."""
         raise NotImplementedError

@@ -61,15 +61,10 @@ class Lxmert(Family):
     def small_config(self, vocab_size: int, feature_dim: int, num_answers: int, arch: Mapping):
         return self.config_class()(
             vocab_size=vocab_size,
-            hidden_size=arch["hidden_size"],
-            num_attention_heads=arch["num_attention_heads"],
-            intermediate_size=arch["intermediate_size"],
+            **self.transformer_sizes(arch),
             l_layers=arch["l_layers"],
             x_layers=arch["x_layers"],
             r_layers=arch["r_layers"],
-            max_position_embeddings=arch["max_position_embeddings"],
-            hidden_dropout_prob=arch["dropout"],
-            attention_probs_dropout_prob=arch["dropout"],
             visual_feat_dim=feature_dim,
             visual_pos_dim=4,
             num_qa_labels=num_answers,

@@ -49,13 +49,8 @@ class VisualBert(Family):
     def small_config(self, vocab_size: int, feature_dim: int, num_answers: int, arch: Mapping):
         return self.config_class()(
             vocab_size=vocab_size,
-            hidden_size=arch["hidden_size"],
-            num_attention_heads=arch["num_attention_heads"],
-            intermediate_size=arch["intermediate_size"],
+            **self.transformer_sizes(arch),
             num_hidden_layers=arch["num_hidden_layers"],
-            max_position_embeddings=arch["max_position_embeddings"],
-            hidden_dropout_prob=arch["dropout"],
-            attention_probs_dropout_prob=arch["dropout"],
             visual_embedding_dim=feature_dim,
             num_labels=num_answers,
         )
