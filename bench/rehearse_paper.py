@@ -35,7 +35,6 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench")]
 CAPS = {"train": 256, "val": 128, "test": 256}
 
 
-CONFIGS = {"lxmert": "paper.yaml", "visualbert": "paper_visualbert.yaml"}
 # The class and configuration of each family's published checkpoint (what a user brings).
 PUBLISHED = {
     "lxmert": ("LxmertForPreTraining", {}),
@@ -85,7 +84,9 @@ def write_tsv(path: Path, image_ids: list[str]) -> None:
 def rehearsal_config(
     workdir: Path, official: dict, pretrained: Path, tsv: Path, family: str = "lxmert"
 ) -> Path:
-    config = yaml.safe_load((ROOT / "configs" / CONFIGS[family]).read_text())
+    from lxmert_lth import families
+
+    config = yaml.safe_load((ROOT / families.get(family).paper_config).read_text())
     config["results"] = "results-paper"
     config["dataset"]["official"] = {**official, "min_answer_count": 9, "minival_images": 5000}
     config["dataset"]["max_questions"] = CAPS
@@ -202,7 +203,7 @@ def main() -> int:
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--report-only", action="store_true",
                         help="report on the rehearsal already in --workdir")  # fmt: skip
-    parser.add_argument("--family", choices=sorted(CONFIGS), default="lxmert")
+    parser.add_argument("--family", choices=sorted(PUBLISHED), default="lxmert")
     args = parser.parse_args()
     if args.report_only:
         res = args.workdir / "results-paper"
@@ -212,7 +213,7 @@ def main() -> int:
     from bench_prepare_vqa_v2 import write_official
 
     from conftest import snakemake
-    from lxmert_lth import plan
+    from lxmert_lth import families, plan
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="lxmert-lth-rehearsal-"))
     inputs = workdir / "inputs"
@@ -241,7 +242,7 @@ def main() -> int:
     print("\n".join(projections(res, workdir)))
     print("\nThe full paper configuration:")
     full = plan.load_config(
-        ROOT / "configs" / CONFIGS[args.family], ROOT / "schemas" / "config.schema.yaml"
+        ROOT / families.get(args.family).paper_config, ROOT / "schemas" / "config.schema.yaml"
     )
     full["results"] = str(workdir / "not-yet")
     print(plan.report(full, [1, 2, 8, 32], samples_per_second=None))

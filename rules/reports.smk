@@ -176,7 +176,7 @@ rule job_costs:
         benchmarks=[path for _, path in benchmarked_jobs()],
         theta0=res(f"seed{trained_networks()[0].seed}/theta0.safetensors"),
         questions=res("data/train.json"),
-        paper=os.path.join(workflow.basedir, "configs/paper.yaml"),
+        paper=os.path.join(workflow.basedir, FAMILY.paper_config),
     output:
         csv=res("benchmarks/costs.csv"),
         md=res("benchmarks/costs.md"),

@@ -7,7 +7,7 @@ scales this run's mean fine-tune time by the ratio of the work of a paper fine-t
 one of this run: work per training sample ~ 6 x prunable (matrix) weights x positions
 (word pieces + regions), and a fine-tune reads ``plan.EVAL_COST``-weighted samples as the
 plan counts them. It is an estimate for *this* device: small models run further below a
-device's peak than LXMERT-base does, so it errs high; on a GPU, measure the training
+device's peak than a base model does, so it errs high; on a GPU, measure the training
 throughput and give it to ``python -m lxmert_lth.plan --samples-per-second``.
 """
 
@@ -136,7 +136,7 @@ def write_costs(
         "",
         f"The paper configuration at this run's rate (device: {device}; a fine-tune's work "
         "taken as 6 x prunable weights x positions per training-sample equivalent; small "
-        "models run further below a device's peak than LXMERT-base, so this errs high; on a "
+        "models run further below a device's peak than a base model, so this errs high; on a "
         "GPU, give a measured throughput to `python -m lxmert_lth.plan "
         "--samples-per-second`):",
         "",

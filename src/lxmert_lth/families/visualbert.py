@@ -30,6 +30,7 @@ class VisualBert(Family):
     answer_output = ""  # the head is one Linear layer
     # uclanlp/visualbert-vqa-coco-pre as VisualBertForQuestionAnswering with 3,129 answers.
     base_parameters = 113_856_825
+    paper_config = "configs/paper_visualbert.yaml"
 
     def config_class(self):
         from transformers import VisualBertConfig
