@@ -174,8 +174,11 @@ rule training_curves:
 rule job_costs:
     input:
         benchmarks=[path for _, path in benchmarked_jobs()],
-        theta0=res(f"seed{trained_networks()[0].seed}/theta0.safetensors"),
-        questions=res("data/train.json"),
+        # The model's size from a theta_0 the run makes (study.dense_seed: the shared one).
+        theta0=res(
+            f"seed{study.dense_network(STUDY['seeds'][0], STUDY).seed}/theta0.safetensors"
+        ),
+        questions=[res(f"data/{split}.json") for split in ("train", "val", "test")],
         paper=os.path.join(workflow.basedir, FAMILY.paper_config),
     output:
         csv=res("benchmarks/costs.csv"),
@@ -190,6 +193,11 @@ rule job_costs:
         logfile("job_costs.log"),
     conda:
         ENV
+    resources:
+        # It counts the question files' records (VQA v2: 389 MiB of JSON).
+        mem_mb=lambda wc, input, attempt: memory.questions_job_mem_mb(
+            size_of(*input.questions), attempt
+        ),
     params:
         labels=[label for label, _ in benchmarked_jobs()],
         device=EXECUTION["device"],

@@ -229,3 +229,19 @@ def test_the_highest_sparsity_whose_ticket_keeps_99_percent_of_dense():
     assert highest_sparsity_kept(scores[scores.sparsity.isin([0, 20])]) is None
     table = build_runs_table({"a": scores}, 10)
     assert table["keeps 99% of dense up to"].tolist() == ["30%"]
+
+
+def test_the_costs_job_asks_for_no_dense_fine_tune_the_study_does_not_make(tmp_path):
+    """With one shared dense network (study.dense_seed), the costs job reads that one's
+    theta_0: the plan holds one dense fine-tune, not one more for the first seed."""
+    import yaml
+
+    from conftest import load_config
+
+    config = load_config()
+    config["study"]["dense_seed"] = 9595
+    path = tmp_path / "shared.yaml"
+    path.write_text(yaml.safe_dump(config))
+    out = snakemake(tmp_path, "-n", "--quiet", "rules", configfile=path).stdout
+    counts = {w[0]: w[1] for w in map(str.split, out.splitlines()) if len(w) == 2}
+    assert counts["finetune_dense"] == "1" and counts["job_costs"] == "1"

@@ -38,8 +38,6 @@ class Family:
     base_parameters: int
     # Its study on VQA v2 (the repository's configuration; job_costs projects to it).
     paper_config: str
-    # Batches carry the features (B, regions, dim) and boxes (B, regions, 4).
-    visual_keys = ("visual_feats", "visual_pos")
 
     # --- models and configurations ------------------------------------------------------
 
