@@ -119,8 +119,7 @@ def path_lazy(h5: str, workers: int) -> dict:
         image_rows=torch.arange(n),
         label_idx=torch.zeros(n, 1, dtype=torch.long),
         label_score=torch.ones(n, 1),
-        features=None,
-        boxes=None,
+        visual=None,
         store=store,
         loader_workers=workers,
     )

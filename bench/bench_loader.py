@@ -55,8 +55,7 @@ def lazy_split(store: FeatureStore, workers: int) -> EncodedSplit:
         image_rows=torch.arange(n) % len(store),
         label_idx=torch.zeros((n, 1), dtype=torch.long),
         label_score=torch.zeros((n, 1)),
-        features=None,
-        boxes=None,
+        visual=None,
         store=store,
         loader_workers=workers,
     )

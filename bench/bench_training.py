@@ -26,6 +26,7 @@ from lxmert_lth import families
 from lxmert_lth.data import EncodedSplit, batches
 from lxmert_lth.easyvqa import FEATURE_DIM, NUM_REGIONS
 from lxmert_lth.enforcement import MaskEnforcer, prunable_parameter_names
+from lxmert_lth.features import FeatureStore
 from lxmert_lth.masks import random_mask
 from lxmert_lth.modeling import small_config
 from lxmert_lth.study import prunable_pattern
@@ -44,8 +45,11 @@ def synthetic_split(n: int, answers: int, seq: int = 12, images: int = 512) -> E
         image_rows=torch.randint(0, images, (n,), generator=g),
         label_idx=torch.randint(0, answers, (n, 1), generator=g),
         label_score=torch.ones(n, 1),
-        features=torch.rand(images, NUM_REGIONS, FEATURE_DIM, generator=g),
-        boxes=torch.rand(images, NUM_REGIONS, 4, generator=g),
+        visual={
+            "visual_feats": torch.rand(images, NUM_REGIONS, FEATURE_DIM, generator=g),
+            "visual_pos": torch.rand(images, NUM_REGIONS, 4, generator=g),
+        },
+        store=FeatureStore,  # in memory: only its gather
     )
 
 

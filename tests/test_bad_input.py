@@ -14,6 +14,7 @@ from transformers import LxmertForQuestionAnswering
 from conftest import snakemake, write_config
 from lxmert_lth.checkpoints import CheckpointMeta
 from lxmert_lth.data import EncodedSplit, Loading, QuestionSplit
+from lxmert_lth.features import FeatureStore
 from lxmert_lth.io import InputError, TensorFile, atomic_path, read_json, save_tensors, write_json
 from lxmert_lth.modeling import small_config
 from lxmert_lth.network import Network
@@ -105,8 +106,8 @@ def tiny_split(n=32, nan=False) -> EncodedSplit:
         image_rows=torch.arange(n) % 4,
         label_idx=torch.randint(0, 3, (n, 1), generator=g),
         label_score=torch.ones(n, 1),
-        features=feats,
-        boxes=torch.rand(4, 2, 4, generator=g),
+        visual={"visual_feats": feats, "visual_pos": torch.rand(4, 2, 4, generator=g)},
+        store=FeatureStore,  # in memory: only its gather
     )
 
 

@@ -256,7 +256,7 @@ def test_lazy_batches_equal_in_memory_batches(converted, workers):
     args = (splits["train"], tok, answers, store, 20)
     memory = encode_split(*args)
     lazy = encode_split(*args, in_memory=False, loader_workers=workers)
-    assert lazy.features is None  # nothing loaded up front
+    assert lazy.visual is None  # nothing loaded up front
     g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
     got = list(zip(batches(memory, 5, g1), batches(lazy, 5, g2), strict=True))
     assert len(got) == -(-len(memory) // 5)

@@ -1,10 +1,12 @@
-"""Questions + features -> tensors, and batches of them.
+"""Questions + images -> tensors, and batches of them.
 
-A split is tokenised once. Its images' region features are either read once from the
-HDF5 store into memory (small data: batches are then gathered by index on the device,
-with no per-sample Python work), or read lazily per batch (VQA v2: 30+ GiB of features)
-by data-loader workers that each open the HDF5 file themselves, so no process holds or
-copies the data set. Both modes give the same batches in the same order.
+A split is tokenised once. Its images are read through a visual store: region features
+(``features.FeatureStore``, HDF5) for the families that read regions, or image files
+(``images.ImageStore``) for those that read pixels. They are either read once into
+memory (small data: batches are then gathered by index on the device, with no
+per-sample Python work), or read lazily per batch (VQA v2: 30+ GiB of features, 200k
+JPEG files) by data-loader workers that each open the store themselves, so no process
+holds or copies the data set. Both modes give the same batches in the same order.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from dataclasses import dataclass
 
 import torch
 
-from .features import FeatureStore
 from .io import InputError
 from .questions import load_questions
 
@@ -25,12 +26,13 @@ class EncodedSplit:
     input_ids: torch.Tensor  # (N, L) int64
     attention_mask: torch.Tensor  # (N, L) int64
     token_type_ids: torch.Tensor  # (N, L) int64
-    image_rows: torch.Tensor  # (N,) int64, row into features/boxes
+    image_rows: torch.Tensor  # (N,) int64, row into ``visual`` (in memory) or the store
     label_idx: torch.Tensor  # (N, K) int64, -1 = padding
     label_score: torch.Tensor  # (N, K) float32
-    features: torch.Tensor | None  # (M, R, D) float32 in memory; None: read from ``store``
-    boxes: torch.Tensor | None  # (M, R, 4) float32
-    store: FeatureStore | None = None  # lazy mode: image_rows index the HDF5 file
+    # The split's images in memory, as the store loads them (region features and boxes,
+    # or pixels and sizes); None: read per batch from ``store``.
+    visual: dict[str, torch.Tensor] | None
+    store: object  # features.FeatureStore or images.ImageStore: how batches are made
     loader_workers: int = 0
     device: str = "cpu"  # where batches go
 
@@ -39,7 +41,15 @@ class EncodedSplit:
 
     @property
     def lazy(self) -> bool:
-        return self.features is None
+        return self.visual is None
+
+    @property
+    def num_images(self) -> int:
+        return self.store.num_images(self.visual)
+
+    def images(self, rows: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The model's visual inputs of these image rows (in memory)."""
+        return self.store.gather(self.visual, rows)
 
     def to(self, device) -> EncodedSplit:
         """In memory: every tensor moves; lazy: tensors stay on the CPU for the loader
@@ -47,12 +57,13 @@ class EncodedSplit:
         fields = dict(vars(self), device=str(device))
         if not self.lazy:
             fields = {k: v.to(device) if torch.is_tensor(v) else v for k, v in fields.items()}
+            fields["visual"] = {k: v.to(device) for k, v in self.visual.items()}
         return EncodedSplit(**fields)
 
 
 @dataclass(frozen=True)
 class Loading:
-    """How a split's features are read: in memory, or per batch by ``workers`` processes.
+    """How a split's images are read: in memory, or per batch by ``workers`` processes.
     Both give the same batches in the same order, so neither changes a result."""
 
     in_memory: bool = True
@@ -71,7 +82,7 @@ def load_split(
     path,
     tokenizer,
     answers: Sequence[str],
-    store: FeatureStore,
+    store,
     max_length: int,
     device,
     loading: Loading = Loading(),  # noqa: B008 (a frozen dataclass)
@@ -95,7 +106,7 @@ def encode_split(
     questions: Sequence[Mapping],
     tokenizer,
     answers: Sequence[str],
-    store: FeatureStore,
+    store,
     max_length: int,
     source: str = "questions",
     in_memory: bool = True,
@@ -103,8 +114,8 @@ def encode_split(
 ) -> EncodedSplit:
     """Tokenise questions (at most ``max_length`` word pieces incl. [CLS]/[SEP]),
     map soft labels to answer indices (answers outside the vocabulary are dropped, as in
-    the original recipe), and load the features of the split's images (``in_memory``) or
-    point at them in the store (read per batch by ``loader_workers`` processes)."""
+    the original recipe), and load the split's images from ``store`` (``in_memory``) or
+    point at them there (read per batch by ``loader_workers`` processes)."""
     if not questions:
         raise InputError(f"{source}: no questions")
     answer_index = {a: i for i, a in enumerate(answers)}
@@ -119,10 +130,10 @@ def encode_split(
     missing = [i for i in images if i not in store]
     if missing:
         qid = next(q["question_id"] for q in questions if str(q["image_id"]) == missing[0])
-        raise InputError(f"{store.path}: image {missing[0]!r} of question {qid} has no features")
+        raise InputError(f"{store.path}: image {missing[0]!r} of question {qid} is not there")
     if in_memory:
         row = {image: r for r, image in enumerate(images)}
-        feats, boxes = store.read(images)
+        visual = store.load(images)
     else:
         row = dict(zip(images, store.rows(images).tolist(), strict=True))
     width = max(1, max(len(q["label"]) for q in questions))
@@ -140,9 +151,8 @@ def encode_split(
         image_rows=torch.tensor([row[str(q["image_id"])] for q in questions]),
         label_idx=label_idx,
         label_score=label_score,
-        features=torch.from_numpy(feats) if in_memory else None,
-        boxes=torch.from_numpy(boxes) if in_memory else None,
-        store=None if in_memory else store,
+        visual=visual if in_memory else None,
+        store=store,
         loader_workers=loader_workers,
     )
 
@@ -169,7 +179,7 @@ def _text_fields(split: EncodedSplit, idx: torch.Tensor) -> dict[str, torch.Tens
 
 class _LazyBatches(torch.utils.data.Dataset):
     """Item = one whole batch (a tensor of question indices): its text tensors and its
-    images' features, read from the HDF5 store by the worker that makes it."""
+    images, read from the store by the worker that makes it."""
 
     def __init__(self, split: EncodedSplit):
         self.split = split
@@ -179,12 +189,7 @@ class _LazyBatches(torch.utils.data.Dataset):
 
     def __getitem__(self, idx: torch.Tensor) -> dict[str, torch.Tensor]:
         rows = self.split.image_rows[idx].numpy()
-        feats, boxes = self.split.store.read_rows(rows, as_stored=True)
-        return {
-            **_text_fields(self.split, idx),
-            "visual_feats": torch.from_numpy(feats),
-            "visual_pos": torch.from_numpy(boxes),
-        }
+        return {**_text_fields(self.split, idx), **self.split.store.batch(rows)}
 
 
 def batches(
@@ -205,12 +210,7 @@ def batches(
         return
     for idx in chunks:
         idx = idx.to(split.input_ids.device)
-        rows = split.image_rows[idx]
-        yield {
-            **_text_fields(split, idx),
-            "visual_feats": split.features[rows],
-            "visual_pos": split.boxes[rows],
-        }
+        yield {**_text_fields(split, idx), **split.images(split.image_rows[idx])}
 
 
 def _lazy_batches(split: EncodedSplit, chunks: list[torch.Tensor]):
@@ -224,7 +224,6 @@ def _lazy_batches(split: EncodedSplit, chunks: list[torch.Tensor]):
         prefetch_factor=4 if split.loader_workers else None,
     )
     for batch in loader:
-        batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
         # Features travel in their stored type (float16 at half the bytes); cast here.
-        batch["visual_feats"] = batch["visual_feats"].float()
-        yield batch
+        batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+        yield {k: v.float() if v.is_floating_point() else v for k, v in batch.items()}

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import h5py
 import numpy as np
@@ -302,3 +302,28 @@ class FeatureStore:
         if not as_stored:
             feats = feats.astype(np.float32, copy=False)
         return feats[inverse], box[inverse]
+
+    # --- what lxmert_lth.data reads: the same for every store ------------------------------
+
+    def load(self, image_ids: Sequence[str]) -> dict:
+        """The images' features and boxes in memory (float32)."""
+        import torch
+
+        feats, boxes = self.read(image_ids)
+        return {"visual_feats": torch.from_numpy(feats), "visual_pos": torch.from_numpy(boxes)}
+
+    @staticmethod
+    def gather(memory: Mapping, rows) -> dict:
+        """A batch of images held in memory."""
+        return {key: value[rows] for key, value in memory.items()}
+
+    def batch(self, rows) -> dict:
+        """A batch read from the file (a loader worker's); features in their stored type."""
+        import torch
+
+        feats, boxes = self.read_rows(rows, as_stored=True)
+        return {"visual_feats": torch.from_numpy(feats), "visual_pos": torch.from_numpy(boxes)}
+
+    @staticmethod
+    def num_images(memory: Mapping) -> int:
+        return len(memory["visual_feats"])

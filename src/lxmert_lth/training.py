@@ -408,7 +408,7 @@ def pretrain(
             n = batch["input_ids"].shape[0]
             dev = batch["input_ids"].device
             mismatched = (torch.rand(n, generator=gen) < mismatch_fraction).to(dev)
-            other = torch.randint(len(data.features), (n,), generator=gen).to(dev)
+            other = torch.randint(data.num_images, (n,), generator=gen).to(dev)
             rows = torch.where(mismatched, other, data.image_rows[batch["index"]])
             matched = (rows == data.image_rows[batch["index"]]).long()
             # Words are masked in a fraction of the questions; questions are answered only when
@@ -423,12 +423,7 @@ def pretrain(
                 gen,
             )
             answerable = (matched == 1) & ~masked_rows & (batch["label_idx"] >= 0).any(1)
-            pairs = {
-                **batch,
-                "input_ids": input_ids,
-                "visual_feats": data.features[rows],
-                "visual_pos": data.boxes[rows],
-            }
+            pairs = {**batch, "input_ids": input_ids, **data.images(rows)}
             with ComputeClock.measure():
                 out = model(**family.inputs(pairs))
                 loss = family.pretraining_loss(

@@ -20,7 +20,7 @@ from ..data import Loading, QuestionSplit, load_split
 from ..devices import autocast, choose_device, configure_cuda
 from ..enforcement import MaskEnforcer, prunable_parameter_names
 from ..evalai import write_submission
-from ..features import FeatureStore
+from ..images import open_store
 from ..io import InputError, write_json
 from ..masks import Mask
 from ..modeling import load_checkpoint, load_theta0, num_parameters, save_checkpoint
@@ -330,7 +330,7 @@ def encode_splits(
     data: TrainingData, answers: list[str], max_length: int, device, loading: Loading
 ) -> Splits:
     tokenizer = load_tokenizer(data.tokenizer)
-    store = FeatureStore(data.features)
+    store = open_store(data.features)
     encoded = {
         name: load_split(
             getattr(data, name), tokenizer, answers, store, max_length, device, loading

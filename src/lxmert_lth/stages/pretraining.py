@@ -10,7 +10,7 @@ from pathlib import Path
 from .. import families
 from ..data import load_split
 from ..devices import choose_device
-from ..features import FeatureStore
+from ..images import open_store
 from ..io import InputError, atomic_path, write_json
 from ..modeling import (
     PRETRAINED_ANSWERS,
@@ -46,7 +46,7 @@ def pretrain(
     dev = choose_device(device)
     tokenizer = load_tokenizer(inputs["tokenizer"])
     answers = read_answer_list(inputs["answers"])
-    store = FeatureStore(inputs["features"])
+    store = open_store(inputs["features"])
     data = load_split(inputs["train"], tokenizer, answers, store, max_length, dev)
     val = load_split(inputs["val"], tokenizer, answers, store, max_length, dev)
     config = small_config(len(tokenizer), store.feature_dim, len(answers), model)

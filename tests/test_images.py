@@ -1,0 +1,189 @@
+"""Images for the families that read pixels: ViLT's processing, the index, and batches
+that are the same in memory and read by loader workers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from transformers.models.vilt.image_processing_pil_vilt import ViltImageProcessorPil
+
+from lxmert_lth.data import batches, encode_split
+from lxmert_lth.images import ImageStore, Processing, coco_images, pad, write_index
+from lxmert_lth.io import InputError
+
+# (width, height) of COCO-like images: landscape, portrait, square, very wide.
+SIZES = [(640, 480), (480, 640), (500, 500), (1000, 200), (333, 517)]
+
+
+def write_images(folder, sizes=SIZES, fmt="JPEG") -> dict[str, str]:
+    rng = np.random.default_rng(0)
+    (folder / "val2014").mkdir(parents=True)
+    paths = {}
+    for i, (w, h) in enumerate(sizes):
+        image_id = f"COCO_val2014_{i:012d}"
+        pixels = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(folder / "val2014" / f"{image_id}.jpg", fmt)
+        paths[image_id] = f"val2014/{image_id}.jpg"
+    return paths
+
+
+@pytest.fixture
+def store(tmp_path):
+    paths = write_images(tmp_path / "coco")
+    write_index(tmp_path / "images.json", tmp_path / "coco", paths, "coco", Processing(96, 32))
+    return ImageStore(tmp_path / "images.json")
+
+
+def test_resize_follows_vilts_min_max_rule():
+    """The original ViLT's MinMaxResize (shorter side to 384, longer at most
+    int(1333 / 800 x 384) = 639, rounded half up, then down to 32), by hand, and as
+    transformers' processor sizes the same images."""
+    processing = Processing(384, 32)
+    reference = ViltImageProcessorPil(size={"shortest_edge": 384}, size_divisor=32)
+    expected = {
+        (640, 480): (384, 512),  # h, w
+        (480, 640): (512, 384),
+        (500, 500): (384, 384),
+        (1000, 200): (128, 608),  # 384 x 1920 -> 127.8 x 639 -> 128 x 639 -> 128 x 608
+        (333, 517): (576, 384),  # 384 x 596.2 -> 596 -> 576
+    }
+    for (w, h), size in expected.items():
+        assert processing.size(w, h) == size, (w, h)
+        image = Image.new("RGB", (w, h), (200, 30, 90))
+        assert reference(image, return_tensors="np")["pixel_values"].shape[2:] == size
+
+
+@pytest.mark.parametrize("edge, divisor", [(384, 32), (96, 32), (64, 16)])
+def test_pixels_are_the_processors_bit_for_bit(tmp_path, edge, divisor):
+    """Every pixel equals ViltImageProcessorPil's, on COCO-sized JPEG files and PNGs."""
+    paths = write_images(tmp_path)
+    Image.fromarray(np.random.default_rng(1).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(
+        tmp_path / "small.png"
+    )
+    files = [tmp_path / p for p in paths.values()] + [tmp_path / "small.png"]
+    reference = ViltImageProcessorPil(
+        size={"shortest_edge": edge}, size_divisor=divisor, do_pad=False
+    )
+    processing = Processing(edge, divisor)
+    for path in files:
+        if min(processing.size(*Image.open(path).size)) == 0:
+            continue  # too thin at this size (refused: the next test)
+        expected = reference(Image.open(path).convert("RGB"), return_tensors="np")
+        got = processing(str(path))
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got, expected["pixel_values"][0], err_msg=str(path))
+
+
+def test_a_batch_is_the_processors_padded_batch(tmp_path):
+    """Padding per batch, one image at a time, equals ViltImageProcessorPil's own batch
+    (its default: pad to the largest, pixel_mask of the real pixels)."""
+    paths = write_images(tmp_path)
+    images = [Image.open(tmp_path / p).convert("RGB") for p in paths.values()]
+    reference = ViltImageProcessorPil(size={"shortest_edge": 96}, size_divisor=32)(
+        images, return_tensors="np"
+    )
+    got = pad([Processing(96, 32)(str(tmp_path / p)) for p in paths.values()])
+    np.testing.assert_array_equal(got["pixel_values"], reference["pixel_values"])
+    np.testing.assert_array_equal(got["pixel_mask"], reference["pixel_mask"])
+    # Normalised with mean and std 0.5: values in [-1, 1].
+    assert got["pixel_values"].min() >= -1.0 and got["pixel_values"].max() <= 1.0
+
+
+def test_an_image_too_thin_for_the_resize_is_named(tmp_path):
+    Image.new("RGB", (1000, 200)).save(tmp_path / "wide.png")
+    with pytest.raises(InputError, match=r"wide\.png: 1000 x 200 pixels leave a side under 32"):
+        Processing(64, 32)(str(tmp_path / "wide.png"))
+
+
+def test_grey_and_png_images_are_read_as_rgb(tmp_path):
+    Image.new("L", (40, 70), 128).save(tmp_path / "grey.png")
+    pixels = Processing(32, 8)(str(tmp_path / "grey.png"))
+    assert pixels.shape == (3, 48, 24)  # 32 x 56, capped at 53: 30 x 53, down to 8
+    np.testing.assert_array_equal(pixels, np.broadcast_to(pixels[0], pixels.shape))  # grey
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_lazy_batches_equal_in_memory_batches(store, workers):
+    """Batches cropped from the split held in memory equal batches decoded per batch by
+    the loader's workers: the same tensors in the same order."""
+    ids = list(store.ids)
+    questions = [
+        {"question_id": q, "image_id": ids[q % len(ids)], "question": "what shape is it",
+         "label": {"circle": 1.0}}
+        for q in range(13)
+    ]  # fmt: skip
+
+    class Tok:  # the tokenizer's output is not what this test is about
+        def __call__(self, texts, **kw):
+            n = len(texts)
+            ones = torch.ones(n, 4, dtype=torch.long)
+            return {"input_ids": ones, "attention_mask": ones, "token_type_ids": 0 * ones}
+
+    memory = encode_split(questions, Tok(), ["circle"], store, 8)
+    lazy = encode_split(questions, Tok(), ["circle"], store, 8, in_memory=False,
+                        loader_workers=workers)  # fmt: skip
+    assert lazy.visual is None  # nothing decoded up front: memory flat in the images
+    g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    pairs = list(zip(batches(memory, 4, g1), batches(lazy, 4, g2), strict=True))
+    assert len(pairs) == 4
+    shapes = set()
+    for a, b in pairs:
+        assert a.keys() == b.keys()
+        for key in a:
+            assert torch.equal(a[key], b[key]), key
+        shapes.add(tuple(a["pixel_values"].shape[2:]))
+        # The mask's rows and columns of each image are its own size.
+        for values, mask in zip(a["pixel_values"], a["pixel_mask"], strict=True):
+            assert (values[:, mask == 0] == 0).all()
+    assert len(shapes) > 1  # batches are padded to their own largest image
+
+
+def test_index_refuses_a_missing_image(tmp_path):
+    paths = write_images(tmp_path / "coco")
+    paths["COCO_val2014_000000000099"] = "val2014/COCO_val2014_000000000099.jpg"
+    with pytest.raises(InputError, match=r"COCO_val2014_000000000099\.jpg: image file of image"):
+        write_index(tmp_path / "images.json", tmp_path / "coco", paths, "coco", Processing())
+    assert not (tmp_path / "images.json").exists()
+
+
+def test_a_corrupt_image_stops_the_job_naming_it(store, tmp_path):
+    bad = store.files[2]
+    with open(bad, "wb") as f:
+        f.write(b"not a jpeg")
+    with pytest.raises(InputError, match=rf"{bad}: not a readable image"):
+        store.batch(np.array([0, 2]))
+    questions = [{"question_id": 0, "image_id": store.ids[2], "question": "q", "label": {}}]
+
+    class Tok:
+        def __call__(self, texts, **kw):
+            ones = torch.ones(len(texts), 2, dtype=torch.long)
+            return {"input_ids": ones, "attention_mask": ones, "token_type_ids": ones}
+
+    # Read by a loader worker, the worker's error names the file too.
+    lazy = encode_split(questions, Tok(), ["a"], store, 4, in_memory=False, loader_workers=1)
+    with pytest.raises(InputError, match="not a readable image"):
+        next(iter(batches(lazy, 1)))
+
+
+def test_an_image_outside_the_index_is_named(store):
+    questions = [{"question_id": 7, "image_id": "COCO_val2014_000000000123", "question": "q",
+                  "label": {}}]  # fmt: skip
+    with pytest.raises(InputError, match=r"image 'COCO_val2014_000000000123' of question 7"):
+        encode_split(questions, lambda *a, **k: None, ["a"], store, 4)
+
+
+def test_coco_file_names():
+    assert coco_images(["COCO_test2015_000000000001"]) == {
+        "COCO_test2015_000000000001": "test2015/COCO_test2015_000000000001.jpg"
+    }
+    with pytest.raises(InputError, match="not a COCO image id"):
+        coco_images(["easyvqa_train_000001"])
+
+
+def test_an_index_of_another_layout_is_refused(tmp_path):
+    (tmp_path / "images.json").write_text('{"layout_version": 9, "root": ".", '
+                                          '"processing": {}, "images": {}}')  # fmt: skip
+    with pytest.raises(InputError, match="layout 9.*rerun rule index_images"):
+        ImageStore(tmp_path / "images.json")
