@@ -13,7 +13,9 @@ and the IMP chain up to it. Prints, for every job, its wall time, peak memory (S
 benchmark), the memory it asked for, and the bytes it wrote; then the plan of the full
 paper configuration (``python -m lxmert_lth.plan``): 84 fine-tunes, schedule, disk.
 With ``--family visualbert``, the same for ``configs/paper_visualbert.yaml``: a
-VisualBERT-base with random weights in place of LXMERT-base.
+VisualBERT-base with random weights in place of LXMERT-base; with ``--family vilt``, for
+``configs/paper_vilt.yaml``: a ViLT-B/32 with random weights, and a folder of COCO-sized
+JPEG files (640 x 480) of the images the capped splits use in place of the TSVs.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ CAPS = {"train": 256, "val": 128, "test": 256}
 PUBLISHED = {
     "lxmert": ("LxmertForPreTraining", {}),
     "visualbert": ("VisualBertForPreTraining", {"visual_embedding_dim": 2048}),
+    "vilt": ("ViltForMaskedLM", {}),
 }
 
 
@@ -81,16 +84,33 @@ def write_tsv(path: Path, image_ids: list[str]) -> None:
             )))  # fmt: skip
 
 
+def write_coco(folder: Path, image_ids: list[str]) -> None:
+    """COCO-sized JPEG files (640 x 480) as COCO names and files them."""
+    from PIL import Image
+
+    from lxmert_lth.images import coco_images
+
+    rng = np.random.default_rng(0)
+    for rel in coco_images(image_ids).values():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        pixels = rng.integers(0, 256, (480, 640, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(folder / rel, quality=90)
+
+
 def rehearsal_config(
-    workdir: Path, official: dict, pretrained: Path, tsv: Path, family: str = "lxmert"
+    workdir: Path, official: dict, pretrained: Path, images: Path, family: str = "lxmert"
 ) -> Path:
+    """``images``: the TSV of region features, or the COCO folder (a family of pixels)."""
     from lxmert_lth import families
 
     config = yaml.safe_load((ROOT / families.get(family).paper_config).read_text())
     config["results"] = "results-paper"
     config["dataset"]["official"] = {**official, "min_answer_count": 9, "minival_images": 5000}
     config["dataset"]["max_questions"] = CAPS
-    config["features"]["tsv"] = [str(tsv)]
+    if families.get(family).visual_input == "pixels":
+        config["images"]["folder"] = str(images)
+    else:
+        config["features"]["tsv"] = [str(images)]
     config["pretrained"] = {"source": str(pretrained), "tokenizer": None, "config": None,
                             "answers": None}  # fmt: skip
     config["finetune"].update(epochs=1)
@@ -221,18 +241,20 @@ def main() -> int:
     start = time.perf_counter()
     official = write_official(inputs / "vqa", 1.0)
     pretrained = write_pretrained(inputs / f"{args.family}-base", args.family)
-    tsv = inputs / "obj36.tsv"
-    tsv.write_bytes(b"")
-    config = rehearsal_config(workdir, official, pretrained, tsv, args.family)
+    pixels = families.get(args.family).visual_input == "pixels"
+    visual = inputs / ("coco" if pixels else "obj36.tsv")
+    visual.mkdir() if pixels else visual.write_bytes(b"")
+    config = rehearsal_config(workdir, official, pretrained, visual, args.family)
     res = workdir / "results-paper"
-    # The questions first (at full size): the TSV then holds the images they use.
+    # The questions first (at full size): the TSV (or folder) then holds their images.
     snakemake(workdir, "--cores", str(args.cores), "results-paper/data/test.json",
               configfile=config, timeout=3600)  # fmt: skip
     images = sorted(
         {q["image_id"] for s in CAPS for q in json.loads((res / f"data/{s}.json").read_text())}
     )
-    write_tsv(tsv, images)
-    print(f"inputs written in {time.perf_counter() - start:.0f} s: {len(images)} images in the TSV")
+    write_coco(visual, images) if pixels else write_tsv(visual, images)
+    took = time.perf_counter() - start
+    print(f"inputs written in {took:.0f} s: {len(images)} images in {visual}")
     start = time.perf_counter()
     snakemake(workdir, "--cores", str(args.cores), configfile=config, timeout=7200)
     print(f"DAG in {time.perf_counter() - start:.0f} s (after the question files)\n")

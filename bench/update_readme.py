@@ -34,20 +34,31 @@ FAMILIES_BEGIN = "<!-- families: written by bench/update_readme.py; do not edit 
 FAMILIES_END = "<!-- end of families -->"
 
 
+# The model families beside the embedded default: each family's configuration, and the
+# run whose folder holds configs/families.yaml's comparison (the last one run).
+FAMILY_RUNS = {"VisualBERT": "visualbert", "ViLT": "vilt"}
+COMPARISON = "results-vilt"
+
+
 def families_section(work: Path, summary: dict, figure: str) -> str | None:
     """The model families side by side (configs/families.yaml's runs.md, in the same
     work folder as the embedded default's run), or None when that run is not there."""
-    runs = work / "results-visualbert" / "runs.md"
+    runs = work / COMPARISON / "runs.md"
     if not runs.exists():
         return None
     caption, _, body = runs.read_text().strip().partition("\n\n")
-    timing = work / "visualbert_time.txt"
-    took = f" (VisualBERT's DAG: {timing.read_text().strip()})" if timing.exists() else ""
+    timings = [
+        f"{label}'s DAG: {(work / f'{name}_time.txt').read_text().strip()}"
+        for label, name in FAMILY_RUNS.items()
+        if (work / f"{name}_time.txt").exists()
+    ]
+    took = f" ({'; '.join(timings)})" if timings else ""
+    configs = " and ".join(f"`configs/{name}.yaml`" for name in FAMILY_RUNS.values())
     return "\n".join(
         [
             FAMILIES_BEGIN,
-            f"From `configs/visualbert.yaml` and `configs/families.yaml` run beside the embedded "
-            f"default above, at commit `{summary['commit']}` on {summary['machine']}{took}. "
+            f"From {configs} and `configs/families.yaml` run beside the embedded default "
+            f"above, at commit `{summary['commit']}` on {summary['machine']}{took}. "
             f"{caption}",
             "",
             body,
@@ -177,7 +188,7 @@ def main() -> int:
         page_text = replace_between(page_text, FAMILIES_BEGIN, FAMILIES_END,
                                     families_section(args.workdir, summary, "families.png"),
                                     str(page))  # fmt: skip
-        shutil.copyfile(args.workdir / "results-visualbert" / "runs.png",
+        shutil.copyfile(args.workdir / COMPARISON / "runs.png",
                         ROOT / "docs" / "families.png")  # fmt: skip
         print("the model families updated (docs/families.png)")
     if args.studies:

@@ -111,13 +111,29 @@ def numerics_params():
 # --- inputs shared by every training job ------------------------------------------
 
 
+def visual_input():
+    """What the family reads of every image: region features, or an index of the image
+    files for a family that reads pixels."""
+    if FAMILY.visual_input == "pixels":
+        return res("features/images.json")
+    return res("features/regions.h5")
+
+
+def image_index_inputs():
+    """easy-VQA's images ship in its package; VQA v2's are the questions' COCO files."""
+    if DATASET == "easy_vqa":
+        return {}
+    splits = {s: res(f"data/{s}.json") for s in ("train", "val", "test")}
+    return {**splits, "folder": config["images"]["folder"]}
+
+
 def training_data():
     return {
         "train": res("data/train.json"),
         "val": res("data/val.json"),
         "test": res("data/test.json"),
         "answers": res("data/answers.json"),
-        "features": res("features/regions.h5"),
+        "features": visual_input(),
         # The embedded default trains its own tokenizer; VQA v2 uses the pretrained one's.
         "tokenizer": res("tokenizer") if DATASET == "easy_vqa" else res("pretrained"),
     }
@@ -397,6 +413,7 @@ def curve_outputs():
 # The benchmark file of every benchmarked job, by the rule's name (the jobs' own paths).
 BENCHMARKS = {
     "extract_features": "extract_features.tsv",
+    "index_images": "index_images.tsv",
     "pretrain": "pretrain.tsv",
     "prepare_vqa_v2": "prepare_vqa_v2.tsv",
     "convert_features": "convert_features.tsv",
@@ -409,10 +426,14 @@ BENCHMARKS = {
 def benchmarked_jobs():
     """(label, benchmark file) of every benchmarked job of this run: the data and model
     jobs by rule, the training jobs by rule and kind."""
+    if FAMILY.visual_input == "pixels":
+        images = "index_images"
+    else:
+        images = "extract_features" if DATASET == "easy_vqa" else "convert_features"
     once = (
-        ["extract_features", "pretrain"]
+        [images, "pretrain"]
         if DATASET == "easy_vqa"
-        else ["prepare_vqa_v2", "convert_features", "import_pretrained"]
+        else ["prepare_vqa_v2", images, "import_pretrained"]
     )
     jobs = [(name, benchfile(BENCHMARKS[name])) for name in once]
     for network in trained_networks():

@@ -23,7 +23,7 @@ if DATASET == "easy_vqa":
             train=res("data/pretrain.json"),
             val=res("data/val.json"),
             answers=res("data/answers.json"),
-            features=res("features/regions.h5"),
+            features=visual_input(),
             tokenizer=res("tokenizer"),
         output:
             directory(res("pretrained")),

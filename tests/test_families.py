@@ -27,7 +27,6 @@ from lxmert_lth.study import ConfigError, prunable_pattern, validate_config
 from lxmert_lth.training import answer_logits
 
 SCHEMA = ROOT / "schemas" / "config.schema.yaml"
-VISUALBERT_CONFIG = ROOT / "tests" / "config" / "test_visualbert.yaml"
 ARCH = {
     "lxmert": {"family": "lxmert", "hidden_size": 16, "num_attention_heads": 2,
                "intermediate_size": 32, "l_layers": 2, "x_layers": 1, "r_layers": 1,
@@ -35,7 +34,14 @@ ARCH = {
     "visualbert": {"family": "visualbert", "hidden_size": 16, "num_attention_heads": 2,
                    "intermediate_size": 32, "num_hidden_layers": 2,
                    "max_position_embeddings": 24, "dropout": 0.0},
+    "vilt": {"family": "vilt", "hidden_size": 16, "num_attention_heads": 2,
+             "intermediate_size": 32, "num_hidden_layers": 2, "image_size": 16,
+             "patch_size": 8, "max_position_embeddings": 24, "dropout": 0.0},
 }  # fmt: skip
+RUNS = {  # each family's test configuration other than LXMERT's
+    "visualbert": ROOT / "tests" / "config" / "test_visualbert.yaml",
+    "vilt": ROOT / "tests" / "config" / "test_vilt.yaml",
+}
 
 
 def small_model(name: str, answers: int = 5):
@@ -45,13 +51,18 @@ def small_model(name: str, answers: int = 5):
 
 
 def batch(n: int = 3, regions: int = 4, dim: int = 6) -> dict:
+    """A batch of both visual inputs: each family takes the one it reads."""
     g = torch.Generator().manual_seed(0)
+    mask = torch.ones(n, 24, 16, dtype=torch.long)
+    mask[0, 16:] = 0  # the first image is 16 x 16 in a batch padded to 24 x 16
     return {
         "input_ids": torch.randint(5, 40, (n, 7), generator=g),
         "attention_mask": torch.ones(n, 7, dtype=torch.long),
         "token_type_ids": torch.zeros(n, 7, dtype=torch.long),
         "visual_feats": torch.rand(n, regions, dim, generator=g),
         "visual_pos": torch.rand(n, regions, 4, generator=g),
+        "pixel_values": (torch.rand(n, 3, 24, 16, generator=g) * 2 - 1) * mask[:, None],
+        "pixel_mask": mask,
     }
 
 
@@ -90,6 +101,35 @@ def test_visualberts_anatomy_is_one_stream_of_attention_and_feed_forward_layers(
         module_of("visual_bert.embeddings.word_embeddings.weight", "visualbert")
 
 
+def test_vilts_anatomy_is_one_stream_over_patches():
+    model = small_model("vilt")
+    vilt = families.get("vilt")
+    names = prunable_parameter_names(model, vilt.prunable_modules)
+    assert module_of("vilt.encoder.layer.1.attention.attention.key.weight", "vilt") == (
+        "single-stream", 1, "attention")  # fmt: skip
+    assert module_of("vilt.encoder.layer.0.output.dense.weight", "vilt")[2] == "feed-forward"
+    assert module_of("vilt.pooler.dense.weight", "vilt") == ("pooler", 0, "pooler")
+    assert len(names) == 2 * 6 + 1  # q, k, v, attention output, intermediate, output; pooler
+    # The patch embedding (a convolution) and the answer head are not prunable.
+    assert not any("patch_embeddings" in n or n.startswith("classifier") for n in names)
+    assert vilt.visual_input == "pixels"
+    # The answer head's output layer is the last of its four modules.
+    assert vilt.answer_head(model).get_submodule(vilt.answer_output).out_features == 5
+
+
+def test_vilt_reads_pixels_and_ignores_the_padding():
+    """A padded image answers as it does alone (its padding is masked out)."""
+    model = small_model("vilt").eval()
+    full = batch()
+    alone = {k: v[:1] for k, v in full.items()}
+    alone["pixel_values"] = alone["pixel_values"][:, :, :16]
+    alone["pixel_mask"] = alone["pixel_mask"][:, :16]
+    torch.manual_seed(0)
+    a = answer_logits(model, full)[0]
+    b = answer_logits(model, alone)[0]
+    torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
 def test_the_answer_head_is_drawn_from_the_seed_for_every_family():
     for name in families.FAMILIES:
         one, two, other = small_model(name), small_model(name), small_model(name)
@@ -103,19 +143,19 @@ def test_the_answer_head_is_drawn_from_the_seed_for_every_family():
 
 
 def test_an_unknown_family_is_refused_by_name():
-    with pytest.raises(InputError, match=r"model.family: 'vilt' is not a model family \(known: "):
-        families.get("vilt")
-    config = load_config(VISUALBERT_CONFIG)
-    config["model"]["family"] = "vilt"
+    with pytest.raises(InputError, match=r"model.family: 'uniter' is not a model family \(known: "):
+        families.get("uniter")
+    config = load_config(RUNS["visualbert"])
+    config["model"]["family"] = "uniter"
     with pytest.raises(
         ConfigError,
-        match=r"^model.family: 'vilt' is not a model family \(known: lxmert, visualbert\)$",
+        match=r"^model.family: 'uniter' is not a model family \(known: lxmert, visualbert, vilt\)$",
     ):
         validate_config(config, SCHEMA)
 
 
 def test_each_family_has_its_own_architecture_keys():
-    config = load_config(VISUALBERT_CONFIG)
+    config = load_config(RUNS["visualbert"])
     validate_config(copy.deepcopy(config), SCHEMA)
     lxmert_keys = copy.deepcopy(config)
     lxmert_keys["model"]["l_layers"] = 2
@@ -142,7 +182,7 @@ def test_each_family_has_its_own_architecture_keys():
     ],
 )
 def test_what_a_family_cannot_do_is_refused_at_the_dry_run(change, message):
-    config = load_config(VISUALBERT_CONFIG)
+    config = load_config(RUNS["visualbert"])
     for section, values in change.items():
         config[section].update(values)
     with pytest.raises(ConfigError, match=message):
@@ -201,57 +241,61 @@ def test_visualbert_copies_the_pretrained_answer_rows_it_knows(tmp_path):
     assert torch.count_nonzero(ours[1]) == 0 and theta0.cls.bias[1] == 0
 
 
-# --- the whole study for VisualBERT (tests/config/test_visualbert.yaml) -----------------
+# --- the whole study for the other families (tests/config/test_<family>.yaml) -------------
 
 
-@pytest.fixture(scope="module")
-def visualbert_run(tmp_path_factory):
+@pytest.fixture(scope="module", params=sorted(RUNS))
+def family_run(request, tmp_path_factory):
     from conftest import snakemake
 
-    workdir = tmp_path_factory.mktemp("visualbert")
-    snakemake(workdir, "--cores", "2", configfile=VISUALBERT_CONFIG)
-    return workdir / load_config(VISUALBERT_CONFIG)["results"]
+    workdir = tmp_path_factory.mktemp(request.param)
+    snakemake(workdir, "--cores", "2", configfile=RUNS[request.param])
+    return request.param, workdir / load_config(RUNS[request.param])["results"]
 
 
 @pytest.mark.slow
-def test_the_whole_study_runs_for_visualbert(visualbert_run):
+def test_the_whole_study_runs_for_each_family(family_run):
     import pandas as pd
 
     from lxmert_lth.masks import Mask
 
-    config = load_config(VISUALBERT_CONFIG)
-    study = config["study"]
-    scores = pd.read_csv(visualbert_run / "scores.csv")
+    name, results = family_run
+    family = families.get(name)
+    prefix = family.prunable_modules.split("\\.")[0].lstrip("^")  # visual_bert, vilt
+    study = load_config(RUNS[name])["study"]
+    scores = pd.read_csv(results / "scores.csv")
     assert len(scores) == len(study["seeds"]) * (1 + len(study["kinds"]) * len(study["sparsities"]))
-    table = (visualbert_run / "table1.md").read_text()
-    assert "| VisualBERT (dense) " in table
-    modules = (visualbert_run / "module_sparsity.md").read_text()
+    assert f"| {family.label} (dense) " in (results / "table1.md").read_text()
+    modules = (results / "module_sparsity.md").read_text()
     assert "single-stream" in modules and "language" not in modules
     for seed in study["seeds"]:
-        _, meta = load_checkpoint(visualbert_run / f"seed{seed}/theta0.safetensors", "visualbert")
-        assert meta.config["model_type"] == "visual_bert"
+        _, meta = load_checkpoint(results / f"seed{seed}/theta0.safetensors", name)
+        assert meta.config["model_type"] == family.model_type
         for s in study["sparsities"]:
-            mask, _ = Mask.load(visualbert_run / f"seed{seed}/low{s}/mask.safetensors")
+            mask, _ = Mask.load(results / f"seed{seed}/low{s}/mask.safetensors")
             assert mask.num_pruned == round(mask.num_prunable * s / 100)
-            assert all(n.startswith("visual_bert.") for n in mask.tensors)
-        trained, _ = load_checkpoint(visualbert_run / f"seed{seed}/low50/model.safetensors")
-        for name, keep in Mask.load(visualbert_run / f"seed{seed}/low50/mask.safetensors")[
+            assert all(n.startswith(f"{prefix}.") for n in mask.tensors)
+        trained, _ = load_checkpoint(results / f"seed{seed}/low50/model.safetensors")
+        for tensor, keep in Mask.load(results / f"seed{seed}/low50/mask.safetensors")[
             0
         ].tensors.items():
-            weight = trained.get_parameter(name).detach().numpy()
-            assert not weight[~keep].any(), name  # the mask held through retraining
-    assert (visualbert_run / "curves" / "curves.pdf").exists()
+            weight = trained.get_parameter(tensor).detach().numpy()
+            assert not weight[~keep].any(), tensor  # the mask held through retraining
+    assert (results / "curves" / "curves.pdf").exists()
+    assert (results / "seed0" / "low50" / "predictions.json").exists()  # the EvalAI file
 
 
 @pytest.mark.slow
-def test_export_of_a_visualbert_ticket_loads_as_visualbert(visualbert_run, tmp_path):
-    """export_network writes a standard folder; its family's class reads it back."""
-    from transformers import AutoConfig, VisualBertForQuestionAnswering
+def test_export_of_a_ticket_loads_as_its_family(family_run, tmp_path):
+    """export_network writes a standard folder; its family's class reads it back and
+    answers as the project's checkpoint does."""
+    from transformers import AutoConfig
 
     from lxmert_lth.network import Network
     from lxmert_lth.stages.export import export_network
 
-    results = visualbert_run
+    name, results = family_run
+    family = families.get(name)
     out = tmp_path / "low50"
     export_network(
         str(results / "seed0/low50/model.safetensors"),
@@ -259,8 +303,12 @@ def test_export_of_a_visualbert_ticket_loads_as_visualbert(visualbert_run, tmp_p
         Network(0, "low", 50),
         str(out),
     )
-    assert AutoConfig.from_pretrained(out).model_type == "visual_bert"
-    model = VisualBertForQuestionAnswering.from_pretrained(out)
-    assert model.config.num_labels == len(
-        load_checkpoint(results / "seed0/theta0.safetensors")[1].answers
-    )
+    assert AutoConfig.from_pretrained(out).model_type == family.model_type
+    model = family.qa_class().from_pretrained(out).eval()
+    ours, meta = load_checkpoint(results / "seed0/low50/model.safetensors")
+    assert model.config.num_labels == len(meta.answers)
+    inputs = batch(dim=ours.config.to_dict().get("visual_embedding_dim", 6))
+    torch.manual_seed(0)
+    expected = answer_logits(ours.eval(), inputs)
+    torch.manual_seed(0)
+    torch.testing.assert_close(answer_logits(model, inputs), expected)

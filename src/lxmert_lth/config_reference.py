@@ -104,7 +104,7 @@ def _value(value) -> str:
 
 def conditional_requirements(schema: Mapping) -> dict[str, str]:
     """Keys the schema's ``if``/``then``/``else`` require, with the condition in words."""
-    found: dict[str, str] = {}
+    found: dict[str, list[str]] = {}
 
     def condition(branch_if: Mapping, prefix: str) -> tuple[str, str]:
         ((section, inner),) = branch_if["properties"].items()
@@ -116,11 +116,11 @@ def conditional_requirements(schema: Mapping) -> dict[str, str]:
 
     def collect(node: Mapping, prefix: str, when: str) -> None:
         for key in node.get("required", []):
-            found.setdefault(prefix + key, when)
+            if when not in found.setdefault(prefix + key, [when]):
+                found[prefix + key].append(when)
         for key, sub in node.get("properties", {}).items():
             collect(sub, f"{prefix}{key}.", when)
-        if "if" in node:
-            walk(node, prefix)
+        walk(node, prefix, when)
 
     def otherwise(key: str, value) -> str:
         """The else branch in words: the other value of a two-valued key."""
@@ -130,14 +130,17 @@ def conditional_requirements(schema: Mapping) -> dict[str, str]:
         others = [v for v in node.get("enum", []) if v != value]
         return f"{key} `{others[0]}`" if len(others) == 1 else f"{key} not `{value}`"
 
-    def walk(node: Mapping, prefix: str) -> None:
-        key, value = condition(node["if"], prefix)
-        collect(node.get("then", {}), prefix, f"{key} `{value}`")
-        collect(node.get("else", {}), prefix, otherwise(key, value))
+    def walk(node: Mapping, prefix: str, outer: str | None = None) -> None:
+        """The node's if/then/else and those of its allOf, within ``outer``."""
+        for branch in [node, *node.get("allOf", [])]:
+            if "if" not in branch:
+                continue
+            key, value = condition(branch["if"], prefix)
+            for sub, when in (("then", f"{key} `{value}`"), ("else", otherwise(key, value))):
+                collect(branch.get(sub, {}), prefix, f"{outer} and {when}" if outer else when)
 
-    for branch in schema.get("allOf", []):
-        walk(branch, "")
-    return found
+    walk(schema, "")
+    return {key: " or ".join(whens) for key, whens in found.items()}
 
 
 def rows(

@@ -136,14 +136,11 @@ def finetune_samples(config: Mapping, questions: Questions | None = None) -> flo
 
 
 def positions(config: Mapping) -> int:
-    """Positions a sample passes through the model with: word pieces and regions."""
-    if config["dataset"]["name"] == "easy_vqa":
-        from .easyvqa import NUM_REGIONS
+    """Positions a sample passes through the model with: word pieces, and regions or
+    patches (the family's)."""
+    from .study import family_of
 
-        regions = NUM_REGIONS
-    else:
-        regions = config["features"]["num_boxes"]
-    return config["tokenizer"]["max_length"] + regions
+    return config["tokenizer"]["max_length"] + family_of(config).visual_positions(config)
 
 
 def finetune_work(config: Mapping):
@@ -201,6 +198,10 @@ def trained_bytes(network: Network, size: ModelSize, keep_controls: bool) -> int
 
 
 def feature_bytes(config: Mapping) -> tuple[int, str]:
+    from .study import family_of
+
+    if family_of(config).visual_input == "pixels":
+        return 0, "none: the images are read where they are"
     path = Path(config["results"]) / "features" / "regions.h5"
     if path.exists():
         return path.stat().st_size, str(path)

@@ -23,9 +23,10 @@ from collections.abc import Mapping
 from ..io import InputError
 from .base import Family
 from .lxmert import LXMERT
+from .vilt import VILT
 from .visualbert import VISUALBERT
 
-FAMILIES: dict[str, Family] = {f.name: f for f in (LXMERT, VISUALBERT)}
+FAMILIES: dict[str, Family] = {f.name: f for f in (LXMERT, VISUALBERT, VILT)}
 DEFAULT = LXMERT.name
 
 

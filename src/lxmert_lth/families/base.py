@@ -20,6 +20,9 @@ class Family:
     name: str  # model.family in the configuration
     label: str  # in tables and messages
     model_type: str  # transformers' config.model_type, recorded in every checkpoint
+    # What it reads of an image: region features (features/regions.h5) or its pixels
+    # (features/images.json, lxmert_lth.images).
+    visual_input: str = "regions"
     # Anatomy. The default prunable pattern (pruning.prunable_modules when unset): module
     # names whose nn.Linear weights are prunable; the scopes (pruning.scope: one part).
     prunable_modules: str
@@ -71,6 +74,14 @@ class Family:
     def base_config(self, num_answers: int, feature_dim: int = 2048):
         """The published base architecture (the plan's size before any file exists)."""
         raise NotImplementedError
+
+    def visual_positions(self, config: Mapping) -> int:
+        """Positions an image takes in the model (the plan's and costs' estimates)."""
+        if config["dataset"]["name"] == "easy_vqa":
+            from ..easyvqa import NUM_REGIONS
+
+            return NUM_REGIONS
+        return config["features"]["num_boxes"]
 
     def answers_kwargs(self, num_answers: int) -> dict:
         """The configuration keyword that sets the number of answers."""

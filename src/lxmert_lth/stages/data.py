@@ -1,9 +1,11 @@
-"""Stages of ``rules/data.smk``: questions, answers and region features, from easy-VQA
-(the embedded default) or from the user's VQA v2 files. None of them imports torch."""
+"""Stages of ``rules/data.smk``: questions, answers, region features and the index of
+image files, from easy-VQA (the embedded default) or from the user's VQA v2 files. None
+of them imports torch."""
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 
 import numpy as np
@@ -13,8 +15,9 @@ from tqdm import tqdm
 from .. import easyvqa
 from ..bottom_up_attention import convert_tsvs
 from ..features import FeatureWriter
+from ..images import Processing, coco_images, write_index
 from ..io import write_json
-from ..questions import build_answer_vocab, subsample
+from ..questions import build_answer_vocab, load_questions, subsample
 from ..vqa_v2 import check_labelled, lxmert_splits, official_splits
 
 log = logging.getLogger("lxmert_lth")
@@ -77,3 +80,25 @@ def extract_features(out_h5: str, dtype: str) -> None:
 def convert_features(tsvs: list[str], out_h5: str, dtype: str, num_boxes: int) -> None:
     """Bottom-up-attention TSVs -> one HDF5 feature file, streamed."""
     convert_tsvs(tsvs, out_h5, num_boxes, dtype)
+
+
+def index_images(
+    out_json: str,
+    processing: Mapping,
+    questions: list[str] | None = None,
+    folder: str | None = None,
+) -> None:
+    """The index of image files a family that reads pixels reads (``lxmert_lth.images``):
+    every easy-VQA image (``questions`` None), or the COCO files of the questions' images
+    under ``folder``; a missing file stops the job naming it."""
+    how = Processing(**processing)
+    if questions is None:
+        paths = easyvqa.images()
+        root = os.path.commonpath(list(paths.values()))
+        images = {i: os.path.relpath(p, root) for i, p in paths.items()}
+        write_index(out_json, root, images, "easy_vqa", how)
+    else:
+        ids = sorted({str(q["image_id"]) for path in questions for q in load_questions(path)})
+        write_index(out_json, folder, coco_images(ids), "coco", how)
+        root, images = folder, ids
+    log.info("%d images under %s, resized as %s", len(images), root, how)
