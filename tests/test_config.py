@@ -128,8 +128,17 @@ def test_the_reference_says_when_a_key_is_required_and_what_it_takes():
     page = config_reference.render(config_reference.load_schema(SCHEMA))
     row = {line.split("|")[1].strip(): line for line in page.splitlines() if line.startswith("| `")}
     assert "required when dataset.name `easy_vqa`" in row["`tokenizer.vocab_size`"]
-    assert "required when dataset.name `vqa_v2`" in row["`features.tsv`"]
-    assert "required when dataset.format `lxmert`" in row["`dataset.lxmert`"]
+    # Nested conditions say every condition they are under.
+    assert "required when dataset.name `vqa_v2` and model.family not `vilt`" in row[
+        "`features.tsv`"
+    ]
+    assert "required when dataset.name `vqa_v2` and dataset.format `lxmert`" in row[
+        "`dataset.lxmert`"
+    ]
+    assert (
+        "required when dataset.name `easy_vqa` and model.family `visualbert` or dataset.name "
+        "`easy_vqa` and model.family `vilt`" in row["`model.num_hidden_layers`"]
+    )
     assert "integer ≥ 1, ≤ 50" in row["`pruning.step`"] and "| required |" in row["`pruning.step`"]
     assert "| `0.1` |" in row["`model.dropout`"]
     assert "integer ≥ 1, or null (all)" in row["`dataset.max_questions.train`"]
