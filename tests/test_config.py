@@ -129,12 +129,12 @@ def test_the_reference_says_when_a_key_is_required_and_what_it_takes():
     row = {line.split("|")[1].strip(): line for line in page.splitlines() if line.startswith("| `")}
     assert "required when dataset.name `easy_vqa`" in row["`tokenizer.vocab_size`"]
     # Nested conditions say every condition they are under.
-    assert "required when dataset.name `vqa_v2` and model.family not `vilt`" in row[
-        "`features.tsv`"
-    ]
-    assert "required when dataset.name `vqa_v2` and dataset.format `lxmert`" in row[
-        "`dataset.lxmert`"
-    ]
+    assert (
+        "required when dataset.name `vqa_v2` and model.family not `vilt`" in row["`features.tsv`"]
+    )
+    assert (
+        "required when dataset.name `vqa_v2` and dataset.format `lxmert`" in row["`dataset.lxmert`"]
+    )
     assert (
         "required when dataset.name `easy_vqa` and model.family `visualbert` or dataset.name "
         "`easy_vqa` and model.family `vilt`" in row["`model.num_hidden_layers`"]
