@@ -130,7 +130,7 @@ def encode_split(
     missing = [i for i in images if i not in store]
     if missing:
         qid = next(q["question_id"] for q in questions if str(q["image_id"]) == missing[0])
-        raise InputError(f"{store.path}: image {missing[0]!r} of question {qid} is not there")
+        raise InputError(f"{store.path}: image {missing[0]!r} of question {qid} is not in it")
     if in_memory:
         row = {image: r for r, image in enumerate(images)}
         visual = store.load(images)
