@@ -165,3 +165,14 @@ def test_the_plan_knows_each_familys_real_size():
     lxmert = plan.model_size({**PAPER, "results": "not-yet-written"})
     assert lxmert.parameters == families.get("lxmert").base_parameters == 213_930_297
     assert size.prunable < lxmert.prunable
+    vilt = plan.load_config(
+        ROOT / "configs" / "paper_vilt.yaml", ROOT / "schemas" / "config.schema.yaml"
+    )
+    vilt["results"] = "not-yet-written"
+    vilt_size = plan.model_size(vilt)
+    assert (vilt_size.parameters, vilt_size.prunable) == (117_588_537, 85_524_480)
+    assert vilt_size.parameters == families.get("vilt").base_parameters
+    # Word pieces, then [CLS] and a 4:3 COCO image's 12 x 16 patches of 32 pixels.
+    assert plan.positions(vilt) == 20 + 1 + 12 * 16
+    assert plan.positions(visualbert) == 20 + 36
+    assert plan.feature_bytes(vilt) == (0, "none: the images are read where they are")
