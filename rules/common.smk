@@ -191,6 +191,15 @@ def size_of(*paths):
     return total
 
 
+def visual_memory_bytes(path):
+    """A training job's images in memory: the features' file, or an index's pixels."""
+    if not config["features"]["in_memory"] or not os.path.exists(path):
+        return 0
+    from lxmert_lth.images import memory_bytes
+
+    return memory_bytes(path)
+
+
 def training_memory(wildcards, input, attempt):
     """MB a training job asks for: execution.mem_mb when set, else derived from its
     starting checkpoint, question files and features (lxmert_lth.resources)."""
@@ -203,7 +212,7 @@ def training_memory(wildcards, input, attempt):
     return memory.training_mem_mb(
         size_of(start) if start else 0,
         size_of(*splits),
-        size_of(input.features),
+        visual_memory_bytes(input.features),
         config["features"]["in_memory"],
         EXECUTION["loader_workers"],
         attempt,

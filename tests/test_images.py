@@ -140,6 +140,15 @@ def test_lazy_batches_equal_in_memory_batches(store, workers):
     assert len(shapes) > 1  # batches are padded to their own largest image
 
 
+def test_the_index_knows_each_images_size_and_the_splits_memory(store):
+    """Sizes from the files' headers equal the decoded images'; memory_bytes is what
+    load() holds."""
+    for row, path in enumerate(store.files):
+        assert tuple(store.sizes[row]) == store.processing(path).shape[1:], path
+    held = store.load(store.ids)["pixel_values"]
+    assert store.memory_bytes() == held.numel() * held.element_size()
+
+
 def test_index_refuses_a_missing_image(tmp_path):
     paths = write_images(tmp_path / "coco")
     paths["COCO_val2014_000000000099"] = "val2014/COCO_val2014_000000000099.jpg"

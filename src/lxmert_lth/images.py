@@ -13,6 +13,8 @@ key                   meaning
 ``root``              the folder the paths are relative to
 ``processing``        ``shortest_edge`` and ``size_divisor`` of the resize
 ``images``            image_id -> path under ``root``, sorted by image_id
+``sizes``             image_id -> [height, width] after resizing (from each file's
+                      header: memory requests and the plan know a split's pixels)
 ====================  ==========================================================
 
 An image is processed as ``transformers``' ``ViltImageProcessorPil`` processes it (its PIL
@@ -34,6 +36,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from .io import InputError, write_json
 
@@ -114,11 +117,20 @@ def write_index(
     path, root, images: Mapping[str, str], producer: str, processing: Processing
 ) -> None:
     """Write an index of ``images`` (image_id -> path under ``root``); every file must
-    exist."""
+    exist and have a readable header (PIL reads no pixels to give the size)."""
+    from PIL import Image, UnidentifiedImageError
+
     root = Path(root)
-    for image_id, rel in images.items():
-        if not (root / rel).is_file():
-            raise InputError(f"{root / rel}: image file of image {image_id!r} not found")
+    sizes = {}
+    for image_id, rel in tqdm(sorted(images.items()), desc="images", mininterval=2):
+        file = root / rel
+        if not file.is_file():
+            raise InputError(f"{file}: image file of image {image_id!r} not found")
+        try:
+            with Image.open(file) as image:
+                sizes[image_id] = list(processing.size(*image.size))
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+            raise InputError(f"{file}: not a readable image ({err})") from None
     write_json(
         path,
         {
@@ -127,6 +139,7 @@ def write_index(
             "root": str(root.resolve()),
             "processing": asdict(processing),
             "images": dict(sorted(images.items())),
+            "sizes": sizes,
         },
     )
 
@@ -157,18 +170,19 @@ class ImageStore:
             index = json.loads(Path(self.path).read_text())
         except (OSError, ValueError) as err:
             raise InputError(f"{self.path}: not a readable image index ({err})") from None
-        for key in ("layout_version", "root", "processing", "images"):
+        if index.get("layout_version") != LAYOUT_VERSION:
+            raise InputError(
+                f"{self.path}: image index layout {index.get('layout_version')}, this "
+                f"version reads {LAYOUT_VERSION}: rerun rule index_images"
+            )
+        for key in ("root", "processing", "images", "sizes"):
             if key not in index:
                 raise InputError(f"{self.path}: image index has no key {key!r}")
-        if index["layout_version"] != LAYOUT_VERSION:
-            raise InputError(
-                f"{self.path}: image index layout {index['layout_version']}, this version "
-                f"reads {LAYOUT_VERSION}: rerun rule index_images"
-            )
         self.root = Path(index["root"])
         self.processing = Processing(**index["processing"])
         self.ids = list(index["images"])
         self.files = [str(self.root / p) for p in index["images"].values()]
+        self.sizes = np.asarray([index["sizes"][i] for i in self.ids], dtype=np.int64)
         self.row_of = {image_id: i for i, image_id in enumerate(self.ids)}
         self.feature_dim = CHANNELS
 
@@ -183,6 +197,13 @@ class ImageStore:
             return np.asarray([self.row_of[str(i)] for i in image_ids], dtype=np.int64)
         except KeyError as err:
             raise InputError(f"{self.path}: image {err.args[0]!r} is not in the index") from None
+
+    def memory_bytes(self) -> int:
+        """The bytes of every image held in memory: float32, padded to the largest."""
+        if not len(self):
+            return 0
+        height, width = self.sizes.max(0).tolist()
+        return len(self) * CHANNELS * height * width * 4
 
     def _read(self, rows) -> list[np.ndarray]:
         return [self.processing(self.files[r]) for r in np.asarray(rows).tolist()]
@@ -233,3 +254,11 @@ def open_store(path: str | os.PathLike):
     from .features import FeatureStore
 
     return FeatureStore(path)
+
+
+def memory_bytes(path: str | os.PathLike) -> int:
+    """What a visual input file takes in a training job's memory when held there: the
+    region features' file (as stored), or the pixels of an image index's images."""
+    if str(path).endswith(".json"):
+        return ImageStore(path).memory_bytes()
+    return os.path.getsize(path)
