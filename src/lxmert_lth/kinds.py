@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 TRAINED = "trained"  # a network's trained weights (model.safetensors)
 MASK = "mask"  # a network's mask (mask.safetensors)
 LATE = "late"  # the dense network's weights after study.late_rewind_step steps
+# Granularities (pruning.granularity): any weights, or N of every M (masks.n_of_m_mask).
+UNSTRUCTURED, N_OF_M = "unstructured", "n_of_m"
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class PruningOptions:
     enforce_masks: bool
     prunable_set: str
     scope: str
+    granularity: str
+    n_of_m: tuple[int, int]  # (N, M)
 
     @classmethod
     def of(cls, section: Mapping | PruningOptions) -> PruningOptions:
@@ -56,7 +60,17 @@ class PruningOptions:
         missing = sorted(names - set(values))
         if missing:
             raise KeyError(f"pruning.{missing[0]}: required")
-        return cls(**{n: values[n] for n in names})
+        group = values["n_of_m"]
+        if isinstance(group, Mapping):  # the configuration's {n, m}
+            group = {**_n_of_m_defaults(), **group}
+            group = (group["n"], group["m"])
+        return cls(**{n: values[n] for n in names} | {"n_of_m": tuple(group)})
+
+    @property
+    def n_of_m_sparsity(self) -> float:
+        """The one sparsity of N:M masks: 100 x (1 - N / M)."""
+        n, m = self.n_of_m
+        return 100 * (m - n) / m
 
 
 @functools.cache
@@ -65,6 +79,14 @@ def _schema_defaults() -> dict:
 
     props = load_schema()["properties"]["pruning"]["properties"]
     return {k: v["default"] for k, v in props.items() if "default" in v}
+
+
+@functools.cache
+def _n_of_m_defaults() -> dict:
+    from .config_reference import load_schema
+
+    props = load_schema()["properties"]["pruning"]["properties"]["n_of_m"]["properties"]
+    return {k: v["default"] for k, v in props.items()}
 
 
 @dataclass(frozen=True)
@@ -123,7 +145,7 @@ def _load(path: str):
 
 def _low_sources(network, options, study):
     prev = network.sparsity - options.step
-    if prev == 0 or options.schedule == "remaining":
+    if prev == 0 or options.schedule == "remaining" or options.granularity == N_OF_M:
         return {"trained": (_dense(network, study), TRAINED)}
     previous = _low(network, prev)
     return {"trained": (previous, TRAINED), "previous_mask": (previous, MASK)}
@@ -135,6 +157,10 @@ def _prune_low(shapes, files, sparsity: int, options: PruningOptions, ranking: s
     from .masks import Mask
 
     weights = CheckpointTensors(files["trained"])
+    if options.granularity == N_OF_M:  # one level, from the dense network
+        n, m = options.n_of_m
+        mask = masks.n_of_m_mask(weights, shapes, n, m)
+        return mask, {"granularity": N_OF_M, "n_of_m": [n, m], "trained": files["trained"]}
     how = {"ranking": ranking, "trained": files["trained"]}
     if options.schedule == "remaining":
         mask, steps = masks.remaining_schedule_mask(
@@ -151,16 +177,28 @@ def _low_make(network, shapes, files, options):
 
 
 def _low_params(options, study):
+    if options.granularity == N_OF_M:
+        return _granularity_params(options)
     schedule = (
         {"schedule": "remaining", "step": options.step} if options.schedule == "remaining" else {}
     )
     return {"ranking": options.ranking, **schedule}
 
 
+def _granularity_params(options) -> dict:
+    """The granularity's options (only when not unstructured, so that the paper's runs
+    keep their params)."""
+    if options.granularity == N_OF_M:
+        return {"granularity": N_OF_M, "n_of_m": list(options.n_of_m)}
+    return {}
+
+
 # --- high: the complement (or the authors' high mask) -------------------------------------
 
 
 def _high_sources(network, options, study):
+    if options.granularity == N_OF_M:  # the reverse ranking of the dense network
+        return {"trained": (_dense(network, study), TRAINED)}
     if options.high == "authors":
         return {"low_mask": (_low(network), MASK)}
     return {"low_mask": (_low(network, 100 - network.sparsity), MASK)}
@@ -169,6 +207,13 @@ def _high_sources(network, options, study):
 def _high_make(network, shapes, files, options):
     from . import masks
 
+    if options.granularity == N_OF_M:
+        from .checkpoints import CheckpointTensors
+
+        n, m = options.n_of_m
+        weights = CheckpointTensors(files["trained"])
+        mask = masks.n_of_m_mask(weights, shapes, n, m, largest=False)
+        return mask, {"granularity": N_OF_M, "n_of_m": [n, m], "smallest_of": files["trained"]}
     if options.high == "authors":
         mask = masks.authors_high_mask(_load(files["low_mask"]), _seed(network) + HIGH_SEED_OFFSET)
         return mask, {"high": "authors", "from": files["low_mask"]}
@@ -176,6 +221,8 @@ def _high_make(network, shapes, files, options):
 
 
 def _high_params(options, study):
+    if options.granularity == N_OF_M:
+        return _granularity_params(options)
     return {"high": "authors"} if options.high == "authors" else {}
 
 
@@ -183,7 +230,9 @@ def _high_params(options, study):
 
 
 def _random_sources(network, options, study):
-    return {} if options.random == "global" else {"reference": (_low(network), MASK)}
+    if options.random == "global" or options.granularity == N_OF_M:
+        return {}
+    return {"reference": (_low(network), MASK)}
 
 
 def _random_make(network, shapes, files, options):
@@ -192,6 +241,10 @@ def _random_make(network, shapes, files, options):
     from . import masks
 
     mode, seed = options.random, _seed(network)
+    if options.granularity == N_OF_M:
+        n, m = options.n_of_m
+        mask = masks.random_n_of_m_mask(shapes, n, m, seed)
+        return mask, {"granularity": N_OF_M, "n_of_m": [n, m]}
     if mode == "coin_flip":
         return masks.coin_flip_mask(_load(files["reference"]), seed), {"mode": mode}
     if mode == "per_layer":
@@ -206,13 +259,20 @@ def _random_make(network, shapes, files, options):
 
 
 def _oneshot_make(network, shapes, files, options):
-    mask, how = _prune_low(shapes, files, network.sparsity, _ORIGINAL, options.ranking)
+    one_shot = replace(options, schedule="original")
+    mask, how = _prune_low(shapes, files, network.sparsity, one_shot, options.ranking)
     return mask, how | {"one_shot": True}
 
 
 def _shuffled_make(network, shapes, files, options):
     from . import masks
 
+    if options.granularity == N_OF_M:  # the ticket's groups, each moved elsewhere
+        reference = _load(files["reference"])
+        mask = masks.shuffle_groups(
+            reference, options.n_of_m[1], _seed(network) + SHUFFLE_SEED_OFFSET
+        )
+        return mask, {"shuffled_groups": files["reference"]}
     counts = _load(files["reference"]).per_tensor_pruned()
     mask = masks.random_mask(shapes, counts, _seed(network) + SHUFFLE_SEED_OFFSET)
     return mask, {"shuffled": files["reference"]}
@@ -239,10 +299,6 @@ def _none(options, study):
     return {}
 
 
-# The one-shot mask is the dense network pruned in one step: no chain, no schedule.
-_ORIGINAL = PruningOptions(1, "global", "global", None, "original", "complement", True,
-                           "linear_weights", "all")  # fmt: skip
-
 KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
@@ -250,12 +306,12 @@ KINDS: dict[str, Kind] = {
         Kind("high", "high-magnitude", ("tab:orange", "s"), _high_sources, _high_make,
              _high_params),
         Kind("random", "random", ("tab:green", "^"), _random_sources, _random_make,
-             lambda options, study: {"random": options.random}),
+             lambda options, study: {"random": options.random, **_granularity_params(options)}),
         Kind("oneshot", "one-shot magnitude", ("tab:purple", "D"),
              lambda n, o, s: {"trained": (_dense(n, s), TRAINED)}, _oneshot_make,
-             lambda options, study: {"ranking": options.ranking}),
+             lambda options, study: {"ranking": options.ranking, **_granularity_params(options)}),
         Kind("shuffled", "shuffled ticket", ("tab:brown", "v"), _reference, _shuffled_make,
-             _none),
+             lambda options, study: _granularity_params(options)),
         Kind("reinit", "reinitialised ticket", ("tab:pink", "P"), _reference, _reinit_make,
              _none, rewind_from="fresh"),
         Kind("late", "late-rewound ticket", ("tab:cyan", "X"), _late_sources, _late_make,

@@ -285,8 +285,36 @@ def _check_heads(model: Mapping) -> None:
         )
 
 
+def _check_granularity(study: Mapping, pruning: PruningOptions) -> None:
+    """N:M masks have one sparsity, 100 x (1 - N / M): the study's grid must be it."""
+    n, m = pruning.n_of_m
+    if n >= m:
+        raise ConfigError(f"pruning.n_of_m: n = {n} keeps every weight of a group of m = {m}")
+    only = pruning.n_of_m_sparsity
+    if only != int(only):
+        raise ConfigError(
+            f"pruning.n_of_m: {n}:{m} prunes {only:.2f} % of every group, not a whole "
+            "percentage (a network's folder names its sparsity in whole percent)"
+        )
+    if sorted(study["sparsities"]) != [int(only)]:
+        raise ConfigError(
+            f"study.sparsities: with pruning.granularity n_of_m every group of {m} weights "
+            f"keeps {n}, so every mask prunes exactly {int(only)} %: set study.sparsities to "
+            f"[{int(only)}] (and study.table_sparsity to {int(only)}), not {study['sparsities']}"
+        )
+
+
 def _check_schedule(study: Mapping, pruning: Mapping) -> None:
     pruning = PruningOptions.of(pruning)
+    if pruning.granularity == "n_of_m":
+        _check_granularity(study, pruning)
+    else:
+        _check_levels(study, pruning)
+    _check_kinds(study)
+
+
+def _check_levels(study: Mapping, pruning: PruningOptions) -> None:
+    """Unstructured IMP: every sparsity is a level of the schedule."""
     step = pruning.step
     # With schedule: remaining, every level is pruned from the dense network to its own
     # target: any sparsity is one.
@@ -303,6 +331,9 @@ def _check_schedule(study: Mapping, pruning: Mapping) -> None:
                 f"study.sparsities: the high-magnitude mask at {s}% is the complement of the "
                 f"IMP level at {100 - s}%, which is off the schedule of pruning.step = {step}"
             )
+
+
+def _check_kinds(study: Mapping) -> None:
     if "late" in study["kinds"] and not study.get("late_rewind_step"):
         raise ConfigError(
             "study.late_rewind_step: the late kind rewinds to the dense network's weights "
