@@ -182,3 +182,136 @@ def test_the_study_runs_with_two_of_four_masks(tmp_path):
     scores = pd.read_csv(results / "scores.csv")
     assert sorted(scores["kind"]) == ["dense", "high", "low", "random", "shuffled"]
     assert (scores.loc[scores["kind"] != "dense", "sparsity"] == 50).all()
+
+
+# --- heads and neurons (lxmert_lth.structures) --------------------------------------------
+
+ARCHS = {
+    "lxmert": {"family": "lxmert", "hidden_size": 16, "num_attention_heads": 2,
+               "intermediate_size": 32, "l_layers": 1, "x_layers": 1, "r_layers": 1,
+               "max_position_embeddings": 24, "dropout": 0.0},
+    "visualbert": {"family": "visualbert", "hidden_size": 16, "num_attention_heads": 2,
+                   "intermediate_size": 32, "num_hidden_layers": 2,
+                   "max_position_embeddings": 24, "dropout": 0.0},
+    "vilt": {"family": "vilt", "hidden_size": 16, "num_attention_heads": 2,
+             "intermediate_size": 32, "num_hidden_layers": 2, "image_size": 16,
+             "patch_size": 8, "max_position_embeddings": 24, "dropout": 0.0},
+}  # fmt: skip
+# (heads, neurons): LXMERT's language and vision layers one self-attention and one
+# feed-forward block each, its cross-modality layer the cross-attention, two
+# self-attentions and two feed-forward blocks; the single streams one of each per layer.
+EXPECTED = {"lxmert": (5 * 2, 4 * 32), "visualbert": (2 * 2, 2 * 32), "vilt": (2 * 2, 2 * 32)}
+
+
+def small(name: str):
+    torch.manual_seed(0)
+    family = families.get(name)
+    model = family.qa_class()(small_config(40, 6, 5, ARCHS[name]))
+    names = prunable_parameter_names(model, family.prunable_modules)
+    state = {n: model.get_parameter(n).detach().numpy().copy() for n in names}
+    return family, {n: v.shape for n, v in state.items()}, state
+
+
+@pytest.mark.parametrize("name", sorted(ARCHS))
+def test_each_family_declares_its_heads_and_neurons(name):
+    from lxmert_lth.structures import HEAD, NEURON, find_structures
+
+    family, shapes, _ = small(name)
+    structures, sizes = find_structures(family, shapes, num_heads=2)
+    heads = [s for s in structures if s.kind == HEAD]
+    neurons = [s for s in structures if s.kind == NEURON]
+    assert (len(heads), len(neurons)) == EXPECTED[name]
+    assert {sizes[s] for s in heads} == {4 * 8 * 16} and {sizes[s] for s in neurons} == {2 * 16}
+    if name == "lxmert":  # the cross-attention is covered
+        assert any("visual_attention" in s.block for s in heads)
+
+
+def test_a_pruned_head_is_its_rows_and_columns_and_a_neuron_its_row_and_column():
+    from lxmert_lth.structures import find_structures, structured_mask
+
+    family, shapes, _ = small("visualbert")
+    structures, _ = find_structures(family, shapes, num_heads=2)
+    head = structures[1]  # layer 0, head 1
+    neuron = next(s for s in structures if s.kind == "neuron" and s.index == 5)
+    mask = structured_mask(shapes, structures, [s in (head, neuron) for s in structures])
+    layer = "visual_bert.encoder.layer.0."
+    q = mask.tensors[layer + "attention.self.query.weight"]
+    assert not q[8:].any() and q[:8].all()  # head 1's 8 rows of 16
+    out = mask.tensors[layer + "attention.output.dense.weight"]
+    assert not out[:, 8:].any() and out[:, :8].all()
+    inner = mask.tensors[layer + "intermediate.dense.weight"]
+    assert not inner[5].any() and inner[[4, 6]].all()
+    assert not mask.tensors[layer + "output.dense.weight"][:, 5].any()
+    assert mask.num_pruned == 4 * 8 * 16 + 2 * 16
+    assert mask.tensors["visual_bert.pooler.dense.weight"].all()  # never pruned
+
+
+def test_heads_neurons_imp_prunes_the_lowest_scored_structures_to_the_sparsity():
+    from lxmert_lth.structures import (
+        find_structures,
+        heads_neurons_mask,
+        pruned_structures,
+        scores,
+    )
+
+    family, shapes, state = small("lxmert")
+    structures, sizes = find_structures(family, shapes, num_heads=2)
+    total = sum(int(np.prod(s)) for s in shapes.values())
+    low30 = heads_neurons_mask(state, shapes, family, 2, 30)
+    gone = pruned_structures(low30, structures)
+    score = scores(state, structures)
+    assert score[gone].max() <= score[~gone].min()  # the lowest-scored went
+    largest = max(sizes.values())
+    assert 0.30 * total <= low30.num_pruned < 0.30 * total + largest
+    # The next level prunes among what the last kept: the masks nest.
+    low50 = heads_neurons_mask(state, shapes, family, 2, 50, previous=low30)
+    assert all((low50.tensors[n] <= low30.tensors[n]).all() for n in shapes)
+    assert low50.num_pruned >= 0.5 * total
+    high = heads_neurons_mask(state, shapes, family, 2, 30, largest=True)
+    top = pruned_structures(high, structures)
+    assert score[top].min() >= score[~top].max()  # the highest-scored went
+    assert 0.30 * total <= high.num_pruned < 0.30 * total + largest
+    random = heads_neurons_mask(None, shapes, family, 2, 30, seed=7)
+    again = heads_neurons_mask(None, shapes, family, 2, 30, seed=7)
+    assert all(np.array_equal(random.tensors[n], again.tensors[n]) for n in shapes)
+    assert random.num_pruned >= 0.3 * total
+
+
+def test_each_kind_makes_its_heads_neurons_mask_from_a_checkpoint(tmp_path):
+    """make_mask under heads_neurons: the ticket by IMP over structures, high the
+    complement within structures, random and shuffled whole structures."""
+    from lxmert_lth.structures import find_structures, pruned_structures, structured_mask
+
+    family, shapes, state = small("lxmert")
+    torch.manual_seed(0)
+    model = family.qa_class()(small_config(40, 6, 5, ARCHS["lxmert"]))
+    names = sorted(shapes)
+    meta = CheckpointMeta(config=model.config.to_dict(), answers=list("abcde"), seed=0,
+                          prunable=names, num_total_parameters=num_parameters(model))  # fmt: skip
+    trained = tmp_path / "model.safetensors"
+    save_checkpoint(trained, model, meta)
+    structures, _ = find_structures(family, shapes, 2)
+    hn = options(granularity="heads_neurons")
+    made = {}
+    for kind, sparsity, sources in [
+        ("low", 30, MaskSources(trained=str(trained))),
+        ("oneshot", 30, MaskSources(trained=str(trained))),
+        ("random", 30, MaskSources()),
+    ]:
+        made[kind], how = make_mask(Network(0, kind, sparsity), shapes, meta, sources, hn)
+        assert how["granularity"] == "heads_neurons"
+    low30 = str(tmp_path / "low30.safetensors")
+    made["low"].save(low30)
+    high = make_mask(Network(0, "high", 70), shapes, meta, MaskSources(low_mask=low30), hn)
+    shuffled = make_mask(Network(0, "shuffled", 30), shapes, meta, MaskSources(reference=low30), hn)
+    made["high"], made["shuffled"] = high[0], shuffled[0]
+    for kind, mask in made.items():
+        gone = pruned_structures(mask, structures)
+        # Whole structures only: every weight of a structure pruned or none.
+        rebuilt = structured_mask(shapes, structures, gone)
+        assert all(np.array_equal(rebuilt.tensors[n], mask.tensors[n]) for n in names), kind
+    low_gone = pruned_structures(made["low"], structures)
+    assert np.array_equal(pruned_structures(made["high"], structures), ~low_gone)
+    assert np.array_equal(pruned_structures(made["oneshot"], structures), low_gone)
+    assert pruned_structures(made["shuffled"], structures).sum() == low_gone.sum()
+    assert made["random"].num_pruned >= 0.3 * made["random"].num_prunable

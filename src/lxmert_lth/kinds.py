@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 TRAINED = "trained"  # a network's trained weights (model.safetensors)
 MASK = "mask"  # a network's mask (mask.safetensors)
 LATE = "late"  # the dense network's weights after study.late_rewind_step steps
-# Granularities (pruning.granularity): any weights, or N of every M (masks.n_of_m_mask).
-UNSTRUCTURED, N_OF_M = "unstructured", "n_of_m"
+# Granularities (pruning.granularity): any weights, whole heads and neurons
+# (lxmert_lth.structures), or N of every M (masks.n_of_m_mask).
+UNSTRUCTURED, HEADS_NEURONS, N_OF_M = "unstructured", "heads_neurons", "n_of_m"
 
 
 @dataclass(frozen=True)
@@ -98,8 +99,9 @@ class Kind:
     style: tuple[str, str]  # colour and marker
     # (network, options, study) -> role -> (network, TRAINED | MASK | LATE)
     sources: Callable[[Network, PruningOptions, Mapping], dict[str, tuple[Network, str]]]
-    # (network, prunable shapes, sources' files by role, options) -> (mask, how it was made)
-    make: Callable[[Network, Mapping, Mapping[str, str], PruningOptions], tuple[Mask, dict]]
+    # (network, prunable shapes, sources' files by role, options, theta_0's metadata)
+    # -> (mask, how it was made)
+    make: Callable[[Network, Mapping, Mapping[str, str], PruningOptions, object], tuple[Mask, dict]]
     # (options, study) -> the options its jobs depend on
     params: Callable[[PruningOptions, Mapping], dict]
     # Where its rewound weights come from: theta_0, the dense network's early weights
@@ -140,6 +142,13 @@ def _load(path: str):
     return Mask.load(path)[0]
 
 
+def _geometry(meta) -> tuple:
+    """(family, attention heads) of theta_0's metadata: what its heads and neurons are."""
+    from . import families
+
+    return families.of_config(meta.config), meta.config["num_attention_heads"]
+
+
 # --- low: the IMP ticket ------------------------------------------------------------------
 
 
@@ -151,7 +160,7 @@ def _low_sources(network, options, study):
     return {"trained": (previous, TRAINED), "previous_mask": (previous, MASK)}
 
 
-def _prune_low(shapes, files, sparsity: int, options: PruningOptions, ranking: str):
+def _prune_low(shapes, files, sparsity: int, options: PruningOptions, ranking: str, meta):
     from . import masks
     from .checkpoints import CheckpointTensors
     from .masks import Mask
@@ -161,6 +170,13 @@ def _prune_low(shapes, files, sparsity: int, options: PruningOptions, ranking: s
         n, m = options.n_of_m
         mask = masks.n_of_m_mask(weights, shapes, n, m)
         return mask, {"granularity": N_OF_M, "n_of_m": [n, m], "trained": files["trained"]}
+    if options.granularity == HEADS_NEURONS:
+        from .structures import heads_neurons_mask
+
+        family, heads = _geometry(meta)
+        previous = _load(files["previous_mask"]) if files.get("previous_mask") else None
+        mask = heads_neurons_mask(weights, shapes, family, heads, sparsity, previous)
+        return mask, {"granularity": HEADS_NEURONS, "trained": files["trained"]}
     how = {"ranking": ranking, "trained": files["trained"]}
     if options.schedule == "remaining":
         mask, steps = masks.remaining_schedule_mask(
@@ -172,12 +188,12 @@ def _prune_low(shapes, files, sparsity: int, options: PruningOptions, ranking: s
     return mask, how
 
 
-def _low_make(network, shapes, files, options):
-    return _prune_low(shapes, files, network.sparsity, options, options.ranking)
+def _low_make(network, shapes, files, options, meta):
+    return _prune_low(shapes, files, network.sparsity, options, options.ranking, meta)
 
 
 def _low_params(options, study):
-    if options.granularity == N_OF_M:
+    if options.granularity != UNSTRUCTURED:
         return _granularity_params(options)
     schedule = (
         {"schedule": "remaining", "step": options.step} if options.schedule == "remaining" else {}
@@ -190,6 +206,8 @@ def _granularity_params(options) -> dict:
     keep their params)."""
     if options.granularity == N_OF_M:
         return {"granularity": N_OF_M, "n_of_m": list(options.n_of_m)}
+    if options.granularity == HEADS_NEURONS:
+        return {"granularity": HEADS_NEURONS}
     return {}
 
 
@@ -204,7 +222,7 @@ def _high_sources(network, options, study):
     return {"low_mask": (_low(network, 100 - network.sparsity), MASK)}
 
 
-def _high_make(network, shapes, files, options):
+def _high_make(network, shapes, files, options, meta):
     from . import masks
 
     if options.granularity == N_OF_M:
@@ -214,6 +232,12 @@ def _high_make(network, shapes, files, options):
         weights = CheckpointTensors(files["trained"])
         mask = masks.n_of_m_mask(weights, shapes, n, m, largest=False)
         return mask, {"granularity": N_OF_M, "n_of_m": [n, m], "smallest_of": files["trained"]}
+    if options.granularity == HEADS_NEURONS:  # the ticket's complement over structures
+        from .structures import complement_structures
+
+        family, heads = _geometry(meta)
+        mask = complement_structures(shapes, family, heads, _load(files["low_mask"]))
+        return mask, {"granularity": HEADS_NEURONS, "complement_of": files["low_mask"]}
     if options.high == "authors":
         mask = masks.authors_high_mask(_load(files["low_mask"]), _seed(network) + HIGH_SEED_OFFSET)
         return mask, {"high": "authors", "from": files["low_mask"]}
@@ -230,17 +254,23 @@ def _high_params(options, study):
 
 
 def _random_sources(network, options, study):
-    if options.random == "global" or options.granularity == N_OF_M:
+    if options.random == "global" or options.granularity != UNSTRUCTURED:
         return {}
     return {"reference": (_low(network), MASK)}
 
 
-def _random_make(network, shapes, files, options):
+def _random_make(network, shapes, files, options, meta):
     import numpy as np
 
     from . import masks
 
     mode, seed = options.random, _seed(network)
+    if options.granularity == HEADS_NEURONS:  # structures in a random order, to s
+        from .structures import heads_neurons_mask
+
+        family, heads = _geometry(meta)
+        mask = heads_neurons_mask(None, shapes, family, heads, network.sparsity, seed=seed)
+        return mask, {"granularity": HEADS_NEURONS}
     if options.granularity == N_OF_M:
         n, m = options.n_of_m
         mask = masks.random_n_of_m_mask(shapes, n, m, seed)
@@ -258,15 +288,22 @@ def _random_make(network, shapes, files, options):
 # --- the lottery-ticket controls ------------------------------------------------------------
 
 
-def _oneshot_make(network, shapes, files, options):
+def _oneshot_make(network, shapes, files, options, meta):
     one_shot = replace(options, schedule="original")
-    mask, how = _prune_low(shapes, files, network.sparsity, one_shot, options.ranking)
+    mask, how = _prune_low(shapes, files, network.sparsity, one_shot, options.ranking, meta)
     return mask, how | {"one_shot": True}
 
 
-def _shuffled_make(network, shapes, files, options):
+def _shuffled_make(network, shapes, files, options, meta):
     from . import masks
 
+    if options.granularity == HEADS_NEURONS:  # the ticket's counts, block by block
+        from .structures import shuffle_structures
+
+        family, heads = _geometry(meta)
+        seed = _seed(network) + SHUFFLE_SEED_OFFSET
+        mask = shuffle_structures(shapes, family, heads, _load(files["reference"]), seed)
+        return mask, {"granularity": HEADS_NEURONS, "shuffled_structures": files["reference"]}
     if options.granularity == N_OF_M:  # the ticket's groups, each moved elsewhere
         reference = _load(files["reference"])
         mask = masks.shuffle_groups(
@@ -278,12 +315,12 @@ def _shuffled_make(network, shapes, files, options):
     return mask, {"shuffled": files["reference"]}
 
 
-def _reinit_make(network, shapes, files, options):
+def _reinit_make(network, shapes, files, options, meta):
     how = {"mask_of": files["reference"], "reinit_seed": reinit_seed(network)}
     return _load(files["reference"]), how
 
 
-def _late_make(network, shapes, files, options):
+def _late_make(network, shapes, files, options, meta):
     return _load(files["reference"]), {"mask_of": files["reference"], "late": files["late"]}
 
 

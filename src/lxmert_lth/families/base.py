@@ -34,6 +34,11 @@ class Family:
     layer_pattern: re.Pattern
     encoders: Mapping[str, str]
     other_modules: Mapping[str, str]
+    # Head geometry (pruning.granularity heads_neurons), module names relative to an
+    # encoder layer: each attention block as (the prefix of its query, key and value, its
+    # output projection), each feed-forward block as (its inner layer, its output layer).
+    attention_blocks: tuple[tuple[str, str], ...] = (("attention.self.", "attention.output.dense"),)
+    feed_forward_blocks: tuple[tuple[str, str], ...] = (("intermediate.dense", "output.dense"),)
     # The answer head: its module name, and its output layer within it.
     answer_head_name: str
     answer_output: str

@@ -39,6 +39,19 @@ class Lxmert(Family):
         "lxmert.encoder.visn_fc.": "visual input",
         "answer_head.": "answer head",
     }
+    # Self-attention in every encoder; the cross-modality layers' cross-attention (one
+    # block, both directions) and their two self-attentions and feed-forward blocks.
+    attention_blocks = (
+        ("attention.self.", "attention.output.dense"),
+        ("visual_attention.att.", "visual_attention.output.dense"),
+        ("lang_self_att.self.", "lang_self_att.output.dense"),
+        ("visn_self_att.self.", "visn_self_att.output.dense"),
+    )
+    feed_forward_blocks = (
+        ("intermediate.dense", "output.dense"),
+        ("lang_inter.dense", "lang_output.dense"),
+        ("visn_inter.dense", "visn_output.dense"),
+    )
     answer_head_name = "answer_head"
     answer_output = "logit_fc.3"
     base_parameters = 213_930_297  # LXMERT-base with 3,129 answers

@@ -32,6 +32,7 @@ class Vilt(Family):
         "vilt.embeddings.patch_embeddings.": "patch embedding",
         "classifier.": "answer head",
     }
+    attention_blocks = (("attention.attention.", "attention.output.dense"),)
     answer_head_name = "classifier"
     answer_output = "3"  # Linear, LayerNorm, GELU, Linear
     # ViLT-B/32 (dandelin/vilt-b32-mlm) as ViltForQuestionAnswering with 3,129 answers.

@@ -126,7 +126,7 @@ def make_mask(
     if network.kind not in KINDS:
         raise ValueError(f"{network.name}: not a subnetwork")
     files = {f.name: getattr(sources, f.name) for f in fields(sources) if getattr(sources, f.name)}
-    mask, how = KINDS[network.kind].make(network, shapes, files, PruningOptions.of(pruning))
+    mask, how = KINDS[network.kind].make(network, shapes, files, PruningOptions.of(pruning), meta)
     check_shapes(mask, shapes, "theta_0's prunable parameters")
     log.info(
         "%s: %d of %d prunable weights pruned (%.2f%%)",
