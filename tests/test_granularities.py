@@ -315,3 +315,42 @@ def test_each_kind_makes_its_heads_neurons_mask_from_a_checkpoint(tmp_path):
     assert np.array_equal(pruned_structures(made["oneshot"], structures), low_gone)
     assert pruned_structures(made["shuffled"], structures).sum() == low_gone.sum()
     assert made["random"].num_pruned >= 0.3 * made["random"].num_prunable
+
+
+@pytest.mark.slow
+def test_the_study_runs_with_heads_and_neurons(tmp_path):
+    """IMP over whole heads and neurons, end to end: every mask prunes whole structures,
+    the levels nest, and the high mask is the ticket's complement within structures."""
+    from conftest import snakemake, write_config
+    from lxmert_lth.checkpoints import CheckpointMeta, CheckpointTensors
+    from lxmert_lth.structures import find_structures, pruned_structures, structured_mask
+
+    config = write_config(
+        tmp_path,
+        "heads_neurons.yaml",
+        results="results-heads_neurons",
+        pruning={"granularity": "heads_neurons"},
+        study={
+            "seeds": [0],
+            "sparsities": [50],
+            "table_sparsity": 50,
+            "kinds": ["low", "high", "random", "shuffled"],
+        },  # fmt: skip
+    )
+    snakemake(tmp_path, "--cores", "2", configfile=config)
+    results = tmp_path / "results-heads_neurons"
+    theta0 = CheckpointTensors(results / "seed0/theta0.safetensors")
+    meta = CheckpointMeta.from_json(theta0.metadata, "theta0")
+    shapes = {n: theta0.shapes[n] for n in meta.prunable}
+    heads = meta.config["num_attention_heads"]
+    structures, _ = find_structures(families.get("lxmert"), shapes, heads)
+    masks = {k: Mask.load(results / "seed0" / k / "mask.safetensors")[0]
+             for k in ("low25", "low50", "high50", "random50", "shuffled50")}  # fmt: skip
+    for name, mask in masks.items():
+        gone = pruned_structures(mask, structures)
+        rebuilt = structured_mask(shapes, structures, gone)
+        assert all(np.array_equal(rebuilt.tensors[n], mask.tensors[n]) for n in shapes), name
+    low25, low50 = (pruned_structures(masks[k], structures) for k in ("low25", "low50"))
+    assert (low50 >= low25).all()  # the levels nest
+    assert np.array_equal(pruned_structures(masks["high50"], structures), ~low50)
+    assert masks["low50"].sparsity >= 50.0
