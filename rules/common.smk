@@ -334,6 +334,25 @@ def exported_model(wildcards):
     return network_file(network, "model.safetensors")
 
 
+def smaller_inputs(wildcards):
+    """A heads_neurons subnetwork's trained weights and mask (export_smaller)."""
+    if PRUNING_OPTIONS.granularity != "heads_neurons":
+        raise WorkflowError(
+            f"export/{wildcards.network}-smaller: only a network of whole heads and neurons "
+            f"can be made smaller (pruning.granularity heads_neurons, not "
+            f"{PRUNING_OPTIONS.granularity})"
+        )
+    network = Network.from_folder(wildcards.network)
+    if network.is_dense:
+        raise WorkflowError(
+            f"export/{wildcards.network}-smaller: the dense network has no mask"
+        )
+    return {
+        "model": exported_model(wildcards),
+        "mask": network_file(network, "mask.safetensors"),
+    }
+
+
 def mask_params(wildcards):
     """The pruning options a kind's subnetwork depends on (rerun trigger: params): its
     kind's own (lxmert_lth.kinds), and enforce_masks only when off, so that the paper's

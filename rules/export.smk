@@ -1,5 +1,7 @@
 # Export on request (not part of `all`): any trained network as a standard
-# save_pretrained directory, e.g. `snakemake --cores 1 results/export/seed0/low50`.
+# save_pretrained directory, e.g. `snakemake --cores 1 results/export/seed0/low50`; a
+# heads_neurons subnetwork also without its pruned heads and neurons, e.g.
+# `results/export/seed0/low50-smaller` (lxmert_lth.shrink reads it back).
 
 
 rule export_network:
@@ -18,3 +20,21 @@ rule export_network:
         mem_mb=model_memory,
     script:
         "../workflow_scripts/export_network.py"
+
+
+rule export_smaller:
+    input:
+        unpack(smaller_inputs),
+        tokenizer=training_data()["tokenizer"],
+    output:
+        directory(res("export/{network}-smaller")),
+    log:
+        logfile("export/{network}-smaller.log"),
+    wildcard_constraints:
+        network=NETWORK_FOLDER,
+    conda:
+        ENV
+    resources:
+        mem_mb=model_memory,
+    script:
+        "../workflow_scripts/export_smaller.py"

@@ -182,6 +182,10 @@ def test_the_study_runs_with_two_of_four_masks(tmp_path):
     scores = pd.read_csv(results / "scores.csv")
     assert sorted(scores["kind"]) == ["dense", "high", "low", "random", "shuffled"]
     assert (scores.loc[scores["kind"] != "dense", "sparsity"] == 50).all()
+    # Only whole heads and neurons can be cut out.
+    refused = snakemake(tmp_path, "--cores", "1", "results-n_of_m/export/seed0/low50-smaller",
+                        configfile=config, check=False)  # fmt: skip
+    assert refused.returncode != 0 and "only a network of whole heads and neurons" in refused.stderr
 
 
 # --- heads and neurons (lxmert_lth.structures) --------------------------------------------
@@ -354,6 +358,22 @@ def test_the_study_runs_with_heads_and_neurons(tmp_path):
     assert (low50 >= low25).all()  # the levels nest
     assert np.array_equal(pruned_structures(masks["high50"], structures), ~low50)
     assert masks["low50"].sparsity >= 50.0
+    # The ticket made smaller answers as the masked network does.
+    from lxmert_lth.modeling import load_checkpoint
+    from lxmert_lth.shrink import load_smaller
+    from lxmert_lth.training import answer_logits
+
+    snakemake(tmp_path, "--cores", "1", "results-heads_neurons/export/seed0/low50-smaller",
+              configfile=config)  # fmt: skip
+    smaller = load_smaller(results / "export/seed0/low50-smaller")
+    masked, _ = load_checkpoint(results / "seed0/low50/model.safetensors")
+    dim = masked.config.visual_feat_dim
+    inputs = {**batch(), "visual_feats": torch.rand(3, 4, dim, generator=torch.Generator())}
+    torch.testing.assert_close(answer_logits(smaller, inputs), answer_logits(masked.eval(), inputs),
+                               rtol=1e-5, atol=1e-5)  # fmt: skip
+    assert sum(p.numel() for p in smaller.parameters()) < sum(
+        p.numel() for p in masked.parameters()
+    )
 
 
 # --- smaller networks (lxmert_lth.shrink) ---------------------------------------------------

@@ -96,9 +96,10 @@ def counts(blocks: Mapping[str, Mapping]) -> dict[str, dict]:
     }
 
 
-def save_smaller(model, mask: Mask, out: str, extra: Mapping | None = None) -> dict:
+def save_smaller(model, mask: Mask, out: str, extra: Mapping | None = None, tokenizer=None) -> dict:
     """The ticket without its pruned heads and neurons, as a folder ``load_smaller``
-    reads; returns the parameter counts before and after."""
+    reads (with ``tokenizer`` when given); returns the parameter counts before and
+    after."""
     from safetensors.torch import save_file
 
     before = sum(p.numel() for p in model.parameters())
@@ -114,6 +115,8 @@ def save_smaller(model, mask: Mask, out: str, extra: Mapping | None = None) -> d
             {"layout": LAYOUT, "blocks": counts(blocks), "parameters": [before, after],
              **(extra or {})},
         )  # fmt: skip
+        if tokenizer is not None:
+            tokenizer.save_pretrained(tmp)
     return {"parameters": before, "kept_parameters": after}
 
 

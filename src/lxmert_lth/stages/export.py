@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 
 from ..io import atomic_path, write_json
+from ..masks import Mask
 from ..modeling import load_checkpoint
 from ..network import Network
 from ..tokenization import load_tokenizer
@@ -32,3 +33,22 @@ def export_network(model: str, tokenizer: str, network: Network, out: str) -> No
             {**network.row(), "source": model, "prunable": meta.prunable, **meta.extra},
         )
     log.info("%s exported to %s", network.folder, out)
+
+
+def export_smaller(model: str, mask: str, tokenizer: str, network: Network, out: str) -> None:
+    """A heads_neurons subnetwork without its pruned heads and neurons
+    (``lxmert_lth.shrink``: ``load_smaller(out)`` reads it), with its tokenizer."""
+    from ..shrink import save_smaller
+
+    trained, meta = load_checkpoint(model)
+    trained.config.id2label = dict(enumerate(meta.answers))
+    trained.config.label2id = {a: i for i, a in enumerate(meta.answers)}
+    sizes = save_smaller(
+        trained.eval(),
+        Mask.load(mask)[0],
+        out,
+        extra={**network.row(), "source": model},
+        tokenizer=load_tokenizer(tokenizer),
+    )
+    log.info("%s: %d of %d parameters kept, exported to %s", network.folder,
+             sizes["kept_parameters"], sizes["parameters"], out)  # fmt: skip
