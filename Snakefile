@@ -55,6 +55,7 @@ rule all:
         modules=res("module_sparsity.md"),
         curves=res("curves/curves.pdf"),
         costs=res("benchmarks/costs.md"),
+        speed=res("benchmarks/speed.md"),
         # The paper configuration also compares its numbers with the published ones.
         comparison=[res("comparison.md")] if DATASET == "vqa_v2" else [],
         # Other runs beside this one, when named (compare_runs).

@@ -334,6 +334,25 @@ def exported_model(wildcards):
     return network_file(network, "model.safetensors")
 
 
+def speed_inputs(wildcards):
+    """ticket_speed: theta_0 and every mask of the first seed, the scores, and what a
+    network needs to answer the scored split."""
+    seed = STUDY["seeds"][0]
+    dense = study.dense_network(seed, STUDY)
+    data = training_data()
+    return {
+        "theta0": res(f"seed{dense.seed}/theta0.safetensors"),
+        "masks": [
+            network_file(n, "mask.safetensors")
+            for n in networks(STUDY)
+            if n.seed == seed and not n.is_dense
+        ],
+        "scores": res("scores.csv"),
+        "questions": data[SCORED.name],
+        **{k: data[k] for k in ("answers", "features", "tokenizer")},
+    }
+
+
 def smaller_inputs(wildcards):
     """A heads_neurons subnetwork's trained weights and mask (export_smaller)."""
     if PRUNING_OPTIONS.granularity != "heads_neurons":

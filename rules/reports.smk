@@ -203,3 +203,33 @@ rule job_costs:
         device=EXECUTION["device"],
     script:
         "../workflow_scripts/job_costs.py"
+
+
+# Each subnetwork's speed on this machine's CPU against the dense network's, beside its
+# accuracy (lxmert_lth.speed; machine-dependent, so under benchmarks/).
+rule ticket_speed:
+    input:
+        unpack(speed_inputs),
+    output:
+        csv=res("benchmarks/speed.csv"),
+        md=res("benchmarks/speed.md"),
+        png=report(
+            res("benchmarks/speed.png"),
+            caption="../report/speed.rst",
+            category="Costs",
+            labels={"figure": "accuracy vs. CPU speed-up"},
+        ),
+        pdf=res("benchmarks/speed.pdf"),
+    log:
+        logfile("ticket_speed.log"),
+    conda:
+        ENV
+    threads: 1
+    params:
+        granularity=PRUNING_OPTIONS.granularity,
+        max_length=config["tokenizer"]["max_length"],
+        split=SCORED.label,
+        questions=EXECUTION["speed_questions"],
+        repeats=EXECUTION["speed_repeats"],
+    script:
+        "../workflow_scripts/ticket_speed.py"

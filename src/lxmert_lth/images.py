@@ -7,7 +7,7 @@ of the study by id, relative to one folder, with how its images are processed:
 ====================  ==========================================================
 key                   meaning
 ====================  ==========================================================
-``layout_version``    1
+``layout_version``    2
 ``producer``          ``easy_vqa`` (the package's PNG files) or ``coco`` (a folder
                       of COCO's train2014/, val2014/ and test2015/ JPEG files)
 ``root``              the folder the paths are relative to
@@ -40,7 +40,7 @@ from tqdm import tqdm
 
 from .io import InputError, write_json
 
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2  # 2: each image's size after resizing
 CHANNELS = 3
 
 

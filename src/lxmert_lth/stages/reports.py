@@ -204,3 +204,51 @@ def job_costs(
         device=where,
     )
     log.info("costs of %d jobs", len(files))
+
+
+def ticket_speed(
+    theta0: str,
+    masks: Mapping[str, str],
+    scores_csv: str,
+    data: Mapping[str, str],
+    outputs: Mapping[str, str],
+    granularity: str,
+    max_length: int,
+    split: str,
+    questions: int,
+    threads: int,
+    repeats: int = 5,
+) -> None:
+    """Each subnetwork's CPU speed against the dense network's, beside its accuracy
+    (``lxmert_lth.speed``)."""
+    import torch
+
+    from ..data import encode_split
+    from ..images import open_store
+    from ..questions import load_questions, read_answer_list
+    from ..report import write_table
+    from ..speed import measure, plot, with_accuracy
+    from ..tokenization import load_tokenizer
+
+    torch.set_num_threads(threads)
+    first = load_questions(data["questions"])[:questions]
+    split_data = encode_split(
+        first,
+        load_tokenizer(data["tokenizer"]),
+        read_answer_list(data["answers"]),
+        open_store(data["features"]),
+        max_length,
+        data["questions"],
+    )
+    networks = {Network.from_folder(folder): path for folder, path in masks.items()}
+    speeds = measure(theta0, networks, granularity, split_data, repeats=repeats)
+    table = with_accuracy(speeds, pd.read_csv(scores_csv))
+    caption = (
+        f"Speed on this machine's CPU (one thread; the first {len(first)} questions of the "
+        f"{split} split in batches of 32) of theta_0 under each mask of the first seed, "
+        f"{'its heads and neurons removed' if granularity == 'heads_neurons' else 'masked'}"
+        f" (granularity {granularity}), against the dense network; accuracy is the "
+        "network's mean over seeds."
+    )
+    write_table(table.round(3), outputs["csv"], outputs["md"], caption)
+    plot(table, outputs["png"], outputs["pdf"], f"Accuracy vs. CPU speed-up ({granularity})")

@@ -1,0 +1,138 @@
+"""How fast each subnetwork of a run answers, on this machine's CPU, against the dense
+network, beside its accuracy: the trade-off a deploying user chooses from
+(rule ``ticket_speed``; its outputs are under ``benchmarks/`` since they depend on the
+machine).
+
+Speed needs a subnetwork's structure, not its trained values: each network is theta_0
+under its mask (the masks of every kind are kept; the controls' trained weights are not).
+An unstructured or N:M mask is applied as zeros (the CPU multiplies them all the same); a
+``heads_neurons`` mask's heads and neurons are removed for real (``lxmert_lth.shrink``).
+Each network predicts the first questions of the scored split in batches, one torch
+thread, a warm-up then the median of ``repeats`` passes, interleaved across the networks
+when they fit in memory together: questions per second, and the ratio to the dense
+network's.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import time
+from collections.abc import Mapping
+
+import pandas as pd
+import torch
+
+from .network import Network
+
+log = logging.getLogger("lxmert_lth")
+
+
+def _seconds(model, split, batch_size: int) -> float:
+    from .training import predict_indices
+
+    start = time.perf_counter()
+    predict_indices(model, split, batch_size)
+    return time.perf_counter() - start
+
+
+def _network(theta0: str, mask_path: str | None, granularity: str):
+    from .masks import Mask
+    from .modeling import load_checkpoint
+    from .shrink import kept_indices, shrink
+
+    model, _ = load_checkpoint(theta0)
+    model.eval()
+    if mask_path is not None:
+        mask = Mask.load(mask_path)[0]
+        with torch.no_grad():
+            for name, keep in mask.tensors.items():
+                model.get_parameter(name).mul_(torch.from_numpy(keep))
+        if granularity == "heads_neurons":
+            shrink(model, kept_indices(model, mask))
+    return model
+
+
+# Models held at once up to this many bytes: then the passes are interleaved (network by
+# network within each repeat), so that a change in the machine's load falls on all alike.
+INTERLEAVE_BYTES = 2**31
+
+
+def measure(
+    theta0: str,
+    masks: Mapping[Network, str],
+    granularity: str,
+    split,
+    batch_size: int = 32,
+    repeats: int = 5,
+) -> pd.DataFrame:
+    """One row per network (dense first): parameters, questions/s, speed-up."""
+    from .checkpoints import CheckpointTensors
+
+    order = [(Network(0), None), *sorted(masks.items())]
+    shapes = CheckpointTensors(theta0).shapes.values()
+    held = 4 * sum(int(torch.Size(s).numel()) for s in shapes) * len(order) <= INTERLEAVE_BYTES
+    times: dict[Network, list[float]] = {n: [] for n, _ in order}
+    sizes: dict[Network, int] = {}
+    with torch.inference_mode():
+        if held:
+            models = {n: _network(theta0, m, granularity) for n, m in order}
+            for model in models.values():
+                _seconds(model, split, batch_size)  # warm-up
+            for _ in range(repeats):
+                for n, model in models.items():
+                    times[n].append(_seconds(model, split, batch_size))
+            sizes = {n: sum(p.numel() for p in m.parameters()) for n, m in models.items()}
+        else:
+            for n, m in order:
+                model = _network(theta0, m, granularity)
+                _seconds(model, split, batch_size)
+                times[n] = [_seconds(model, split, batch_size) for _ in range(repeats)]
+                sizes[n] = sum(p.numel() for p in model.parameters())
+                del model
+    rows = []
+    for n, _ in order:
+        rate = len(split) / statistics.median(times[n])
+        rows.append({"kind": n.kind, "sparsity": n.sparsity, "parameters": sizes[n],
+                     "questions_per_s": rate})  # fmt: skip
+        log.info("%s: %.1f questions/s", n.name, rate)
+    frame = pd.DataFrame(rows)
+    frame["speedup"] = frame["questions_per_s"] / frame["questions_per_s"].iloc[0]
+    return frame
+
+
+def with_accuracy(speeds: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
+    """Each network's mean overall accuracy over seeds beside its speed."""
+    accuracy = scores.groupby(["kind", "sparsity"])["overall"].mean().rename("accuracy")
+    return speeds.join(accuracy, on=["kind", "sparsity"])
+
+
+def plot(table: pd.DataFrame, png: str, pdf: str, title: str) -> None:
+    """Accuracy against the measured speed-up, one line per kind, sparsities marked."""
+    from matplotlib.figure import Figure
+
+    from .io import atomic_path
+    from .report import KIND_LABELS, STYLES
+
+    fig = Figure(figsize=(6.0, 4.2), dpi=150)
+    ax = fig.subplots()
+    dense = table[table["kind"] == "dense"].iloc[0]
+    ax.scatter([1.0], [dense["accuracy"]], color="black", marker="*", s=120, label="dense")
+    for kind, rows in table[table["kind"] != "dense"].groupby("kind", sort=False):
+        colour, marker = STYLES.get(kind, (None, "x"))
+        rows = rows.sort_values("sparsity")
+        ax.plot(rows["speedup"], rows["accuracy"], color=colour, marker=marker,
+                label=KIND_LABELS.get(kind, kind))  # fmt: skip
+        for _, r in rows.iterrows():
+            ax.annotate(f"{r['sparsity']}%", (r["speedup"], r["accuracy"]), fontsize=6,
+                        xytext=(3, 3), textcoords="offset points")  # fmt: skip
+    ax.axvline(1.0, color="grey", linewidth=0.5)
+    ax.set_xlabel("measured CPU speed-up over the dense network (x)")
+    ax.set_ylabel("VQA accuracy (%)")
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    for path, fmt in ((png, "png"), (pdf, "pdf")):
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=fmt)

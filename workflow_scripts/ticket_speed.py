@@ -1,0 +1,24 @@
+"""Snakemake script: each subnetwork's CPU speed against the dense network's."""
+
+import os
+
+from lxmert_lth.harness import run_job
+from lxmert_lth.stages.reports import ticket_speed
+
+results = snakemake.config["results"]
+run_job(
+    snakemake,
+    ticket_speed,
+    theta0=snakemake.input.theta0,
+    # seed0/low50/mask.safetensors -> seed0/low50
+    masks={os.path.relpath(os.path.dirname(m), results): m for m in snakemake.input.masks},
+    scores_csv=snakemake.input.scores,
+    data={k: snakemake.input[k] for k in ("questions", "answers", "features", "tokenizer")},
+    outputs={k: snakemake.output[k] for k in ("csv", "md", "png", "pdf")},
+    granularity=snakemake.params.granularity,
+    max_length=snakemake.params.max_length,
+    split=snakemake.params.split,
+    questions=snakemake.params.questions,
+    repeats=snakemake.params.repeats,
+    threads=snakemake.threads,
+)
