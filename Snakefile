@@ -60,3 +60,4 @@ rule all:
         comparison=[res("comparison.md")] if DATASET == "vqa_v2" else [],
         # Other runs beside this one, when named (compare_runs).
         runs=[res("runs.md")] if config["compare_runs"] else [],
+        runs_speed=[res("benchmarks/runs_speed.md")] if config["compare_runs"] else [],

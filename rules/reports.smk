@@ -125,6 +125,34 @@ rule compare_runs:
         "../workflow_scripts/compare_runs.py"
 
 
+# The compared runs' tickets by measured CPU speed-up and accuracy (each run's
+# ticket_speed; machine-dependent, so under benchmarks/).
+rule compare_speeds:
+    input:
+        [
+            os.path.join(folder, "benchmarks", "speed.csv")
+            for folder in config["compare_runs"].values()
+        ],
+    output:
+        csv=res("benchmarks/runs_speed.csv"),
+        md=res("benchmarks/runs_speed.md"),
+        png=report(
+            res("benchmarks/runs_speed.png"),
+            caption="../report/runs_speed.rst",
+            category="Runs compared",
+            labels={"view": "accuracy vs. CPU speed-up"},
+        ),
+        pdf=res("benchmarks/runs_speed.pdf"),
+    log:
+        logfile("compare_speeds.log"),
+    conda:
+        ENV
+    params:
+        labels=list(config["compare_runs"]),
+    script:
+        "../workflow_scripts/compare_speeds.py"
+
+
 # Every trained network's training loss and validation accuracy, one report item each
 # (labelled by seed, kind and sparsity), an overview per kind, the pre-training's, and
 # all of them as pages of one PDF.

@@ -136,3 +136,39 @@ def plot(table: pd.DataFrame, png: str, pdf: str, title: str) -> None:
     for path, fmt in ((png, "png"), (pdf, "pdf")):
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format=fmt)
+
+
+def compare(tables: Mapping[str, pd.DataFrame], kind: str = "low") -> pd.DataFrame:
+    """The tickets of several runs side by side: speed-up and accuracy per sparsity."""
+    rows = []
+    for label, table in tables.items():
+        for _, r in table[table["kind"].isin(["dense", kind])].iterrows():
+            rows.append({"run": label, "kind": r["kind"], "sparsity": int(r["sparsity"]),
+                         "speedup": r["speedup"], "accuracy": r["accuracy"]})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def plot_compare(frame: pd.DataFrame, png: str, pdf: str, title: str) -> None:
+    """Accuracy against measured speed-up, one line per run (its tickets and dense)."""
+    from matplotlib.figure import Figure
+
+    from .io import atomic_path
+
+    fig = Figure(figsize=(6.0, 4.2), dpi=150)
+    ax = fig.subplots()
+    for label, rows in frame.groupby("run", sort=False):
+        rows = rows.sort_values("sparsity")
+        ax.plot(rows["speedup"], rows["accuracy"], marker="o", label=label)
+        for _, r in rows.iterrows():
+            ax.annotate(f"{r['sparsity']}%", (r["speedup"], r["accuracy"]), fontsize=6,
+                        xytext=(3, 3), textcoords="offset points")  # fmt: skip
+    ax.axvline(1.0, color="grey", linewidth=0.5)
+    ax.set_xlabel("measured CPU speed-up over the dense network (x)")
+    ax.set_ylabel("VQA accuracy (%)")
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    for path, fmt in ((png, "png"), (pdf, "pdf")):
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=fmt)

@@ -252,3 +252,18 @@ def ticket_speed(
     )
     write_table(table.round(3), outputs["csv"], outputs["md"], caption)
     plot(table, outputs["png"], outputs["pdf"], f"Accuracy vs. CPU speed-up ({granularity})")
+
+
+def compare_speeds(speed_files: Mapping[str, str], outputs: Mapping[str, str]) -> None:
+    """The runs' tickets (low-magnitude) by measured CPU speed-up and accuracy."""
+    from ..report import write_table
+    from ..speed import compare, plot_compare
+
+    frame = compare({label: pd.read_csv(path) for label, path in speed_files.items()})
+    caption = (
+        "The runs' tickets (low-magnitude, first seed's masks; accuracy the mean over seeds) "
+        "by their measured CPU speed-up over each run's dense network (each run's "
+        f"benchmarks/speed.md): {', '.join(f'{k} = {v}' for k, v in speed_files.items())}."
+    )
+    write_table(frame.round(3), outputs["csv"], outputs["md"], caption)
+    plot_compare(frame, outputs["png"], outputs["pdf"], "Tickets: accuracy vs. CPU speed-up")

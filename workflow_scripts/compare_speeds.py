@@ -1,0 +1,11 @@
+"""Snakemake script: the compared runs' tickets by CPU speed-up and accuracy."""
+
+from lxmert_lth.harness import run_job
+from lxmert_lth.stages.reports import compare_speeds
+
+run_job(
+    snakemake,
+    compare_speeds,
+    speed_files=dict(zip(snakemake.params.labels, snakemake.input, strict=True)),
+    outputs={k: snakemake.output[k] for k in ("csv", "md", "png", "pdf")},
+)
