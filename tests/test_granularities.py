@@ -98,6 +98,11 @@ def test_the_study_grid_is_the_one_sparsity_n_of_m_has():
         _check_schedule(study, options(n_of_m={"n": 1, "m": 3}))
     with pytest.raises(ConfigError, match="n = 4 keeps every weight"):
         _check_schedule(study, options(n_of_m={"n": 4, "m": 4}))
+    # The authors' ways of ranking single weights mean nothing for groups or structures.
+    with pytest.raises(ConfigError, match="pruning.schedule: 'remaining' ranks or draws single"):
+        _check_schedule(study, options(granularity="heads_neurons", schedule="remaining"))
+    with pytest.raises(ConfigError, match="pruning.random: 'per_layer'.*leave it 'global'"):
+        _check_schedule(study, options(random="per_layer"))
 
 
 def test_every_n_of_m_mask_comes_from_the_dense_network_in_one_level():

@@ -304,8 +304,21 @@ def _check_granularity(study: Mapping, pruning: PruningOptions) -> None:
         )
 
 
+# The authors' code's choices of how single weights are ranked and drawn: with whole
+# structures or N:M groups they have no meaning (the granularity says how).
+UNSTRUCTURED_ONLY = {"ranking": "global", "schedule": "original", "high": "complement",
+                     "random": "global"}  # fmt: skip
+
+
 def _check_schedule(study: Mapping, pruning: Mapping) -> None:
     pruning = PruningOptions.of(pruning)
+    if pruning.granularity != "unstructured":
+        for key, value in UNSTRUCTURED_ONLY.items():
+            if getattr(pruning, key) != value:
+                raise ConfigError(
+                    f"pruning.{key}: {getattr(pruning, key)!r} ranks or draws single weights; "
+                    f"with pruning.granularity {pruning.granularity} leave it {value!r}"
+                )
     if pruning.granularity == "n_of_m":
         _check_granularity(study, pruning)
     else:
