@@ -164,23 +164,34 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workdir", type=Path)
     parser.add_argument("--studies", type=Path, default=None)
+    parser.add_argument(
+        "--families-only",
+        action="store_true",
+        help="leave the embedded default's blocks as they are (its outputs unchanged, say, "
+        "and its timing from a quieter machine): only the families, at their run's commit",
+    )
     args = parser.parse_args()
     summary = json.loads((args.workdir / "run_summary.json").read_text())
     results = Path(summary["results"])
     table = (results / "table1.md").read_text()
     readme, page = ROOT / "README.md", ROOT / "docs" / "results.md"
-    readme_text = replace_between(
-        readme.read_text(), HEADLINE_BEGIN, HEADLINE_END, headline(summary, table), str(readme)
-    )
-    page_text = replace_between(
-        page.read_text(),
-        BEGIN,
-        END,
-        section(summary, table, (results / "module_sparsity.md").read_text()),
-        str(page),
-    )
-    shutil.copyfile(results / "figure1.png", ROOT / "docs" / "figure1.png")
-    print(f"README.md, docs/results.md and docs/figure1.png updated from {results}")
+    readme_text, page_text = readme.read_text(), page.read_text()
+    if args.families_only:
+        record = args.workdir / COMPARISON / "records" / "pretrain.json"
+        summary = {**summary, "commit": json.loads(record.read_text())["commit"][:7]}
+    else:
+        readme_text = replace_between(
+            readme_text, HEADLINE_BEGIN, HEADLINE_END, headline(summary, table), str(readme)
+        )
+        page_text = replace_between(
+            page_text,
+            BEGIN,
+            END,
+            section(summary, table, (results / "module_sparsity.md").read_text()),
+            str(page),
+        )
+        shutil.copyfile(results / "figure1.png", ROOT / "docs" / "figure1.png")
+        print(f"README.md, docs/results.md and docs/figure1.png updated from {results}")
     if families_section(args.workdir, summary, "x") is not None:
         readme_text = replace_between(readme_text, FAMILIES_BEGIN, FAMILIES_END,
                                       families_section(args.workdir, summary, "docs/families.png"),
