@@ -154,16 +154,17 @@ def test_each_kind_makes_its_n_of_m_mask_from_a_checkpoint(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_study_runs_with_two_of_four_masks(tmp_path):
+def test_the_study_runs_with_two_of_four_masks(run_copy, tmp_path):
+    """On a copy of the test run: its data, pre-training and dense networks are reused,
+    the masks and retrained subnetworks made anew."""
     import pandas as pd
 
-    from conftest import snakemake, write_config
+    from conftest import load_config, snakemake, write_config
     from lxmert_lth.checkpoints import CheckpointTensors
 
     config = write_config(
         tmp_path,
         "n_of_m.yaml",
-        results="results-n_of_m",
         pruning={"granularity": "n_of_m", "n_of_m": {"n": 2, "m": 4}},
         study={
             "seeds": [0],
@@ -172,8 +173,8 @@ def test_the_study_runs_with_two_of_four_masks(tmp_path):
             "kinds": ["low", "high", "random"],
         },  # fmt: skip
     )
-    snakemake(tmp_path, "--cores", "2", configfile=config)
-    results = tmp_path / "results-n_of_m"
+    snakemake(run_copy, "--cores", "2", configfile=config)
+    results = run_copy / load_config()["results"]
     masks = {k: Mask.load(results / f"seed0/{k}50/mask.safetensors")[0]
              for k in ("low", "high", "random")}  # fmt: skip
     for kind, mask in masks.items():
@@ -188,8 +189,8 @@ def test_the_study_runs_with_two_of_four_masks(tmp_path):
     assert sorted(scores["kind"]) == ["dense", "high", "low", "random"]
     assert (scores.loc[scores["kind"] != "dense", "sparsity"] == 50).all()
     # Only whole heads and neurons can be cut out.
-    refused = snakemake(tmp_path, "--cores", "1", "results-n_of_m/export/seed0/low50-smaller",
-                        configfile=config, check=False)  # fmt: skip
+    target = f"{load_config()['results']}/export/seed0/low50-smaller"
+    refused = snakemake(run_copy, "--cores", "1", target, configfile=config, check=False)
     assert refused.returncode != 0 and "only a network of whole heads and neurons" in refused.stderr
 
 
@@ -327,19 +328,18 @@ def test_each_kind_makes_its_heads_neurons_mask_from_a_checkpoint(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_study_runs_with_heads_and_neurons(tmp_path):
+def test_the_study_runs_with_heads_and_neurons(run_copy, tmp_path):
     """IMP over whole heads and neurons, end to end: every mask prunes whole structures,
     the levels nest, and the high mask is the ticket's complement within structures."""
     import pandas as pd
 
-    from conftest import snakemake, write_config
+    from conftest import load_config, snakemake, write_config
     from lxmert_lth.checkpoints import CheckpointMeta, CheckpointTensors
     from lxmert_lth.structures import find_structures, pruned_structures, structured_mask
 
     config = write_config(
         tmp_path,
         "heads_neurons.yaml",
-        results="results-heads_neurons",
         pruning={"granularity": "heads_neurons"},
         study={
             "seeds": [0],
@@ -348,8 +348,8 @@ def test_the_study_runs_with_heads_and_neurons(tmp_path):
             "kinds": ["low", "high"],
         },  # fmt: skip
     )
-    snakemake(tmp_path, "--cores", "2", configfile=config)
-    results = tmp_path / "results-heads_neurons"
+    snakemake(run_copy, "--cores", "2", configfile=config)
+    results = run_copy / load_config()["results"]
     theta0 = CheckpointTensors(results / "seed0/theta0.safetensors")
     meta = CheckpointMeta.from_json(theta0.metadata, "theta0")
     shapes = {n: theta0.shapes[n] for n in meta.prunable}
@@ -370,7 +370,7 @@ def test_the_study_runs_with_heads_and_neurons(tmp_path):
     from lxmert_lth.shrink import load_smaller
     from lxmert_lth.training import answer_logits
 
-    snakemake(tmp_path, "--cores", "1", "results-heads_neurons/export/seed0/low50-smaller",
+    snakemake(run_copy, "--cores", "1", f"{load_config()['results']}/export/seed0/low50-smaller",
               configfile=config)  # fmt: skip
     smaller = load_smaller(results / "export/seed0/low50-smaller")
     masked, _ = load_checkpoint(results / "seed0/low50/model.safetensors")
