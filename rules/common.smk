@@ -227,6 +227,12 @@ def model_memory(wildcards, input, attempt):
     )
 
 
+def speed_memory(wildcards, input, attempt):
+    """ticket_speed: one network at a time beside theta_0's file (small ones together,
+    lxmert_lth.speed.INTERLEAVE_BYTES)."""
+    return memory.model_job_mem_mb(size_of(input.theta0), copies=3, attempt=attempt)
+
+
 def questions_memory(wildcards, input, attempt):
     """MB of a job that reads question and annotation files."""
     return memory.questions_job_mem_mb(size_of(*input), attempt)

@@ -253,6 +253,8 @@ rule ticket_speed:
     conda:
         ENV
     threads: 1
+    resources:
+        mem_mb=speed_memory,
     params:
         granularity=PRUNING_OPTIONS.granularity,
         max_length=config["tokenizer"]["max_length"],

@@ -55,7 +55,7 @@ def _network(theta0: str, mask_path: str | None, granularity: str):
 
 # Models held at once up to this many bytes: then the passes are interleaved (network by
 # network within each repeat), so that a change in the machine's load falls on all alike.
-INTERLEAVE_BYTES = 2**31
+INTERLEAVE_BYTES = 2**28  # within the job's memory request (rules: speed_memory)
 
 
 def measure(
