@@ -211,7 +211,7 @@ def _granularity_params(options) -> dict:
     return {}
 
 
-# --- high: the complement (or the authors' high mask) -------------------------------------
+# --- high: the complement (or the authors' high mask; within groups or structures) -------
 
 
 def _high_sources(network, options, study):
@@ -245,7 +245,7 @@ def _high_make(network, shapes, files, options, meta):
 
 
 def _high_params(options, study):
-    if options.granularity == N_OF_M:
+    if options.granularity != UNSTRUCTURED:
         return _granularity_params(options)
     return {"high": "authors"} if options.high == "authors" else {}
 
