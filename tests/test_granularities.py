@@ -103,6 +103,8 @@ def test_the_study_grid_is_the_one_sparsity_n_of_m_has():
         _check_schedule(study, options(granularity="heads_neurons", schedule="remaining"))
     with pytest.raises(ConfigError, match="pruning.random: 'per_layer'.*leave it 'global'"):
         _check_schedule(study, options(random="per_layer"))
+    with pytest.raises(ConfigError, match="pruning.structure_ranking: heads and neurons are"):
+        _check_schedule(study, options(structure_ranking="separate"))
 
 
 def test_every_n_of_m_mask_comes_from_the_dense_network_in_one_level():
@@ -427,3 +429,24 @@ def test_a_smaller_network_answers_as_the_masked_one(name, sparsity, tmp_path):
     assert sum(p.numel() for p in smaller.parameters()) == counts["kept_parameters"]
     torch.manual_seed(1)
     torch.testing.assert_close(answer_logits(smaller, batch()), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_separate_rankings_prune_heads_and_neurons_each_to_the_sparsity():
+    """The alternative to one shared ranking: heads to s of the heads' weights, neurons
+    to s of the neurons', each by its own ranking."""
+    from lxmert_lth.structures import HEAD, find_structures, heads_neurons_mask, pruned_structures
+
+    family, shapes, state = small("lxmert")
+    structures, sizes = find_structures(family, shapes, num_heads=2)
+    mask = heads_neurons_mask(state, shapes, family, 2, 50, ranking="separate")
+    gone = pruned_structures(mask, structures)
+    for kind in ("head", "neuron"):
+        members = np.asarray([s.kind == kind for s in structures])
+        weights = np.asarray([sizes[s] for s in structures])
+        share = weights[members & gone].sum() / weights[members].sum()
+        assert 0.5 <= share < 0.5 + weights[members].max() / weights[members].sum(), kind
+    shared = heads_neurons_mask(state, shapes, family, 2, 50)
+    assert not all(np.array_equal(shared.tensors[n], mask.tensors[n]) for n in shapes)
+    assert any(s.kind == HEAD for s in structures)
+    with pytest.raises(InputError, match="unknown structure ranking 'both'"):
+        heads_neurons_mask(state, shapes, family, 2, 50, ranking="both")

@@ -45,6 +45,7 @@ class PruningOptions:
     prunable_set: str
     scope: str
     granularity: str
+    structure_ranking: str
     n_of_m: tuple[int, int]  # (N, M)
 
     @classmethod
@@ -175,8 +176,10 @@ def _prune_low(shapes, files, sparsity: int, options: PruningOptions, ranking: s
 
         family, heads = _geometry(meta)
         previous = _load(files["previous_mask"]) if files.get("previous_mask") else None
-        mask = heads_neurons_mask(weights, shapes, family, heads, sparsity, previous)
-        return mask, {"granularity": HEADS_NEURONS, "trained": files["trained"]}
+        mask = heads_neurons_mask(weights, shapes, family, heads, sparsity, previous,
+                                  ranking=options.structure_ranking)  # fmt: skip
+        how = {"granularity": HEADS_NEURONS, "structure_ranking": options.structure_ranking}
+        return mask, how | {"trained": files["trained"]}
     how = {"ranking": ranking, "trained": files["trained"]}
     if options.schedule == "remaining":
         mask, steps = masks.remaining_schedule_mask(
@@ -207,7 +210,10 @@ def _granularity_params(options) -> dict:
     if options.granularity == N_OF_M:
         return {"granularity": N_OF_M, "n_of_m": list(options.n_of_m)}
     if options.granularity == HEADS_NEURONS:
-        return {"granularity": HEADS_NEURONS}
+        separate = (
+            {"structure_ranking": "separate"} if options.structure_ranking != "shared" else {}
+        )
+        return {"granularity": HEADS_NEURONS, **separate}
     return {}
 
 
@@ -269,8 +275,9 @@ def _random_make(network, shapes, files, options, meta):
         from .structures import heads_neurons_mask
 
         family, heads = _geometry(meta)
-        mask = heads_neurons_mask(None, shapes, family, heads, network.sparsity, seed=seed)
-        return mask, {"granularity": HEADS_NEURONS}
+        mask = heads_neurons_mask(None, shapes, family, heads, network.sparsity, seed=seed,
+                                  ranking=options.structure_ranking)  # fmt: skip
+        return mask, {"granularity": HEADS_NEURONS, "structure_ranking": options.structure_ranking}
     if options.granularity == N_OF_M:
         n, m = options.n_of_m
         mask = masks.random_n_of_m_mask(shapes, n, m, seed)

@@ -130,10 +130,11 @@ def pruned_structures(mask: Mask, structures: Sequence[Structure]) -> np.ndarray
 
 
 def select(order: np.ndarray, sizes: np.ndarray, alive: np.ndarray, target: int) -> np.ndarray:
-    """Prune structures in ``order`` (alive ones only) until at least ``target`` weights
-    are pruned, counting those already pruned."""
+    """Of the structures in ``order`` (their pruned ones counted), prune the alive ones in
+    that order until at least ``target`` of their weights are pruned; the structures
+    outside ``order`` stay as ``alive`` says. Returns the pruned flags of all."""
     pruned = ~alive
-    count = int(sizes[pruned].sum())
+    count = int(sizes[order][pruned[order]].sum())
     for i in order:
         if count >= target:
             break
@@ -152,11 +153,16 @@ def heads_neurons_mask(
     previous: Mask | None = None,
     largest: bool = False,
     seed: int | None = None,
+    ranking: str = "shared",
 ) -> Mask:
     """Structures pruned until ``sparsity`` percent of the prunable weights are, from
     those ``previous`` keeps: the lowest-scored first (the ticket, by IMP), the
     highest-scored (``largest``: the high-magnitude control), or in a random order
-    (``seed``, with ``weights`` None: the random control)."""
+    (``seed``, with ``weights`` None: the random control). ``ranking`` "shared": heads
+    and neurons in one ranking; "separate": heads pruned to ``sparsity`` percent of the
+    heads' weights and neurons to that of the neurons', each in its own ranking."""
+    if ranking not in ("shared", "separate"):
+        raise InputError(f"unknown structure ranking {ranking!r}: expected 'shared' or 'separate'")
     structures, size_of = find_structures(family, shapes, num_heads)
     sizes = np.asarray([size_of[s] for s in structures])
     alive = (
@@ -169,8 +175,15 @@ def heads_neurons_mask(
     else:
         score = scores(weights, structures)
         order = np.argsort(-score if largest else score, kind="stable")
-    total = sum(int(np.prod(s)) for s in shapes.values())
-    pruned = select(order, sizes, alive, num_to_prune(total, sparsity))
+    if ranking == "shared":
+        total = sum(int(np.prod(s)) for s in shapes.values())
+        pruned = select(order, sizes, alive, num_to_prune(total, sparsity))
+    else:
+        pruned = ~alive
+        for kind in (HEAD, NEURON):
+            members = np.asarray([s.kind == kind for s in structures])
+            target = num_to_prune(int(sizes[members].sum()), sparsity)
+            pruned = select(order[members[order]], sizes, ~pruned, target)
     return structured_mask(shapes, structures, pruned)
 
 

@@ -319,6 +319,11 @@ def _check_schedule(study: Mapping, pruning: Mapping) -> None:
                     f"pruning.{key}: {getattr(pruning, key)!r} ranks or draws single weights; "
                     f"with pruning.granularity {pruning.granularity} leave it {value!r}"
                 )
+    if pruning.granularity != "heads_neurons" and pruning.structure_ranking != "shared":
+        raise ConfigError(
+            "pruning.structure_ranking: heads and neurons are ranked only with "
+            f"pruning.granularity heads_neurons, not {pruning.granularity}"
+        )
     if pruning.granularity == "n_of_m":
         _check_granularity(study, pruning)
     else:
