@@ -53,11 +53,11 @@ def families_section(work: Path, summary: dict, figure: str) -> str | None:
         if (work / f"{name}_time.txt").exists()
     ]
     took = f" ({'; '.join(timings)})" if timings else ""
-    configs = " and ".join(f"`configs/{name}.yaml`" for name in FAMILY_RUNS.values())
+    configs = ", ".join(f"`configs/{name}.yaml`" for name in FAMILY_RUNS.values())
     return "\n".join(
         [
             FAMILIES_BEGIN,
-            f"From {configs} and `configs/families.yaml` run beside the embedded default "
+            f"From {configs} and `configs/families.yaml`, run beside the embedded default "
             f"above, at commit `{summary['commit']}` on {summary['machine']}{took}. "
             f"{caption}",
             "",
