@@ -127,6 +127,7 @@ REPORTS = {
     "module_sparsity",
     "training_curves",
     "job_costs",
+    "ticket_speed",
 }
 
 
