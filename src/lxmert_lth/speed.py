@@ -107,25 +107,25 @@ def with_accuracy(speeds: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
     return speeds.join(accuracy, on=["kind", "sparsity"])
 
 
-def plot(table: pd.DataFrame, png: str, pdf: str, title: str) -> None:
-    """Accuracy against the measured speed-up, one line per kind, sparsities marked."""
+def _axes():
     from matplotlib.figure import Figure
 
-    from .io import atomic_path
-    from .report import KIND_LABELS, STYLES
-
     fig = Figure(figsize=(6.0, 4.2), dpi=150)
-    ax = fig.subplots()
-    dense = table[table["kind"] == "dense"].iloc[0]
-    ax.scatter([1.0], [dense["accuracy"]], color="black", marker="*", s=120, label="dense")
-    for kind, rows in table[table["kind"] != "dense"].groupby("kind", sort=False):
-        colour, marker = STYLES.get(kind, (None, "x"))
-        rows = rows.sort_values("sparsity")
-        ax.plot(rows["speedup"], rows["accuracy"], color=colour, marker=marker,
-                label=KIND_LABELS.get(kind, kind))  # fmt: skip
-        for _, r in rows.iterrows():
-            ax.annotate(f"{r['sparsity']}%", (r["speedup"], r["accuracy"]), fontsize=6,
-                        xytext=(3, 3), textcoords="offset points")  # fmt: skip
+    return fig, fig.subplots()
+
+
+def _line(ax, rows: pd.DataFrame, **style) -> None:
+    """One line of accuracy against speed-up, each point marked with its sparsity."""
+    rows = rows.sort_values("sparsity")
+    ax.plot(rows["speedup"], rows["accuracy"], **style)
+    for _, r in rows.iterrows():
+        ax.annotate(f"{r['sparsity']}%", (r["speedup"], r["accuracy"]), fontsize=6,
+                    xytext=(3, 3), textcoords="offset points")  # fmt: skip
+
+
+def _save(fig, ax, title: str, png: str, pdf: str) -> None:
+    from .io import atomic_path
+
     ax.axvline(1.0, color="grey", linewidth=0.5)
     ax.set_xlabel("measured CPU speed-up over the dense network (x)")
     ax.set_ylabel("VQA accuracy (%)")
@@ -136,6 +136,19 @@ def plot(table: pd.DataFrame, png: str, pdf: str, title: str) -> None:
     for path, fmt in ((png, "png"), (pdf, "pdf")):
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format=fmt)
+
+
+def plot(table: pd.DataFrame, png: str, pdf: str, title: str) -> None:
+    """Accuracy against the measured speed-up, one line per kind, sparsities marked."""
+    from .report import KIND_LABELS, STYLES
+
+    fig, ax = _axes()
+    dense = table[table["kind"] == "dense"].iloc[0]
+    ax.scatter([1.0], [dense["accuracy"]], color="black", marker="*", s=120, label="dense")
+    for kind, rows in table[table["kind"] != "dense"].groupby("kind", sort=False):
+        colour, marker = STYLES.get(kind, (None, "x"))
+        _line(ax, rows, color=colour, marker=marker, label=KIND_LABELS.get(kind, kind))
+    _save(fig, ax, title, png, pdf)
 
 
 def compare(tables: Mapping[str, pd.DataFrame], kind: str = "low") -> pd.DataFrame:
@@ -150,25 +163,7 @@ def compare(tables: Mapping[str, pd.DataFrame], kind: str = "low") -> pd.DataFra
 
 def plot_compare(frame: pd.DataFrame, png: str, pdf: str, title: str) -> None:
     """Accuracy against measured speed-up, one line per run (its tickets and dense)."""
-    from matplotlib.figure import Figure
-
-    from .io import atomic_path
-
-    fig = Figure(figsize=(6.0, 4.2), dpi=150)
-    ax = fig.subplots()
+    fig, ax = _axes()
     for label, rows in frame.groupby("run", sort=False):
-        rows = rows.sort_values("sparsity")
-        ax.plot(rows["speedup"], rows["accuracy"], marker="o", label=label)
-        for _, r in rows.iterrows():
-            ax.annotate(f"{r['sparsity']}%", (r["speedup"], r["accuracy"]), fontsize=6,
-                        xytext=(3, 3), textcoords="offset points")  # fmt: skip
-    ax.axvline(1.0, color="grey", linewidth=0.5)
-    ax.set_xlabel("measured CPU speed-up over the dense network (x)")
-    ax.set_ylabel("VQA accuracy (%)")
-    ax.set_title(title, fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    for path, fmt in ((png, "png"), (pdf, "pdf")):
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=fmt)
+        _line(ax, rows, marker="o", label=label)
+    _save(fig, ax, title, png, pdf)
