@@ -151,3 +151,34 @@ class Family:
 
     def __repr__(self) -> str:
         return f"<model family {self.name}>"
+
+
+class AnsweringPretraining:
+    """For a family whose embedded pre-training is image question answering alone, on the
+    question-answering model itself, and whose answer count is ``num_labels``
+    (VisualBERT, ViLT): put before ``Family`` in the bases."""
+
+    def pretraining_class(self):
+        return self.qa_class()
+
+    def answers_kwargs(self, num_answers: int) -> dict:
+        return {"num_labels": num_answers}
+
+    def num_answers(self, config) -> int:
+        return config.num_labels
+
+    def pretraining_loss(self, out, mlm_labels, matched, batch, answerable, aux_weight):
+        """Image question answering on every pair (``check_pretraining``)."""
+        from ..training import qa_loss
+
+        rows = {k: batch[k][answerable] for k in ("label_idx", "label_score")}
+        return qa_loss(out.logits[answerable], rows)
+
+    def check_pretraining(self, recipe: Mapping) -> str | None:
+        on = [k for k in ("mlm_fraction", "mismatch_fraction", "aux_weight") if recipe.get(k)]
+        if on:
+            return (
+                f"pretrain.{on[0]}: {self.label}'s embedded pre-training is image question "
+                "answering only; set mlm_fraction, mismatch_fraction and aux_weight to 0"
+            )
+        return None

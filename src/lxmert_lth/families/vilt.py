@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from .base import Family
+from .base import AnsweringPretraining, Family
 
 
-class Vilt(Family):
+class Vilt(AnsweringPretraining, Family):
     name = "vilt"
     label = "ViLT"
     model_type = "vilt"
@@ -49,11 +49,6 @@ class Vilt(Family):
 
         return ViltForQuestionAnswering
 
-    def pretraining_class(self):
-        """The embedded default pre-trains the question-answering model itself (image
-        question answering, as for VisualBERT)."""
-        return self.qa_class()
-
     def small_config(self, vocab_size: int, feature_dim: int, num_answers: int, arch: Mapping):
         """Images are read as RGB (``feature_dim`` is for the families reading regions)."""
         return self.config_class()(
@@ -81,12 +76,6 @@ class Vilt(Family):
         long = min(int(images["shortest_edge"] * aspect + 0.5), longest) // div * div
         return 1 + (short // patch) * (long // patch)
 
-    def answers_kwargs(self, num_answers: int) -> dict:
-        return {"num_labels": num_answers}
-
-    def num_answers(self, config) -> int:
-        return config.num_labels
-
     def inputs(self, batch):
         return {
             "input_ids": batch["input_ids"],
@@ -98,22 +87,6 @@ class Vilt(Family):
 
     def logits(self, output):
         return output.logits
-
-    def pretraining_loss(self, out, mlm_labels, matched, batch, answerable, aux_weight):
-        """Image question answering on every pair (``check_pretraining``)."""
-        from ..training import qa_loss
-
-        rows = {k: batch[k][answerable] for k in ("label_idx", "label_score")}
-        return qa_loss(out.logits[answerable], rows)
-
-    def check_pretraining(self, recipe: Mapping) -> str | None:
-        on = [k for k in ("mlm_fraction", "mismatch_fraction", "aux_weight") if recipe.get(k)]
-        if on:
-            return (
-                f"pretrain.{on[0]}: ViLT's embedded pre-training is image question "
-                "answering only; set mlm_fraction, mismatch_fraction and aux_weight to 0"
-            )
-        return None
 
     def fresh_answer_head(self, model):
         from torch import nn

@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from .base import Family
+from .base import AnsweringPretraining, Family
 
 
-class VisualBert(Family):
+class VisualBert(AnsweringPretraining, Family):
     name = "visualbert"
     label = "VisualBERT"
     model_type = "visual_bert"
@@ -42,11 +42,6 @@ class VisualBert(Family):
 
         return VisualBertForQuestionAnswering
 
-    def pretraining_class(self):
-        """The embedded default pre-trains the question-answering model itself (image
-        question answering, as LXMERT's embedded pre-training does by default)."""
-        return self.qa_class()
-
     def small_config(self, vocab_size: int, feature_dim: int, num_answers: int, arch: Mapping):
         return self.config_class()(
             vocab_size=vocab_size,
@@ -58,12 +53,6 @@ class VisualBert(Family):
 
     def base_config(self, num_answers: int, feature_dim: int = 2048):
         return self.config_class()(visual_embedding_dim=feature_dim, num_labels=num_answers)
-
-    def answers_kwargs(self, num_answers: int) -> dict:
-        return {"num_labels": num_answers}
-
-    def num_answers(self, config) -> int:
-        return config.num_labels
 
     def inputs(self, batch):
         import torch
@@ -81,23 +70,6 @@ class VisualBert(Family):
 
     def logits(self, output):
         return output.logits
-
-    def pretraining_loss(self, out, mlm_labels, matched, batch, answerable, aux_weight):
-        """Image question answering on every pair (the recipe's other objectives are off
-        for this family: ``check_pretraining``)."""
-        from ..training import qa_loss
-
-        rows = {k: batch[k][answerable] for k in ("label_idx", "label_score")}
-        return qa_loss(out.logits[answerable], rows)
-
-    def check_pretraining(self, recipe: Mapping) -> str | None:
-        on = [k for k in ("mlm_fraction", "mismatch_fraction", "aux_weight") if recipe.get(k)]
-        if on:
-            return (
-                f"pretrain.{on[0]}: VisualBERT's embedded pre-training is image question "
-                "answering only; set mlm_fraction, mismatch_fraction and aux_weight to 0"
-            )
-        return None
 
     def fresh_answer_head(self, model):
         from torch import nn
