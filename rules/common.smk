@@ -233,6 +233,12 @@ def speed_memory(wildcards, input, attempt):
     return memory.model_job_mem_mb(size_of(input.theta0), copies=3, attempt=attempt)
 
 
+def index_memory(wildcards, input, attempt):
+    """index_images reads the question files (VQA v2), never the images' bytes."""
+    splits = [input[s] for s in ("train", "val", "test") if s in input.keys()]
+    return memory.questions_job_mem_mb(size_of(*splits), attempt)
+
+
 def questions_memory(wildcards, input, attempt):
     """MB of a job that reads question and annotation files."""
     return memory.questions_job_mem_mb(size_of(*input), attempt)

@@ -103,6 +103,8 @@ else:
             benchfile(BENCHMARKS["index_images"])
         conda:
             ENV
+        resources:
+            mem_mb=index_memory,
         params:
             # How the images are resized: it changes every ViLT result downstream.
             processing={
