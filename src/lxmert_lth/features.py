@@ -229,7 +229,28 @@ class FeatureWriter:
         self.close(ok=exc_type is None)
 
 
-class FeatureStore:
+class ByImageId:
+    """A store's images by id: ``row_of`` (image id -> row) and ``path`` set by the store;
+    ``missing`` says, after an image id, what the store lacks."""
+
+    row_of: dict[str, int]
+    path: str
+    missing = "is not in it"
+
+    def __len__(self) -> int:
+        return len(self.row_of)
+
+    def __contains__(self, image_id: str) -> bool:
+        return image_id in self.row_of
+
+    def rows(self, image_ids: Iterable[str]) -> np.ndarray:
+        try:
+            return np.asarray([self.row_of[str(i)] for i in image_ids], dtype=np.int64)
+        except KeyError as err:
+            raise InputError(f"{self.path}: image {err.args[0]!r} {self.missing}") from None
+
+
+class FeatureStore(ByImageId):
     """Read access to a feature file by image id.
 
     The h5py handle is opened lazily in the process that first reads, so a store can be
@@ -237,6 +258,7 @@ class FeatureStore:
     """
 
     REQUIRED = ("image_ids", "features", "boxes", "num_boxes")
+    missing = "has no features"
 
     def __init__(self, path: str | os.PathLike):
         self.path = str(path)
@@ -260,18 +282,6 @@ class FeatureStore:
             self._file = h5py.File(self.path, "r")
             self._pid = os.getpid()
         return self._file
-
-    def __len__(self) -> int:
-        return len(self.row_of)
-
-    def __contains__(self, image_id: str) -> bool:
-        return image_id in self.row_of
-
-    def rows(self, image_ids: Iterable[str]) -> np.ndarray:
-        try:
-            return np.asarray([self.row_of[str(i)] for i in image_ids], dtype=np.int64)
-        except KeyError as err:
-            raise InputError(f"{self.path}: image {err.args[0]!r} has no features") from None
 
     def read(self, image_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Features (n, R, D) as float32 and boxes (n, R, 4) of the given images."""

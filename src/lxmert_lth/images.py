@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from .features import ByImageId
 from .io import InputError, write_json
 
 LAYOUT_VERSION = 2  # 2: each image's size after resizing
@@ -156,13 +157,15 @@ def coco_images(image_ids: Iterable[str]) -> dict[str, str]:
     return paths
 
 
-class ImageStore:
+class ImageStore(ByImageId):
     """The images of an index by id, read as ViLT reads them (:class:`Processing`).
 
     Holds only the index: images are decoded when read, in the process that reads them
     (the data loader's workers for a split read per batch), so memory stays flat in the
     number of images. The same reading interface as ``features.FeatureStore``.
     """
+
+    missing = "is not in the index"
 
     def __init__(self, path: str | os.PathLike):
         self.path = str(path)
@@ -185,18 +188,6 @@ class ImageStore:
         self.sizes = np.asarray([index["sizes"][i] for i in self.ids], dtype=np.int64)
         self.row_of = {image_id: i for i, image_id in enumerate(self.ids)}
         self.feature_dim = CHANNELS
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def __contains__(self, image_id: str) -> bool:
-        return image_id in self.row_of
-
-    def rows(self, image_ids: Iterable[str]) -> np.ndarray:
-        try:
-            return np.asarray([self.row_of[str(i)] for i in image_ids], dtype=np.int64)
-        except KeyError as err:
-            raise InputError(f"{self.path}: image {err.args[0]!r} is not in the index") from None
 
     def memory_bytes(self) -> int:
         """The bytes of every image held in memory: float32, padded to the largest."""
