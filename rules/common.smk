@@ -13,7 +13,7 @@ from lxmert_lth.network import (
     Network,
 )
 from lxmert_lth import resources as memory
-from lxmert_lth import families, study
+from lxmert_lth import families, granularities, study
 from lxmert_lth.kinds import KINDS, PruningOptions
 from snakemake.io import report as report_item  # report( opens a directive here
 from lxmert_lth.study import networks, scored_split
@@ -367,7 +367,7 @@ def speed_inputs(wildcards):
 
 def smaller_inputs(wildcards):
     """A heads_neurons subnetwork's trained weights and mask (export_smaller)."""
-    if PRUNING_OPTIONS.granularity != "heads_neurons":
+    if not granularities.of(PRUNING_OPTIONS).removes_structures:
         raise WorkflowError(
             f"export/{wildcards.network}-smaller: only a network of whole heads and neurons "
             f"can be made smaller (pruning.granularity heads_neurons, not "

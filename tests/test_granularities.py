@@ -1,5 +1,6 @@
-"""Pruning granularities: N:M masks (pruning.granularity n_of_m), each kind's definition
-and its exact counts, and the study's grid for it."""
+"""Pruning granularities (lxmert_lth.granularities): N:M masks and whole heads and
+neurons, each kind's definition and its exact counts, the study's grid for each, and the
+smaller networks of heads_neurons tickets."""
 
 from __future__ import annotations
 
@@ -29,6 +30,17 @@ def weights(seed=0):
 def groups(mask: Mask, m: int = 4) -> np.ndarray:
     """Each group's kept count, over every tensor."""
     return np.concatenate([keep.reshape(-1, m).sum(1) for keep in mask.tensors.values()])
+
+
+def test_the_schema_offers_exactly_the_registered_granularities():
+    from lxmert_lth.config_reference import load_schema
+    from lxmert_lth.granularities import GRANULARITIES, get
+
+    pruning = load_schema()["properties"]["pruning"]["properties"]
+    assert pruning["granularity"]["enum"] == list(GRANULARITIES)
+    assert pruning["granularity"]["default"] == "unstructured"
+    with pytest.raises(KeyError, match="pruning.granularity: 'blocks' is not one of"):
+        get("blocks")
 
 
 def options(**kw) -> PruningOptions:

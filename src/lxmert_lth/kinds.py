@@ -26,9 +26,8 @@ if TYPE_CHECKING:
 TRAINED = "trained"  # a network's trained weights (model.safetensors)
 MASK = "mask"  # a network's mask (mask.safetensors)
 LATE = "late"  # the dense network's weights after study.late_rewind_step steps
-# Granularities (pruning.granularity): any weights, whole heads and neurons
-# (lxmert_lth.structures), or N of every M (masks.n_of_m_mask).
-UNSTRUCTURED, HEADS_NEURONS, N_OF_M = "unstructured", "heads_neurons", "n_of_m"
+# The paper's granularity (pruning.granularity; the others: lxmert_lth.granularities).
+UNSTRUCTURED = "unstructured"
 
 
 @dataclass(frozen=True)
@@ -116,10 +115,10 @@ def _dense(network: Network, study: Mapping) -> Network:
     return dense_network(network.seed, study)
 
 
-def _low(network: Network, sparsity: int | None = None) -> Network:
+def _low(network: Network) -> Network:
     from .network import Network
 
-    return Network(network.seed, "low", network.sparsity if sparsity is None else sparsity)
+    return Network(network.seed, "low", network.sparsity)
 
 
 def _seed(network: Network) -> int:
@@ -143,56 +142,25 @@ def _load(path: str):
     return Mask.load(path)[0]
 
 
-def _geometry(meta) -> tuple:
-    """(family, attention heads) of theta_0's metadata: what its heads and neurons are."""
-    from . import families
+def _granularity(options: PruningOptions):
+    from . import granularities
 
-    return families.of_config(meta.config), meta.config["num_attention_heads"]
+    return granularities.of(options)
 
 
-# --- low: the IMP ticket ------------------------------------------------------------------
+def _granularity_params(options: PruningOptions) -> dict:
+    return _granularity(options).params(options)
+
+
+# --- what each kind is at the configuration's granularity (lxmert_lth.granularities) ----
 
 
 def _low_sources(network, options, study):
-    prev = network.sparsity - options.step
-    if prev == 0 or options.schedule == "remaining" or options.granularity == N_OF_M:
-        return {"trained": (_dense(network, study), TRAINED)}
-    previous = _low(network, prev)
-    return {"trained": (previous, TRAINED), "previous_mask": (previous, MASK)}
-
-
-def _prune_low(shapes, files, sparsity: int, options: PruningOptions, ranking: str, meta):
-    from . import masks
-    from .checkpoints import CheckpointTensors
-    from .masks import Mask
-
-    weights = CheckpointTensors(files["trained"])
-    if options.granularity == N_OF_M:  # one level, from the dense network
-        n, m = options.n_of_m
-        mask = masks.n_of_m_mask(weights, shapes, n, m)
-        return mask, {"granularity": N_OF_M, "n_of_m": [n, m], "trained": files["trained"]}
-    if options.granularity == HEADS_NEURONS:
-        from .structures import heads_neurons_mask
-
-        family, heads = _geometry(meta)
-        previous = _load(files["previous_mask"]) if files.get("previous_mask") else None
-        mask = heads_neurons_mask(weights, shapes, family, heads, sparsity, previous,
-                                  ranking=options.structure_ranking)  # fmt: skip
-        how = {"granularity": HEADS_NEURONS, "structure_ranking": options.structure_ranking}
-        return mask, how | {"trained": files["trained"]}
-    how = {"ranking": ranking, "trained": files["trained"]}
-    if options.schedule == "remaining":
-        mask, steps = masks.remaining_schedule_mask(
-            weights, shapes, sparsity, options.step, ranking
-        )
-        return mask, how | {"schedule": "remaining", "step": options.step, "steps": steps}
-    previous = _load(files["previous_mask"]) if files.get("previous_mask") else None
-    mask = masks.prune_lowest_magnitude(weights, previous or Mask.ones(shapes), sparsity, ranking)
-    return mask, how
+    return _granularity(options).low_sources(network, options, study)
 
 
 def _low_make(network, shapes, files, options, meta):
-    return _prune_low(shapes, files, network.sparsity, options, options.ranking, meta)
+    return _granularity(options).low(shapes, files, network.sparsity, options, meta)
 
 
 def _low_params(options, study):
@@ -204,50 +172,13 @@ def _low_params(options, study):
     return {"ranking": options.ranking, **schedule}
 
 
-def _granularity_params(options) -> dict:
-    """The granularity's options (only when not unstructured, so that the paper's runs
-    keep their params)."""
-    if options.granularity == N_OF_M:
-        return {"granularity": N_OF_M, "n_of_m": list(options.n_of_m)}
-    if options.granularity == HEADS_NEURONS:
-        separate = (
-            {"structure_ranking": "separate"} if options.structure_ranking != "shared" else {}
-        )
-        return {"granularity": HEADS_NEURONS, **separate}
-    return {}
-
-
-# --- high: the complement (or the authors' high mask; within groups or structures) -------
-
-
 def _high_sources(network, options, study):
-    if options.granularity == N_OF_M:  # the reverse ranking of the dense network
-        return {"trained": (_dense(network, study), TRAINED)}
-    if options.high == "authors":
-        return {"low_mask": (_low(network), MASK)}
-    return {"low_mask": (_low(network, 100 - network.sparsity), MASK)}
+    return _granularity(options).high_sources(network, options, study)
 
 
 def _high_make(network, shapes, files, options, meta):
-    from . import masks
-
-    if options.granularity == N_OF_M:
-        from .checkpoints import CheckpointTensors
-
-        n, m = options.n_of_m
-        weights = CheckpointTensors(files["trained"])
-        mask = masks.n_of_m_mask(weights, shapes, n, m, largest=False)
-        return mask, {"granularity": N_OF_M, "n_of_m": [n, m], "smallest_of": files["trained"]}
-    if options.granularity == HEADS_NEURONS:  # the ticket's complement over structures
-        from .structures import complement_structures
-
-        family, heads = _geometry(meta)
-        mask = complement_structures(shapes, family, heads, _load(files["low_mask"]))
-        return mask, {"granularity": HEADS_NEURONS, "complement_of": files["low_mask"]}
-    if options.high == "authors":
-        mask = masks.authors_high_mask(_load(files["low_mask"]), _seed(network) + HIGH_SEED_OFFSET)
-        return mask, {"high": "authors", "from": files["low_mask"]}
-    return _load(files["low_mask"]).complement(), {"complement_of": files["low_mask"]}
+    seed = _seed(network) + HIGH_SEED_OFFSET
+    return _granularity(options).high(network, shapes, files, options, meta, seed)
 
 
 def _high_params(options, study):
@@ -256,70 +187,27 @@ def _high_params(options, study):
     return {"high": "authors"} if options.high == "authors" else {}
 
 
-# --- random ---------------------------------------------------------------------------------
-
-
 def _random_sources(network, options, study):
-    if options.random == "global" or options.granularity != UNSTRUCTURED:
-        return {}
-    return {"reference": (_low(network), MASK)}
+    return _granularity(options).random_sources(network, options, study)
 
 
 def _random_make(network, shapes, files, options, meta):
-    import numpy as np
-
-    from . import masks
-
-    mode, seed = options.random, _seed(network)
-    if options.granularity == HEADS_NEURONS:  # structures in a random order, to s
-        from .structures import heads_neurons_mask
-
-        family, heads = _geometry(meta)
-        mask = heads_neurons_mask(None, shapes, family, heads, network.sparsity, seed=seed,
-                                  ranking=options.structure_ranking)  # fmt: skip
-        return mask, {"granularity": HEADS_NEURONS, "structure_ranking": options.structure_ranking}
-    if options.granularity == N_OF_M:
-        n, m = options.n_of_m
-        mask = masks.random_n_of_m_mask(shapes, n, m, seed)
-        return mask, {"granularity": N_OF_M, "n_of_m": [n, m]}
-    if mode == "coin_flip":
-        return masks.coin_flip_mask(_load(files["reference"]), seed), {"mode": mode}
-    if mode == "per_layer":
-        counts = _load(files["reference"]).per_tensor_pruned()
-    else:
-        total = sum(int(np.prod(s)) for s in shapes.values())
-        counts = masks.num_to_prune(total, network.sparsity)
-    return masks.random_mask(shapes, counts, seed=seed), {"mode": mode}
+    return _granularity(options).random(network, shapes, files, options, meta, _seed(network))
 
 
 # --- the lottery-ticket controls ------------------------------------------------------------
 
 
 def _oneshot_make(network, shapes, files, options, meta):
+    """The ticket's sparsity pruned in one shot from the dense network."""
     one_shot = replace(options, schedule="original")
-    mask, how = _prune_low(shapes, files, network.sparsity, one_shot, options.ranking, meta)
+    mask, how = _granularity(options).low(shapes, files, network.sparsity, one_shot, meta)
     return mask, how | {"one_shot": True}
 
 
 def _shuffled_make(network, shapes, files, options, meta):
-    from . import masks
-
-    if options.granularity == HEADS_NEURONS:  # the ticket's counts, block by block
-        from .structures import shuffle_structures
-
-        family, heads = _geometry(meta)
-        seed = _seed(network) + SHUFFLE_SEED_OFFSET
-        mask = shuffle_structures(shapes, family, heads, _load(files["reference"]), seed)
-        return mask, {"granularity": HEADS_NEURONS, "shuffled_structures": files["reference"]}
-    if options.granularity == N_OF_M:  # the ticket's groups, each moved elsewhere
-        reference = _load(files["reference"])
-        mask = masks.shuffle_groups(
-            reference, options.n_of_m[1], _seed(network) + SHUFFLE_SEED_OFFSET
-        )
-        return mask, {"shuffled_groups": files["reference"]}
-    counts = _load(files["reference"]).per_tensor_pruned()
-    mask = masks.random_mask(shapes, counts, _seed(network) + SHUFFLE_SEED_OFFSET)
-    return mask, {"shuffled": files["reference"]}
+    seed = _seed(network) + SHUFFLE_SEED_OFFSET
+    return _granularity(options).shuffled(shapes, files, options, meta, seed)
 
 
 def _reinit_make(network, shapes, files, options, meta):

@@ -37,6 +37,7 @@ def _seconds(model, split, batch_size: int) -> float:
 
 
 def _network(theta0: str, mask_path: str | None, granularity: str):
+    from . import granularities
     from .masks import Mask
     from .modeling import load_checkpoint
     from .shrink import kept_indices, shrink
@@ -48,7 +49,7 @@ def _network(theta0: str, mask_path: str | None, granularity: str):
         with torch.no_grad():
             for name, keep in mask.tensors.items():
                 model.get_parameter(name).mul_(torch.from_numpy(keep))
-        if granularity == "heads_neurons":
+        if granularities.get(granularity).removes_structures:
             shrink(model, kept_indices(model, mask))
     return model
 

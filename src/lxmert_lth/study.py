@@ -285,54 +285,17 @@ def _check_heads(model: Mapping) -> None:
         )
 
 
-def _check_granularity(study: Mapping, pruning: PruningOptions) -> None:
-    """N:M masks have one sparsity, 100 x (1 - N / M): the study's grid must be it."""
-    n, m = pruning.n_of_m
-    if n >= m:
-        raise ConfigError(f"pruning.n_of_m: n = {n} keeps every weight of a group of m = {m}")
-    only = pruning.n_of_m_sparsity
-    if only != int(only):
-        raise ConfigError(
-            f"pruning.n_of_m: {n}:{m} prunes {only:.2f} % of every group, not a whole "
-            "percentage (a network's folder names its sparsity in whole percent)"
-        )
-    if sorted(study["sparsities"]) != [int(only)]:
-        raise ConfigError(
-            f"study.sparsities: with pruning.granularity n_of_m every group of {m} weights "
-            f"keeps {n}, so every mask prunes exactly {int(only)} %: set study.sparsities to "
-            f"[{int(only)}] (and study.table_sparsity to {int(only)}), not {study['sparsities']}"
-        )
-
-
-# The authors' code's choices of how single weights are ranked and drawn: with whole
-# structures or N:M groups they have no meaning (the granularity says how).
-UNSTRUCTURED_ONLY = {"ranking": "global", "schedule": "original", "high": "complement",
-                     "random": "global"}  # fmt: skip
-
-
 def _check_schedule(study: Mapping, pruning: Mapping) -> None:
+    from . import granularities
+
     pruning = PruningOptions.of(pruning)
-    if pruning.granularity != "unstructured":
-        for key, value in UNSTRUCTURED_ONLY.items():
-            if getattr(pruning, key) != value:
-                raise ConfigError(
-                    f"pruning.{key}: {getattr(pruning, key)!r} ranks or draws single weights; "
-                    f"with pruning.granularity {pruning.granularity} leave it {value!r}"
-                )
-    if pruning.granularity != "heads_neurons" and pruning.structure_ranking != "shared":
-        raise ConfigError(
-            "pruning.structure_ranking: heads and neurons are ranked only with "
-            f"pruning.granularity heads_neurons, not {pruning.granularity}"
-        )
-    if pruning.granularity == "n_of_m":
-        _check_granularity(study, pruning)
-    else:
-        _check_levels(study, pruning)
+    granularities.of(pruning).check(study, pruning)
     _check_kinds(study)
 
 
-def _check_levels(study: Mapping, pruning: PruningOptions) -> None:
-    """Unstructured IMP: every sparsity is a level of the schedule."""
+def check_levels(study: Mapping, pruning: PruningOptions) -> None:
+    """IMP: every sparsity is a level of the schedule (and so is 100 - s where the
+    high-magnitude mask is the complement of the ticket there)."""
     step = pruning.step
     # With schedule: remaining, every level is pruned from the dense network to its own
     # target: any sparsity is one.

@@ -223,6 +223,7 @@ def ticket_speed(
     (``lxmert_lth.speed``)."""
     import torch
 
+    from .. import granularities
     from ..data import encode_split
     from ..images import open_store
     from ..questions import load_questions, read_answer_list
@@ -243,10 +244,11 @@ def ticket_speed(
     networks = {Network.from_folder(folder): path for folder, path in masks.items()}
     speeds = measure(theta0, networks, granularity, split_data, repeats=repeats)
     table = with_accuracy(speeds, pd.read_csv(scores_csv))
+    removed = granularities.get(granularity).removes_structures
     caption = (
         f"Speed on this machine's CPU (one thread; the first {len(first)} questions of the "
         f"{split} split in batches of 32) of theta_0 under each mask of the first seed, "
-        f"{'its heads and neurons removed' if granularity == 'heads_neurons' else 'masked'}"
+        f"{'its pruned structures removed' if removed else 'masked'}"
         f" (granularity {granularity}), against the dense network; accuracy is the "
         "network's mean over seeds."
     )
