@@ -1,7 +1,9 @@
 """Run the studies beyond the paper on the embedded default: the lottery-ticket controls,
-the authors' code against the paper's text, and the scope ablation.
+the authors' code against the paper's text, and the scope ablation; or, with
+``--set granularities``, the pruning granularities.
 
-    python bench/run_studies.py --base RESULTS [--workdir DIR] [--cores 2]
+    python bench/run_studies.py --base RESULTS [--set studies|granularities]
+        [--workdir DIR] [--cores 2]
 
 RESULTS is a finished run of the embedded default (e.g. the ``results`` folder that
 ``bench/bench_embedded.py`` leaves in its work folder). It is copied to WORKDIR/results,
@@ -9,8 +11,11 @@ and its data, features, tokenizer and pretrained model into each new run's resul
 (they do not depend on the options studied here), so each run starts at theta_0. Then,
 in WORKDIR, ``snakemake --configfile config.yaml --configfile configs/X.yaml`` for
 controls, authors_code, scope/language, scope/vision, scope/cross_modality and
-scope/compare. Prints each run's wall time and writes ``studies.json`` (commit, machine,
-times) for ``bench/update_readme.py --studies WORKDIR``.
+scope/compare (``--set granularities``: granularity/heads_neurons,
+granularity/heads_neurons_separate, granularity/n_of_m, then granularities over n_of_m's
+folder). Prints each run's wall time and writes ``studies.json`` or ``granularities.json``
+(commit, machine, times) for ``bench/update_readme.py --studies WORKDIR`` or
+``--granularities WORKDIR``.
 """
 
 from __future__ import annotations
@@ -28,20 +33,35 @@ import yaml
 from bench_embedded import machine
 
 ROOT = Path(__file__).resolve().parent.parent
-STUDIES = [
-    "controls",
-    "authors_code",
-    "scope/language",
-    "scope/vision",
-    "scope/cross_modality",
-    "scope/compare",
-]
+# Each run: configuration files over config.yaml (a comparison over the run whose folder
+# it lands in).
+SETS = {
+    "studies": [
+        ["controls"],
+        ["authors_code"],
+        ["scope/language"],
+        ["scope/vision"],
+        ["scope/cross_modality"],
+        ["scope/compare"],
+    ],
+    "granularities": [
+        ["granularity/heads_neurons"],
+        ["granularity/heads_neurons_separate"],
+        ["granularity/n_of_m"],
+        ["granularity/n_of_m", "granularities"],
+    ],
+}
 SHARED = ["data", "features", "tokenizer", "pretrained"]
 
 
-def results_of(study: str) -> str:
-    config = yaml.safe_load((ROOT / "configs" / f"{study}.yaml").read_text())
-    return config.get("results", "results")
+def results_of(configs: list[str]) -> str:
+    """The results folder of a run: the last one its configuration files name."""
+    folder = "results"
+    for name in configs:
+        folder = yaml.safe_load((ROOT / "configs" / f"{name}.yaml").read_text()).get(
+            "results", folder
+        )
+    return folder
 
 
 def seed_folder(base: Path, folder: Path) -> None:
@@ -73,6 +93,7 @@ def commit() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", type=Path, required=True)
+    parser.add_argument("--set", choices=sorted(SETS), default="studies")
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--cores", type=int, default=2)
     args = parser.parse_args()
@@ -82,15 +103,16 @@ def main() -> int:
         sys.exit(f"{args.base}: no scores.csv: not a finished run of the embedded default")
     shutil.copytree(args.base, work / "results", symlinks=True, dirs_exist_ok=True)
     times = {}
-    for study in STUDIES:
-        folder = work / results_of(study)
+    for configs in SETS[args.set]:
+        study = configs[-1]
+        folder = work / results_of(configs)
         seed_folder(args.base, folder)
-        config = ROOT / "configs" / f"{study}.yaml"
         log = work / f"{study.replace('/', '_')}.log"
-        times[study] = run_snakemake(work, [config], log, args.cores)
-        print(f"{study:24s} {times[study]:8.1f} s  -> {folder}", flush=True)
+        files = [ROOT / "configs" / f"{name}.yaml" for name in configs]
+        times[study] = run_snakemake(work, files, log, args.cores)
+        print(f"{study:36s} {times[study]:8.1f} s  -> {folder}", flush=True)
     summary = {"commit": commit(), "machine": machine(), "cores": args.cores, "seconds": times}
-    (work / "studies.json").write_text(json.dumps(summary, indent=2))
+    (work / f"{args.set}.json").write_text(json.dumps(summary, indent=2))
     print(f"work folder: {work}")
     return 0
 
