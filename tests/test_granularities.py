@@ -14,10 +14,11 @@ from lxmert_lth.enforcement import prunable_parameter_names
 from lxmert_lth.io import InputError
 from lxmert_lth.kinds import PruningOptions
 from lxmert_lth.masks import Mask, n_of_m_mask, random_n_of_m_mask, shuffle_groups
-from lxmert_lth.modeling import num_parameters, save_checkpoint, small_config
+from lxmert_lth.modeling import num_parameters, save_checkpoint
 from lxmert_lth.network import Network
 from lxmert_lth.stages.subnetworks import MaskSources, make_mask
 from lxmert_lth.study import ConfigError, _check_schedule, fine_tunes, mask_sources
+from tiny_models import ARCH, small_model
 
 SHAPES = {"a.weight": (6, 8), "b.weight": (3, 12)}
 
@@ -133,12 +134,8 @@ def test_every_n_of_m_mask_comes_from_the_dense_network_in_one_level():
 
 def test_each_kind_makes_its_n_of_m_mask_from_a_checkpoint(tmp_path):
     """make_mask, as the subnetwork job calls it, on a small LXMERT's trained weights."""
-    arch = {"family": "lxmert", "hidden_size": 16, "num_attention_heads": 2,
-            "intermediate_size": 32, "l_layers": 1, "x_layers": 1, "r_layers": 1,
-            "max_position_embeddings": 24, "dropout": 0.0}  # fmt: skip
-    torch.manual_seed(0)
     family = families.get("lxmert")
-    model = family.qa_class()(small_config(40, 6, 5, arch))
+    model = tiny("lxmert")
     names = prunable_parameter_names(model, family.prunable_modules)
     meta = CheckpointMeta(config=model.config.to_dict(), answers=list("abcde"), seed=0,
                           prunable=names, num_total_parameters=num_parameters(model))  # fmt: skip
@@ -210,27 +207,22 @@ def test_the_study_runs_with_two_of_four_masks(run_copy, tmp_path):
 
 # --- heads and neurons (lxmert_lth.structures) --------------------------------------------
 
-ARCHS = {
-    "lxmert": {"family": "lxmert", "hidden_size": 16, "num_attention_heads": 2,
-               "intermediate_size": 32, "l_layers": 1, "x_layers": 1, "r_layers": 1,
-               "max_position_embeddings": 24, "dropout": 0.0},
-    "visualbert": {"family": "visualbert", "hidden_size": 16, "num_attention_heads": 2,
-                   "intermediate_size": 32, "num_hidden_layers": 2,
-                   "max_position_embeddings": 24, "dropout": 0.0},
-    "vilt": {"family": "vilt", "hidden_size": 16, "num_attention_heads": 2,
-             "intermediate_size": 32, "num_hidden_layers": 2, "image_size": 16,
-             "patch_size": 8, "max_position_embeddings": 24, "dropout": 0.0},
-}  # fmt: skip
+# LXMERT with one language layer: five attention blocks in all.
+ARCHS = {**ARCH, "lxmert": {**ARCH["lxmert"], "l_layers": 1}}
 # (heads, neurons): LXMERT's language and vision layers one self-attention and one
 # feed-forward block each, its cross-modality layer the cross-attention, two
 # self-attentions and two feed-forward blocks; the single streams one of each per layer.
 EXPECTED = {"lxmert": (5 * 2, 4 * 32), "visualbert": (2 * 2, 2 * 32), "vilt": (2 * 2, 2 * 32)}
 
 
+def tiny(name: str):
+    """A family's tiny network (seeded) with the architecture of ARCHS."""
+    return small_model(name, **ARCHS[name])
+
+
 def small(name: str):
-    torch.manual_seed(0)
     family = families.get(name)
-    model = family.qa_class()(small_config(40, 6, 5, ARCHS[name]))
+    model = tiny(name)
     names = prunable_parameter_names(model, family.prunable_modules)
     state = {n: model.get_parameter(n).detach().numpy().copy() for n in names}
     return family, {n: v.shape for n, v in state.items()}, state
@@ -307,8 +299,7 @@ def test_each_kind_makes_its_heads_neurons_mask_from_a_checkpoint(tmp_path):
     from lxmert_lth.structures import find_structures, pruned_structures, structured_mask
 
     family, shapes, state = small("lxmert")
-    torch.manual_seed(0)
-    model = family.qa_class()(small_config(40, 6, 5, ARCHS["lxmert"]))
+    model = tiny("lxmert")
     names = sorted(shapes)
     meta = CheckpointMeta(config=model.config.to_dict(), answers=list("abcde"), seed=0,
                           prunable=names, num_total_parameters=num_parameters(model))  # fmt: skip
@@ -427,8 +418,7 @@ def test_a_smaller_network_answers_as_the_masked_one(name, sparsity, tmp_path):
     from lxmert_lth.training import answer_logits
 
     family, shapes, state = small(name)
-    torch.manual_seed(0)
-    model = family.qa_class()(small_config(40, 6, 5, ARCHS[name])).eval()
+    model = tiny(name).eval()
     mask = heads_neurons_mask(state, shapes, family, 2, sparsity)
     with torch.no_grad():
         for n, keep in mask.tensors.items():
@@ -462,3 +452,39 @@ def test_separate_rankings_prune_heads_and_neurons_each_to_the_sparsity():
     assert any(s.kind == HEAD for s in structures)
     with pytest.raises(InputError, match="unknown structure ranking 'both'"):
         heads_neurons_mask(state, shapes, family, 2, 50, ranking="both")
+
+
+def test_speed_times_every_network_in_turn_and_divides_by_dense(tmp_path, monkeypatch):
+    """lxmert_lth.speed.measure: a warm-up of each, then each pass over the networks starts
+    one further on; questions per second is the split's size over the median pass, the
+    speed-up its ratio to dense."""
+    from safetensors.torch import save_file
+
+    from lxmert_lth import speed
+
+    theta0 = tmp_path / "model.safetensors"
+    save_file({"w": torch.zeros(4, 4)}, str(theta0))
+    networks = [Network(0), Network(0, "low", 50), Network(0, "random", 50)]
+    seconds = {None: 2.0, "low.safetensors": 1.0, "random.safetensors": 4.0}
+    calls = []
+
+    class Timed(torch.nn.Linear):  # a network known by its mask's path
+        def __init__(self, mask):
+            super().__init__(2, 1 if mask is None else 2)
+            self.mask = mask
+
+    def timed(model, split, batch_size):
+        calls.append(model.mask)
+        return seconds[model.mask]
+
+    monkeypatch.setattr(speed, "_network", lambda theta0, mask, granularity: Timed(mask))
+    monkeypatch.setattr(speed, "_seconds", timed)
+    masks = {networks[2]: "random.safetensors", networks[1]: "low.safetensors"}
+    frame = speed.measure(str(theta0), masks, "unstructured", split=[0] * 8, repeats=3)
+    dense, low, random = None, "low.safetensors", "random.safetensors"
+    assert calls == [dense, low, random,  # the warm-up
+                     dense, low, random, low, random, dense, random, dense, low]  # fmt: skip
+    assert list(frame["kind"]) == ["dense", "low", "random"]
+    assert list(frame["parameters"]) == [3, 6, 6]
+    assert list(frame["questions_per_s"]) == [4.0, 8.0, 2.0]
+    assert list(frame["speedup"]) == [1.0, 2.0, 0.5]

@@ -9,8 +9,9 @@ An unstructured or N:M mask is applied as zeros (the CPU multiplies them all the
 ``heads_neurons`` mask's heads and neurons are removed for real (``lxmert_lth.shrink``).
 Each network predicts the first questions of the scored split in batches, one torch
 thread, a warm-up then the median of ``repeats`` passes, interleaved across the networks
-when they fit in memory together: questions per second, and the ratio to the dense
-network's.
+when they fit in memory together, each pass over them starting one network further on
+(so that no network is always timed first): questions per second, and the ratio to the
+dense network's.
 """
 
 from __future__ import annotations
@@ -80,9 +81,11 @@ def measure(
             models = {n: _network(theta0, m, granularity) for n, m in order}
             for model in models.values():
                 _seconds(model, split, batch_size)  # warm-up
-            for _ in range(repeats):
-                for n, model in models.items():
-                    times[n].append(_seconds(model, split, batch_size))
+            names = list(models)
+            for r in range(repeats):
+                turn = r % len(names)
+                for n in names[turn:] + names[:turn]:
+                    times[n].append(_seconds(models[n], split, batch_size))
             sizes = {n: sum(p.numel() for p in m.parameters()) for n, m in models.items()}
         else:
             for n, m in order:
