@@ -21,33 +21,16 @@ from lxmert_lth.modeling import (
     load_theta0,
     num_parameters,
     save_checkpoint,
-    small_config,
 )
 from lxmert_lth.study import ConfigError, prunable_pattern, validate_config
 from lxmert_lth.training import answer_logits
+from tiny_models import small_model
 
 SCHEMA = ROOT / "schemas" / "config.schema.yaml"
-ARCH = {
-    "lxmert": {"family": "lxmert", "hidden_size": 16, "num_attention_heads": 2,
-               "intermediate_size": 32, "l_layers": 2, "x_layers": 1, "r_layers": 1,
-               "max_position_embeddings": 24, "dropout": 0.0},
-    "visualbert": {"family": "visualbert", "hidden_size": 16, "num_attention_heads": 2,
-                   "intermediate_size": 32, "num_hidden_layers": 2,
-                   "max_position_embeddings": 24, "dropout": 0.0},
-    "vilt": {"family": "vilt", "hidden_size": 16, "num_attention_heads": 2,
-             "intermediate_size": 32, "num_hidden_layers": 2, "image_size": 16,
-             "patch_size": 8, "max_position_embeddings": 24, "dropout": 0.0},
-}  # fmt: skip
 RUNS = {  # each family's test configuration other than LXMERT's
     "visualbert": ROOT / "tests" / "config" / "test_visualbert.yaml",
     "vilt": ROOT / "tests" / "config" / "test_vilt.yaml",
 }
-
-
-def small_model(name: str, answers: int = 5):
-    family = families.get(name)
-    torch.manual_seed(0)
-    return family.qa_class()(small_config(40, 6, answers, ARCH[name]))
 
 
 def batch(n: int = 3, regions: int = 4, dim: int = 6) -> dict:
