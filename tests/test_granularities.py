@@ -4,6 +4,8 @@ smaller networks of heads_neurons tickets."""
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pytest
 import torch
@@ -474,6 +476,7 @@ def test_speed_times_every_network_in_turn_and_divides_by_dense(tmp_path, monkey
             self.mask = mask
 
     def timed(model, split, batch_size):
+        assert not gc.isenabled()  # no collection charged to a network
         calls.append(model.mask)
         return seconds[model.mask]
 
@@ -488,3 +491,4 @@ def test_speed_times_every_network_in_turn_and_divides_by_dense(tmp_path, monkey
     assert list(frame["parameters"]) == [3, 6, 6]
     assert list(frame["questions_per_s"]) == [4.0, 8.0, 2.0]
     assert list(frame["speedup"]) == [1.0, 2.0, 0.5]
+    assert gc.isenabled()

@@ -10,16 +10,18 @@ An unstructured or N:M mask is applied as zeros (the CPU multiplies them all the
 Each network predicts the first questions of the scored split in batches, one torch
 thread, a warm-up then the median of ``repeats`` passes, interleaved across the networks
 when they fit in memory together, each pass over them starting one network further on
-(so that no network is always timed first): questions per second, and the ratio to the
-dense network's.
+(so that no network is always timed first), Python's garbage collector off: questions
+per second, and the ratio to the dense network's.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import statistics
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import pandas as pd
 import torch
@@ -55,6 +57,21 @@ def _network(theta0: str, mask_path: str | None, granularity: str):
     return model
 
 
+@contextlib.contextmanager
+def _no_garbage_collection() -> Iterator[None]:
+    """Python's collector off while timing (as timeit does): with many networks held, a
+    full collection walks every module and tensor of all of them, and would be charged to
+    whichever network happened to run."""
+    gc.collect()
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 # Models held at once up to this many bytes: then the passes are interleaved (network by
 # network within each repeat), so that a change in the machine's load falls on all alike.
 INTERLEAVE_BYTES = 2**28  # within the job's memory request (rules: speed_memory)
@@ -76,7 +93,7 @@ def measure(
     held = 4 * sum(int(torch.Size(s).numel()) for s in shapes) * len(order) <= INTERLEAVE_BYTES
     times: dict[Network, list[float]] = {n: [] for n, _ in order}
     sizes: dict[Network, int] = {}
-    with torch.inference_mode():
+    with torch.inference_mode(), _no_garbage_collection():
         if held:
             models = {n: _network(theta0, m, granularity) for n, m in order}
             for model in models.values():
