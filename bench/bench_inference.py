@@ -13,7 +13,8 @@ latency per batch and the questions per second of
 
 and, only where a CUDA GPU of compute capability 8.0 or more is, the dense network and a
 2:4 ticket through ``torch.sparse.to_sparse_semi_structured`` in bf16. Each as a ratio to
-dense, measured in this run (the median of ``--repeats`` timed passes after a warm-up).
+dense, measured in this run (the median of ``--repeats`` timed passes after a warm-up,
+with ``lxmert_lth.speed.steady_timing`` as the workflow's rule ticket_speed times).
 Target on the CPU: the 50 % heads_neurons ticket at least 1.6x the dense throughput.
 """
 
@@ -31,6 +32,7 @@ from lxmert_lth import families
 from lxmert_lth.enforcement import prunable_parameter_names
 from lxmert_lth.masks import n_of_m_mask
 from lxmert_lth.shrink import kept_indices, shrink
+from lxmert_lth.speed import steady_timing
 from lxmert_lth.structures import heads_neurons_mask
 from lxmert_lth.training import answer_logits
 
@@ -62,6 +64,7 @@ def batch(n: int, family, model, device="cpu") -> dict:
 
 
 @torch.inference_mode()
+@steady_timing()
 def seconds_per_batch(model, inputs: dict, repeats: int) -> float:
     answer_logits(model, inputs)  # warm-up
     times = []

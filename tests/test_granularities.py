@@ -477,6 +477,7 @@ def test_speed_times_every_network_in_turn_and_divides_by_dense(tmp_path, monkey
 
     def timed(model, split, batch_size):
         assert not gc.isenabled()  # no collection charged to a network
+        assert torch.tensor(1e-40).item() == 0  # subnormals flushed
         calls.append(model.mask)
         return seconds[model.mask]
 
@@ -491,4 +492,4 @@ def test_speed_times_every_network_in_turn_and_divides_by_dense(tmp_path, monkey
     assert list(frame["parameters"]) == [3, 6, 6]
     assert list(frame["questions_per_s"]) == [4.0, 8.0, 2.0]
     assert list(frame["speedup"]) == [1.0, 2.0, 0.5]
-    assert gc.isenabled()
+    assert gc.isenabled() and torch.tensor(1e-40).item() != 0

@@ -10,8 +10,9 @@ An unstructured or N:M mask is applied as zeros (the CPU multiplies them all the
 Each network predicts the first questions of the scored split in batches, one torch
 thread, a warm-up then the median of ``repeats`` passes, interleaved across the networks
 when they fit in memory together, each pass over them starting one network further on
-(so that no network is always timed first), Python's garbage collector off: questions
-per second, and the ratio to the dense network's.
+(so that no network is always timed first), with Python's garbage collector off and
+subnormal floats flushed (``steady_timing``): questions per second, and the ratio to the
+dense network's.
 """
 
 from __future__ import annotations
@@ -58,16 +59,22 @@ def _network(theta0: str, mask_path: str | None, granularity: str):
 
 
 @contextlib.contextmanager
-def _no_garbage_collection() -> Iterator[None]:
-    """Python's collector off while timing (as timeit does): with many networks held, a
+def steady_timing() -> Iterator[None]:
+    """While timing: Python's collector off (as timeit does: with many networks held, a
     full collection walks every module and tensor of all of them, and would be charged to
-    whichever network happened to run."""
+    whichever network happened to run), and subnormal floats flushed to zero (the CPU
+    computes them in slow microcode, so a network's speed would depend on how many of its
+    activations happen to be tiny: on the embedded default, 5 % apart between two copies
+    of one network, within 1.2 % flushed). Times only: no prediction is kept."""
     gc.collect()
     was = gc.isenabled()
     gc.disable()
+    flushing = torch.set_flush_denormal(True)
     try:
         yield
     finally:
+        if flushing:
+            torch.set_flush_denormal(False)
         if was:
             gc.enable()
 
@@ -93,7 +100,7 @@ def measure(
     held = 4 * sum(int(torch.Size(s).numel()) for s in shapes) * len(order) <= INTERLEAVE_BYTES
     times: dict[Network, list[float]] = {n: [] for n, _ in order}
     sizes: dict[Network, int] = {}
-    with torch.inference_mode(), _no_garbage_collection():
+    with torch.inference_mode(), steady_timing():
         if held:
             models = {n: _network(theta0, m, granularity) for n, m in order}
             for model in models.values():
