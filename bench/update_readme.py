@@ -2,6 +2,7 @@
 ``bench/bench_embedded.py``.
 
     python bench/update_readme.py WORKDIR [--studies STUDIES_WORKDIR]
+        [--granularities GRANULARITIES_WORKDIR] [--families-only]
 
 Takes Table 1 (``table1.md``), the per-module sparsity (``module_sparsity.md``) and
 Figure 1 (``figure1.png``, copied to ``docs/figure1.png``) from the run's results folder,
@@ -12,7 +13,11 @@ markers. The numbers shown are then those of that run.
 
 With ``--studies``, a work folder of ``bench/run_studies.py``: the controls' Table 1 and
 Figure 1, the authors' code against the paper's text and the scope ablation (tables and
-figures, copied to ``docs/``) go between the studies markers of docs/results.md.
+figures, copied to ``docs/``) go between the studies markers of docs/results.md. With
+``--granularities``, a work folder of ``bench/run_studies.py --set granularities``: the
+granularities' accuracy against sparsity and their tickets' accuracy against the measured
+CPU speed-up (figures copied to ``docs/``) go between the granularities markers of the
+README and docs/results.md.
 """
 
 from __future__ import annotations
@@ -32,6 +37,12 @@ HEADLINE_BEGIN = "<!-- headline: written by bench/update_readme.py; do not edit 
 HEADLINE_END = "<!-- end of headline -->"
 FAMILIES_BEGIN = "<!-- families: written by bench/update_readme.py; do not edit by hand -->"
 FAMILIES_END = "<!-- end of families -->"
+GRANULARITIES_BEGIN = (
+    "<!-- granularities: written by bench/update_readme.py --granularities; do not edit by hand -->"
+)
+GRANULARITIES_END = "<!-- end of granularities -->"
+# The run whose folder holds configs/granularities.yaml's comparison.
+GRANULARITY_COMPARISON = "results-n_of_m"
 
 
 # The model families beside the embedded default: each family's configuration, and the
@@ -67,6 +78,58 @@ def families_section(work: Path, summary: dict, figure: str) -> str | None:
             FAMILIES_END,
         ]
     )
+
+
+def minutes(seconds: float) -> str:
+    m, s = divmod(round(seconds), 60)
+    return f"{m} min {s:02d} s"
+
+
+def granularities_section(
+    work: Path, prefix: str, speed_table: bool = True
+) -> tuple[str, dict[str, Path]]:
+    """The granularities side by side: accuracy against sparsity, and the tickets'
+    accuracy against their measured CPU speed-up (its table only with ``speed_table``:
+    the README has the figure); and the figures to copy into docs/."""
+    summary = json.loads((work / "granularities.json").read_text())
+    runs = work / GRANULARITY_COMPARISON
+    caption, _, body = (runs / "runs.md").read_text().strip().partition("\n\n")
+    speed_md = (runs / "benchmarks" / "runs_speed.md").read_text().strip()
+    speed_caption, _, speed = speed_md.partition("\n\n")
+    took = "; ".join(
+        f"`configs/{name}.yaml`: {minutes(seconds)}"
+        for name, seconds in summary["seconds"].items()
+        if name != "granularities"
+    )
+    # The speed tables retimed later (snakemake --forcerun ticket_speed in each run, then
+    # the comparison) at the commit recorded as speed_commit.
+    retimed = (
+        f" The speeds were measured again at commit `{summary['speed_commit']}` (rule "
+        "ticket_speed rerun in each run; nothing else changed)."
+        if summary.get("speed_commit")
+        else ""
+    )
+    text = "\n".join(
+        [
+            GRANULARITIES_BEGIN,
+            f"From `bench/run_studies.py --set granularities` at commit `{summary['commit']}` "
+            f"on {summary['machine']} (`--cores {summary['cores']}`), each run starting from "
+            f"the embedded default's data and pretraining ({took}).{retimed} {caption}",
+            "",
+            body,
+            "",
+            f"![Granularities: accuracy against sparsity]({prefix}granularities.png)",
+            "",
+            *([speed_caption, "", speed, ""] if speed_table else []),
+            f"![Granularities: accuracy against CPU speed-up]({prefix}granularities_speed.png)",
+            GRANULARITIES_END,
+        ]
+    )
+    figures = {
+        "granularities.png": runs / "runs.png",
+        "granularities_speed.png": runs / "benchmarks" / "runs_speed.png",
+    }
+    return text, figures
 
 
 def provenance(summary: dict) -> str:
@@ -164,6 +227,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workdir", type=Path)
     parser.add_argument("--studies", type=Path, default=None)
+    parser.add_argument("--granularities", type=Path, default=None)
     parser.add_argument(
         "--families-only",
         action="store_true",
@@ -208,6 +272,18 @@ def main() -> int:
         for name, source in figures.items():
             shutil.copyfile(source, ROOT / "docs" / name)
         print(f"docs/results.md studies and docs/{{{','.join(figures)}}} updated")
+    if args.granularities:
+        for name, prefix in ((readme, "docs/"), (page, "")):
+            text, figures = granularities_section(args.granularities, prefix, name == page)
+            if name == readme:
+                readme_text = replace_between(readme_text, GRANULARITIES_BEGIN,
+                                              GRANULARITIES_END, text, str(readme))  # fmt: skip
+            else:
+                page_text = replace_between(page_text, GRANULARITIES_BEGIN, GRANULARITIES_END,
+                                            text, str(page))  # fmt: skip
+        for name, source in figures.items():
+            shutil.copyfile(source, ROOT / "docs" / name)
+        print(f"the granularities updated (docs/{{{','.join(figures)}}})")
     readme.write_text(readme_text)
     page.write_text(page_text)
     return 0
