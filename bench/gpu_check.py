@@ -10,7 +10,11 @@
    features) with 4, 8 and 16 workers: samples/s, and the same batches from each;
 4. two short deterministic runs (``execution.deterministic``) from the same seed:
    bitwise the same weights or not, and what deterministic algorithms cost against
-   a run without them.
+   a run without them;
+5. a 2:4 ticket against the dense network at LXMERT-base's size in bf16, through
+   ``torch.sparse.to_sparse_semi_structured`` (``bench/bench_inference.py``'s GPU rows):
+   latency of 1 question and of 32, and the speed-ups, where the GPU has compute
+   capability 8.0 or more.
 
 Without CUDA it says so and runs the same checks at a small size on the CPU (the suite
 runs it that way, ``--small``). Prints a summary and writes it as JSON to ``--out``.
@@ -183,6 +187,25 @@ def deterministic_runs(size: dict, device) -> dict:
     }
 
 
+def semi_structured() -> dict:
+    """2:4 against dense (bench_inference.gpu_rows), or why it was not measured."""
+    from bench_inference import gpu_rows
+
+    try:
+        rows = gpu_rows(families.get("lxmert"), repeats=5)
+    except (RuntimeError, ValueError) as err:  # a shape or dtype the kernels refuse
+        return {"measured": False, "why": f"{type(err).__name__}: {err}"}
+    if not rows:
+        return {"measured": False, "why": "no CUDA GPU of compute capability 8.0 or more"}
+    (_, dense), (_, sparse) = rows
+    return {
+        "measured": True,
+        "dense_ms": {n: round(1000 * dense[n], 2) for n in (1, 32)},
+        "two_of_four_ms": {n: round(1000 * sparse[n], 2) for n in (1, 32)},
+        "speedup": {n: round(dense[n] / sparse[n], 3) for n in (1, 32)},
+    }
+
+
 def device_tests() -> dict:
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", str(ROOT / "tests" / "test_devices.py")],
@@ -215,6 +238,7 @@ def main() -> int:
         ("throughput", lambda: throughput(size, device)),
         ("loader", lambda: loader(size)),
         ("deterministic", lambda: deterministic_runs(size, device)),
+        ("semi_structured", semi_structured),
     ):
         start = time.perf_counter()
         report[name] = check()

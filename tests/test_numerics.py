@@ -127,3 +127,5 @@ def test_the_device_check_runs_its_checks_on_the_cpu(tmp_path):
     assert all(m["samples_per_s"] > 0 for m in report["throughput"].values())
     if not report["record"].get("cuda"):
         assert "no CUDA device" in proc.stdout
+        assert report["semi_structured"] == {
+            "measured": False, "why": "no CUDA GPU of compute capability 8.0 or more"}  # fmt: skip
