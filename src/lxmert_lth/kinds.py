@@ -18,6 +18,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING
 
+from .granularities.base import dense as _dense
+from .granularities.base import load as _load
+from .granularities.base import ticket as _low
+
 if TYPE_CHECKING:
     from .masks import Mask
     from .network import Network
@@ -109,18 +113,6 @@ class Kind:
     rewind_from: str = "theta0"
 
 
-def _dense(network: Network, study: Mapping) -> Network:
-    from .study import dense_network
-
-    return dense_network(network.seed, study)
-
-
-def _low(network: Network) -> Network:
-    from .network import Network
-
-    return Network(network.seed, "low", network.sparsity)
-
-
 def _seed(network: Network) -> int:
     """The seed of a subnetwork's own draws (random masks)."""
     return network.seed * 1000 + network.sparsity
@@ -134,12 +126,6 @@ REINIT_SEED_OFFSET = 700
 
 def reinit_seed(network: Network) -> int:
     return _seed(network) + REINIT_SEED_OFFSET
-
-
-def _load(path: str):
-    from .masks import Mask
-
-    return Mask.load(path)[0]
 
 
 def _granularity(options: PruningOptions):
