@@ -162,6 +162,7 @@ def test_each_family_has_its_own_architecture_keys():
         ({"pruning": {"scope": "vision"}}, "pruning.scope: VisualBERT has no part 'vision'"),
         ({"pruning": {"prunable_set": "authors"}}, "pruning.prunable_set: the authors' code's"),
         ({"pretrain": {"aux_weight": 0.2}}, "pretrain.aux_weight: VisualBERT's embedded"),
+        ({"pretrain": {"augment": {"flip": True}}}, "pretrain.augment: .* VisualBERT reads"),
     ],
 )
 def test_what_a_family_cannot_do_is_refused_at_the_dry_run(change, message):

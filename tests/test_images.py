@@ -10,7 +10,14 @@ from PIL import Image
 from transformers.models.vilt.image_processing_pil_vilt import ViltImageProcessorPil
 
 from lxmert_lth.data import batches, encode_split
-from lxmert_lth.images import ImageStore, Processing, coco_images, pad, write_index
+from lxmert_lth.images import (
+    Augment,
+    ImageStore,
+    Processing,
+    coco_images,
+    pad,
+    write_index,
+)
 from lxmert_lth.io import InputError
 
 # (width, height) of COCO-like images: landscape, portrait, square, very wide.
@@ -196,3 +203,98 @@ def test_an_index_of_another_layout_is_refused(tmp_path):
                                           '"processing": {}, "images": {}}')  # fmt: skip
     with pytest.raises(InputError, match="layout 9.*rerun rule index_images"):
         ImageStore(tmp_path / "images.json")
+
+
+def _moved(image: np.ndarray, dy: int, dx: int, flip: bool) -> np.ndarray:
+    """``image`` (3, h, w) moved by (dy, dx), its edge pixels filling in, then mirrored."""
+    h, w = image.shape[1:]
+    ys = np.clip(np.arange(h) - dy, 0, h - 1)
+    xs = np.clip(np.arange(w) - dx, 0, w - 1)
+    moved = image[:, ys][:, :, xs]
+    return moved[:, :, ::-1] if flip else moved
+
+
+def test_augmentation_shifts_and_mirrors_each_image_within_its_own_pixels():
+    """Every image comes out as one of its shifts (edge pixels fill in), mirrored or not;
+    the padding of a batch's smaller images stays as it was; the draws differ between
+    images, and the same generator seed gives the same batch."""
+    rng = np.random.default_rng(0)
+    images = [rng.standard_normal((3, h, w)).astype(np.float32) for h, w in [(8, 12)] * 7]
+    images.append(rng.standard_normal((3, 5, 6)).astype(np.float32))
+    batch = {k: torch.from_numpy(v) for k, v in pad(images).items()}
+    augment = Augment(shift=2, flip=True)
+    out = augment(batch, torch.Generator().manual_seed(3))
+    again = augment(batch, torch.Generator().manual_seed(3))
+    assert torch.equal(out["pixel_values"], again["pixel_values"])
+    assert out["pixel_mask"] is batch["pixel_mask"]
+    seen = set()
+    for i, image in enumerate(images):
+        h, w = image.shape[1:]
+        got = out["pixel_values"][i].numpy()
+        assert not got[:, h:].any() and not got[:, :, w:].any()  # padding untouched
+        moves = [
+            (dy, dx, flip)
+            for dy in range(-2, 3)
+            for dx in range(-2, 3)
+            for flip in (False, True)
+            if np.array_equal(got[:, :h, :w], _moved(image, dy, dx, flip))
+        ]
+        assert len(moves) == 1, (i, moves)
+        seen.add(moves[0])
+    assert len(seen) >= 5
+    assert any(flip for _, _, flip in seen) and not all(flip for _, _, flip in seen)
+
+
+def test_augmentation_is_off_unless_asked_for():
+    assert Augment.from_dict(None) is None
+    assert Augment.from_dict({"shift": 0, "flip": False}) is None
+    assert Augment.from_dict({"shift": 4}) == Augment(shift=4, flip=False)
+    images = {k: torch.from_numpy(v) for k, v in pad([np.ones((3, 4, 4), np.float32)]).items()}
+    mirrored = Augment(flip=True)(images, torch.Generator().manual_seed(0))
+    assert torch.equal(mirrored["pixel_values"], images["pixel_values"])  # symmetric image
+
+
+def test_the_pretraining_reads_augmented_images_only_when_asked(tmp_path):
+    """What ViLT's pre-training sees: each batch's images as gathered, or, with
+    ``pretrain.augment``, shifted and mirrored (other pixels, the same steps)."""
+    from lxmert_lth.training import TrainConfig, pretrain
+    from tiny_models import small_model
+
+    paths = write_images(tmp_path / "coco", sizes=[(16, 16)] * 4)
+    write_index(tmp_path / "images.json", tmp_path / "coco", paths, "coco", Processing(16, 8))
+    store = ImageStore(tmp_path / "images.json")
+
+    class Tok:
+        cls_token_id, sep_token_id, mask_token_id = 1, 2, 3
+
+        def __len__(self):
+            return 40
+
+        def __call__(self, texts, **kw):
+            ids = torch.full((len(texts), 4), 5, dtype=torch.long)
+            return {"input_ids": ids, "attention_mask": ids > 0, "token_type_ids": 0 * ids}
+
+    ids = list(store.ids)
+    questions = [{"question_id": q, "image_id": ids[q % 4], "question": "what shape",
+                  "label": {"a": 1.0}} for q in range(16)]  # fmt: skip
+    split = encode_split(questions, Tok(), list("abcde"), store, 8)
+    recipe = TrainConfig(epochs=1, batch_size=8, lr=1e-3, warmup_ratio=0.0, weight_decay=0.0,
+                         clip_norm=1.0, eval_batch_size=8, bias_correction=True)  # fmt: skip
+
+    def seen(augment):
+        model, pixels = small_model("vilt"), []
+        model.register_forward_pre_hook(
+            lambda _, args, kwargs: pixels.append(kwargs["pixel_values"].clone()),
+            with_kwargs=True,
+        )
+        pretrain(model, split, Tok(), recipe, 0, 0.15, 0.0, 0.0, 0.0, progress=False,
+                 augment=augment)  # fmt: skip
+        return pixels
+
+    plain, moved = seen(None), seen(Augment(shift=3, flip=True))
+    assert len(plain) == len(moved) == 2
+    gen = torch.Generator().manual_seed(0)
+    order = torch.randperm(16, generator=gen)[:8]
+    first = store.gather(split.visual, split.image_rows[order])["pixel_values"]
+    assert torch.equal(plain[0], first)
+    assert not torch.equal(moved[0], first)

@@ -204,6 +204,14 @@ def _check_family(config: Mapping) -> None:
         problem = family.check_pretraining(config["pretrain"])
         if problem:
             raise ConfigError(problem)
+        from .images import Augment
+
+        augment = config["pretrain"].get("augment")
+        if Augment.from_dict(augment) and family.visual_input != "pixels":
+            raise ConfigError(
+                f"pretrain.augment: {augment} shifts and mirrors images, and "
+                f"{family.label} reads region features: leave it out"
+            )
 
 
 def _check_late_step(config: Mapping) -> None:

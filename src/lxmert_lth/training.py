@@ -29,6 +29,7 @@ from . import families
 from .data import EncodedSplit, batches, soft_targets
 from .devices import autocast
 from .enforcement import MaskEnforcer
+from .images import Augment
 from .io import UserError
 from .resume import Resume, restore_rng, rng_states
 
@@ -383,12 +384,14 @@ def pretrain(
     aux_weight: float,
     val: EncodedSplit | None = None,
     progress: bool = True,
+    augment: Augment | None = None,
 ) -> list[dict]:
     """The embedded default's pre-training on (question, image) pairs, with LXMERT's
     objectives: masked language modelling (``mlm_prob`` of the word pieces in
     ``mlm_fraction`` of the questions), image-text matching (``mismatch_fraction`` of the
     pairs get another image) and image question answering on the intact, matched pairs;
-    the model's family says how they are scored (``Family.pretraining_loss``)."""
+    the model's family says how they are scored (``Family.pretraining_loss``). ``augment``
+    shifts and mirrors the images of every batch (families that read pixels)."""
     if data.lazy:
         raise ValueError("pre-training reads its features in memory (features.in_memory)")
     family = families.of_model(model)
@@ -423,7 +426,10 @@ def pretrain(
                 gen,
             )
             answerable = (matched == 1) & ~masked_rows & (batch["label_idx"] >= 0).any(1)
-            pairs = {**batch, "input_ids": input_ids, **data.images(rows)}
+            images = data.images(rows)
+            if augment is not None:
+                images = augment(images, gen)
+            pairs = {**batch, "input_ids": input_ids, **images}
             with ComputeClock.measure():
                 out = model(**family.inputs(pairs))
                 loss = family.pretraining_loss(

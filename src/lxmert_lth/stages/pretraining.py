@@ -10,7 +10,7 @@ from pathlib import Path
 from .. import families
 from ..data import load_split
 from ..devices import choose_device
-from ..images import open_store
+from ..images import Augment, open_store
 from ..io import InputError, atomic_path, write_json
 from ..modeling import (
     PRETRAINED_ANSWERS,
@@ -62,6 +62,7 @@ def pretrain(
         mismatch_fraction=recipe["mismatch_fraction"],
         aux_weight=recipe["aux_weight"],
         val=val.encoded,
+        augment=Augment.from_dict(recipe.get("augment")),
     )
     with atomic_path(out_dir, directory=True) as tmp:
         network.save_pretrained(tmp)
