@@ -51,6 +51,29 @@ def options(**kw) -> PruningOptions:
                               "granularity": "n_of_m", **kw})  # fmt: skip
 
 
+def test_each_masks_rerun_triggers_are_its_granularitys_options():
+    """Single weights: only the options that change the mask (the paper's values add
+    nothing, so the paper's runs keep their jobs); structures and groups: the granularity's
+    own keys, whatever the single-weight options say."""
+    from lxmert_lth.kinds import KINDS
+
+    def params(**pruning):
+        options = PruningOptions.of({"step": 10, "ranking": "global", "random": "global",
+                                     **pruning})  # fmt: skip
+        return {k: KINDS[k].params(options, {}) for k in ("low", "high", "random", "shuffled")}
+
+    assert params() == {"low": {"ranking": "global"}, "high": {}, "random": {"random": "global"},
+                        "shuffled": {}}  # fmt: skip
+    authors = params(ranking="per_tensor", schedule="remaining", high="authors",
+                     random="per_layer")  # fmt: skip
+    assert authors == {"low": {"ranking": "per_tensor", "schedule": "remaining", "step": 10},
+                       "high": {"high": "authors"}, "random": {"random": "per_layer"},
+                       "shuffled": {}}  # fmt: skip
+    heads = params(granularity="heads_neurons")
+    assert heads["low"] == heads["high"] == heads["shuffled"] == {"granularity": "heads_neurons"}
+    assert heads["random"] == {"random": "global", **heads["low"]}
+
+
 def test_the_ticket_keeps_the_two_largest_of_every_four():
     w = weights()
     low = n_of_m_mask(w, SHAPES, 2, 4)

@@ -30,8 +30,6 @@ if TYPE_CHECKING:
 TRAINED = "trained"  # a network's trained weights (model.safetensors)
 MASK = "mask"  # a network's mask (mask.safetensors)
 LATE = "late"  # the dense network's weights after study.late_rewind_step steps
-# The paper's granularity (pruning.granularity; the others: lxmert_lth.granularities).
-UNSTRUCTURED = "unstructured"
 
 
 @dataclass(frozen=True)
@@ -150,12 +148,7 @@ def _low_make(network, shapes, files, options, meta):
 
 
 def _low_params(options, study):
-    if options.granularity != UNSTRUCTURED:
-        return _granularity_params(options)
-    schedule = (
-        {"schedule": "remaining", "step": options.step} if options.schedule == "remaining" else {}
-    )
-    return {"ranking": options.ranking, **schedule}
+    return _granularity(options).low_params(options)
 
 
 def _high_sources(network, options, study):
@@ -168,9 +161,7 @@ def _high_make(network, shapes, files, options, meta):
 
 
 def _high_params(options, study):
-    if options.granularity != UNSTRUCTURED:
-        return _granularity_params(options)
-    return {"high": "authors"} if options.high == "authors" else {}
+    return _granularity(options).high_params(options)
 
 
 def _random_sources(network, options, study):

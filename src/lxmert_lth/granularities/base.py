@@ -65,6 +65,14 @@ class Granularity:
         of every mask job (none for unstructured, so that the paper's runs keep theirs)."""
         return {"granularity": self.name}
 
+    def low_params(self, options: PruningOptions) -> dict:
+        """The rerun triggers of a ticket's mask job."""
+        return self.params(options)
+
+    def high_params(self, options: PruningOptions) -> dict:
+        """The rerun triggers of a high-magnitude mask's job."""
+        return self.params(options)
+
     def check(self, study: Mapping, options: PruningOptions) -> None:
         """Raise ConfigError for a study this granularity cannot run: by default its
         options are checked and every sparsity must be an IMP level."""

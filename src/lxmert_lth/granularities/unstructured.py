@@ -16,6 +16,16 @@ class Unstructured(Granularity):
     def params(self, options):
         return {}
 
+    def low_params(self, options):
+        """The ranking, and the authors' schedule when chosen (the paper's adds nothing)."""
+        schedule = options.schedule == "remaining"
+        return {"ranking": options.ranking} | (
+            {"schedule": "remaining", "step": options.step} if schedule else {}
+        )
+
+    def high_params(self, options):
+        return {"high": "authors"} if options.high == "authors" else {}
+
     def low_sources(self, network, options, study):
         if options.schedule == "remaining":  # every level from the dense network
             return {"trained": (dense(network, study), "trained")}
