@@ -51,6 +51,22 @@ FAMILY_RUNS = {"VisualBERT": "visualbert", "ViLT": "vilt"}
 COMPARISON = "results-vilt"
 
 
+def run_commits(work: Path, summary: dict) -> str:
+    """At which commit each family's run was made (its pre-training job's record), as
+    "at commit `abc1234`" when one, else grouped: "at commits `abc1234` (LXMERT, ...) and
+    ..."."""
+    runs = {"LXMERT": "results", **{label: f"results-{n}" for label, n in FAMILY_RUNS.items()}}
+    by_commit: dict[str, list[str]] = {}
+    for label, folder in runs.items():
+        record = work / folder / "records" / "pretrain.json"
+        commit = json.loads(record.read_text())["commit"][:7] if record.exists() else None
+        by_commit.setdefault(commit or summary["commit"], []).append(label)
+    if len(by_commit) == 1:
+        return f"at commit `{next(iter(by_commit))}`"
+    parts = [f"`{commit}` ({', '.join(labels)})" for commit, labels in by_commit.items()]
+    return f"at commits {', '.join(parts[:-1])} and {parts[-1]}"
+
+
 def families_section(work: Path, summary: dict, figure: str) -> str | None:
     """The model families side by side (configs/families.yaml's runs.md, in the same
     work folder as the embedded default's run), or None when that run is not there."""
@@ -69,7 +85,7 @@ def families_section(work: Path, summary: dict, figure: str) -> str | None:
         [
             FAMILIES_BEGIN,
             f"From {configs} and `configs/families.yaml`, run beside the embedded default "
-            f"above, at commit `{summary['commit']}` on {summary['machine']}{took}. "
+            f"above, {run_commits(work, summary)} on {summary['machine']}{took}. "
             f"{caption}",
             "",
             body,
