@@ -9,9 +9,10 @@ import sys
 
 import pytest
 import torch
+import yaml
 from transformers import LxmertForQuestionAnswering
 
-from conftest import snakemake, write_config
+from conftest import ROOT, snakemake, write_config
 from lxmert_lth.checkpoints import CheckpointMeta
 from lxmert_lth.data import EncodedSplit, Loading, QuestionSplit
 from lxmert_lth.features import FeatureStore
@@ -20,8 +21,10 @@ from lxmert_lth.modeling import small_config
 from lxmert_lth.network import Network
 from lxmert_lth.stages import finetuning
 from lxmert_lth.stages.data import prepare_questions
+from lxmert_lth.study import ConfigError, validate_config
 from lxmert_lth.training import TrainConfig, TrainingDiverged, train_qa
 
+SCHEMA = ROOT / "schemas" / "config.schema.yaml"
 RECIPE = {"epochs": 1, "batch_size": 8, "lr": 1e-3, "warmup_ratio": 0.1, "weight_decay": 0.01,
           "clip_norm": 5.0, "eval_batch_size": 64, "bias_correction": True}  # fmt: skip
 
@@ -47,10 +50,20 @@ RECIPE = {"epochs": 1, "batch_size": 8, "lr": 1e-3, "warmup_ratio": 0.1, "weight
     ],
 )
 def test_bad_config_stops_naming_the_key(tmp_path, changes, message):
-    cfg = write_config(tmp_path, "bad.yaml", **changes)
+    """What the Snakefile's validation says of each (in process: the next test runs
+    Snakemake on one of them)."""
+    cfg = yaml.safe_load(write_config(tmp_path, "bad.yaml", **changes).read_text())
+    with pytest.raises(ConfigError) as err:
+        validate_config(cfg, SCHEMA)
+    assert message in str(err.value)
+
+
+def test_a_bad_config_stops_the_workflow_before_any_job(tmp_path):
+    cfg = write_config(tmp_path, "bad.yaml", study={"sparsities": [25, 55]})
     out = snakemake(tmp_path, "--dry-run", configfile=cfg, check=False)
     assert out.returncode != 0
-    assert message in out.stderr + out.stdout
+    said = out.stderr + out.stdout
+    assert "invalid configuration: study.sparsities" in said and "55 is off the pruning" in said
     assert not (tmp_path / "results-test").exists()
 
 
