@@ -16,8 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-SHAPES = {"circle", "rectangle", "triangle"}
-YES_NO = {"yes", "no"}
+from lxmert_lth.easyvqa import SHAPES, YES_NO
 
 
 def kind_of(answer: str) -> str:
