@@ -149,11 +149,10 @@ def granularities_section(
 
 
 def provenance(summary: dict) -> str:
-    minutes, seconds = divmod(round(summary["wall_s"]), 60)
     return (
         f"From one run of `snakemake --cores {summary['cores']}` on `config.yaml` from scratch "
         f"(`bench/bench_embedded.py`), at commit `{summary['commit']}` on "
-        f"{summary['date']}: {minutes} min {seconds:02d} s for the whole DAG of "
+        f"{summary['date']}: {minutes(summary['wall_s'])} for the whole DAG of "
         f"{summary['jobs']} jobs on {summary['machine']}"
     )
 

@@ -18,6 +18,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -29,9 +30,11 @@ from . import families
 from .data import EncodedSplit, batches, soft_targets
 from .devices import autocast
 from .enforcement import MaskEnforcer
-from .images import Augment
 from .io import UserError
 from .resume import Resume, restore_rng, rng_states
+
+if TYPE_CHECKING:
+    from .images import Augment
 
 log = logging.getLogger("lxmert_lth")
 
