@@ -166,6 +166,19 @@ def soft_targets(
     return target[:, :num_answers]
 
 
+def image_tags(questions: Sequence[Mapping], split: EncodedSplit, num_answers: int):
+    """(images, answers) targets of image tagging (``training.pretrain``): for each image
+    row of ``split`` (in memory), the best soft score of each answer of its open questions
+    (``answer_type`` other than yes/no): what is in the image, with no question asked."""
+    is_open = torch.tensor([q.get("answer_type") != "yes/no" for q in questions])
+    target = soft_targets(
+        split.label_idx.cpu()[is_open], split.label_score.cpu()[is_open], num_answers
+    )
+    tags = torch.zeros(split.num_images, num_answers)
+    tags.index_reduce_(0, split.image_rows.cpu()[is_open], target, "amax")
+    return tags.to(split.device)
+
+
 def _text_fields(split: EncodedSplit, idx: torch.Tensor) -> dict[str, torch.Tensor]:
     return {
         "index": idx,

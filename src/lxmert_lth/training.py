@@ -173,6 +173,11 @@ def qa_loss(logits: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Te
     return F.binary_cross_entropy_with_logits(logits, target) * logits.shape[1]
 
 
+def tag_loss(logits: torch.Tensor, tags: torch.Tensor) -> torch.Tensor:
+    """Image tagging's loss: the QA loss (``qa_loss``) against dense (B, A) targets."""
+    return F.binary_cross_entropy_with_logits(logits, tags) * logits.shape[1]
+
+
 def answer_logits(model, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
     """The model's answer logits for a batch, through its family's inputs and outputs."""
     family = families.of_model(model)
@@ -375,6 +380,23 @@ def _mask_tokens(input_ids, attention_mask, tokenizer, prob: float, gen: torch.G
     return masked, labels
 
 
+def _tagging_loss(model, family, tokenizer, images, tags: torch.Tensor) -> torch.Tensor:
+    """Image tagging of one batch: its images with an empty question, scored against their
+    tags (images with none are left out; zero when no image has one)."""
+    tagged = tags.sum(1) > 0
+    if not tagged.any():
+        return tags.new_zeros(())
+    n, dev = tags.shape[0], tags.device
+    ids = torch.tensor([[tokenizer.cls_token_id, tokenizer.sep_token_id]], device=dev)
+    blank = {
+        "input_ids": ids.expand(n, -1),
+        "attention_mask": torch.ones_like(ids).expand(n, -1),
+        "token_type_ids": torch.zeros_like(ids).expand(n, -1),
+    }
+    logits = family.logits(model(**family.inputs({**blank, **images})))
+    return tag_loss(logits[tagged], tags[tagged])
+
+
 def pretrain(
     model,
     data: EncodedSplit,
@@ -388,13 +410,20 @@ def pretrain(
     val: EncodedSplit | None = None,
     progress: bool = True,
     augment: Augment | None = None,
+    tags: torch.Tensor | None = None,
+    tag_weight: float = 0.0,
 ) -> list[dict]:
     """The embedded default's pre-training on (question, image) pairs, with LXMERT's
     objectives: masked language modelling (``mlm_prob`` of the word pieces in
     ``mlm_fraction`` of the questions), image-text matching (``mismatch_fraction`` of the
     pairs get another image) and image question answering on the intact, matched pairs;
     the model's family says how they are scored (``Family.pretraining_loss``). ``augment``
-    shifts and mirrors the images of every batch (families that read pixels)."""
+    shifts and mirrors the images of every batch (families that read pixels). With
+    ``tag_weight``, image tagging: each batch's images are shown again with an empty
+    question ([CLS] [SEP]) and the answer head must name what ``tags`` (``data.image_tags``)
+    says is in them, a loss weighted by ``tag_weight`` beside the family's."""
+    if tag_weight and tags is None:
+        raise ValueError("image tagging (tag_weight) needs the images' tags")
     if data.lazy:
         raise ValueError("pre-training reads its features in memory (features.in_memory)")
     family = families.of_model(model)
@@ -438,6 +467,10 @@ def pretrain(
                 loss = family.pretraining_loss(
                     out, mlm_labels, matched, batch, answerable, aux_weight
                 )
+                if tag_weight:
+                    loss = loss + tag_weight * _tagging_loss(
+                        model, family, tokenizer, images, tags[rows]
+                    )
                 _check_finite(loss, epoch, step)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .. import families
-from ..data import load_split
+from ..data import image_tags, load_split
 from ..devices import choose_device
 from ..images import Augment, open_store
 from ..io import InputError, atomic_path, write_json
@@ -41,7 +41,8 @@ def pretrain(
     device: str,
 ) -> None:
     """Pre-train the embedded default's small model (``model``, of its ``family``: masked
-    LM, image-text matching and image QA as the family scores them) and save it, with its
+    LM, image-text matching and image QA as the family scores them, and image tagging when
+    asked) and save it, with its
     tokenizer and answer list, with ``save_pretrained``."""
     dev = choose_device(device)
     tokenizer = load_tokenizer(inputs["tokenizer"])
@@ -50,6 +51,8 @@ def pretrain(
     data = load_split(inputs["train"], tokenizer, answers, store, max_length, dev)
     val = load_split(inputs["val"], tokenizer, answers, store, max_length, dev)
     config = small_config(len(tokenizer), store.feature_dim, len(answers), model)
+    tag_weight = recipe.get("tag_weight", 0.0)
+    tags = image_tags(data.questions, data.encoded, len(answers)) if tag_weight else None
     network = new_pretraining_model(config, recipe["seed"]).to(dev)
     history = pretrain_model(
         network,
@@ -63,6 +66,8 @@ def pretrain(
         aux_weight=recipe["aux_weight"],
         val=val.encoded,
         augment=Augment.from_dict(recipe.get("augment")),
+        tags=tags,
+        tag_weight=tag_weight,
     )
     with atomic_path(out_dir, directory=True) as tmp:
         network.save_pretrained(tmp)
