@@ -254,32 +254,42 @@ def test_augmentation_is_off_unless_asked_for():
     assert torch.equal(mirrored["pixel_values"], images["pixel_values"])  # symmetric image
 
 
+class Tok:
+    """A tokenizer of four word pieces a question, for the pre-training tests."""
+
+    cls_token_id, sep_token_id, mask_token_id = 1, 2, 3
+
+    def __len__(self):
+        return 40
+
+    def __call__(self, texts, **kw):
+        ids = torch.full((len(texts), 4), 5, dtype=torch.long)
+        return {"input_ids": ids, "attention_mask": ids > 0, "token_type_ids": 0 * ids}
+
+
+def pretraining_split(tmp_path, answer_types=("other",)):
+    """Sixteen questions about four 16 x 16 images (question q about image q % 4)."""
+    paths = write_images(tmp_path / "coco", sizes=[(16, 16)] * 4)
+    write_index(tmp_path / "images.json", tmp_path / "coco", paths, "coco", Processing(16, 8))
+    store = ImageStore(tmp_path / "images.json")
+    ids = list(store.ids)
+    questions = [{"question_id": q, "image_id": ids[q % 4], "question": "what shape",
+                  "answer_type": answer_types[q % len(answer_types)],
+                  "label": {"abcd"[q % 4]: 1.0}} for q in range(16)]  # fmt: skip
+    return store, questions, encode_split(questions, Tok(), list("abcde"), store, 8)
+
+
+RECIPE = dict(epochs=1, batch_size=8, lr=1e-3, warmup_ratio=0.0, weight_decay=0.0,
+              clip_norm=1.0, eval_batch_size=8, bias_correction=True)  # fmt: skip
+
+
 def test_the_pretraining_reads_augmented_images_only_when_asked(tmp_path):
     """What ViLT's pre-training sees: each batch's images as gathered, or, with
     ``pretrain.augment``, shifted and mirrored (other pixels, the same steps)."""
     from lxmert_lth.training import TrainConfig, pretrain
     from tiny_models import small_model
 
-    paths = write_images(tmp_path / "coco", sizes=[(16, 16)] * 4)
-    write_index(tmp_path / "images.json", tmp_path / "coco", paths, "coco", Processing(16, 8))
-    store = ImageStore(tmp_path / "images.json")
-
-    class Tok:
-        cls_token_id, sep_token_id, mask_token_id = 1, 2, 3
-
-        def __len__(self):
-            return 40
-
-        def __call__(self, texts, **kw):
-            ids = torch.full((len(texts), 4), 5, dtype=torch.long)
-            return {"input_ids": ids, "attention_mask": ids > 0, "token_type_ids": 0 * ids}
-
-    ids = list(store.ids)
-    questions = [{"question_id": q, "image_id": ids[q % 4], "question": "what shape",
-                  "label": {"a": 1.0}} for q in range(16)]  # fmt: skip
-    split = encode_split(questions, Tok(), list("abcde"), store, 8)
-    recipe = TrainConfig(epochs=1, batch_size=8, lr=1e-3, warmup_ratio=0.0, weight_decay=0.0,
-                         clip_norm=1.0, eval_batch_size=8, bias_correction=True)  # fmt: skip
+    store, _, split = pretraining_split(tmp_path)
 
     def seen(augment):
         model, pixels = small_model("vilt"), []
@@ -287,8 +297,8 @@ def test_the_pretraining_reads_augmented_images_only_when_asked(tmp_path):
             lambda _, args, kwargs: pixels.append(kwargs["pixel_values"].clone()),
             with_kwargs=True,
         )
-        pretrain(model, split, Tok(), recipe, 0, 0.15, 0.0, 0.0, 0.0, progress=False,
-                 augment=augment)  # fmt: skip
+        pretrain(model, split, Tok(), TrainConfig(**RECIPE), 0, 0.15, 0.0, 0.0, 0.0,
+                 progress=False, augment=augment)  # fmt: skip
         return pixels
 
     plain, moved = seen(None), seen(Augment(shift=3, flip=True))
@@ -298,3 +308,50 @@ def test_the_pretraining_reads_augmented_images_only_when_asked(tmp_path):
     first = store.gather(split.visual, split.image_rows[order])["pixel_values"]
     assert torch.equal(plain[0], first)
     assert not torch.equal(moved[0], first)
+
+
+def test_image_tags_are_the_answers_of_each_images_open_questions(tmp_path):
+    """Per image: the best soft score of each answer of its questions that are not yes/no;
+    an image asked only yes/no questions has no tag."""
+    from lxmert_lth.data import image_tags
+
+    _, questions, split = pretraining_split(tmp_path, ("other", "yes/no", "other", "yes/no"))
+    questions[0]["label"] = {"a": 0.3, "e": 0.6}  # image 0's open questions: 0, 4, 8, 12
+    questions[4]["label"] = {"e": 0.9}
+    split = encode_split(questions, Tok(), list("abcde"), split.store, 8)
+    tags = image_tags(questions, split, 5)
+    rows = {split.image_rows[q].item(): q % 4 for q in range(4)}
+    expected = {0: [1.0, 0, 0, 0, 0.9], 1: [0] * 5, 2: [0, 0, 1.0, 0, 0], 3: [0] * 5}
+    for row, image in rows.items():
+        assert tags[row].tolist() == pytest.approx(expected[image])
+
+
+def test_image_tagging_shows_each_batchs_images_with_an_empty_question(tmp_path):
+    """With ``tag_weight``, every step runs the model twice: on the batch's questions, and
+    on the same images with [CLS] [SEP] alone; without it, once."""
+    from lxmert_lth.data import image_tags
+    from lxmert_lth.training import TrainConfig, pretrain
+    from tiny_models import small_model
+
+    _, questions, split = pretraining_split(tmp_path)
+
+    def seen(tag_weight):
+        model, calls = small_model("vilt"), []
+        model.register_forward_pre_hook(
+            lambda _, args, kw: calls.append((kw["input_ids"].clone(), kw["pixel_values"])),
+            with_kwargs=True,
+        )
+        tags = image_tags(questions, split, 5) if tag_weight else None
+        pretrain(model, split, Tok(), TrainConfig(**RECIPE), 0, 0.15, 0.0, 0.0, 0.0,
+                 progress=False, tags=tags, tag_weight=tag_weight)  # fmt: skip
+        return calls, model
+
+    plain, plain_model = seen(0.0)
+    tagged, tagged_model = seen(1.0)
+    assert len(plain) == 2 and len(tagged) == 4
+    for (question, pixels), (blank, same) in zip(tagged[::2], tagged[1::2], strict=True):
+        assert question.shape == (8, 4) and blank.tolist() == [[1, 2]] * 8
+        assert torch.equal(pixels, same)
+    assert torch.equal(plain[0][1], tagged[0][1])  # the same batches, in the same order
+    weights = [m.classifier[3].weight for m in (plain_model, tagged_model)]
+    assert not torch.equal(*weights)

@@ -175,7 +175,8 @@ def image_tags(questions: Sequence[Mapping], split: EncodedSplit, num_answers: i
         split.label_idx.cpu()[is_open], split.label_score.cpu()[is_open], num_answers
     )
     tags = torch.zeros(split.num_images, num_answers)
-    tags.index_reduce_(0, split.image_rows.cpu()[is_open], target, "amax")
+    rows = split.image_rows.cpu()[is_open, None].expand(-1, num_answers)
+    tags.scatter_reduce_(0, rows, target, "amax")
     return tags.to(split.device)
 
 
