@@ -9,9 +9,9 @@ import torch
 from PIL import Image
 from transformers.models.vilt.image_processing_pil_vilt import ViltImageProcessorPil
 
+from lxmert_lth.augment import Augment
 from lxmert_lth.data import batches, encode_split
 from lxmert_lth.images import (
-    Augment,
     ImageStore,
     Processing,
     coco_images,

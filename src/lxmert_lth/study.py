@@ -204,7 +204,7 @@ def _check_family(config: Mapping) -> None:
         problem = family.check_pretraining(config["pretrain"])
         if problem:
             raise ConfigError(problem)
-        from .images import Augment
+        from .augment import Augment
 
         augment = config["pretrain"].get("augment")
         if Augment.from_dict(augment) and family.visual_input != "pixels":

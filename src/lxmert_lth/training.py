@@ -34,7 +34,7 @@ from .io import UserError
 from .resume import Resume, restore_rng, rng_states
 
 if TYPE_CHECKING:
-    from .images import Augment
+    from .augment import Augment
 
 log = logging.getLogger("lxmert_lth")
 

@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .. import families
+from ..augment import Augment
 from ..data import image_tags, load_split
 from ..devices import choose_device
-from ..images import Augment, open_store
+from ..images import open_store
 from ..io import InputError, atomic_path, write_json
 from ..modeling import (
     PRETRAINED_ANSWERS,
