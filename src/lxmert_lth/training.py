@@ -170,12 +170,12 @@ def _check_finite(loss: torch.Tensor, epoch: int, step: int) -> None:
 def qa_loss(logits: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
     """Soft-score BCE, averaged then scaled by the number of answers."""
     target = soft_targets(batch["label_idx"], batch["label_score"], logits.shape[1])
+    return dense_qa_loss(logits, target)
+
+
+def dense_qa_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``qa_loss`` against dense (B, A) soft targets (image tagging's, too)."""
     return F.binary_cross_entropy_with_logits(logits, target) * logits.shape[1]
-
-
-def tag_loss(logits: torch.Tensor, tags: torch.Tensor) -> torch.Tensor:
-    """Image tagging's loss: the QA loss (``qa_loss``) against dense (B, A) targets."""
-    return F.binary_cross_entropy_with_logits(logits, tags) * logits.shape[1]
 
 
 def answer_logits(model, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
@@ -394,7 +394,7 @@ def _tagging_loss(model, family, tokenizer, images, tags: torch.Tensor) -> torch
         "token_type_ids": torch.zeros_like(ids).expand(n, -1),
     }
     logits = family.logits(model(**family.inputs({**blank, **images})))
-    return tag_loss(logits[tagged], tags[tagged])
+    return dense_qa_loss(logits[tagged], tags[tagged])
 
 
 def pretrain(

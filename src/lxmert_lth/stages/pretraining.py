@@ -43,8 +43,7 @@ def pretrain(
 ) -> None:
     """Pre-train the embedded default's small model (``model``, of its ``family``: masked
     LM, image-text matching and image QA as the family scores them, and image tagging when
-    asked) and save it, with its
-    tokenizer and answer list, with ``save_pretrained``."""
+    asked) and save it, with its tokenizer and answer list, with ``save_pretrained``."""
     dev = choose_device(device)
     tokenizer = load_tokenizer(inputs["tokenizer"])
     answers = read_answer_list(inputs["answers"])
