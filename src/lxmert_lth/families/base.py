@@ -154,7 +154,8 @@ class Family:
 
 
 class AnsweringPretraining:
-    """For a family whose embedded pre-training is image question answering alone, on the
+    """For a family whose embedded pre-training scores image question answering alone
+    (beside image tagging, which any family can add: ``training.pretrain``), on the
     question-answering model itself, and whose answer count is ``num_labels``
     (VisualBERT, ViLT): put before ``Family`` in the bases."""
 
@@ -179,6 +180,7 @@ class AnsweringPretraining:
         if on:
             return (
                 f"pretrain.{on[0]}: {self.label}'s embedded pre-training is image question "
-                "answering only; set mlm_fraction, mismatch_fraction and aux_weight to 0"
+                "answering (and, if asked, image tagging: tag_weight); set mlm_fraction, "
+                "mismatch_fraction and aux_weight to 0"
             )
         return None
