@@ -170,7 +170,7 @@ def image_tags(questions: Sequence[Mapping], split: EncodedSplit, num_answers: i
     """(images, answers) targets of image tagging (``training.pretrain``): for each image
     row of ``split`` (in memory), the best soft score of each answer of its open questions
     (``answer_type`` other than yes/no): what is in the image, with no question asked."""
-    is_open = torch.tensor([q.get("answer_type") != "yes/no" for q in questions])
+    is_open = torch.tensor([q["answer_type"] != "yes/no" for q in questions])
     target = soft_targets(
         split.label_idx.cpu()[is_open], split.label_score.cpu()[is_open], num_answers
     )
