@@ -355,3 +355,6 @@ def test_image_tagging_shows_each_batchs_images_with_an_empty_question(tmp_path)
     assert torch.equal(plain[0][1], tagged[0][1])  # the same batches, in the same order
     weights = [m.classifier[3].weight for m in (plain_model, tagged_model)]
     assert not torch.equal(*weights)
+    _, again = seen(1.0)  # the same seed, the same weights, ViLT's patch draws and all
+    pairs = zip(tagged_model.parameters(), again.parameters(), strict=True)
+    assert all(torch.equal(a, b) for a, b in pairs)
