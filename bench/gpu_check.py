@@ -40,7 +40,7 @@ from lxmert_lth import families  # noqa: E402
 from lxmert_lth.devices import autocast, configure_cuda  # noqa: E402
 from lxmert_lth.features import FeatureStore  # noqa: E402
 from lxmert_lth.training import (  # noqa: E402
-    AdamWNoBiasCorrection,
+    bert_adam,
     clip_gradients,
     qa_loss,
 )
@@ -94,7 +94,7 @@ def random_batches(size: dict, device, count: int, seed: int = 0) -> list[dict]:
 
 def train_steps(model, data, device, precision: str) -> float:
     """The fine-tune's step (forward, loss, backward, clipping, BertAdam): seconds."""
-    optimizer = AdamWNoBiasCorrection(model.parameters(), lr=5e-5, weight_decay=0.01)
+    optimizer = bert_adam(model.parameters(), lr=5e-5, weight_decay=0.01)
     model.train()
     start = time.perf_counter()
     for batch in data:

@@ -113,7 +113,7 @@ def _cuda_steps(precision: str, steps: int = 3) -> tuple[list[float], list[torch
     from transformers import LxmertConfig, LxmertForQuestionAnswering
 
     from lxmert_lth.devices import autocast
-    from lxmert_lth.training import AdamWNoBiasCorrection, qa_loss
+    from lxmert_lth.training import bert_adam, qa_loss
 
     device = torch.device("cuda")
     torch.manual_seed(0)
@@ -123,7 +123,7 @@ def _cuda_steps(precision: str, steps: int = 3) -> tuple[list[float], list[torch
                           visual_obj_loss=False, visual_attr_loss=False,
                           visual_feat_loss=False)  # fmt: skip
     model = LxmertForQuestionAnswering(config).to(device)
-    optimizer = AdamWNoBiasCorrection(model.parameters(), lr=1e-3, weight_decay=0.01)
+    optimizer = bert_adam(model.parameters(), lr=1e-3, weight_decay=0.01)
     g = torch.Generator().manual_seed(1)
     losses = []
     for _ in range(steps):

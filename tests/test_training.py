@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import copy
+import math
 
+import numpy as np
+import pytest
 import torch
 from transformers import LxmertForQuestionAnswering
 
+from lxmert_lth import numerics
 from lxmert_lth.modeling import small_config
 from lxmert_lth.training import adamw, clip_gradients, qa_loss
 
@@ -55,7 +59,11 @@ def _train(model, foreach: bool, steps: int = 5) -> None:
         opt.step()
 
 
-def test_foreach_optimizer_steps_are_bitwise_those_of_the_loop():
+def test_adamw_is_torchs_adamw_operation_for_operation_but_its_square_root(monkeypatch):
+    """Ours against torch's per-tensor AdamW whose square root is made the correctly
+    rounded one: bitwise the same steps. (torch's own ``Tensor.sqrt`` on the CPU is MKL's,
+    not correctly rounded, and differs between processors.)"""
+    monkeypatch.setattr(torch.Tensor, "sqrt", numerics.sqrt)
     torch.manual_seed(0)
     ours = LxmertForQuestionAnswering(small_config(60, 12, 7, ARCH))
     start, loop = copy.deepcopy(ours.state_dict()), copy.deepcopy(ours)
@@ -66,3 +74,30 @@ def test_foreach_optimizer_steps_are_bitwise_those_of_the_loop():
         assert torch.equal(a, b), name
     moved = [name for name in after if not torch.equal(after[name], start[name])]
     assert len(moved) > len(list(ours.parameters())) // 2  # the steps did move the weights
+
+
+def _correctly_rounded(x: np.ndarray) -> np.ndarray:
+    """Python's square root (double, correctly rounded), rounded to the input's type:
+    for float32 inputs that is again correctly rounded (53 >= 2 x 24 + 2 bits)."""
+    return np.array([math.sqrt(v) for v in x.astype(np.float64).tolist()], dtype=x.dtype)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_the_square_root_is_correctly_rounded(dtype):
+    gen = torch.Generator().manual_seed(0)
+    x = torch.cat(
+        [
+            torch.rand(20_000, generator=gen, dtype=dtype) * 1e3,
+            torch.rand(2_000, generator=gen, dtype=dtype) * 1e-36,  # subnormal float32 too
+            torch.arange(0, 200, dtype=dtype) ** 2,  # exact squares, zero among them
+            torch.tensor([torch.finfo(dtype).max, torch.finfo(dtype).tiny], dtype=dtype),
+        ]
+    )
+    got = numerics.sqrt(x)
+    assert got.dtype == dtype and got.shape == x.shape
+    assert np.array_equal(got.numpy(), _correctly_rounded(x.numpy()))
+    # Not contiguous, in half precision, negative: as IEEE 754 says.
+    view = x.reshape(2, -1).t()[:, 0]
+    assert torch.equal(numerics.sqrt(view), numerics.sqrt(view.contiguous()))
+    assert torch.equal(numerics.sqrt(x.bfloat16()), numerics.sqrt(x.bfloat16().float()).bfloat16())
+    assert numerics.sqrt(torch.tensor([-1.0], dtype=dtype)).isnan().all()

@@ -48,6 +48,9 @@ PORTABLE_ENV = {
     "ONEDNN_MAX_CPU_ISA": "AVX2",
     # NumPy's x86-64 baseline (SSE to SSE4.2, POPCNT) and the AVX2 generation.
     "NPY_ENABLE_CPU_FEATURES": "SSE SSE2 SSE3 SSSE3 SSE41 POPCNT SSE42 AVX F16C FMA3 AVX2",
+    # NumPy's OpenBLAS picks its GEMM kernel by processor (an emulated AMD EPYC and an
+    # Intel Xeon multiply float32 and float64 matrices to other digits): Haswell's AVX2.
+    "OPENBLAS_CORETYPE": "Haswell",
 }
 CUBLAS_WORKSPACE = {"CUBLAS_WORKSPACE_CONFIG": ":4096:8"}
 RECORDED_ENV = (*PORTABLE_ENV, *CUBLAS_WORKSPACE, "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -74,6 +77,32 @@ def pin_before_torch(cpu_numerics: str, deterministic: bool) -> dict[str, str]:
         raise TooLate(f"{loaded[0]} is already imported: {changed[0]} would not take effect")
     os.environ.update(wanted)
     return wanted
+
+
+def sqrt(t):
+    """The square root of a tensor, correctly rounded as IEEE 754 requires, on every
+    processor: the one elementwise operation of training whose digits the pins cannot fix.
+
+    On the CPU, ``torch.sqrt`` (and ``pow(0.5)``) of a float tensor runs through MKL's
+    vector math library, whose results are not correctly rounded and differ between
+    processors even on MKL's ``COMPATIBLE`` path (of 589,824 float32 square roots, 114,018
+    were off on an Intel Xeon; an emulated AMD EPYC gave other digits). NumPy's square
+    root is the processor's own ``sqrt`` instruction, which IEEE 754 makes exact on every
+    processor, Intel or AMD, so the CPU path takes it, into a new tensor. Half-precision
+    tensors go through float32: rounding a correctly rounded float32 square root to
+    float16 or bfloat16 is again correctly rounded (24 >= 2 x 11 + 2 bits). On a GPU,
+    ``torch.sqrt`` is correctly rounded already (CUDA's default ``-prec-sqrt=true``).
+    """
+    if t.device.type != "cpu" or not t.is_floating_point():
+        return t.sqrt()
+    if t.element_size() < 4:  # float16, bfloat16
+        return sqrt(t.float()).to(t.dtype)
+    import numpy as np  # here: the module is read before NumPy may load (pin_before_torch)
+
+    out = t.new_empty(t.shape)
+    with np.errstate(invalid="ignore"):  # a negative input gives NaN, as torch.sqrt
+        np.sqrt(t.detach().contiguous().numpy(), out=out.numpy())
+    return out
 
 
 def is_x86_64() -> bool:

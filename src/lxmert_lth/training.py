@@ -31,6 +31,7 @@ from .data import EncodedSplit, batches, soft_targets
 from .devices import autocast
 from .enforcement import MaskEnforcer
 from .io import UserError
+from .optim import AdamW
 from .resume import Resume, restore_rng, rng_states
 
 if TYPE_CHECKING:
@@ -81,47 +82,14 @@ class TrainConfig:
         return cls(**{k: recipe[k] for k in cls.__dataclass_fields__})
 
 
-class AdamWNoBiasCorrection(torch.optim.Optimizer):
-    """AdamW without Adam's bias correction: the original LXMERT's ``BertAdam``.
-
-    Written here because neither ``torch.optim.AdamW`` nor ``transformers`` (whose
-    ``AdamW(correct_bias=False)`` is gone) offers it. Update per parameter:
-    ``p -= lr * (m / (sqrt(v) + eps) + weight_decay * p)`` (decoupled weight decay),
-    each product rounded on its own, in BertAdam's order: a fused multiply-add (torch's
-    ``alpha=``) would round once and drift from the original by an ulp per step.
-    """
-
-    def __init__(self, params, lr: float, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.0):
-        super().__init__(
-            params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay}
-        )
-
-    @torch.no_grad()
-    def step(self, closure=None):
-        for group in self.param_groups:
-            beta1, beta2 = group["betas"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if not state:
-                    state["exp_avg"] = torch.zeros_like(p)
-                    state["exp_avg_sq"] = torch.zeros_like(p)
-                m, v = state["exp_avg"], state["exp_avg_sq"]
-                m.mul_(beta1).add_(p.grad, alpha=1 - beta1)
-                v.mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
-                update = m / (v.sqrt() + group["eps"])
-                if group["weight_decay"] > 0:
-                    update += p * group["weight_decay"]
-                p.sub_(update.mul_(group["lr"]))
+def bert_adam(params, lr: float, weight_decay: float) -> AdamW:
+    """The original LXMERT's BertAdam: AdamW without bias correction, epsilon 1e-6."""
+    return AdamW(params, lr=lr, eps=1e-6, weight_decay=weight_decay, bias_correction=False)
 
 
-def adamw(model, lr: float, weight_decay: float) -> torch.optim.AdamW:
-    """torch's AdamW in its foreach (multi-tensor) form, which torch picks by itself on
-    CUDA only: one call over all tensors instead of a Python loop per tensor. On the CPU
-    it gives bitwise the same steps, about 1 ms sooner each (~200 tensors): a twentieth
-    of a pre-training step of the embedded default."""
-    return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, foreach=True)
+def adamw(model, lr: float, weight_decay: float) -> AdamW:
+    """torch's AdamW (with bias correction), its square root correctly rounded."""
+    return AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
 
 
 def clip_gradients(model, max_norm: float) -> None:
@@ -133,7 +101,7 @@ def make_optimizer(model, cfg: TrainConfig) -> torch.optim.Optimizer:
     """AdamW with decoupled weight decay on all parameters (bias correction optional)."""
     if cfg.bias_correction:
         return adamw(model, cfg.lr, cfg.weight_decay)
-    return AdamWNoBiasCorrection(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return bert_adam(model.parameters(), cfg.lr, cfg.weight_decay)
 
 
 def warmup_then_linear_decay(

@@ -1,0 +1,92 @@
+"""The workflow's one optimizer: AdamW with decoupled weight decay, with or without Adam's
+bias correction, whose square root is correctly rounded on every processor.
+
+Written here for two reasons. The original LXMERT's ``BertAdam`` (AdamW without bias
+correction) is offered by neither ``torch.optim`` nor ``transformers`` (whose
+``AdamW(correct_bias=False)`` is gone). And torch's own AdamW takes its square root with
+``torch.sqrt``, which on the CPU runs through MKL's vector math library: its float32
+square roots are not correctly rounded, and which ones are off depends on the processor
+(an Intel Xeon and an emulated AMD EPYC disagree even on MKL's ``COMPATIBLE`` path;
+docs/method.md, "The same digits on every processor"). Every other operation of the
+update is an IEEE-exact elementwise operation of ATen's pinned AVX2 kernels, so with
+:func:`lxmert_lth.numerics.sqrt` the whole step is the same on every x86-64 processor.
+
+``bias_correction=True`` is ``torch.optim.AdamW``'s update (its foreach form, operation
+for operation); ``bias_correction=False`` is BertAdam's: ``p -= lr * (m / (sqrt(v) + eps) +
+weight_decay * p)``, each product rounded on its own in BertAdam's order (a fused
+multiply-add, torch's ``alpha=``, would round once and drift from the original by an ulp a
+step). Both are checked against their references in tests/test_training.py.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .numerics import sqrt
+
+
+class AdamW(torch.optim.Optimizer):
+    def __init__(
+        self,
+        params,
+        lr: float,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        bias_correction: bool = True,
+    ):
+        defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
+                    "bias_correction": bias_correction}  # fmt: skip
+        super().__init__(params, defaults)
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
+            for p in params:
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0
+                    state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                    state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                state["step"] += 1
+            grads = [p.grad for p in params]
+            m = [self.state[p]["exp_avg"] for p in params]
+            v = [self.state[p]["exp_avg_sq"] for p in params]
+            if group["bias_correction"]:
+                steps = [self.state[p]["step"] for p in params]
+                _adamw(params, grads, m, v, steps, group)
+            else:
+                _bert_adam(params, grads, m, v, group)
+
+
+def _adamw(params, grads, m, v, steps, group) -> None:
+    """torch.optim.AdamW's foreach update (torch 2.13, not capturable, not amsgrad)."""
+    lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+    torch._foreach_mul_(params, 1 - lr * wd)
+    torch._foreach_lerp_(m, grads, 1 - beta1)
+    torch._foreach_mul_(v, beta2)
+    torch._foreach_addcmul_(v, grads, grads, 1 - beta2)
+    step_size = [(lr / (1 - beta1**s)) * -1 for s in steps]
+    denom = [sqrt(x) for x in v]
+    torch._foreach_div_(denom, [(1 - beta2**s) ** 0.5 for s in steps])
+    torch._foreach_add_(denom, eps)
+    torch._foreach_addcdiv_(params, m, denom, step_size)
+
+
+def _bert_adam(params, grads, m, v, group) -> None:
+    """BertAdam's update, each product rounded on its own, in its order."""
+    lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+    torch._foreach_mul_(m, beta1)
+    torch._foreach_add_(m, grads, alpha=1 - beta1)
+    torch._foreach_mul_(v, beta2)
+    torch._foreach_addcmul_(v, grads, grads, 1 - beta2)
+    update = [sqrt(x) for x in v]
+    torch._foreach_add_(update, eps)
+    update = torch._foreach_div(m, update)
+    if wd > 0:
+        torch._foreach_add_(update, torch._foreach_mul(params, wd))
+    torch._foreach_mul_(update, lr)
+    torch._foreach_sub_(params, update)
