@@ -31,9 +31,9 @@ def test_a_job_script_gets_portable_numerics_before_torch_loads():
         "sys.modules['__main__'].snakemake = types.SimpleNamespace(params=params)\n"
         "import lxmert_lth.harness, os, torch\n"
         "print(torch.backends.cpu.get_cpu_capability(), os.environ['MKL_CBWR'],"
-        " os.environ['CUBLAS_WORKSPACE_CONFIG'])\n"
+        " os.environ['OPENBLAS_CORETYPE'], os.environ['CUBLAS_WORKSPACE_CONFIG'])\n"
     )
-    assert seen == "AVX2 COMPATIBLE :4096:8"
+    assert seen == "AVX2 COMPATIBLE Haswell :4096:8"
 
 
 def test_native_numerics_and_jobs_without_the_param_leave_the_environment_alone():

@@ -10,18 +10,21 @@ kernels alone changes 17 of the test configuration's 109 outputs, pinning MKL's 
 as well changes 17 again, and NumPy's float32 ``exp`` differs in the last bit between
 its AVX2 and AVX-512 loops.
 
-``portable`` (``execution.cpu_numerics``, the default) pins all four before NumPy or
-torch is imported, to choices every x86-64 processor with AVX2 and FMA has, Intel and AMD alike
-(Intel Haswell, AMD Zen and later): ATen's AVX2 kernels, MKL's conditional numerical
-reproducibility on its ``COMPATIBLE`` code path (SSE2; the oneMKL developer guide,
-"Getting Started with Conditional Numerical Reproducibility", says its AVX2 branch falls
-back to the processor's own dispatch on non-Intel CPUs, so only COMPATIBLE is one path
-on Intel and AMD alike), oneDNN capped at AVX2, and NumPy's dispatch limited to AVX2 and
-below. With the thread
-counts fixed (``execution.*_threads``), the outputs are then the same on every such
-machine. ``native`` leaves the libraries to choose, for speed; its outputs follow the
-processor. Elsewhere than x86-64 (Apple silicon, ARM servers) the pins do not apply and
-the record says so.
+``portable`` (``execution.cpu_numerics``, the default) pins all of them before NumPy or
+torch is imported, to choices every x86-64 processor with AVX2 and FMA has, Intel and AMD
+alike (Intel Haswell, AMD Zen and later): ATen's AVX2 kernels, MKL's conditional
+numerical reproducibility on its ``COMPATIBLE`` code path (SSE2; the oneMKL developer
+guide, "Getting Started with Conditional Numerical Reproducibility", says its AVX2 branch
+falls back to the processor's own dispatch on non-Intel CPUs, so only COMPATIBLE is one
+path on Intel and AMD alike), oneDNN capped at AVX2, NumPy's dispatch limited to AVX2 and
+below, and OpenBLAS's Haswell kernels. One operation stays the processor's even so: MKL's
+vector square root, which is not correctly rounded and whose digits differ between
+processors on every MKL branch; the workflow takes its square roots with :func:`sqrt`
+instead (the optimizer's, ``lxmert_lth.optim``: the only one on the path). With the
+thread counts fixed (``execution.*_threads``), the outputs are then the same on every such
+machine (``bench/numerics_probe.py`` checks it against emulated processors). ``native``
+leaves the libraries to choose, for speed; its outputs follow the processor. Elsewhere
+than x86-64 (Apple silicon, ARM servers) the pins do not apply and the record says so.
 
 On CUDA ``execution.deterministic`` asks for deterministic algorithms, a fixed cuBLAS
 workspace (``CUBLAS_WORKSPACE_CONFIG``, read when CUDA starts) and no cuDNN autotuning,
