@@ -60,7 +60,8 @@ def child(mode: str, threads: int, steps: int, batch: int) -> dict:
         opt_times.append(end - mid)
     return {"mode": mode, "processor": processor(), "threads": threads,
             "parameters": sum(p.numel() for p in model.parameters()),
-            "step_s": statistics.median(times[1:]), "optimizer_s": statistics.median(opt_times[1:])}  # fmt: skip
+            "step_s": statistics.median(times[1:]),
+            "optimizer_s": statistics.median(opt_times[1:])}  # fmt: skip
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ returned other outputs: the processor-dependent ones.
     python bench/numerics_probe.py                      # native vs EPYC-Rome and Skylake
     python bench/numerics_probe.py --trace --native     # what native numerics would change
     python bench/numerics_probe.py --cpus Haswell-v1 --threads 1 --out probe.json
+    python bench/numerics_probe.py --quick              # the suite's: fewer steps
 
 Exit status 0 when every emulated processor gives the native digests, 1 otherwise, 2 when
 qemu-user is missing. tests/test_portability.py runs it. Findings: docs/method.md, "The same
@@ -125,7 +126,7 @@ class _Tokenizer:
         return VOCAB
 
 
-VOCAB, ANSWERS, N = 40, 5, 48
+VOCAB, ANSWERS = 40, 5
 ARCH = {
     "lxmert": {"family": "lxmert", "hidden_size": 16, "num_attention_heads": 2,
                "intermediate_size": 32, "l_layers": 2, "x_layers": 1, "r_layers": 1,
@@ -139,7 +140,7 @@ ARCH = {
 }  # fmt: skip
 
 
-def _split(family: str, seed: int):
+def _split(family: str, seed: int, n: int):
     import torch
 
     from lxmert_lth.data import EncodedSplit
@@ -156,43 +157,44 @@ def _split(family: str, seed: int):
         visual = {"visual_feats": torch.rand(images, 4, 6, generator=g),
                   "visual_pos": torch.rand(images, 4, 4, generator=g)}  # fmt: skip
         store = FeatureStore
-    ids = torch.randint(5, VOCAB, (N, 8), generator=g)
+    ids = torch.randint(5, VOCAB, (n, 8), generator=g)
     ids[:, 0], ids[:, -1] = _Tokenizer.cls_token_id, _Tokenizer.sep_token_id
     return EncodedSplit(
-        question_ids=list(range(N)),
+        question_ids=list(range(n)),
         input_ids=ids,
-        attention_mask=torch.ones(N, 8, dtype=torch.long),
-        token_type_ids=torch.zeros(N, 8, dtype=torch.long),
-        image_rows=torch.randint(0, images, (N,), generator=g),
-        label_idx=torch.randint(0, ANSWERS, (N, 2), generator=g),
-        label_score=torch.rand(N, 2, generator=g),
+        attention_mask=torch.ones(n, 8, dtype=torch.long),
+        token_type_ids=torch.zeros(n, 8, dtype=torch.long),
+        image_rows=torch.randint(0, images, (n,), generator=g),
+        label_idx=torch.randint(0, ANSWERS, (n, 2), generator=g),
+        label_score=torch.rand(n, 2, generator=g),
         visual=visual,
         store=store,
     )
 
 
-def family_path(name: str) -> dict[str, str]:
+def family_path(name: str, quick: bool = False) -> dict[str, str]:
     """Pre-training, fine-tuning both ways, evaluation, masks of every granularity, a
-    masked retrain and the smaller network, for one family: a digest per piece."""
+    masked retrain and the smaller network, for one family: a digest per piece. ``quick``:
+    32 questions and one epoch each (the suite's), else 48 and two."""
     import copy
 
     import numpy as np
     import torch
 
-    from lxmert_lth import families, masks, structures
+    from lxmert_lth import families, masks, structures, training
     from lxmert_lth.augment import Augment
     from lxmert_lth.data import image_tags
     from lxmert_lth.enforcement import MaskEnforcer, prunable_parameter_names
     from lxmert_lth.modeling import new_pretraining_model, small_config
     from lxmert_lth.shrink import kept_indices, shrink
-    from lxmert_lth.training import TrainConfig, predict_indices, pretrain, soft_accuracy
-    from lxmert_lth.training import train_qa
 
     family = families.get(name)
     out = {}
-    data, val = _split(name, 0), _split(name, 1)
-    cfg = TrainConfig(epochs=2, batch_size=16, lr=1e-3, warmup_ratio=0.1, weight_decay=0.01,
-                      clip_norm=1.0, eval_batch_size=32, bias_correction=True)  # fmt: skip
+    n, epochs = (32, 1) if quick else (48, 2)
+    data, val = _split(name, 0, n), _split(name, 1, n)
+    cfg = training.TrainConfig(epochs=epochs, batch_size=16, lr=1e-3, warmup_ratio=0.1,
+                               weight_decay=0.01, clip_norm=1.0, eval_batch_size=32,
+                               bias_correction=True)  # fmt: skip
     config = small_config(VOCAB, 6, ANSWERS, ARCH[name])
     model = new_pretraining_model(config, seed=0)
     if name == "lxmert":
@@ -209,18 +211,18 @@ def family_path(name: str) -> dict[str, str]:
         answers = [str(i) for i in range(ANSWERS)]
         extra = {"augment": Augment(shift=2, flip=True), "tag_weight": 1.0,
                  "tags": image_tags(_with_answers(questions, answers), data, ANSWERS)}  # fmt: skip
-    history = pretrain(model, data, _Tokenizer(), cfg, 0, val=val, progress=False,
+    history = training.pretrain(model, data, _Tokenizer(), cfg, 0, val=val, progress=False,
                        **objectives, **extra)  # fmt: skip
     out["pretrain"] = digest([dict(model.state_dict()), history])
 
     for optimizer, bias_correction in (("adamw", True), ("bert_adam", False)):
         torch.manual_seed(1)
         qa = family.qa_class()(config)
-        recipe = TrainConfig(**{**vars(cfg), "bias_correction": bias_correction})
-        history = train_qa(qa, data, val, recipe, seed=1, progress=False)
-        preds = predict_indices(qa, val, 32)
+        recipe = training.TrainConfig(**{**vars(cfg), "bias_correction": bias_correction})
+        history = training.train_qa(qa, data, val, recipe, seed=1, progress=False)
+        preds = training.predict_indices(qa, val, 32)
         out[f"finetune {optimizer}"] = digest([dict(qa.state_dict()), history])
-        out[f"evaluate {optimizer}"] = digest([preds, soft_accuracy(qa, val, 32)])
+        out[f"evaluate {optimizer}"] = digest([preds, training.soft_accuracy(qa, val, 32)])
 
     params = {n: p.detach().numpy() for n, p in qa.named_parameters()}
     prunable = prunable_parameter_names(qa, family.prunable_modules)
@@ -239,12 +241,14 @@ def family_path(name: str) -> dict[str, str]:
     for kind, mask in found.items():
         out[f"mask {kind}"] = digest(mask)
     ticket = copy.deepcopy(qa)
-    history = train_qa(ticket, data, val, cfg, seed=2, enforcer=MaskEnforcer(ticket, found["global"]),
-                       progress=False)  # fmt: skip
+    enforcer = MaskEnforcer(ticket, found["global"])
+    history = training.train_qa(ticket, data, val, cfg, seed=2, enforcer=enforcer, progress=False)
     out["retrain masked"] = digest([dict(ticket.state_dict()), history])
     smaller = copy.deepcopy(qa)
     shrink(smaller, kept_indices(smaller, found["heads_neurons"]))
-    out["smaller network"] = digest([dict(smaller.state_dict()), predict_indices(smaller, val, 32)])
+    out["smaller network"] = digest(
+        [dict(smaller.state_dict()), training.predict_indices(smaller, val, 32)]
+    )
     return out
 
 
@@ -287,9 +291,9 @@ def child(args) -> None:
     for name in args.families:
         if tracer:
             with tracer.mode:
-                pieces = family_path(name)
+                pieces = family_path(name, args.quick)
         else:
-            pieces = family_path(name)
+            pieces = family_path(name, args.quick)
         digests |= {f"{name}: {k}": v for k, v in pieces.items()}
     doc = {"processor": processor(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
            "seconds": round(time.perf_counter() - start, 1), "digests": digests,
@@ -300,14 +304,14 @@ def child(args) -> None:
 # --- the driver ---------------------------------------------------------------------
 
 
-def run_all(cpus, threads: int, native: bool, trace: bool, families, workdir: Path) -> dict:
+def run_all(cpus, threads, native, trace, quick, families, workdir: Path) -> dict:
     """The child natively and under each emulated processor, in parallel."""
     procs = {}
     for cpu in ("native", *cpus):
         out = workdir / f"{cpu}.json"
         cmd = [sys.executable, __file__, "--child", str(out), "--threads", str(threads),
                "--families", *families]  # fmt: skip
-        cmd += ["--native"] * native + ["--trace"] * trace
+        cmd += ["--native"] * native + ["--trace"] * trace + ["--quick"] * quick
         if cpu != "native":
             cmd = [QEMU, "-cpu", cpu, *cmd]
         procs[cpu] = (subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True), out)
@@ -366,6 +370,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=2, help="torch threads (a job's)")
     ap.add_argument("--native", action="store_true", help="native numerics, not portable")
     ap.add_argument("--trace", action="store_true", help="find the operations that differ")
+    ap.add_argument("--quick", action="store_true", help="fewer questions and steps")
     ap.add_argument("--families", nargs="+", default=list(ARCH), choices=list(ARCH))
     ap.add_argument("--out", help="write every run's digests (and traces) here, as JSON")
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -377,8 +382,8 @@ def main(argv=None) -> int:
         print(f"{QEMU} not found: install Debian's qemu-user (apt-get install qemu-user)")
         return 2
     with tempfile.TemporaryDirectory() as tmp:
-        results = run_all(args.cpus, args.threads, args.native, args.trace, args.families,
-                          Path(tmp))  # fmt: skip
+        results = run_all(args.cpus, args.threads, args.native, args.trace, args.quick,
+                          args.families, Path(tmp))  # fmt: skip
     lines = report(results)
     print("\n".join(lines))
     if args.out:
