@@ -127,17 +127,7 @@ class _Tokenizer:
 
 
 VOCAB, ANSWERS = 40, 5
-ARCH = {
-    "lxmert": {"family": "lxmert", "hidden_size": 16, "num_attention_heads": 2,
-               "intermediate_size": 32, "l_layers": 2, "x_layers": 1, "r_layers": 1,
-               "max_position_embeddings": 24, "dropout": 0.0},
-    "visualbert": {"family": "visualbert", "hidden_size": 16, "num_attention_heads": 2,
-                   "intermediate_size": 32, "num_hidden_layers": 2,
-                   "max_position_embeddings": 24, "dropout": 0.0},
-    "vilt": {"family": "vilt", "hidden_size": 16, "num_attention_heads": 2,
-             "intermediate_size": 32, "num_hidden_layers": 2, "image_size": 16,
-             "patch_size": 8, "max_position_embeddings": 24, "dropout": 0.0},
-}  # fmt: skip
+FAMILIES = ("lxmert", "visualbert", "vilt")
 
 
 def _split(family: str, seed: int, n: int):
@@ -195,7 +185,7 @@ def family_path(name: str, quick: bool = False) -> dict[str, str]:
     cfg = training.TrainConfig(epochs=epochs, batch_size=16, lr=1e-3, warmup_ratio=0.1,
                                weight_decay=0.01, clip_norm=1.0, eval_batch_size=32,
                                bias_correction=True)  # fmt: skip
-    config = small_config(VOCAB, 6, ANSWERS, ARCH[name])
+    config = small_config(VOCAB, 6, ANSWERS, {"family": name, **family.tiny_arch})
     model = new_pretraining_model(config, seed=0)
     if name == "lxmert":
         objectives = {"mlm_prob": 0.15, "mlm_fraction": 0.5, "mismatch_fraction": 0.25,
@@ -371,7 +361,7 @@ def main(argv=None) -> int:
     ap.add_argument("--native", action="store_true", help="native numerics, not portable")
     ap.add_argument("--trace", action="store_true", help="find the operations that differ")
     ap.add_argument("--quick", action="store_true", help="fewer questions and steps")
-    ap.add_argument("--families", nargs="+", default=list(ARCH), choices=list(ARCH))
+    ap.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
     ap.add_argument("--out", help="write every run's digests (and traces) here, as JSON")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)

@@ -8,17 +8,7 @@ import torch
 from lxmert_lth import families
 from lxmert_lth.modeling import small_config
 
-ARCH = {
-    "lxmert": {"family": "lxmert", "hidden_size": 16, "num_attention_heads": 2,
-               "intermediate_size": 32, "l_layers": 2, "x_layers": 1, "r_layers": 1,
-               "max_position_embeddings": 24, "dropout": 0.0},
-    "visualbert": {"family": "visualbert", "hidden_size": 16, "num_attention_heads": 2,
-                   "intermediate_size": 32, "num_hidden_layers": 2,
-                   "max_position_embeddings": 24, "dropout": 0.0},
-    "vilt": {"family": "vilt", "hidden_size": 16, "num_attention_heads": 2,
-             "intermediate_size": 32, "num_hidden_layers": 2, "image_size": 16,
-             "patch_size": 8, "max_position_embeddings": 24, "dropout": 0.0},
-}  # fmt: skip
+ARCH = {name: {"family": name, **f.tiny_arch} for name, f in families.FAMILIES.items()}
 
 
 def small_model(name: str, answers: int = 5, **arch):

@@ -23,6 +23,9 @@ class Family:
     # What it reads of an image: region features (features/regions.h5) or its pixels
     # (features/images.json, lxmert_lth.images).
     visual_input: str = "regions"
+    # The smallest architecture of the family (hidden 16, two heads, two layers; the
+    # ``model`` keys): the tests' networks and bench/numerics_probe.py's.
+    tiny_arch: Mapping
     # Anatomy. The default prunable pattern (pruning.prunable_modules when unset): module
     # names whose nn.Linear weights are prunable; the scopes (pruning.scope: one part).
     prunable_modules: str

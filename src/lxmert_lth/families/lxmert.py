@@ -19,6 +19,9 @@ class Lxmert(Family):
     name = "lxmert"
     label = "LXMERT"
     model_type = "lxmert"
+    tiny_arch = {"hidden_size": 16, "num_attention_heads": 2, "intermediate_size": 32,
+                 "l_layers": 2, "x_layers": 1, "r_layers": 1, "max_position_embeddings": 24,
+                 "dropout": 0.0}  # fmt: skip
     prunable_modules = r"^lxmert\.(encoder\.(layer|r_layers|x_layers)\.|pooler\.)"
     scopes = {
         "language": r"^lxmert\.encoder\.layer\.",

@@ -22,6 +22,9 @@ class Vilt(AnsweringPretraining, Family):
     label = "ViLT"
     model_type = "vilt"
     visual_input = "pixels"
+    tiny_arch = {"hidden_size": 16, "num_attention_heads": 2, "intermediate_size": 32,
+                 "num_hidden_layers": 2, "image_size": 16, "patch_size": 8,
+                 "max_position_embeddings": 24, "dropout": 0.0}  # fmt: skip
     prunable_modules = r"^vilt\.(encoder\.layer\.|pooler\.)"
     scopes: Mapping[str, str] = {}  # one stream
     authors_unpruned = None

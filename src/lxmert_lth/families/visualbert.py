@@ -16,6 +16,8 @@ class VisualBert(AnsweringPretraining, Family):
     name = "visualbert"
     label = "VisualBERT"
     model_type = "visual_bert"
+    tiny_arch = {"hidden_size": 16, "num_attention_heads": 2, "intermediate_size": 32,
+                 "num_hidden_layers": 2, "max_position_embeddings": 24, "dropout": 0.0}  # fmt: skip
     prunable_modules = r"^visual_bert\.(encoder\.layer\.|pooler\.)"
     scopes: Mapping[str, str] = {}  # one stream: no encoder of its own to prune alone
     authors_unpruned = None
