@@ -38,6 +38,11 @@ def main() -> int:
     parser.add_argument("--digests", type=Path, help="compare RESULTS with this digest file")
     parser.add_argument("--write-digests", type=Path, help="write RESULTS' digests here")
     args = parser.parse_args()
+    for folder in (args.a, args.b):
+        if folder is not None and not folder.is_dir():
+            parser.exit(2, f"compare_runs: {folder} is not a results folder (no such folder)\n")
+    if args.a is None or (args.b is None and not (args.digests or args.write_digests)):
+        parser.error("give two results folders, or one with --digests or --write-digests")
     if args.write_digests:
         write_digest_file(args.a, args.write_digests)
         print(f"{len(outputs(args.a))} outputs' digests written to {args.write_digests}")

@@ -26,3 +26,22 @@ def test_paths_to_other_outputs_are_taken_relative_to_the_results_folder(tmp_pat
     save_tensors(c, x, {"mask": {"trained": "results/seed0/low20/model.safetensors"}})
     assert digest_file(a) == digest_file(b)
     assert digest_file(a) != digest_file(c)
+
+
+def test_comparing_with_a_folder_that_does_not_exist_says_so(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    (tmp_path / "a").mkdir()
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "compare_runs.py"), str(tmp_path / "a"),
+         str(tmp_path / "missing")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert (
+        proc.stderr.strip()
+        == f"compare_runs: {tmp_path / 'missing'} is not a results folder (no such folder)"
+    )
