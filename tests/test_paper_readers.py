@@ -310,11 +310,23 @@ class NotATensor:
     """Unpickling this would run code of a module: weights_only must refuse it."""
 
 
-def test_pth_is_loaded_weights_only(tmp_path):
+class Payload:
+    """A file that would run a command when unpickled without weights_only."""
+
+    def __reduce__(self):
+        return (print, ("the payload ran",))
+
+
+@pytest.mark.parametrize("content", [NotATensor, Payload])
+def test_pth_is_loaded_weights_only(tmp_path, content, capsys):
+    """Refused, naming the file, and never passing on torch's advice to load it with
+    weights_only=False (which would run the payload)."""
     path = tmp_path / "model_LXRT.pth"
-    torch.save({"bert.x": NotATensor()}, path)
-    with pytest.raises(InputError, match="not a weights-only PyTorch state dict"):
+    torch.save({"bert.x": content()}, path)
+    with pytest.raises(InputError, match="refused: not a weights-only PyTorch file") as err:
         original_state_dict(path)
+    assert str(path) in str(err.value) and "weights_only" not in str(err.value)
+    assert "payload" not in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

@@ -168,7 +168,14 @@ def original_state_dict(path) -> dict:
         state = torch.load(str(path), map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as err:
+    except pickle.UnpicklingError:
+        # Never torch's own message: it advises loading with weights_only=False, which
+        # would run whatever code the file holds.
+        raise InputError(
+            f"{path}: refused: not a weights-only PyTorch file (a pickle of tensors only is "
+            "read; this one is damaged or holds objects, and is never run)"
+        ) from None
+    except (RuntimeError, EOFError, ValueError) as err:
         raise InputError(
             f"{path}: not a weights-only PyTorch state dict ({str(err).splitlines()[0]})"
         ) from None
