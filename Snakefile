@@ -8,6 +8,7 @@
 
 from snakemake.utils import min_version
 
+from lxmert_lth.io import InputError, read_yaml_mapping
 from lxmert_lth.study import ConfigError, validate_config
 
 min_version("9.0")
@@ -25,10 +26,13 @@ if not workflow.overwrite_configfiles:
 # The schema is the one home of every default: validate_config fills them in, nested
 # sections included, then catches what a JSON schema cannot express.
 try:
+    # Snakemake has read the files already; read again, each key given twice is refused.
+    for path in workflow.overwrite_configfiles or ["config.yaml"]:
+        read_yaml_mapping(path)
     validate_config(
         config, os.path.join(workflow.basedir, "schemas/config.schema.yaml")
     )
-except ConfigError as err:
+except (ConfigError, InputError) as err:
     raise WorkflowError(f"invalid configuration: {err}")
 
 

@@ -67,6 +67,16 @@ def test_a_bad_config_stops_the_workflow_before_any_job(tmp_path):
     assert not (tmp_path / "results-test").exists()
 
 
+def test_a_key_given_twice_stops_the_workflow_naming_file_key_and_lines(tmp_path):
+    """YAML lets the last of two equal keys win; the workflow refuses the file instead."""
+    cfg = write_config(tmp_path, "twice.yaml")
+    cfg.write_text(cfg.read_text().replace("study:\n", "study:\n  seeds: [5]\n", 1))
+    out = snakemake(tmp_path, "--dry-run", configfile=cfg, check=False)
+    said = out.stdout + out.stderr
+    assert out.returncode != 0 and f"{cfg}: key 'seeds' is given twice (lines" in said
+    assert not (tmp_path / "results-test").exists()
+
+
 def test_a_users_file_is_not_completed_from_config_yaml(tmp_path):
     """Run where config.yaml lies (the repository root): a file given with --configfile
     is read alone, so a left-out key gets the schema's default or, when it has none, an

@@ -127,6 +127,11 @@ def run_plan(*args, cwd=None):
         ("", "the configuration is empty"),
         ("- a\n- b\n", "the configuration is a list, not a mapping"),
         ("study: {seeds: []}\n", "invalid configuration: "),
+        (
+            "study:\n  seeds: [0, 1]\n  sparsities: [50]\n  seeds: [5]\n",
+            "key 'seeds' is given twice (lines 2 and 4)",
+        ),
+        ("study:\n\tseeds: [0]\n", "line 2"),
     ],
 )
 def test_a_bad_configuration_file_is_one_line_naming_it(tmp_path, content, message):

@@ -179,3 +179,35 @@ class TensorFile(Mapping):
 
     def __len__(self) -> int:
         return len(self.shapes)
+
+
+def read_yaml_mapping(path: str | os.PathLike) -> dict:
+    """A configuration file's top-level mapping; one clear line for a missing or
+    unparsable file, a key given twice in one mapping (YAML's last one would win
+    silently), an empty file, or one that is not a mapping."""
+    import yaml
+
+    class Strict(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            seen = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    raise InputError(
+                        f"{path}: key {key!r} is given twice (lines {seen[key]} and {line}); "
+                        "the last would win silently: keep one"
+                    )
+                seen[key] = line
+            return super().construct_mapping(node, deep)
+
+    try:
+        doc = yaml.load(Path(path).read_text(), Loader=Strict)  # noqa: S506 (a SafeLoader)
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except yaml.YAMLError as err:
+        raise InputError(f"{path}: not valid YAML ({' '.join(str(err).split())})") from None
+    if not isinstance(doc, dict):
+        what = "empty" if doc is None else f"a {type(doc).__name__}, not a mapping of sections"
+        raise InputError(f"{path}: the configuration is {what}")
+    return doc

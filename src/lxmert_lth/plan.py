@@ -28,11 +28,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from .checkpoints import CheckpointMeta, CheckpointTensors
 from .config_reference import SCHEMA  # the workflow's own schema
-from .io import InputError
+from .io import InputError, read_yaml_mapping
 from .network import Network
 from .study import ConfigError, dense_network, fine_tunes, levels, networks, waits_for
 
@@ -334,21 +332,6 @@ def _existing_parent(path: Path) -> Path:
     while not path.exists():
         path = path.parent
     return path
-
-
-def read_yaml_mapping(path: Path) -> dict:
-    """A configuration file's top-level mapping; a clear error for a missing, unparsable
-    or empty file, or one that is not a mapping."""
-    try:
-        doc = yaml.safe_load(Path(path).read_text())
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except yaml.YAMLError as err:
-        raise InputError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
-    if not isinstance(doc, dict):
-        what = "empty" if doc is None else f"a {type(doc).__name__}, not a mapping of sections"
-        raise InputError(f"{path}: the configuration is {what}")
-    return doc
 
 
 def load_config(configfile: Path | list[Path], schema: Path, base: Path | None = None) -> dict:
