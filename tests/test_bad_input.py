@@ -6,6 +6,7 @@ import os
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -56,6 +57,20 @@ def test_bad_config_stops_naming_the_key(tmp_path, changes, message):
     with pytest.raises(ConfigError) as err:
         validate_config(cfg, SCHEMA)
     assert message in str(err.value)
+
+
+def test_cuda_asked_of_a_torch_without_cuda_is_said_at_the_configuration_check(tmp_path):
+    torch_lib = Path(torch.__file__).parent / "lib"
+    if any(p.name.startswith("libtorch_cuda") for p in torch_lib.iterdir()):
+        pytest.skip("this torch is the CUDA build")
+    cfg = yaml.safe_load(
+        write_config(tmp_path, "gpu.yaml", execution={"device": "cuda"}).read_text()
+    )
+    with pytest.raises(ConfigError) as err:
+        validate_config(cfg, SCHEMA)
+    said = str(err.value)
+    assert said.startswith("execution.device: 'cuda', but the installed torch 2.13.0")
+    assert "built without CUDA" in said and "docs/running.md" in said
 
 
 def test_a_bad_config_stops_the_workflow_before_any_job(tmp_path):

@@ -171,6 +171,24 @@ def check_config(config: Mapping, schema: Mapping) -> None:
     _check_pattern(prunable_pattern(config))
     _check_late_step(config)
     _check_family(config)
+    _check_device(config["execution"]["device"])
+
+
+def _check_device(device: str) -> None:
+    """``cuda`` with a torch built without CUDA: said here, not as a traceback in the first
+    training job. Read from the installed files (no torch import at the Snakefile's parse)."""
+    from importlib import metadata, util
+
+    spec = util.find_spec("torch") if device.startswith("cuda") else None
+    if spec is None or not spec.origin:
+        return
+    lib = os.path.join(os.path.dirname(spec.origin), "lib")
+    if not any(name.startswith("libtorch_cuda") for name in os.listdir(lib)):
+        raise ConfigError(
+            f"execution.device: {device!r}, but the installed torch "
+            f"{metadata.version('torch')} is built without CUDA: install its CUDA build "
+            "(docs/running.md, GPU workstation) or use auto or cpu"
+        )
 
 
 def family_of(config: Mapping):
