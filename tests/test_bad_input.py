@@ -48,6 +48,13 @@ RECIPE = {"epochs": 1, "batch_size": 8, "lr": 1e-3, "warmup_ratio": 0.1, "weight
             "model.hidden_size: 30 is not a multiple of model.num_attention_heads (4)",
         ),
         ({"finetune": {"seed": 3}}, "seed"),  # not a fine-tuning key
+        # A pattern of the user's own that selects no weight of the family (built on the
+        # meta device from the configuration).
+        (
+            {"pruning": {"prunable_modules": "^visual_bert\\."}},
+            "pruning.prunable_modules: prunable pattern '^visual_bert\\\\.' (set linear_weights, "
+            "scope all) matches no parameter of LXMERT",
+        ),
     ],
 )
 def test_bad_config_stops_naming_the_key(tmp_path, changes, message):

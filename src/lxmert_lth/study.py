@@ -172,6 +172,36 @@ def check_config(config: Mapping, schema: Mapping) -> None:
     _check_late_step(config)
     _check_family(config)
     _check_device(config["execution"]["device"])
+    _check_prunable_weights(config)
+
+
+def _check_prunable_weights(config: Mapping) -> None:
+    """A prunable pattern of the user's own must select weights of the family: checked on
+    the model built on the meta device from the configuration alone (no weights, no
+    files), so the dry run says it, not the first fine-tune. The family's own pattern
+    needs no check (and the Snakefile's parse no torch)."""
+    pruning, family = config["pruning"], family_of(config)
+    pattern = pruning.get("prunable_modules")
+    if pattern in (None, family.prunable_modules) and pruning.get("scope", "all") == "all":
+        return
+    import torch
+
+    from .enforcement import prunable_parameter_names
+    from .io import InputError
+
+    if config["dataset"]["name"] == "easy_vqa":
+        arch = family.small_config(8, 4, 2, config["model"])
+    else:
+        arch = family.base_config(2)
+    with torch.device("meta"):
+        model = family.qa_class()(arch)
+    try:
+        prunable_parameter_names(
+            model, prunable_pattern(config), pruning.get("prunable_set", "linear_weights"),
+            pruning.get("scope", "all"),
+        )  # fmt: skip
+    except InputError as err:
+        raise ConfigError(f"pruning.prunable_modules: {err} of {family.label}") from None
 
 
 def _check_device(device: str) -> None:
