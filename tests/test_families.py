@@ -18,6 +18,7 @@ from lxmert_lth.modeling import (
     PRETRAINED_ANSWERS,
     init_answer_head,
     load_checkpoint,
+    load_pretrained,
     load_theta0,
     num_parameters,
     save_checkpoint,
@@ -208,6 +209,40 @@ def test_a_pretrained_model_of_another_family_is_refused(tmp_path):
     theta0 = load_theta0(folder, ["a", "b"], seed=0, answer_head="random", family="visualbert")
     assert families.of_model(theta0).name == "visualbert"
     assert answer_logits(theta0, batch()).shape == (3, 2)
+
+
+@pytest.mark.parametrize(("saved", "asked"), [("visualbert", "lxmert"), ("lxmert", "visualbert"),
+                                              ("vilt", "visualbert")])  # fmt: skip
+def test_importing_another_familys_folder_is_refused_before_loading(tmp_path, saved, asked):
+    """pretrained.source of another family: one line naming the folder and both model
+    types, before transformers would load no weight (or fail inside its config classes)."""
+    folder = tmp_path / f"pretrained-{saved}"
+    small_model(saved).save_pretrained(folder)
+    found = families.get(saved).model_type
+    with pytest.raises(InputError) as err:
+        load_pretrained(folder, family=asked)
+    assert str(err.value) == (
+        f"{folder}: holds a {found!r} model (model.family: {saved}) (config.json's "
+        f"model_type), not {families.get(asked).model_type!r}: set model.family to the "
+        "family that saved it"
+    )
+
+
+def test_a_pretrained_folder_missing_encoder_weights_is_refused(tmp_path):
+    """Weights the file lacks would start at random: refused with the count; the heads the
+    study makes itself (the answer head) may be missing."""
+    from safetensors.numpy import load_file, save_file
+
+    folder = tmp_path / "pretrained"
+    small_model("lxmert").save_pretrained(folder)
+    assert families.of_model(load_pretrained(folder, family="lxmert")).name == "lxmert"
+    weights = folder / "model.safetensors"
+    tensors = load_file(weights)
+    gone = [k for k in tensors if k.startswith("lxmert.encoder.layer.0.")]
+    save_file({k: v for k, v in tensors.items() if k not in gone}, weights, {"format": "pt"})
+    with pytest.raises(InputError, match=rf"{weights}: {len(gone)} tensors of the "
+                       r"LxmertForPreTraining encoder are not in the file"):  # fmt: skip
+        load_pretrained(folder, family="lxmert")
 
 
 def test_visualbert_copies_the_pretrained_answer_rows_it_knows(tmp_path):

@@ -14,11 +14,13 @@ once into such a directory.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -181,8 +183,9 @@ def from_pretrained(cls, source: str | os.PathLike, **kwargs):
     """``cls.from_pretrained(source)``, with an error that names the file it could not
     read. Pickled weights (``pytorch_model.bin``) are read by ``torch.load`` with
     ``weights_only`` (tensors only, no code); one that holds anything else is refused."""
+    _check_model_type(cls, source)
     try:
-        return cls.from_pretrained(str(source), **kwargs)
+        model, info = cls.from_pretrained(str(source), output_loading_info=True, **kwargs)
     except pickle.UnpicklingError:
         weights = _weights_file(source)
         raise InputError(
@@ -196,6 +199,39 @@ def from_pretrained(cls, source: str | os.PathLike, **kwargs):
         raise InputError(
             f"{_weights_file(source)}: cannot load the pretrained model ({message})"
         ) from None
+    # Weights of the encoder the file lacks would start at random, silently: refused.
+    # The heads around it (pre-training heads, the answer head) the study does not use
+    # or makes itself.
+    prefix = cls.base_model_prefix + "."
+    missing = [k for k in info["missing_keys"] if k.startswith(prefix)]
+    if missing:
+        raise InputError(
+            f"{_weights_file(source)}: {len(missing)} tensors of the {cls.__name__} encoder are "
+            f"not in the file and would start at random (first: {missing[0]}); is it a "
+            "checkpoint of this model family?"
+        )
+    return model
+
+
+def _check_model_type(cls, source: str | os.PathLike) -> None:
+    """A folder's ``config.json`` names the model it holds: another family's is refused
+    before anything is loaded (transformers would load none of its weights, or fail deep
+    inside its configuration classes)."""
+    config = Path(source) / "config.json"
+    if not config.is_file():
+        return  # a hub id, or no configuration: transformers says what is missing
+    try:
+        found = json.loads(config.read_text()).get("model_type")
+    except (OSError, ValueError, AttributeError) as err:
+        raise InputError(f"{config}: not a model configuration ({err})") from None
+    expected = cls.config_class.model_type
+    if found != expected:
+        names = {f.model_type: f.name for f in families.FAMILIES.values()}
+        which = f" (model.family: {names[found]})" if found in names else ""
+        raise InputError(
+            f"{source}: holds a {found!r} model{which} (config.json's model_type), not "
+            f"{expected!r}: set model.family to the family that saved it"
+        )
 
 
 def _weights_file(source: str | os.PathLike) -> str:
