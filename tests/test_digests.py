@@ -45,3 +45,35 @@ def test_comparing_with_a_folder_that_does_not_exist_says_so(tmp_path):
         proc.stderr.strip()
         == f"compare_runs: {tmp_path / 'missing'} is not a results folder (no such folder)"
     )
+
+
+WRITE_BOTH = """
+import sys
+import matplotlib
+matplotlib.use("Agg")
+import numpy as np
+from matplotlib.figure import Figure
+from lxmert_lth.io import save_figure, save_tensors
+out = sys.argv[1]
+save_tensors(out + "/m.safetensors", {"w": np.arange(6, dtype=np.float32), "b": np.ones(2)},
+             {"seed": 0, "kind": "low", "prunable": ["w"], "sparsity": 50, "mask": None})
+fig = Figure()
+fig.add_subplot().plot([1, 3, 2])
+for fmt in ("png", "pdf"):
+    save_figure(fig, f"{out}/f.{fmt}", fmt)
+"""
+
+
+def test_two_processes_write_the_same_bytes(tmp_path):
+    """safetensors' metadata comes out in its hash map's order, which changes between
+    processes, and a PDF carries its creation date: neither may reach the files."""
+    import subprocess
+    import sys
+    import time
+
+    for run in ("a", "b"):
+        (tmp_path / run).mkdir()
+        subprocess.run([sys.executable, "-c", WRITE_BOTH, str(tmp_path / run)], check=True)
+        time.sleep(1.1)  # another second for a PDF date
+    for name in ("m.safetensors", "f.png", "f.pdf"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name

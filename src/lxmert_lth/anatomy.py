@@ -17,7 +17,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from . import families
-from .io import atomic_path
+from .io import save_figure
 from .masks import Mask
 from .network import Network
 
@@ -99,8 +99,7 @@ def plot_module_sparsity(
     ax.legend(fontsize=8)
     fig.tight_layout()
     for path, fmt in ((png, "png"), (pdf, "pdf")):
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=fmt)
+        save_figure(fig, path, fmt)
 
 
 def summary(table: pd.DataFrame, sparsity: int, family: str | None = None) -> pd.DataFrame:

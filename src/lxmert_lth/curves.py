@@ -14,7 +14,7 @@ from matplotlib import colormaps, ticker
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from .io import atomic_path, read_json
+from .io import PDF_METADATA, atomic_path, read_json, save_figure
 from .network import Network
 from .report import KIND_LABELS, STYLES
 
@@ -115,11 +115,6 @@ def pretraining_figure(history: Sequence[Mapping]) -> Figure:
     return fig
 
 
-def _save(fig: Figure, path, fmt: str = "png") -> None:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format=fmt)
-
-
 def write_curves(
     histories: Mapping[str, str],
     pngs: Mapping[str, str],
@@ -143,14 +138,14 @@ def write_curves(
         first_seed,
         f"training loss per logged step, seed {first_seed}, every sparsity of each kind",
     )
-    _save(overview, overview_png)
-    with atomic_path(pdf) as tmp, PdfPages(tmp) as pages:
+    save_figure(overview, overview_png, "png")
+    with atomic_path(pdf) as tmp, PdfPages(tmp, metadata=PDF_METADATA) as pages:
         pages.savefig(overview)
         if pretraining:
             fig = pretraining_figure(read_json(pretraining))
             pages.savefig(fig)
-            _save(fig, pretraining_png)
+            save_figure(fig, pretraining_png, "png")
         for net in sorted(loaded):
             fig = network_figure(net, loaded[net], split_label, overall.get(net))
-            _save(fig, pngs[net.folder])
+            save_figure(fig, pngs[net.folder], "png")
             pages.savefig(fig)

@@ -131,6 +131,34 @@ def save_tensors(
         tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata=meta)
+        _sort_header(tmp)
+
+
+def _sort_header(path) -> None:
+    """The file's JSON header with its keys sorted, in place. safetensors writes the
+    metadata in its hash map's order, which changes from process to process: the same
+    tensors and metadata would make files that differ in their bytes. The header keeps its
+    length (the same JSON, reordered; the padding to 8 bytes is spaces), so the tensors'
+    offsets hold."""
+    with open(path, "r+b") as f:
+        size = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(size))
+        text = json.dumps(header, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+        data = text.encode()
+        if len(data) > size:  # not the compact JSON safetensors writes: leave it as it is
+            return
+        f.seek(8)
+        f.write(data.ljust(size, b" "))
+
+
+# A PDF's creation date would make two runs' figures differ in their bytes.
+PDF_METADATA = {"CreationDate": None}
+
+
+def save_figure(fig, path: str | os.PathLike, fmt: str) -> None:
+    """A Matplotlib figure written atomically, the same bytes for the same figure."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=fmt, metadata=PDF_METADATA if fmt == "pdf" else None)
 
 
 @contextmanager

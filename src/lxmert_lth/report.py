@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from . import paper
-from .io import atomic_path
+from .io import atomic_path, save_figure
 from .kinds import KINDS
 from .network import DENSE
 
@@ -188,8 +188,7 @@ def plot_figure1(
     ax.legend(fontsize=8)
     fig.tight_layout()
     for path, fmt in ((png_path, "png"), (pdf_path, "pdf")):
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=fmt)
+        save_figure(fig, path, fmt)
 
 
 # --- several runs side by side (the scope ablation, the authors' code) --------------------
@@ -261,8 +260,7 @@ def plot_runs(runs: Mapping[str, pd.DataFrame], png_path, pdf_path, title: str) 
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     for path, fmt in ((png_path, "png"), (pdf_path, "pdf")):
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=fmt)
+        save_figure(fig, path, fmt)
 
 
 # --- the paper configuration: EvalAI results and the comparison with the paper ----------

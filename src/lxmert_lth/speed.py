@@ -152,7 +152,7 @@ def _line(ax, rows: pd.DataFrame, **style) -> None:
 
 
 def _save(fig, ax, title: str, png: str, pdf: str) -> None:
-    from .io import atomic_path
+    from .io import save_figure
 
     ax.axvline(1.0, color="grey", linewidth=0.5)
     ax.set_xlabel("measured CPU speed-up over the dense network (x)")
@@ -162,8 +162,7 @@ def _save(fig, ax, title: str, png: str, pdf: str) -> None:
     ax.legend(fontsize=8)
     fig.tight_layout()
     for path, fmt in ((png, "png"), (pdf, "pdf")):
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=fmt)
+        save_figure(fig, path, fmt)
 
 
 def plot(table: pd.DataFrame, png: str, pdf: str, title: str) -> None:
