@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from safetensors import SafetensorError
 from transformers import LxmertForQuestionAnswering
 
 from conftest import ROOT, snakemake, write_config
@@ -212,6 +213,30 @@ def test_atomic_write_leaves_nothing_on_error(tmp_path):
     assert list(tmp_path.iterdir()) == []
     write_json(target, {"a": 1})
     assert read_json(target) == {"a": 1}
+
+
+@pytest.mark.parametrize(
+    "error",
+    [OSError(28, "No space left on device"),  # the OS's, as h5py and open() raise it
+     SafetensorError("Error while serializing: IoError(No space left on device)")],
+)  # fmt: skip
+def test_a_disk_that_fills_during_a_write_is_one_line_naming_file_and_free_space(tmp_path, error):
+    """What the OS or safetensors raises when the disk fills mid-write becomes one line (a
+    UserError: the job prints it alone) naming the file and the space left; nothing
+    partial stays. Inner writes (a file inside a folder being written) say it once."""
+    from lxmert_lth.io import DiskFull, UserError
+
+    target = tmp_path / "model"
+    with pytest.raises(DiskFull) as err:
+        with atomic_path(target, directory=True) as folder:
+            with atomic_path(folder / "model.safetensors") as tmp:
+                tmp.write_bytes(b"half")
+                raise error
+    said = str(err.value)
+    assert isinstance(err.value, UserError) and "\n" not in said
+    assert said.startswith(f"{folder / 'model.safetensors'}: the disk filled while writing it (")
+    assert "MiB free there now); nothing partial is left" in said
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_unreadable_checkpoint_is_named(tmp_path):

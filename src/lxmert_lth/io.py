@@ -7,6 +7,7 @@ file beside the target and is renamed into place only once it is whole.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -61,9 +62,30 @@ def atomic_path(target: str | os.PathLike, *, directory: bool = False) -> Iterat
         if directory and target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as err:
         _remove(tmp)
+        if _disk_full(err):
+            free = shutil.disk_usage(target.parent).free
+            raise DiskFull(
+                f"{target}: the disk filled while writing it ({free / 2**20:,.0f} MiB free "
+                "there now); nothing partial is left: free some space or point results: "
+                "elsewhere, then rerun"
+            ) from err
         raise
+
+
+class DiskFull(UserError, OSError):
+    """The filesystem filled during a write."""
+
+
+def _disk_full(err: BaseException) -> bool:
+    """An out-of-space error, as the OS says it or as a library passes it on in its own
+    exception's message (safetensors, h5py)."""
+    if isinstance(err, DiskFull):
+        return False  # said already, by an inner write
+    if isinstance(err, OSError) and err.errno == errno.ENOSPC:
+        return True
+    return "No space left on device" in str(err) or "[Errno 28]" in str(err)
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
