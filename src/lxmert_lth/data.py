@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .io import InputError
+from .io import InputError, UserError
 from .questions import load_questions
 
 
@@ -191,6 +191,9 @@ def _text_fields(split: EncodedSplit, idx: torch.Tensor) -> dict[str, torch.Tens
     }
 
 
+_FAILED = "failed"  # a batch that could not be read: its UserError
+
+
 class _LazyBatches(torch.utils.data.Dataset):
     """Item = one whole batch (a tensor of question indices): its text tensors and its
     images, read from the store by the worker that makes it."""
@@ -203,7 +206,13 @@ class _LazyBatches(torch.utils.data.Dataset):
 
     def __getitem__(self, idx: torch.Tensor) -> dict[str, torch.Tensor]:
         rows = self.split.image_rows[idx].numpy()
-        return {**_text_fields(self.split, idx), **self.split.store.batch(rows)}
+        try:
+            return {**_text_fields(self.split, idx), **self.split.store.batch(rows)}
+        except UserError as err:
+            # Handed to the main process as it is: raised in a loader worker, torch would
+            # wrap its one line in "Caught InputError in DataLoader worker process 0" and
+            # the worker's traceback.
+            return {_FAILED: err}
 
 
 def batches(
@@ -238,6 +247,8 @@ def _lazy_batches(split: EncodedSplit, chunks: list[torch.Tensor]):
         prefetch_factor=4 if split.loader_workers else None,
     )
     for batch in loader:
+        if _FAILED in batch:
+            raise batch[_FAILED]
         # Features travel in their stored type (float16 at half the bytes); cast here.
         batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
         yield {k: v.float() if v.is_floating_point() else v for k, v in batch.items()}
