@@ -101,3 +101,26 @@ def test_the_square_root_is_correctly_rounded(dtype):
     assert torch.equal(numerics.sqrt(view), numerics.sqrt(view.contiguous()))
     assert torch.equal(numerics.sqrt(x.bfloat16()), numerics.sqrt(x.bfloat16().float()).bfloat16())
     assert numerics.sqrt(torch.tensor([-1.0], dtype=dtype)).isnan().all()
+
+
+def test_the_optimizer_takes_its_temporaries_a_chunk_at_a_time(monkeypatch):
+    """With chunks smaller than the model (as LXMERT-base's are), the steps are those of
+    one chunk: the chunking bounds memory and changes no digit."""
+    from lxmert_lth import optim
+
+    def steps(chunk: int, bias_correction: bool) -> list[torch.Tensor]:
+        monkeypatch.setattr(optim, "CHUNK", chunk)
+        gen = torch.Generator().manual_seed(0)
+        params = [torch.nn.Parameter(torch.randn(n, generator=gen)) for n in (7, 300, 5, 40)]
+        opt = optim.AdamW(params, lr=1e-2, weight_decay=0.01, bias_correction=bias_correction)
+        for _ in range(3):
+            for p in params:
+                p.grad = torch.randn(p.shape, generator=gen)
+            opt.step()
+        return [p.detach().clone() for p in params]
+
+    for bias_correction in (True, False):
+        whole, chunked = steps(2**24, bias_correction), steps(50, bias_correction)
+        assert all(torch.equal(a, b) for a, b in zip(whole, chunked, strict=True))
+    sizes = [torch.zeros(n) for n in (7, 300, 5, 40)]  # CHUNK is 50 here
+    assert [len(chunk) for (chunk,) in optim._chunks(sizes)] == [1, 1, 2]

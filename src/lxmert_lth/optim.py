@@ -62,6 +62,25 @@ class AdamW(torch.optim.Optimizer):
                 _bert_adam(params, grads, m, v, group)
 
 
+# Elements a chunk of the update's temporaries may hold (64 MiB of float32): at
+# LXMERT-base's size (214M parameters) the update's new tensors take a chunk at a time,
+# not three copies of the model; a small model is one chunk, one foreach call per step.
+CHUNK = 2**24
+
+
+def _chunks(params, *lists):
+    """The parameters and their companions in ``lists``, in consecutive chunks of about
+    ``CHUNK`` elements (a tensor larger than that is a chunk of its own)."""
+    start, size = 0, 0
+    for i, p in enumerate(params):
+        if size and size + p.numel() > CHUNK:
+            yield params[start:i], *(x[start:i] for x in lists)
+            start, size = i, 0
+        size += p.numel()
+    if start < len(params):
+        yield params[start:], *(x[start:] for x in lists)
+
+
 def _adamw(params, grads, m, v, steps, group) -> None:
     """torch.optim.AdamW's foreach update (torch 2.13, not capturable, not amsgrad)."""
     lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
@@ -69,11 +88,11 @@ def _adamw(params, grads, m, v, steps, group) -> None:
     torch._foreach_lerp_(m, grads, 1 - beta1)
     torch._foreach_mul_(v, beta2)
     torch._foreach_addcmul_(v, grads, grads, 1 - beta2)
-    step_size = [(lr / (1 - beta1**s)) * -1 for s in steps]
-    denom = [sqrt(x) for x in v]
-    torch._foreach_div_(denom, [(1 - beta2**s) ** 0.5 for s in steps])
-    torch._foreach_add_(denom, eps)
-    torch._foreach_addcdiv_(params, m, denom, step_size)
+    for ps, ms, vs, ss in _chunks(params, m, v, steps):
+        denom = [sqrt(x) for x in vs]
+        torch._foreach_div_(denom, [(1 - beta2**s) ** 0.5 for s in ss])
+        torch._foreach_add_(denom, eps)
+        torch._foreach_addcdiv_(ps, ms, denom, [(lr / (1 - beta1**s)) * -1 for s in ss])
 
 
 def _bert_adam(params, grads, m, v, group) -> None:
@@ -83,10 +102,11 @@ def _bert_adam(params, grads, m, v, group) -> None:
     torch._foreach_add_(m, grads, alpha=1 - beta1)
     torch._foreach_mul_(v, beta2)
     torch._foreach_addcmul_(v, grads, grads, 1 - beta2)
-    update = [sqrt(x) for x in v]
-    torch._foreach_add_(update, eps)
-    update = torch._foreach_div(m, update)
-    if wd > 0:
-        torch._foreach_add_(update, torch._foreach_mul(params, wd))
-    torch._foreach_mul_(update, lr)
-    torch._foreach_sub_(params, update)
+    for ps, ms, vs in _chunks(params, m, v):
+        update = [sqrt(x) for x in vs]
+        torch._foreach_add_(update, eps)
+        update = torch._foreach_div(ms, update)
+        if wd > 0:
+            torch._foreach_add_(update, torch._foreach_mul(ps, wd))
+        torch._foreach_mul_(update, lr)
+        torch._foreach_sub_(ps, update)
