@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from .io import UserError
+from .io import InputError, UserError
 from .kinds import KINDS, LATE, MASK, TRAINED, PruningOptions  # noqa: F401 (re-exported)
 from .network import Network
 
@@ -186,8 +186,7 @@ def _check_prunable_weights(config: Mapping) -> None:
         return
     import torch
 
-    from .enforcement import prunable_parameter_names
-    from .io import InputError
+    from .enforcement import prunable_parameter_names  # torch: only when a check is due
 
     if config["dataset"]["name"] == "easy_vqa":
         arch = family.small_config(8, 4, 2, config["model"])
