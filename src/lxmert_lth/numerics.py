@@ -88,8 +88,8 @@ def sqrt(t):
 
     On the CPU, ``torch.sqrt`` (and ``pow(0.5)``) of a float tensor runs through MKL's
     vector math library, whose results are not correctly rounded and differ between
-    processors even on MKL's ``COMPATIBLE`` path (of 589,824 float32 square roots, 114,018
-    were off on an Intel Xeon; an emulated AMD EPYC gave other digits). NumPy's square
+    processors even on MKL's ``COMPATIBLE`` path (of 2,000,000 float32 square roots, 306,216
+    were off on an Intel Xeon; emulated processors gave other digits). NumPy's square
     root is the processor's own ``sqrt`` instruction, which IEEE 754 makes exact on every
     processor, Intel or AMD, so the CPU path takes it, into a new tensor. Half-precision
     tensors go through float32: rounding a correctly rounded float32 square root to
