@@ -101,20 +101,10 @@ class Tracer:
 
 
 def _tensor_digest(tree) -> str:
-    import torch
+    """:func:`digest` of an operation's arguments or results, leaf by leaf."""
     from torch.utils._pytree import tree_leaves
 
-    h = hashlib.sha256()
-    for leaf in tree_leaves(tree):
-        if isinstance(leaf, torch.Tensor):
-            t = leaf.detach()
-            if t.dtype == torch.bfloat16:
-                t = t.view(torch.int16)
-            h.update(f"{t.dtype}{tuple(t.shape)}".encode())
-            h.update(t.contiguous().numpy().tobytes())
-        else:
-            h.update(repr(leaf).encode())
-    return h.hexdigest()[:12]
+    return digest(tree_leaves(tree))[:12]
 
 
 class _Tokenizer:

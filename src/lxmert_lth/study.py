@@ -179,10 +179,10 @@ def _check_prunable_weights(config: Mapping) -> None:
     """A prunable pattern of the user's own must select weights of the family: checked on
     the model built on the meta device from the configuration alone (no weights, no
     files), so the dry run says it, not the first fine-tune. The family's own pattern
-    needs no check (and the Snakefile's parse no torch)."""
+    needs no check, its scopes included (``_check_family`` names a scope it lacks), so
+    the Snakefile's parse imports no torch for it."""
     pruning, family = config["pruning"], family_of(config)
-    pattern = pruning.get("prunable_modules")
-    if pattern in (None, family.prunable_modules) and pruning.get("scope", "all") == "all":
+    if pruning.get("prunable_modules") in (None, family.prunable_modules):
         return
     import torch
 
@@ -209,9 +209,9 @@ def _check_device(device: str) -> None:
     from importlib import metadata, util
 
     spec = util.find_spec("torch") if device.startswith("cuda") else None
-    if spec is None or not spec.origin:
-        return
-    lib = os.path.join(os.path.dirname(spec.origin), "lib")
+    lib = os.path.join(os.path.dirname(spec.origin), "lib") if spec and spec.origin else ""
+    if not os.path.isdir(lib):
+        return  # no torch, or one laid out otherwise: the job says what it finds
     if not any(name.startswith("libtorch_cuda") for name in os.listdir(lib)):
         raise ConfigError(
             f"execution.device: {device!r}, but the installed torch "
