@@ -8,8 +8,9 @@
 
 from snakemake.utils import min_version
 
-from lxmert_lth.io import InputError, read_yaml_mapping
-from lxmert_lth.study import ConfigError, validate_config
+from lxmert_lth.core.errors import ConfigError, InputError
+from lxmert_lth.core.io import read_yaml_mapping
+from lxmert_lth.workflow.checks import validate_config
 
 min_version("9.0")
 

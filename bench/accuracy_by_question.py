@@ -25,7 +25,7 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from lxmert_lth.easyvqa import SHAPES, YES_NO
+from lxmert_lth.data.easyvqa import SHAPES, YES_NO
 
 KINDS = ("shape", "colour", "yes/no", "yes/no: shape", "yes/no: colour")
 
@@ -73,13 +73,14 @@ def pretrained_predictions(results: Path, questions: list[dict], max_length: int
     """The run's pretrained network's answers to ``questions`` (the validation split)."""
     import torch
 
-    from lxmert_lth import families
-    from lxmert_lth.data import encode_split
-    from lxmert_lth.images import open_store
-    from lxmert_lth.modeling import PRETRAINED_ANSWERS, from_pretrained
-    from lxmert_lth.questions import read_answer_list
-    from lxmert_lth.tokenization import load_tokenizer
-    from lxmert_lth.training import predict_indices
+    from lxmert_lth.data.images import open_store
+    from lxmert_lth.data.loaders import encode_split
+    from lxmert_lth.data.questions import read_answer_list
+    from lxmert_lth.data.tokenization import load_tokenizer
+    from lxmert_lth.models import families
+    from lxmert_lth.models.loading import from_pretrained
+    from lxmert_lth.models.modeling import PRETRAINED_ANSWERS
+    from lxmert_lth.training.inference import predict_indices
 
     torch.manual_seed(0)  # ViLT draws its patches' order in every forward pass
     pretrained = results / "pretrained"

@@ -27,7 +27,7 @@ NUM_BOXES, FEATURE_DIM, BATCH = 36, 2048, 32
 def generate(path: Path, images: int) -> None:
     import numpy as np
 
-    from lxmert_lth.bottom_up_attention import Row, encode_row
+    from lxmert_lth.data.bottom_up_attention import Row, encode_row
 
     rng = np.random.default_rng(0)
     with open(path, "wb") as f:
@@ -104,8 +104,8 @@ def path_lazy(h5: str, workers: int) -> dict:
 
     import torch
 
-    from lxmert_lth.data import EncodedSplit, batches
-    from lxmert_lth.features import FeatureStore
+    from lxmert_lth.data.features import FeatureStore
+    from lxmert_lth.data.loaders import EncodedSplit, batches
 
     base = _current_rss_mb()
     start = time.perf_counter()
@@ -136,7 +136,7 @@ def path_lazy(h5: str, workers: int) -> dict:
 
 
 def path_convert(tsv: str, h5: str) -> dict:
-    from lxmert_lth.bottom_up_attention import convert_tsvs
+    from lxmert_lth.data.bottom_up_attention import convert_tsvs
 
     base = _current_rss_mb()
     start = time.perf_counter()

@@ -5,7 +5,7 @@ what a GPU fine-tuning ViLT-B/32 consumes.
 
 Writes ``--images`` COCO-sized JPEG files (640 x 480, quality 90, smooth colour fields
 with noise, about the bytes of a COCO photograph), indexes them as rule ``index_images``
-does, and draws shuffled batches of 32 questions through ``lxmert_lth.data.batches`` in
+does, and draws shuffled batches of 32 questions through ``lxmert_lth.data.loaders.batches`` in
 lazy mode: each batch's images decoded, resized to 384 x 512 and normalised by the loader's
 workers, as in a ViLT fine-tune on VQA v2 (its questions' images are read again for every
 question: 5.4 questions per image, in shuffled order). The files are read once first, so
@@ -32,12 +32,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from lxmert_lth.data import EncodedSplit, batches
-from lxmert_lth.images import ImageStore, Processing, write_index
+from lxmert_lth.data.images import ImageStore, Processing, write_index
+from lxmert_lth.data.loaders import EncodedSplit, batches
 
 BATCH = 32
 QUESTIONS_PER_IMAGE = 5
-PRUNABLE = 85_524_480  # ViLT-B/32's prunable weights (lxmert_lth.plan)
+PRUNABLE = 85_524_480  # ViLT-B/32's prunable weights (lxmert_lth.workflow.plan)
 POSITIONS = 40 + 1 + 12 * 16  # word pieces, [CLS], patches of a 384 x 512 image
 MFU = 0.40
 PEAKS = {"A100 (bf16, 312 TFLOP/s)": 312e12, "H100/H200 (bf16, 989 TFLOP/s)": 989e12}

@@ -9,12 +9,12 @@ latency per batch and the questions per second of
 - the dense network;
 - a 50 % unstructured ticket, masked (its zeros are still multiplied: the paper's tickets);
 - ``heads_neurons`` tickets at 30, 50 and 70 %, their pruned heads and neurons removed for
-  real (``lxmert_lth.shrink``), ranked by mean magnitude as the study ranks them;
+  real (``lxmert_lth.pruning.shrink``), ranked by mean magnitude as the study ranks them;
 
 and, only where a CUDA GPU of compute capability 8.0 or more is, the dense network and a
 2:4 ticket through ``torch.sparse.to_sparse_semi_structured`` in bf16. Each as a ratio to
 dense, measured in this run (the median of ``--repeats`` timed passes after a warm-up,
-with ``lxmert_lth.speed.steady_timing`` as the workflow's rule ticket_speed times).
+with ``lxmert_lth.reporting.timing.steady_timing`` as the workflow's rule ticket_speed times).
 Target on the CPU: the 50 % heads_neurons ticket at least 1.6x the dense throughput.
 """
 
@@ -28,13 +28,13 @@ import time
 import numpy as np
 import torch
 
-from lxmert_lth import families
-from lxmert_lth.enforcement import prunable_parameter_names
-from lxmert_lth.masks import n_of_m_mask
-from lxmert_lth.shrink import kept_indices, shrink
-from lxmert_lth.speed import steady_timing
-from lxmert_lth.structures import heads_neurons_mask
-from lxmert_lth.training import answer_logits
+from lxmert_lth.models import families
+from lxmert_lth.pruning.enforcement import prunable_parameter_names
+from lxmert_lth.pruning.groups import n_of_m_mask
+from lxmert_lth.pruning.shrink import kept_indices, shrink
+from lxmert_lth.pruning.structures import heads_neurons_mask
+from lxmert_lth.reporting.timing import steady_timing
+from lxmert_lth.training.inference import answer_logits
 
 TARGET = 1.6
 WORDS, REGIONS = 20, 36
@@ -93,7 +93,8 @@ def masked(model, keep: dict[str, np.ndarray]):
 
 
 def cpu_rows(family, repeats: int) -> list[tuple[str, dict]]:
-    from lxmert_lth.masks import Mask, prune_lowest_magnitude
+    from lxmert_lth.core.masks import Mask
+    from lxmert_lth.pruning.single_weights import prune_lowest_magnitude
 
     rows = []
     dense = base_model(family)

@@ -15,7 +15,7 @@ CPU, with resumable state saved as often as allowed:
   training questions (the questions' share of the memory).
 
 For each: the process's peak resident memory beside the request that
-``lxmert_lth.resources.training_mem_mb`` derives from the same files. The request must
+``lxmert_lth.workflow.resources.training_mem_mb`` derives from the same files. The request must
 stay above the peak.
 """
 
@@ -52,13 +52,13 @@ def prepare(workdir: Path) -> Path:
 def write_theta0(res: Path, arch: dict, out: Path) -> None:
     import torch
 
-    from lxmert_lth import families
-    from lxmert_lth.checkpoints import CheckpointMeta
-    from lxmert_lth.enforcement import prunable_parameter_names
-    from lxmert_lth.features import FeatureStore
-    from lxmert_lth.modeling import save_checkpoint, small_config
-    from lxmert_lth.questions import read_answer_list
-    from lxmert_lth.tokenization import load_tokenizer
+    from lxmert_lth.core.checkpoints import CheckpointMeta
+    from lxmert_lth.data.features import FeatureStore
+    from lxmert_lth.data.questions import read_answer_list
+    from lxmert_lth.data.tokenization import load_tokenizer
+    from lxmert_lth.models import families
+    from lxmert_lth.models.modeling import save_checkpoint, small_config
+    from lxmert_lth.pruning.enforcement import prunable_parameter_names
 
     answers = read_answer_list(res / "data/answers.json")
     dim = FeatureStore(str(res / "features/regions.h5")).feature_dim
@@ -87,10 +87,10 @@ def questions(res: Path, n: int, out: Path) -> Path:
 
 def child(spec: dict) -> dict:
     """One job, in this (fresh) process; its peak memory and its request."""
-    from lxmert_lth.data import Loading
-    from lxmert_lth.network import Network
-    from lxmert_lth.resources import training_mem_mb
-    from lxmert_lth.stages.finetuning import (
+    from lxmert_lth.core.network import Network
+    from lxmert_lth.data.loaders import Loading
+    from lxmert_lth.workflow.resources import training_mem_mb
+    from lxmert_lth.workflow.stages.finetuning import (
         FinetuneOutputs,
         JobOptions,
         Scoring,
@@ -98,7 +98,11 @@ def child(spec: dict) -> dict:
         TrainingData,
         finetune,
     )
-    from lxmert_lth.stages.subnetworks import MaskSources, SubnetworkOutputs, retrain_subnetwork
+    from lxmert_lth.workflow.stages.subnetworks import (
+        MaskSources,
+        SubnetworkOutputs,
+        retrain_subnetwork,
+    )
 
     data = TrainingData(**spec["data"])
     out = Path(spec["out"])

@@ -5,7 +5,7 @@
 Writes an HDF5 feature file as ``convert_features`` does (float16, 36 regions x 2048,
 one image per chunk) for ``--images`` images, reads it once so it is page cached (a
 training job reads its features many times over), and draws shuffled batches of 32
-questions over those images through ``lxmert_lth.data.batches`` in lazy mode, on the CPU:
+questions over those images through ``lxmert_lth.data.loaders.batches`` in lazy mode, on the CPU:
 samples per second with each worker count (the paper configuration uses
 ``execution.loader_workers: 4``), the peak memory of a loader worker, and a check that
 every worker count gives the same batches in the same order. Target: >= 2,000 samples/s
@@ -24,8 +24,8 @@ import numpy as np
 import psutil
 import torch
 
-from lxmert_lth.data import EncodedSplit, batches
-from lxmert_lth.features import FeatureStore, FeatureWriter
+from lxmert_lth.data.features import FeatureStore, FeatureWriter
+from lxmert_lth.data.loaders import EncodedSplit, batches
 
 REGIONS, DIM, BATCH, QUESTIONS_PER_IMAGE = 36, 2048, 32, 5
 

@@ -5,10 +5,10 @@
 Writes LXMERT-base's prunable weights (182,255,616 under the default pattern, random
 normal, fp32: 729 MB) as a safetensors file, then measures, each in a fresh process:
 
-* ``low 10 %``: the workflow's first IMP level (``masks.prune_lowest_magnitude`` over the
+* ``low 10 %``: the workflow's first IMP level (``single_weights.prune_lowest_magnitude`` over the
   lazily read file, global ranking) and writing the bit-packed mask;
 * ``low 20 %``: the next level, on top of the 10 % mask;
-* ``random 50 %``: ``masks.random_mask`` over the same shapes;
+* ``random 50 %``: ``single_weights.random_mask`` over the same shapes;
 * ``torch prune 10 %``: ``torch.nn.utils.prune.global_unstructured`` (L1) on the same
   weights held as parameters, which is what a user would reach for.
 
@@ -49,8 +49,8 @@ def write_weights(path: Path) -> int:
     import torch
     from transformers import LxmertConfig, LxmertForQuestionAnswering
 
-    from lxmert_lth.enforcement import prunable_parameter_names
-    from lxmert_lth.io import save_tensors
+    from lxmert_lth.core.io import save_tensors
+    from lxmert_lth.pruning.enforcement import prunable_parameter_names
 
     with torch.device("meta"):
         model = LxmertForQuestionAnswering(LxmertConfig(num_qa_labels=3129))
@@ -71,7 +71,7 @@ def child(task: str, weights: str, workdir: str) -> dict:
         from torch import nn
         from torch.nn.utils import prune
 
-        from lxmert_lth.io import load_tensors
+        from lxmert_lth.core.io import load_tensors
 
         tensors, _ = load_tensors(weights)
         modules = [nn.Module() for _ in tensors]
@@ -87,23 +87,23 @@ def child(task: str, weights: str, workdir: str) -> dict:
         del torch
         return {"seconds": seconds, "above_mb": peak_mb() - base, "pruned": pruned}
 
-    from lxmert_lth import masks
-    from lxmert_lth.io import TensorFile
-    from lxmert_lth.masks import Mask
+    from lxmert_lth.core.io import TensorFile
+    from lxmert_lth.core.masks import Mask, num_to_prune
+    from lxmert_lth.pruning import single_weights
 
     base = rss_mb()
     start = time.perf_counter()
     trained = TensorFile(weights)
     if task == "low10":
-        mask = masks.prune_lowest_magnitude(trained, Mask.ones(trained.shapes), 10)
+        mask = single_weights.prune_lowest_magnitude(trained, Mask.ones(trained.shapes), 10)
         mask.save(Path(workdir) / "low10.safetensors")
     elif task == "low20":
         previous, _ = Mask.load(Path(workdir) / "low10.safetensors")
-        mask = masks.prune_lowest_magnitude(trained, previous, 20)
+        mask = single_weights.prune_lowest_magnitude(trained, previous, 20)
         mask.save(Path(workdir) / "low20.safetensors")
     elif task == "random50":
         total = sum(s[0] * s[1] for s in trained.shapes.values())
-        mask = masks.random_mask(trained.shapes, masks.num_to_prune(total, 50), seed=0)
+        mask = single_weights.random_mask(trained.shapes, num_to_prune(total, 50), seed=0)
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "above_mb": peak_mb() - base, "pruned": mask.num_pruned}
 

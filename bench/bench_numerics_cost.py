@@ -6,7 +6,7 @@ Runs, in two fresh processes (the numerics are pinned before torch loads), the f
 step of an LXMERT-base with random weights (768 hidden, 9/5/5 layers, 3,129 answers:
 214M parameters) on a batch of VQA-v2-shaped questions (20 word pieces, 36 regions of
 2,048 features): forward, the QA loss, backward, gradient clipping and the workflow's
-AdamW (``lxmert_lth.optim``). Prints each mode's median seconds a step after one untimed
+AdamW (``lxmert_lth.training.optim``). Prints each mode's median seconds a step after one untimed
 step, and the ratio portable / native measured in this one run. For the embedded
 default's whole DAG both ways, see docs/performance.md (bench/bench_embedded.py with
 ``execution.cpu_numerics: native``).
@@ -23,13 +23,14 @@ import time
 
 
 def child(mode: str, threads: int, steps: int, batch: int) -> dict:
-    from lxmert_lth.numerics import pin_before_torch, processor
+    from lxmert_lth.runtime.numerics import pin_before_torch, processor
 
     pin_before_torch(mode, deterministic=True)
     import torch
     from transformers import LxmertConfig, LxmertForQuestionAnswering
 
-    from lxmert_lth.training import adamw, clip_gradients, qa_loss
+    from lxmert_lth.models.losses import qa_loss
+    from lxmert_lth.training.optim import adamw, clip_gradients
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)

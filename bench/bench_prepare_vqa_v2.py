@@ -7,7 +7,7 @@ questions on 82,783 images, val2014: 214,354 on 40,504, test2015: 447,793 on 81,
 answers per annotated question, drawn from a Zipf law over 20,000 strings so that the
 "seen at least 9 times" vocabulary has a realistic size), with synthetic text, then runs
 the ``prepare_vqa_v2`` stage (official format, LXMERT's splits, no caps) in a fresh process
-and prints its wall time, peak memory, the memory ``lxmert_lth.resources`` asks for from
+and prints its wall time, peak memory, the memory ``lxmert_lth.workflow.resources`` asks for from
 the input sizes, and the bytes written.
 """
 
@@ -70,7 +70,7 @@ def write_official(folder: Path, scale: float) -> dict[str, str]:
 
 
 def child(spec: dict) -> dict:
-    from lxmert_lth.stages.data import prepare_vqa_v2
+    from lxmert_lth.workflow.stages.data import prepare_vqa_v2
 
     start = time.perf_counter()
     prepare_vqa_v2(spec["outputs"], spec["dataset"])
@@ -89,7 +89,7 @@ def main() -> int:
     if args.child:
         print(json.dumps(child(json.loads(args.child))))
         return 0
-    from lxmert_lth.resources import questions_job_mem_mb
+    from lxmert_lth.workflow.resources import questions_job_mem_mb
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="lxmert-lth-vqa-"))
     workdir.mkdir(parents=True, exist_ok=True)

@@ -22,15 +22,17 @@ import torch
 import yaml
 from snakemake.utils import validate
 
-from lxmert_lth import families
-from lxmert_lth.data import EncodedSplit, batches
-from lxmert_lth.easyvqa import FEATURE_DIM, NUM_REGIONS
-from lxmert_lth.enforcement import MaskEnforcer, prunable_parameter_names
-from lxmert_lth.features import FeatureStore
-from lxmert_lth.masks import random_mask
-from lxmert_lth.modeling import small_config
-from lxmert_lth.study import prunable_pattern
-from lxmert_lth.training import TrainConfig, answer_logits, qa_loss, train_qa
+from lxmert_lth.data.easyvqa import FEATURE_DIM, NUM_REGIONS
+from lxmert_lth.data.features import FeatureStore
+from lxmert_lth.data.loaders import EncodedSplit, batches
+from lxmert_lth.models import families
+from lxmert_lth.models.losses import qa_loss
+from lxmert_lth.models.modeling import small_config
+from lxmert_lth.pruning.enforcement import MaskEnforcer, prunable_parameter_names
+from lxmert_lth.pruning.single_weights import random_mask
+from lxmert_lth.training.inference import answer_logits
+from lxmert_lth.training.loop import TrainConfig, train_qa
+from lxmert_lth.workflow.checks import prunable_pattern
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,7 +5,7 @@ differed between them?
     python bench/compare_runs.py --digests DIGESTS.json RESULTS
     python bench/compare_runs.py --write-digests DIGESTS.json RESULTS
 
-Every output is reduced to a digest of its content (``lxmert_lth.digests``: safetensors
+Every output is reduced to a digest of its content (``lxmert_lth.workflow.digests``: safetensors
 by their tensors and parsed metadata, everything else byte for byte; logs, benchmarks,
 records and the figures aside). Prints each output that differs or exists on one side
 only, then where the runs' records (``{results}/records``: commit, package versions,
@@ -20,7 +20,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from lxmert_lth.digests import (
+from lxmert_lth.workflow.digests import (
     compare_folders,
     compare_with_digests,
     explain,

@@ -6,7 +6,7 @@
 2. a paper-size fine-tune step loop on random LXMERT-base weights (9/5/5 layers,
    hidden 768, 3,129 answers, batch 32, 20 word pieces, 36 x 2048 features) in bf16
    autocast and in fp32 with TF32: samples/s after warm-up and peak GPU memory;
-3. the lazy loader (``lxmert_lth.data.batches`` over an HDF5 file of 36 x 2048 float16
+3. the lazy loader (``lxmert_lth.data.loaders.batches`` over an HDF5 file of 36 x 2048 float16
    features) with 4, 8 and 16 workers: samples/s, and the same batches from each;
 4. two short deterministic runs (``execution.deterministic``) from the same seed:
    bitwise the same weights or not, and what deterministic algorithms cost against
@@ -20,8 +20,8 @@ Without CUDA it says so and runs the same checks at a small size on the CPU (the
 runs it that way, ``--small``). Prints a summary and writes it as JSON to ``--out``.
 """
 
-# The numerics are pinned before NumPy or torch loads (lxmert_lth.numerics).
-from lxmert_lth import numerics
+# The numerics are pinned before NumPy or torch loads (lxmert_lth.runtime.numerics).
+from lxmert_lth.runtime import numerics
 
 numerics.pin_before_torch("native", deterministic=True)
 
@@ -36,14 +36,11 @@ from pathlib import Path  # noqa: E402
 import torch  # noqa: E402
 from transformers import LxmertConfig, LxmertForQuestionAnswering  # noqa: E402
 
-from lxmert_lth import families  # noqa: E402
-from lxmert_lth.devices import autocast, configure_cuda  # noqa: E402
-from lxmert_lth.features import FeatureStore  # noqa: E402
-from lxmert_lth.training import (  # noqa: E402
-    bert_adam,
-    clip_gradients,
-    qa_loss,
-)
+from lxmert_lth.data.features import FeatureStore  # noqa: E402
+from lxmert_lth.models import families  # noqa: E402
+from lxmert_lth.models.losses import qa_loss  # noqa: E402
+from lxmert_lth.runtime.devices import autocast, configure_cuda  # noqa: E402
+from lxmert_lth.training.optim import bert_adam, clip_gradients  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))

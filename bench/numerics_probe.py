@@ -123,9 +123,9 @@ FAMILIES = ("lxmert", "visualbert", "vilt")
 def _split(family: str, seed: int, n: int):
     import torch
 
-    from lxmert_lth.data import EncodedSplit
-    from lxmert_lth.features import FeatureStore
-    from lxmert_lth.images import ImageStore
+    from lxmert_lth.data.features import FeatureStore
+    from lxmert_lth.data.images import ImageStore
+    from lxmert_lth.data.loaders import EncodedSplit
 
     g = torch.Generator().manual_seed(seed)
     images = 12
@@ -161,18 +161,21 @@ def family_path(name: str, quick: bool = False) -> dict[str, str]:
     import numpy as np
     import torch
 
-    from lxmert_lth import families, masks, structures, training
-    from lxmert_lth.augment import Augment
-    from lxmert_lth.data import image_tags
-    from lxmert_lth.enforcement import MaskEnforcer, prunable_parameter_names
-    from lxmert_lth.modeling import new_pretraining_model, small_config
-    from lxmert_lth.shrink import kept_indices, shrink
+    from lxmert_lth.core.masks import Mask
+    from lxmert_lth.data.augment import Augment
+    from lxmert_lth.data.loaders import image_tags
+    from lxmert_lth.models import families
+    from lxmert_lth.models.modeling import new_pretraining_model, small_config
+    from lxmert_lth.pruning import groups, single_weights, structures
+    from lxmert_lth.pruning.enforcement import MaskEnforcer, prunable_parameter_names
+    from lxmert_lth.pruning.shrink import kept_indices, shrink
+    from lxmert_lth.training import inference, loop, pretraining
 
     family = families.get(name)
     out = {}
     n, epochs = (32, 1) if quick else (48, 2)
     data, val = _split(name, 0, n), _split(name, 1, n)
-    cfg = training.TrainConfig(epochs=epochs, batch_size=16, lr=1e-3, warmup_ratio=0.1,
+    cfg = loop.TrainConfig(epochs=epochs, batch_size=16, lr=1e-3, warmup_ratio=0.1,
                                weight_decay=0.01, clip_norm=1.0, eval_batch_size=32,
                                bias_correction=True)  # fmt: skip
     config = small_config(VOCAB, 6, ANSWERS, {"family": name, **family.tiny_arch})
@@ -191,43 +194,43 @@ def family_path(name: str, quick: bool = False) -> dict[str, str]:
         answers = [str(i) for i in range(ANSWERS)]
         extra = {"augment": Augment(shift=2, flip=True), "tag_weight": 1.0,
                  "tags": image_tags(_with_answers(questions, answers), data, ANSWERS)}  # fmt: skip
-    history = training.pretrain(model, data, _Tokenizer(), cfg, 0, val=val, progress=False,
+    history = pretraining.pretrain(model, data, _Tokenizer(), cfg, 0, val=val, progress=False,
                        **objectives, **extra)  # fmt: skip
     out["pretrain"] = digest([dict(model.state_dict()), history])
 
     for optimizer, bias_correction in (("adamw", True), ("bert_adam", False)):
         torch.manual_seed(1)
         qa = family.qa_class()(config)
-        recipe = training.TrainConfig(**{**vars(cfg), "bias_correction": bias_correction})
-        history = training.train_qa(qa, data, val, recipe, seed=1, progress=False)
-        preds = training.predict_indices(qa, val, 32)
+        recipe = loop.TrainConfig(**{**vars(cfg), "bias_correction": bias_correction})
+        history = loop.train_qa(qa, data, val, recipe, seed=1, progress=False)
+        preds = inference.predict_indices(qa, val, 32)
         out[f"finetune {optimizer}"] = digest([dict(qa.state_dict()), history])
-        out[f"evaluate {optimizer}"] = digest([preds, training.soft_accuracy(qa, val, 32)])
+        out[f"evaluate {optimizer}"] = digest([preds, inference.soft_accuracy(qa, val, 32)])
 
     params = {n: p.detach().numpy() for n, p in qa.named_parameters()}
     prunable = prunable_parameter_names(qa, family.prunable_modules)
     shapes = {n: params[n].shape for n in prunable}
     weights = {n: params[n] for n in prunable}
-    full = masks.Mask({n: np.ones(s, dtype=bool) for n, s in shapes.items()})
+    full = Mask({n: np.ones(s, dtype=bool) for n, s in shapes.items()})
     found = {
-        "global": masks.prune_lowest_magnitude(weights, full, 50, "global"),
-        "per_tensor": masks.prune_lowest_magnitude(weights, full, 50, "per_tensor"),
+        "global": single_weights.prune_lowest_magnitude(weights, full, 50, "global"),
+        "per_tensor": single_weights.prune_lowest_magnitude(weights, full, 50, "per_tensor"),
         "heads_neurons": structures.heads_neurons_mask(
             weights, shapes, family, config.num_attention_heads, 50
         ),
-        "2:4": masks.n_of_m_mask(weights, shapes, 2, 4),
-        "random": masks.random_mask(shapes, full.num_prunable // 2, seed=0),
+        "2:4": groups.n_of_m_mask(weights, shapes, 2, 4),
+        "random": single_weights.random_mask(shapes, full.num_prunable // 2, seed=0),
     }
     for kind, mask in found.items():
         out[f"mask {kind}"] = digest(mask)
     ticket = copy.deepcopy(qa)
     enforcer = MaskEnforcer(ticket, found["global"])
-    history = training.train_qa(ticket, data, val, cfg, seed=2, enforcer=enforcer, progress=False)
+    history = loop.train_qa(ticket, data, val, cfg, seed=2, enforcer=enforcer, progress=False)
     out["retrain masked"] = digest([dict(ticket.state_dict()), history])
     smaller = copy.deepcopy(qa)
     shrink(smaller, kept_indices(smaller, found["heads_neurons"]))
     out["smaller network"] = digest(
-        [dict(smaller.state_dict()), training.predict_indices(smaller, val, 32)]
+        [dict(smaller.state_dict()), inference.predict_indices(smaller, val, 32)]
     )
     return out
 
@@ -243,7 +246,7 @@ def data_and_reports() -> dict[str, str]:
     import numpy as np
     import pandas as pd
 
-    from lxmert_lth.easyvqa import featurise_image
+    from lxmert_lth.data.easyvqa import featurise_image
 
     rng = np.random.default_rng(0)
     feats = []
@@ -259,7 +262,7 @@ def data_and_reports() -> dict[str, str]:
 
 
 def child(args) -> None:
-    from lxmert_lth.numerics import pin_before_torch, processor
+    from lxmert_lth.runtime.numerics import pin_before_torch, processor
 
     pin_before_torch("native" if args.native else "portable", deterministic=True)
     import torch

@@ -6,7 +6,7 @@ visual half of ViLT's pre-training alone, for choosing configs/vilt.yaml's recip
 
 easy-VQA's training images each hold one shape (circle, rectangle or triangle); this
 trains ``ViltForQuestionAnswering`` of configs/vilt.yaml's size (5 layers, hidden 64,
-64 x 64 images read as the workflow reads them, ``lxmert_lth.images.Processing``) to
+64 x 64 images read as the workflow reads them, ``lxmert_lth.data.images.Processing``) to
 name it from the pixels with one fixed question, on 90 % of the images, and prints the
 held-out accuracy per epoch (a third is chance). ``--shift`` moves each training image
 by up to that many pixels (the background's colour filling in) and ``--flip`` mirrors
@@ -26,7 +26,7 @@ import torch
 from easy_vqa import get_train_image_paths, get_train_questions
 from transformers import ViltConfig, ViltForQuestionAnswering
 
-from lxmert_lth.images import Processing
+from lxmert_lth.data.images import Processing
 
 SHAPES = ["circle", "rectangle", "triangle"]
 SIZE = 64

@@ -11,7 +11,7 @@ them with Snakemake: data preparation on every question, training capped to 256
 questions (validation 128, test 256) for one epoch, one seed, Table 1's sparsity (50 %)
 and the IMP chain up to it. Prints, for every job, its wall time, peak memory (Snakemake's
 benchmark), the memory it asked for, and the bytes it wrote; then the plan of the full
-paper configuration (``python -m lxmert_lth.plan``): 84 fine-tunes, schedule, disk.
+paper configuration (``python -m lxmert_lth.workflow.plan``): 84 fine-tunes, schedule, disk.
 With ``--family visualbert``, the same for ``configs/paper_visualbert.yaml``: a
 VisualBERT-base with random weights in place of LXMERT-base; with ``--family vilt``, for
 ``configs/paper_vilt.yaml``: a ViLT-B/32 with random weights, and a folder of COCO-sized
@@ -52,7 +52,7 @@ def write_pretrained(folder: Path, family: str = "lxmert") -> Path:
     from bench_prepare_vqa_v2 import WORDS
     from transformers import BertTokenizerFast
 
-    from lxmert_lth import families
+    from lxmert_lth.models import families
 
     folder.mkdir(parents=True, exist_ok=True)
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "?", *WORDS]
@@ -69,7 +69,7 @@ def write_pretrained(folder: Path, family: str = "lxmert") -> Path:
 
 
 def write_tsv(path: Path, image_ids: list[str]) -> None:
-    from lxmert_lth.bottom_up_attention import Row, encode_row
+    from lxmert_lth.data.bottom_up_attention import Row, encode_row
 
     rng = np.random.default_rng(0)
     with open(path, "wb") as f:
@@ -88,7 +88,7 @@ def write_coco(folder: Path, image_ids: list[str]) -> None:
     """COCO-sized JPEG files (640 x 480) as COCO names and files them."""
     from PIL import Image
 
-    from lxmert_lth.images import coco_images
+    from lxmert_lth.data.images import coco_images
 
     rng = np.random.default_rng(0)
     for rel in coco_images(image_ids).values():
@@ -101,7 +101,7 @@ def rehearsal_config(
     workdir: Path, official: dict, pretrained: Path, images: Path, family: str = "lxmert"
 ) -> Path:
     """``images``: the TSV of region features, or the COCO folder (a family of pixels)."""
-    from lxmert_lth import families
+    from lxmert_lth.models import families
 
     config = yaml.safe_load((ROOT / families.get(family).paper_config).read_text())
     config["results"] = "results-paper"
@@ -171,13 +171,13 @@ def print_table(rows: list[dict]) -> None:
 
 def measure_save(theta0: Path, folder: Path) -> tuple[float, float]:
     """Seconds and GiB of one save of a fine-tune's resumable state at this size: the
-    weights, AdamW's two moments and the best weights so far (``lxmert_lth.resume``)."""
+    weights, AdamW's two moments and the best weights so far (``lxmert_lth.training.resume``)."""
     import copy
 
     import torch
 
-    from lxmert_lth.modeling import load_checkpoint
-    from lxmert_lth.resume import Resume
+    from lxmert_lth.models.modeling import load_checkpoint
+    from lxmert_lth.training.resume import Resume
 
     model, _ = load_checkpoint(theta0)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
@@ -196,8 +196,8 @@ def measure_save(theta0: Path, folder: Path) -> tuple[float, float]:
 
 def projections(res: Path, workdir: Path) -> list[str]:
     """What the full configuration's jobs would ask and cost, from this run's files."""
-    from lxmert_lth import plan
-    from lxmert_lth.resources import WORKER_MB, training_mem_mb
+    from lxmert_lth.workflow import plan
+    from lxmert_lth.workflow.resources import WORKER_MB, training_mem_mb
 
     theta0 = res / "seed0/theta0.safetensors"
     full = plan.PUBLISHED["vqa_v2"]
@@ -233,7 +233,8 @@ def main() -> int:
     from bench_prepare_vqa_v2 import write_official
 
     from conftest import snakemake
-    from lxmert_lth import families, plan
+    from lxmert_lth.models import families
+    from lxmert_lth.workflow import plan
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="lxmert-lth-rehearsal-"))
     inputs = workdir / "inputs"

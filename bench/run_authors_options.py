@@ -22,7 +22,7 @@ import pandas as pd
 import yaml
 from run_studies import ROOT, commit, run_snakemake, seed_folder
 
-from lxmert_lth.report import build_runs_table
+from lxmert_lth.reporting.report import build_runs_table
 
 ALL = yaml.safe_load((ROOT / "configs" / "authors_code.yaml").read_text())
 # Each option alone, as the section and value configs/authors_code.yaml sets.

@@ -1,7 +1,7 @@
 # Export on request (not part of `all`): any trained network as a standard
 # save_pretrained directory, e.g. `snakemake --cores 1 results/export/seed0/low50`; a
 # heads_neurons subnetwork also without its pruned heads and neurons, e.g.
-# `results/export/seed0/low50-smaller` (lxmert_lth.shrink reads it back).
+# `results/export/seed0/low50-smaller` (lxmert_lth.pruning.shrink reads it back).
 
 
 rule export_network:

@@ -9,7 +9,7 @@ rule finetune_dense:
         pretrained=res("pretrained"),
     output:
         **late_output(),
-        theta0=res("seed{seed}/theta0.safetensors"),
+        theta0=theta0(),
         model=dense("model.safetensors"),
         predictions=dense("predictions.json"),
         scores=dense("scores.json"),
@@ -28,7 +28,6 @@ rule finetune_dense:
     params:
         **finetune_params(),
         **theta0_params(),
-        **({"late_rewind_step": STUDY["late_rewind_step"]} if WRITES_LATE else {}),
         resume_folder=resume_folder,
     script:
         "../workflow_scripts/finetune_dense.py"

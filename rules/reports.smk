@@ -203,9 +203,7 @@ rule job_costs:
     input:
         benchmarks=[path for _, path in benchmarked_jobs()],
         # The model's size from a theta_0 the run makes (study.dense_seed: the shared one).
-        theta0=res(
-            f"seed{study.dense_network(STUDY['seeds'][0], STUDY).seed}/theta0.safetensors"
-        ),
+        theta0=R.first_theta0(),
         questions=[res(f"data/{split}.json") for split in ("train", "val", "test")],
         paper=os.path.join(workflow.basedir, FAMILY.paper_config),
     output:
@@ -222,10 +220,7 @@ rule job_costs:
     conda:
         ENV
     resources:
-        # It counts the question files' records (VQA v2: 389 MiB of JSON).
-        mem_mb=lambda wc, input, attempt: memory.questions_job_mem_mb(
-            size_of(*input.questions), attempt
-        ),
+        mem_mb=costs_memory,
     params:
         labels=[label for label, _ in benchmarked_jobs()],
         device=EXECUTION["device"],
@@ -234,7 +229,7 @@ rule job_costs:
 
 
 # Each subnetwork's speed on this machine's CPU against the dense network's, beside its
-# accuracy (lxmert_lth.speed; machine-dependent, so under benchmarks/).
+# accuracy (lxmert_lth.reporting.speed; machine-dependent, so under benchmarks/).
 rule ticket_speed:
     input:
         unpack(speed_inputs),

@@ -11,9 +11,9 @@ import numpy as np
 import torch
 from transformers import LxmertForPreTraining
 
-from lxmert_lth.bottom_up_attention import Row, encode_row
-from lxmert_lth.modeling import small_config
-from lxmert_lth.tokenization import load_tokenizer, save_wordpiece_tokenizer
+from lxmert_lth.data.bottom_up_attention import Row, encode_row
+from lxmert_lth.data.tokenization import load_tokenizer, save_wordpiece_tokenizer
+from lxmert_lth.models.modeling import small_config
 
 COLOURS = ["red", "blue", "green", "yellow"]
 NUM_BOXES = 36

@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 from transformers import LxmertConfig, LxmertForQuestionAnswering
 
-from lxmert_lth.anatomy import module_of, module_rows, summary
-from lxmert_lth.enforcement import prunable_parameter_names
-from lxmert_lth.masks import Mask, random_mask
-from lxmert_lth.network import Network
+from lxmert_lth.core.masks import Mask
+from lxmert_lth.core.network import Network
+from lxmert_lth.pruning.anatomy import module_of, module_rows, summary
+from lxmert_lth.pruning.enforcement import prunable_parameter_names
+from lxmert_lth.pruning.single_weights import random_mask
 
 PATTERN = r"^lxmert\.(encoder\.(layer|r_layers|x_layers)\.|pooler\.)"
 

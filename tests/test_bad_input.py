@@ -15,16 +15,17 @@ from safetensors import SafetensorError
 from transformers import LxmertForQuestionAnswering
 
 from conftest import ROOT, snakemake, write_config
-from lxmert_lth.checkpoints import CheckpointMeta
-from lxmert_lth.data import EncodedSplit, Loading, QuestionSplit
-from lxmert_lth.features import FeatureStore
-from lxmert_lth.io import InputError, TensorFile, atomic_path, read_json, save_tensors, write_json
-from lxmert_lth.modeling import small_config
-from lxmert_lth.network import Network
-from lxmert_lth.stages import finetuning
-from lxmert_lth.stages.data import prepare_questions
-from lxmert_lth.study import ConfigError, validate_config
-from lxmert_lth.training import TrainConfig, TrainingDiverged, train_qa
+from lxmert_lth.core.checkpoints import CheckpointMeta
+from lxmert_lth.core.errors import ConfigError, InputError
+from lxmert_lth.core.io import TensorFile, atomic_path, read_json, save_tensors, write_json
+from lxmert_lth.core.network import Network
+from lxmert_lth.data.features import FeatureStore
+from lxmert_lth.data.loaders import EncodedSplit, Loading, QuestionSplit
+from lxmert_lth.models.modeling import small_config
+from lxmert_lth.training.loop import TrainConfig, TrainingDiverged, train_qa
+from lxmert_lth.workflow.checks import validate_config
+from lxmert_lth.workflow.stages import finetuning
+from lxmert_lth.workflow.stages.data import prepare_questions
 
 SCHEMA = ROOT / "schemas" / "config.schema.yaml"
 RECIPE = {"epochs": 1, "batch_size": 8, "lr": 1e-3, "warmup_ratio": 0.1, "weight_decay": 0.01,
@@ -224,7 +225,8 @@ def test_a_disk_that_fills_during_a_write_is_one_line_naming_file_and_free_space
     """What the OS or safetensors raises when the disk fills mid-write becomes one line (a
     UserError: the job prints it alone) naming the file and the space left; nothing
     partial stays. Inner writes (a file inside a folder being written) say it once."""
-    from lxmert_lth.io import DiskFull, UserError
+    from lxmert_lth.core.errors import UserError
+    from lxmert_lth.core.io import DiskFull
 
     target = tmp_path / "model"
     with pytest.raises(DiskFull) as err:
@@ -253,7 +255,7 @@ def test_a_killed_writers_leftover_is_replaced_and_outputs_follow_the_umask(tmp_
     inside save_pretrained-like folders as well."""
     import numpy as np
 
-    from lxmert_lth.io import save_tensors
+    from lxmert_lth.core.io import save_tensors
 
     target = tmp_path / "scores.json"
     (tmp_path / ".scores.json.partial").write_text("half, from a job killed by SIGKILL")
@@ -279,11 +281,11 @@ def test_two_runs_on_one_results_folder_are_refused(tmp_path):
     """Two clones (two working directories, two Snakemake locks) with the same absolute
     results folder: the second is refused, naming the folder and who holds it; the lock
     dies with its process."""
-    from lxmert_lth.io import lock_results
+    from lxmert_lth.core.io import lock_results
 
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time\nfrom lxmert_lth.io import lock_results\n"
+         "import sys, time\nfrom lxmert_lth.core.io import lock_results\n"
          f"lock_results({str(tmp_path)!r})\nprint('held', flush=True)\ntime.sleep(60)\n"],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip

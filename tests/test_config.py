@@ -7,8 +7,11 @@ import yaml
 from snakemake.utils import validate
 
 from conftest import ROOT, load_config
-from lxmert_lth.network import Network
-from lxmert_lth.study import ConfigError, check_config, networks
+from lxmert_lth.core.errors import ConfigError
+from lxmert_lth.core.grid import networks
+from lxmert_lth.core.network import Network
+from lxmert_lth.pruning import kinds
+from lxmert_lth.workflow.checks import check_config
 
 SCHEMA = ROOT / "schemas" / "config.schema.yaml"
 
@@ -75,8 +78,13 @@ def test_network_folder_round_trip():
     assert [n.folder for n in found[:3]] == ["seed0/dense", "seed0/low10", "seed0/low90"]
     for network in found:
         assert Network.from_folder(network.folder) == network
-    with pytest.raises(ValueError, match="no subnetwork 'medium'"):
-        Network(0, "medium", 50)
+    # The identity knows a kind by its form; which kinds exist, the registry says.
+    with pytest.raises(ValueError, match="no subnetwork 'Low-1'"):
+        Network(0, "Low-1", 50)
+    with pytest.raises(ValueError, match="no subnetwork 'low' at sparsity 100"):
+        Network(0, "low", 100)
+    with pytest.raises(KeyError, match="'medium' is not a kind of subnetwork"):
+        kinds.get("medium")
     with pytest.raises(ValueError, match="dense network has no sparsity"):
         Network(0, "dense", 50)
 
@@ -85,7 +93,7 @@ def test_network_folder_round_trip():
 
 
 def test_every_configuration_key_has_a_description():
-    from lxmert_lth import config_reference
+    from lxmert_lth.workflow import config_reference
 
     schema = config_reference.load_schema(SCHEMA)
     assert config_reference.missing_descriptions(schema) == []
@@ -102,11 +110,11 @@ def test_every_configuration_key_has_a_description():
 
 
 def test_the_configuration_reference_is_the_schema_rendered():
-    from lxmert_lth import config_reference
+    from lxmert_lth.workflow import config_reference
 
     page = config_reference.render(config_reference.load_schema(SCHEMA))
     assert (ROOT / "docs" / "configuration.md").read_text() == page, (
-        "docs/configuration.md is stale: python -m lxmert_lth.config_reference "
+        "docs/configuration.md is stale: python -m lxmert_lth.workflow.config_reference "
         "--write docs/configuration.md"
     )
 
@@ -123,7 +131,7 @@ def test_the_configuration_reference_is_the_schema_rendered():
 
 
 def test_the_reference_says_when_a_key_is_required_and_what_it_takes():
-    from lxmert_lth import config_reference
+    from lxmert_lth.workflow import config_reference
 
     page = config_reference.render(config_reference.load_schema(SCHEMA))
     row = {line.split("|")[1].strip(): line for line in page.splitlines() if line.startswith("| `")}
@@ -147,7 +155,7 @@ def test_the_reference_says_when_a_key_is_required_and_what_it_takes():
 
 
 def test_the_reference_cli_checks_a_stale_page(tmp_path):
-    from lxmert_lth import config_reference
+    from lxmert_lth.workflow import config_reference
 
     page = tmp_path / "configuration.md"
     assert config_reference.main(["--write", str(page)]) == 0

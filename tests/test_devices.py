@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from lxmert_lth.devices import NoFreeDevice, claim_device
+from lxmert_lth.runtime.devices import NoFreeDevice, claim_device
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def test_concurrent_jobs_never_share_a_device(pool):
 
 def test_a_killed_jobs_device_is_free_again(pool):
     code = (
-        "from lxmert_lth.devices import claim_device\n"
+        "from lxmert_lth.runtime.devices import claim_device\n"
         "c = claim_device()\n"
         "print(c.device, flush=True)\n"
         "import time; time.sleep(600)\n"
@@ -96,7 +96,7 @@ def test_mixed_precision_and_tf32_are_off_on_the_cpu():
 
     import torch
 
-    from lxmert_lth.devices import autocast, configure_cuda
+    from lxmert_lth.runtime.devices import autocast, configure_cuda
 
     cpu = torch.device("cpu")
     assert configure_cuda(cpu, "bf16", True) == "fp32"
@@ -104,7 +104,7 @@ def test_mixed_precision_and_tf32_are_off_on_the_cpu():
 
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-# Read by cuBLAS when CUDA starts in this process (lxmert_lth.numerics.CUBLAS_WORKSPACE).
+# Read by cuBLAS when CUDA starts in this process (lxmert_lth.runtime.numerics.CUBLAS_WORKSPACE).
 os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
 
@@ -112,8 +112,9 @@ def _cuda_steps(precision: str, steps: int = 3) -> tuple[list[float], list[torch
     """A few fine-tuning steps of a small LXMERT on CUDA: losses and final weights."""
     from transformers import LxmertConfig, LxmertForQuestionAnswering
 
-    from lxmert_lth.devices import autocast
-    from lxmert_lth.training import bert_adam, qa_loss
+    from lxmert_lth.models.losses import qa_loss
+    from lxmert_lth.runtime.devices import autocast
+    from lxmert_lth.training.optim import bert_adam
 
     device = torch.device("cuda")
     torch.manual_seed(0)
@@ -156,7 +157,7 @@ def test_training_steps_on_cuda_are_finite(precision):
 
 @CUDA
 def test_two_deterministic_cuda_runs_are_bitwise_the_same():
-    from lxmert_lth.numerics import configure_torch
+    from lxmert_lth.runtime.numerics import configure_torch
 
     configure_torch(True)
     a = _cuda_steps("fp32")[1]

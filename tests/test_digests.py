@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from lxmert_lth.digests import digest_file
-from lxmert_lth.io import save_tensors
+from lxmert_lth.core.io import save_tensors
+from lxmert_lth.workflow.digests import digest_file
 
 
 def test_safetensors_digest_is_content_not_header_order(tmp_path):
@@ -53,7 +53,7 @@ import matplotlib
 matplotlib.use("Agg")
 import numpy as np
 from matplotlib.figure import Figure
-from lxmert_lth.io import save_figure, save_tensors
+from lxmert_lth.core.io import save_figure, save_tensors
 out = sys.argv[1]
 save_tensors(out + "/m.safetensors", {"w": np.arange(6, dtype=np.float32), "b": np.ones(2)},
              {"seed": 0, "kind": "low", "prunable": ["w"], "sparsity": 50, "mask": None})

@@ -9,12 +9,10 @@ import pytest
 import torch
 
 from conftest import ROOT, load_config
-from lxmert_lth import families
-from lxmert_lth.anatomy import module_of
-from lxmert_lth.checkpoints import CheckpointMeta
-from lxmert_lth.enforcement import prunable_parameter_names
-from lxmert_lth.io import InputError
-from lxmert_lth.modeling import (
+from lxmert_lth.core.checkpoints import CheckpointMeta
+from lxmert_lth.core.errors import ConfigError, InputError
+from lxmert_lth.models import families
+from lxmert_lth.models.modeling import (
     PRETRAINED_ANSWERS,
     init_answer_head,
     load_checkpoint,
@@ -23,8 +21,10 @@ from lxmert_lth.modeling import (
     num_parameters,
     save_checkpoint,
 )
-from lxmert_lth.study import ConfigError, prunable_pattern, validate_config
-from lxmert_lth.training import answer_logits
+from lxmert_lth.pruning.anatomy import module_of
+from lxmert_lth.pruning.enforcement import prunable_parameter_names
+from lxmert_lth.training.inference import answer_logits
+from lxmert_lth.workflow.checks import prunable_pattern, validate_config
 from tiny_models import small_model
 
 SCHEMA = ROOT / "schemas" / "config.schema.yaml"
@@ -276,7 +276,7 @@ def family_run(request, tmp_path_factory):
 def test_the_whole_study_runs_for_each_family(family_run):
     import pandas as pd
 
-    from lxmert_lth.masks import Mask
+    from lxmert_lth.core.masks import Mask
 
     name, results = family_run
     family = families.get(name)
@@ -310,8 +310,8 @@ def test_export_of_a_ticket_loads_as_its_family(family_run, tmp_path):
     answers as the project's checkpoint does."""
     from transformers import AutoConfig
 
-    from lxmert_lth.network import Network
-    from lxmert_lth.stages.export import export_network
+    from lxmert_lth.core.network import Network
+    from lxmert_lth.workflow.stages.export import export_network
 
     name, results = family_run
     family = families.get(name)

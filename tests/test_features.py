@@ -4,7 +4,8 @@ import h5py
 import numpy as np
 import pytest
 
-from lxmert_lth.easyvqa import (
+from lxmert_lth.core.errors import InputError
+from lxmert_lth.data.easyvqa import (
     FEATURE_DIM,
     NUM_REGIONS,
     PALETTE,
@@ -12,8 +13,7 @@ from lxmert_lth.easyvqa import (
     colour_scores,
     featurise_image,
 )
-from lxmert_lth.features import FeatureStore, FeatureWriter
-from lxmert_lth.io import InputError
+from lxmert_lth.data.features import FeatureStore, FeatureWriter
 
 
 def draw(shape: str, colour=(255, 0, 0), size=64) -> np.ndarray:
@@ -169,9 +169,9 @@ def test_a_full_disk_is_named_before_anything_is_written(tmp_path, monkeypatch):
     import shutil as _shutil
     from collections import namedtuple
 
-    from lxmert_lth.bottom_up_attention import convert_tsvs
-    from lxmert_lth.features import FeatureWriter
-    from lxmert_lth.io import InputError
+    from lxmert_lth.core.errors import InputError
+    from lxmert_lth.data.bottom_up_attention import convert_tsvs
+    from lxmert_lth.data.features import FeatureWriter
 
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(_shutil, "disk_usage", lambda path: usage(3 << 20, 3 << 20, 1 << 20))

@@ -1,4 +1,4 @@
-"""Pruning granularities (lxmert_lth.granularities): N:M masks and whole heads and
+"""Pruning granularities (lxmert_lth.pruning.granularities): N:M masks and whole heads and
 neurons, each kind's definition and its exact counts, the study's grid for each, and the
 smaller networks of heads_neurons tickets."""
 
@@ -10,16 +10,18 @@ import numpy as np
 import pytest
 import torch
 
-from lxmert_lth import families
-from lxmert_lth.checkpoints import CheckpointMeta
-from lxmert_lth.enforcement import prunable_parameter_names
-from lxmert_lth.io import InputError
-from lxmert_lth.kinds import PruningOptions
-from lxmert_lth.masks import Mask, n_of_m_mask, random_n_of_m_mask, shuffle_groups
-from lxmert_lth.modeling import num_parameters, save_checkpoint
-from lxmert_lth.network import Network
-from lxmert_lth.stages.subnetworks import MaskSources, make_mask
-from lxmert_lth.study import ConfigError, _check_schedule, fine_tunes, mask_sources
+from lxmert_lth.core.checkpoints import CheckpointMeta
+from lxmert_lth.core.errors import ConfigError, InputError
+from lxmert_lth.core.masks import Mask
+from lxmert_lth.core.network import Network
+from lxmert_lth.core.options import PruningOptions
+from lxmert_lth.models import families
+from lxmert_lth.models.modeling import num_parameters, save_checkpoint
+from lxmert_lth.pruning.chain import fine_tunes, mask_sources
+from lxmert_lth.pruning.enforcement import prunable_parameter_names
+from lxmert_lth.pruning.groups import n_of_m_mask, random_n_of_m_mask, shuffle_groups
+from lxmert_lth.workflow.checks import _check_schedule
+from lxmert_lth.workflow.stages.subnetworks import MaskSources, make_mask
 from tiny_models import ARCH, small_model
 
 SHAPES = {"a.weight": (6, 8), "b.weight": (3, 12)}
@@ -36,8 +38,8 @@ def groups(mask: Mask, m: int = 4) -> np.ndarray:
 
 
 def test_the_schema_offers_exactly_the_registered_granularities():
-    from lxmert_lth.config_reference import load_schema
-    from lxmert_lth.granularities import GRANULARITIES, get
+    from lxmert_lth.core.schema import load_schema
+    from lxmert_lth.pruning.granularities import GRANULARITIES, get
 
     pruning = load_schema()["properties"]["pruning"]["properties"]
     assert pruning["granularity"]["enum"] == list(GRANULARITIES)
@@ -55,7 +57,7 @@ def test_each_masks_rerun_triggers_are_its_granularitys_options():
     """Single weights: only the options that change the mask (the paper's values add
     nothing, so the paper's runs keep their jobs); structures and groups: the granularity's
     own keys, whatever the single-weight options say."""
-    from lxmert_lth.kinds import KINDS
+    from lxmert_lth.pruning.kinds import KINDS
 
     def params(**pruning):
         options = PruningOptions.of({"step": 10, "ranking": "global", "random": "global",
@@ -196,7 +198,7 @@ def test_the_study_runs_with_two_of_four_masks(run_copy, tmp_path):
     import pandas as pd
 
     from conftest import load_config, snakemake, write_config
-    from lxmert_lth.checkpoints import CheckpointTensors
+    from lxmert_lth.core.checkpoints import CheckpointTensors
 
     config = write_config(
         tmp_path,
@@ -230,7 +232,7 @@ def test_the_study_runs_with_two_of_four_masks(run_copy, tmp_path):
     assert refused.returncode != 0 and "only a network of whole heads and neurons" in refused.stderr
 
 
-# --- heads and neurons (lxmert_lth.structures) --------------------------------------------
+# --- heads and neurons (lxmert_lth.pruning.structures) --------------------------------------------
 
 # LXMERT with one language layer: five attention blocks in all.
 ARCHS = {**ARCH, "lxmert": {**ARCH["lxmert"], "l_layers": 1}}
@@ -255,7 +257,7 @@ def small(name: str):
 
 @pytest.mark.parametrize("name", sorted(ARCHS))
 def test_each_family_declares_its_heads_and_neurons(name):
-    from lxmert_lth.structures import HEAD, NEURON, find_structures
+    from lxmert_lth.pruning.structures import HEAD, NEURON, find_structures
 
     family, shapes, _ = small(name)
     structures, sizes = find_structures(family, shapes, num_heads=2)
@@ -268,7 +270,7 @@ def test_each_family_declares_its_heads_and_neurons(name):
 
 
 def test_a_pruned_head_is_its_rows_and_columns_and_a_neuron_its_row_and_column():
-    from lxmert_lth.structures import find_structures, structured_mask
+    from lxmert_lth.pruning.structures import find_structures, structured_mask
 
     family, shapes, _ = small("visualbert")
     structures, _ = find_structures(family, shapes, num_heads=2)
@@ -288,7 +290,7 @@ def test_a_pruned_head_is_its_rows_and_columns_and_a_neuron_its_row_and_column()
 
 
 def test_heads_neurons_imp_prunes_the_lowest_scored_structures_to_the_sparsity():
-    from lxmert_lth.structures import (
+    from lxmert_lth.pruning.structures import (
         find_structures,
         heads_neurons_mask,
         pruned_structures,
@@ -321,7 +323,7 @@ def test_heads_neurons_imp_prunes_the_lowest_scored_structures_to_the_sparsity()
 def test_each_kind_makes_its_heads_neurons_mask_from_a_checkpoint(tmp_path):
     """make_mask under heads_neurons: the ticket by IMP over structures, high the
     complement within structures, random and shuffled whole structures."""
-    from lxmert_lth.structures import find_structures, pruned_structures, structured_mask
+    from lxmert_lth.pruning.structures import find_structures, pruned_structures, structured_mask
 
     family, shapes, state = small("lxmert")
     model = tiny("lxmert")
@@ -364,8 +366,8 @@ def test_the_study_runs_with_heads_and_neurons(run_copy, tmp_path):
     import pandas as pd
 
     from conftest import load_config, snakemake, write_config
-    from lxmert_lth.checkpoints import CheckpointMeta, CheckpointTensors
-    from lxmert_lth.structures import find_structures, pruned_structures, structured_mask
+    from lxmert_lth.core.checkpoints import CheckpointMeta, CheckpointTensors
+    from lxmert_lth.pruning.structures import find_structures, pruned_structures, structured_mask
 
     config = write_config(
         tmp_path,
@@ -396,9 +398,9 @@ def test_the_study_runs_with_heads_and_neurons(run_copy, tmp_path):
     assert np.array_equal(pruned_structures(masks["high50"], structures), ~low50)
     assert masks["low50"].sparsity >= 50.0
     # The ticket made smaller answers as the masked network does.
-    from lxmert_lth.modeling import load_checkpoint
-    from lxmert_lth.shrink import load_smaller
-    from lxmert_lth.training import answer_logits
+    from lxmert_lth.models.modeling import load_checkpoint
+    from lxmert_lth.pruning.shrink import load_smaller
+    from lxmert_lth.training.inference import answer_logits
 
     snakemake(run_copy, "--cores", "1", f"{load_config()['results']}/export/seed0/low50-smaller",
               configfile=config)  # fmt: skip
@@ -417,7 +419,7 @@ def test_the_study_runs_with_heads_and_neurons(run_copy, tmp_path):
     assert (results / "benchmarks/speed.png").exists()
 
 
-# --- smaller networks (lxmert_lth.shrink) ---------------------------------------------------
+# --- smaller networks (lxmert_lth.pruning.shrink) --------------------------------------
 
 
 def batch(n: int = 3) -> dict:
@@ -438,9 +440,9 @@ def batch(n: int = 3) -> dict:
 def test_a_smaller_network_answers_as_the_masked_one(name, sparsity, tmp_path):
     """Heads and neurons removed for real give the masked network's logits, with fewer
     parameters; at 95 % some blocks lose every head or neuron and keep one of zeros."""
-    from lxmert_lth.shrink import load_smaller, save_smaller
-    from lxmert_lth.structures import heads_neurons_mask
-    from lxmert_lth.training import answer_logits
+    from lxmert_lth.pruning.shrink import load_smaller, save_smaller
+    from lxmert_lth.pruning.structures import heads_neurons_mask
+    from lxmert_lth.training.inference import answer_logits
 
     family, shapes, state = small(name)
     model = tiny(name).eval()
@@ -461,7 +463,12 @@ def test_a_smaller_network_answers_as_the_masked_one(name, sparsity, tmp_path):
 def test_separate_rankings_prune_heads_and_neurons_each_to_the_sparsity():
     """The alternative to one shared ranking: heads to s of the heads' weights, neurons
     to s of the neurons', each by its own ranking."""
-    from lxmert_lth.structures import HEAD, find_structures, heads_neurons_mask, pruned_structures
+    from lxmert_lth.pruning.structures import (
+        HEAD,
+        find_structures,
+        heads_neurons_mask,
+        pruned_structures,
+    )
 
     family, shapes, state = small("lxmert")
     structures, sizes = find_structures(family, shapes, num_heads=2)
@@ -480,12 +487,13 @@ def test_separate_rankings_prune_heads_and_neurons_each_to_the_sparsity():
 
 
 def test_speed_times_every_network_in_turn_and_divides_by_dense(tmp_path, monkeypatch):
-    """lxmert_lth.speed.measure: a warm-up of each, then each pass over the networks starts
+    """lxmert_lth.reporting.timing.measure: a warm-up of each, then each pass over the
+    networks starts
     one further on; questions per second is the split's size over the median pass, the
     speed-up its ratio to dense."""
     from safetensors.torch import save_file
 
-    from lxmert_lth import speed
+    from lxmert_lth.reporting import timing
 
     theta0 = tmp_path / "model.safetensors"
     save_file({"w": torch.zeros(4, 4)}, str(theta0))
@@ -504,10 +512,10 @@ def test_speed_times_every_network_in_turn_and_divides_by_dense(tmp_path, monkey
         calls.append(model.mask)
         return seconds[model.mask]
 
-    monkeypatch.setattr(speed, "_network", lambda theta0, mask, granularity: Timed(mask))
-    monkeypatch.setattr(speed, "_seconds", timed)
+    monkeypatch.setattr(timing, "_network", lambda theta0, mask, granularity: Timed(mask))
+    monkeypatch.setattr(timing, "_seconds", timed)
     masks = {networks[2]: "random.safetensors", networks[1]: "low.safetensors"}
-    frame = speed.measure(str(theta0), masks, "unstructured", split=[0] * 8, repeats=3)
+    frame = timing.measure(str(theta0), masks, "unstructured", split=[0] * 8, repeats=3)
     dense, low, random = None, "low.safetensors", "random.safetensors"
     assert calls == [dense, low, random,  # the warm-up
                      dense, low, random, low, random, dense, random, dense, low]  # fmt: skip

@@ -9,16 +9,10 @@ import torch
 from PIL import Image
 from transformers.models.vilt.image_processing_pil_vilt import ViltImageProcessorPil
 
-from lxmert_lth.augment import Augment
-from lxmert_lth.data import batches, encode_split
-from lxmert_lth.images import (
-    ImageStore,
-    Processing,
-    coco_images,
-    pad,
-    write_index,
-)
-from lxmert_lth.io import InputError
+from lxmert_lth.core.errors import InputError
+from lxmert_lth.data.augment import Augment
+from lxmert_lth.data.images import ImageStore, Processing, coco_images, pad, write_index
+from lxmert_lth.data.loaders import batches, encode_split
 
 # (width, height) of COCO-like images: landscape, portrait, square, very wide.
 SIZES = [(640, 480), (480, 640), (500, 500), (1000, 200), (333, 517)]
@@ -288,7 +282,8 @@ RECIPE = dict(epochs=1, batch_size=8, lr=1e-3, warmup_ratio=0.0, weight_decay=0.
 def test_the_pretraining_reads_augmented_images_only_when_asked(tmp_path):
     """What ViLT's pre-training sees: each batch's images as gathered, or, with
     ``pretrain.augment``, shifted and mirrored (other pixels, the same steps)."""
-    from lxmert_lth.training import TrainConfig, pretrain
+    from lxmert_lth.training.loop import TrainConfig
+    from lxmert_lth.training.pretraining import pretrain
     from tiny_models import small_model
 
     store, _, split = pretraining_split(tmp_path)
@@ -315,7 +310,7 @@ def test_the_pretraining_reads_augmented_images_only_when_asked(tmp_path):
 def test_image_tags_are_the_answers_of_each_images_open_questions(tmp_path):
     """Per image: the best soft score of each answer of its questions that are not yes/no;
     an image asked only yes/no questions has no tag."""
-    from lxmert_lth.data import image_tags
+    from lxmert_lth.data.loaders import image_tags
 
     _, questions, split = pretraining_split(tmp_path, ("other", "yes/no", "other", "yes/no"))
     questions[0]["label"] = {"a": 0.3, "e": 0.6}  # image 0's open questions: 0, 4, 8, 12
@@ -331,8 +326,9 @@ def test_image_tags_are_the_answers_of_each_images_open_questions(tmp_path):
 def test_image_tagging_shows_each_batchs_images_with_an_empty_question(tmp_path):
     """With ``tag_weight``, every step runs the model twice: on the batch's questions, and
     on the same images with [CLS] [SEP] alone; without it, once."""
-    from lxmert_lth.data import image_tags
-    from lxmert_lth.training import TrainConfig, pretrain
+    from lxmert_lth.data.loaders import image_tags
+    from lxmert_lth.training.loop import TrainConfig
+    from lxmert_lth.training.pretraining import pretrain
     from tiny_models import small_model
 
     _, questions, split = pretraining_split(tmp_path)

@@ -5,10 +5,12 @@ import pytest
 import torch
 from torch import nn
 
-from lxmert_lth.checkpoints import CheckpointTensors, compact
-from lxmert_lth.enforcement import MaskEnforcer, prunable_parameter_names
-from lxmert_lth.io import InputError, TensorFile, load_tensors, save_tensors
-from lxmert_lth.masks import Mask, num_to_prune, prune_lowest_magnitude, random_mask, rewind
+from lxmert_lth.core.checkpoints import CheckpointTensors, compact
+from lxmert_lth.core.errors import InputError
+from lxmert_lth.core.io import TensorFile, load_tensors, save_tensors
+from lxmert_lth.core.masks import Mask, num_to_prune, rewind
+from lxmert_lth.pruning.enforcement import MaskEnforcer, prunable_parameter_names
+from lxmert_lth.pruning.single_weights import prune_lowest_magnitude, random_mask
 
 
 def weights(seed=0):

@@ -1,5 +1,6 @@
 """What decides the digits: the numerics pinned before NumPy and torch load, the record
-of a run, and where two records differ (lxmert_lth.numerics, lxmert_lth.digests)."""
+of a run, and where two records differ (lxmert_lth.runtime.numerics,
+lxmert_lth.workflow.digests)."""
 
 import json
 import subprocess
@@ -7,8 +8,8 @@ import sys
 
 import pytest
 
-from lxmert_lth import numerics
-from lxmert_lth.digests import explain, run_record
+from lxmert_lth.runtime import numerics
+from lxmert_lth.workflow.digests import explain, run_record
 
 
 def fresh_python(code: str) -> str:
@@ -29,7 +30,7 @@ def test_a_job_script_gets_portable_numerics_before_torch_loads():
         "params = types.SimpleNamespace(get={'cpu_numerics': 'portable',"
         " 'deterministic': True}.get)\n"
         "sys.modules['__main__'].snakemake = types.SimpleNamespace(params=params)\n"
-        "import lxmert_lth.harness, os, torch\n"
+        "import lxmert_lth.workflow.harness, os, torch\n"
         "print(torch.backends.cpu.get_cpu_capability(), os.environ['MKL_CBWR'],"
         " os.environ['OPENBLAS_CORETYPE'], os.environ['CUBLAS_WORKSPACE_CONFIG'])\n"
     )
@@ -40,7 +41,7 @@ def test_native_numerics_and_jobs_without_the_param_leave_the_environment_alone(
     code = (
         "import sys, types, os\n"
         "{}\n"
-        "import lxmert_lth.harness\n"
+        "import lxmert_lth.workflow.harness\n"
         "print([k for k in ('ATEN_CPU_CAPABILITY', 'MKL_CBWR') if k in os.environ])\n"
     )
     native = (
@@ -63,7 +64,7 @@ def test_pinning_after_numpy_loaded_is_refused():
         [
             sys.executable,
             "-c",
-            "import numpy\nfrom lxmert_lth import numerics\n"
+            "import numpy\nfrom lxmert_lth.runtime import numerics\n"
             "numerics.pin_before_torch('portable', False)\n",
         ],
         capture_output=True,
@@ -81,7 +82,7 @@ def test_an_unknown_mode_is_named():
 def test_the_record_says_what_decides_the_digits():
     rec = json.loads(
         fresh_python(
-            "import json, torch\nfrom lxmert_lth import numerics\n"
+            "import json, torch\nfrom lxmert_lth.runtime import numerics\n"
             "print(json.dumps(numerics.record('native', True, 'cpu')))"
         )
     )

@@ -15,23 +15,19 @@ import torch
 from transformers import LxmertForPreTraining
 
 import paper_fixtures as fx
-from lxmert_lth import evalai, vqa_v2
-from lxmert_lth.bottom_up_attention import convert_tsvs, encode_row, iter_tsv, parse_row
-from lxmert_lth.data import batches, encode_split
-from lxmert_lth.families.lxmert import original_state_dict
-from lxmert_lth.features import FeatureStore
-from lxmert_lth.io import InputError
-from lxmert_lth.modeling import PRETRAINED_ANSWERS, load_pretrained, load_theta0
-from lxmert_lth.stages.finetuning import check_answers
-from lxmert_lth.stages.pretraining import import_pretrained
-from lxmert_lth.tokenization import load_tokenizer
-from lxmert_lth.training import (
-    TrainConfig,
-    bert_adam,
-    num_steps,
-    warmup_then_linear_decay,
-)
-from lxmert_lth.vqa_eval import score_predictions
+from lxmert_lth.core.errors import InputError
+from lxmert_lth.data import evalai, vqa_v2
+from lxmert_lth.data.bottom_up_attention import convert_tsvs, encode_row, iter_tsv, parse_row
+from lxmert_lth.data.features import FeatureStore
+from lxmert_lth.data.loaders import batches, encode_split
+from lxmert_lth.data.tokenization import load_tokenizer
+from lxmert_lth.data.vqa_eval import score_predictions
+from lxmert_lth.models.families.lxmert import original_state_dict
+from lxmert_lth.models.modeling import PRETRAINED_ANSWERS, load_pretrained, load_theta0
+from lxmert_lth.training.loop import TrainConfig, num_steps
+from lxmert_lth.training.optim import bert_adam, warmup_then_linear_decay
+from lxmert_lth.workflow.stages.finetuning import check_answers
+from lxmert_lth.workflow.stages.pretraining import import_pretrained
 
 # --- questions and answers ----------------------------------------------------------
 

@@ -11,7 +11,7 @@ import yaml
 
 import paper_fixtures as fx
 from conftest import ROOT, snakemake
-from lxmert_lth.io import read_json
+from lxmert_lth.core.io import read_json
 
 pytestmark = pytest.mark.slow
 RESULTS = "results-paper"

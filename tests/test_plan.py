@@ -7,9 +7,10 @@ from collections import namedtuple
 import pytest
 
 from conftest import ROOT, load_config, snakemake
-from lxmert_lth import families, plan
-from lxmert_lth.network import Network
-from lxmert_lth.study import fine_tunes, levels, waits_for
+from lxmert_lth.core.network import Network
+from lxmert_lth.models import families
+from lxmert_lth.pruning.chain import fine_tunes, levels, waits_for
+from lxmert_lth.workflow import plan
 
 PAPER = plan.load_config(ROOT / "configs" / "paper.yaml", ROOT / "schemas" / "config.schema.yaml")
 
@@ -114,7 +115,7 @@ def run_plan(*args, cwd=None):
     import sys
 
     return subprocess.run(
-        [sys.executable, "-m", "lxmert_lth.plan", *args],
+        [sys.executable, "-m", "lxmert_lth.workflow.plan", *args],
         capture_output=True, text=True, timeout=120, cwd=cwd,
     )  # fmt: skip
 

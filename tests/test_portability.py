@@ -16,7 +16,7 @@ import sys
 import pytest
 
 from conftest import ROOT
-from lxmert_lth import numerics
+from lxmert_lth.runtime import numerics
 
 pytestmark = pytest.mark.slow
 PROBE = ROOT / "bench" / "numerics_probe.py"

@@ -64,7 +64,8 @@ def test_data_and_report_jobs_never_import_torch():
     NumPy, h5py and pandas work, and importing torch and transformers takes about 2 s."""
     code = (
         "import sys\n"
-        "import lxmert_lth.harness, lxmert_lth.stages.data, lxmert_lth.stages.reports\n"
+        "import lxmert_lth.workflow.harness, lxmert_lth.workflow.stages.data\n"
+        "import lxmert_lth.workflow.stages.reports\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers')))\n"
     )
     out = run(sys.executable, "-c", code)
@@ -73,12 +74,12 @@ def test_data_and_report_jobs_never_import_torch():
 
 
 def job_in_a_fresh_process(before: str, params: str, stage: str) -> str:
-    """What ``seen`` holds after ``lxmert_lth.harness.run_job`` ran ``stage`` in a fresh
+    """What ``seen`` holds after ``lxmert_lth.workflow.harness.run_job`` ran ``stage`` in a fresh
     Python that imports the harness first, as a job script does, on a stand-in for
     Snakemake's job object with ``params``; ``before`` runs between the two."""
     code = (
         "import gc, types\n"
-        "import lxmert_lth.harness as h\n"
+        "import lxmert_lth.workflow.harness as h\n"
         "seen = []\n"
         f"{before}\n"
         "job = types.SimpleNamespace(log=[], threads=1, rule='r', wildcards={},\n"
@@ -121,8 +122,8 @@ def test_a_users_mistake_is_one_line_and_its_traceback_stays_in_the_log(tmp_path
     log = tmp_path / "job.log"
     code = (
         "import types\n"
-        "import lxmert_lth.harness as h\n"
-        "from lxmert_lth.io import InputError\n"
+        "import lxmert_lth.workflow.harness as h\n"
+        "from lxmert_lth.core.io import InputError\n"
         "def stage():\n"
         "    raise {error}\n"
         f"job = types.SimpleNamespace(log=[{str(log)!r}], threads=1, rule='finetune_dense',\n"

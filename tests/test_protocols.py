@@ -6,18 +6,21 @@ import pytest
 import torch
 from transformers import LxmertConfig, LxmertForQuestionAnswering
 
-from lxmert_lth.checkpoints import CheckpointMeta
-from lxmert_lth.enforcement import prunable_parameter_names
-from lxmert_lth.masks import (
-    Mask,
+from lxmert_lth.core.checkpoints import CheckpointMeta
+from lxmert_lth.core.errors import ConfigError
+from lxmert_lth.core.grid import networks
+from lxmert_lth.core.masks import Mask
+from lxmert_lth.core.network import Network
+from lxmert_lth.models.modeling import fresh_weights
+from lxmert_lth.pruning.chain import mask_sources
+from lxmert_lth.pruning.enforcement import prunable_parameter_names
+from lxmert_lth.pruning.single_weights import (
     authors_high_mask,
     coin_flip_mask,
     prune_lowest_magnitude,
     remaining_schedule_mask,
 )
-from lxmert_lth.modeling import fresh_weights
-from lxmert_lth.network import Network
-from lxmert_lth.study import ConfigError, _check_schedule, mask_sources, networks
+from lxmert_lth.workflow.checks import _check_schedule
 
 
 def weights(seed=0, shapes=((40, 25), (30, 7), (64,))):
@@ -261,14 +264,17 @@ def test_schedule_checks_follow_the_protocol():
 
 
 def test_every_kind_is_one_registry_entry_and_the_schema_knows_them_all():
-    from lxmert_lth.config_reference import load_schema
-    from lxmert_lth.kinds import KINDS, PruningOptions
-    from lxmert_lth.network import SUBNETWORK_KINDS
-    from lxmert_lth.report import KIND_LABELS, STYLES
+    from lxmert_lth.core.options import PruningOptions
+    from lxmert_lth.core.schema import load_schema
+    from lxmert_lth.pruning.kinds import CONTROL_KINDS, KINDS, Kind
+    from lxmert_lth.reporting.report import KIND_LABELS, STYLES
 
     schema = load_schema()["properties"]
     assert schema["study"]["properties"]["kinds"]["items"]["enum"] == list(KINDS)
-    assert SUBNETWORK_KINDS == tuple(KINDS)
+    # Each entry a declared object with named fields; the controls by their flag, not
+    # by their place in the registry.
+    assert all(isinstance(k, Kind) and k.name == name for name, k in KINDS.items())
+    assert CONTROL_KINDS == tuple(n for n in KINDS if n != "low") and not KINDS["low"].control
     assert set(KIND_LABELS) - {"dense"} == set(STYLES) == set(KINDS)
     # The options' defaults are the schema's, filled in once; unknown keys are refused.
     options = PruningOptions.of({"step": 10, "ranking": "global", "random": "global"})

@@ -20,7 +20,7 @@ import pytest
 from matplotlib.image import imread
 
 from conftest import load_config, snakemake
-from lxmert_lth.study import fine_tunes
+from lxmert_lth.pruning.chain import fine_tunes
 
 CONFIG = load_config()
 RESULTS = CONFIG["results"]
@@ -197,7 +197,7 @@ def test_the_report_renders_in_a_real_browser(report, tmp_path):
 
 
 def test_markdown_tables_become_html_for_the_report():
-    from lxmert_lth.report import markdown_to_html
+    from lxmert_lth.reporting.report import markdown_to_html
 
     text = (
         "Caption with `code` & <angle>.\n\n"
@@ -216,7 +216,7 @@ def test_markdown_tables_become_html_for_the_report():
 def test_the_highest_sparsity_whose_ticket_keeps_99_percent_of_dense():
     import pandas as pd
 
-    from lxmert_lth.report import build_runs_table, highest_sparsity_kept
+    from lxmert_lth.reporting.report import build_runs_table, highest_sparsity_kept
 
     rows = [("dense", 0, seed, 80.0) for seed in (0, 1)]
     # 99 % of 80 is 79.2: kept at 10 (mean 79.5) and 30 (mean 79.2), not at 20 or 40.

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from conftest import load_config
-from lxmert_lth.io import load_tensors, read_json
+from lxmert_lth.core.io import load_tensors, read_json
 
 pytestmark = pytest.mark.slow
 RESULTS = load_config()["results"]
@@ -55,9 +55,9 @@ def job(test_run, out_dir, scratch, dense=False):
     code = (
         "import json, logging, sys\n"
         "logging.basicConfig(level=logging.INFO, stream=sys.stdout)\n"
-        "from lxmert_lth.data import Loading\n"
-        "from lxmert_lth.network import Network\n"
-        "from lxmert_lth.stages.finetuning import (FinetuneOutputs, JobOptions, Scoring,\n"
+        "from lxmert_lth.data.loaders import Loading\n"
+        "from lxmert_lth.core.network import Network\n"
+        "from lxmert_lth.workflow.stages.finetuning import (FinetuneOutputs, JobOptions, Scoring,\n"
         "    StartingPoint, Theta0, TrainingData, finetune, finetune_dense)\n"
         f"a = json.loads({json.dumps(json.dumps(args))})\n"
         "opts = JobOptions('cpu', 'fp32', False, Loading(), a['resume_folder'], a['minutes'])\n"
@@ -65,7 +65,8 @@ def job(test_run, out_dir, scratch, dense=False):
     )
     if dense:
         code += (
-            "theta0 = Theta0(a['pretrained'], a['theta0'], a['prunable'], 'copy_pretrained')\n"
+            "theta0 = Theta0(a['pretrained'], a['theta0'], a['prunable'], 'copy_pretrained',\n"
+            "                'linear_weights', 'all', None)\n"
             "finetune_dense(data, theta0, outs, 0, a['recipe'], 20, Scoring('test'), opts)\n"
         )
     else:
@@ -130,7 +131,7 @@ def test_killed_training_resumes_bitwise_identical(test_run, tmp_path, dense):
 def test_state_for_other_inputs_is_ignored(tmp_path):
     import torch
 
-    from lxmert_lth.resume import Resume
+    from lxmert_lth.training.resume import Resume
 
     r = Resume(tmp_path, key="abc", minutes=1)
     r.save({"epoch": 1, "step": 10, "w": torch.ones(2)})
@@ -145,7 +146,7 @@ def test_saving_takes_at_most_five_percent_of_the_time(tmp_path):
     waits 19x as long as the last save took: saving costs at most 5 %."""
     import torch
 
-    from lxmert_lth.resume import Resume
+    from lxmert_lth.training.resume import Resume
 
     now = [0.0]
     r = Resume(tmp_path, key="k", minutes=1, clock=lambda: now[0])

@@ -10,9 +10,10 @@ import pytest
 import torch
 from transformers import LxmertForQuestionAnswering
 
-from lxmert_lth import numerics
-from lxmert_lth.modeling import small_config
-from lxmert_lth.training import adamw, clip_gradients, qa_loss
+from lxmert_lth.models.losses import qa_loss
+from lxmert_lth.models.modeling import small_config
+from lxmert_lth.runtime import numerics
+from lxmert_lth.training.optim import adamw, clip_gradients
 
 ARCH = {
     "hidden_size": 32,
@@ -106,7 +107,7 @@ def test_the_square_root_is_correctly_rounded(dtype):
 def test_the_optimizer_takes_its_temporaries_a_chunk_at_a_time(monkeypatch):
     """With chunks smaller than the model (as LXMERT-base's are), the steps are those of
     one chunk: the chunking bounds memory and changes no digit."""
-    from lxmert_lth import optim
+    from lxmert_lth.training import optim
 
     def steps(chunk: int, bias_correction: bool) -> list[torch.Tensor]:
         monkeypatch.setattr(optim, "CHUNK", chunk)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from lxmert_lth.vqa_eval import normalize_answer, question_accuracy, score_predictions
+from lxmert_lth.data.vqa_eval import normalize_answer, question_accuracy, score_predictions
 
 
 @pytest.mark.parametrize(

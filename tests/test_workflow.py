@@ -11,8 +11,10 @@ import pytest
 import yaml
 
 from conftest import ROOT, load_config, snakemake, write_config
-from lxmert_lth.checkpoints import CheckpointTensors
-from lxmert_lth.digests import (
+from lxmert_lth.core.checkpoints import CheckpointTensors
+from lxmert_lth.core.io import load_tensors, read_json
+from lxmert_lth.core.masks import Mask, num_to_prune
+from lxmert_lth.workflow.digests import (
     compare_folders,
     compare_with_digests,
     explain,
@@ -20,8 +22,6 @@ from lxmert_lth.digests import (
     read_digest_file,
     run_record,
 )
-from lxmert_lth.io import load_tensors, read_json
-from lxmert_lth.masks import Mask, num_to_prune
 
 pytestmark = pytest.mark.slow
 CONFIG = load_config()
@@ -36,7 +36,7 @@ DIGESTS = ROOT / "tests" / "config" / "test.digests.json"
 
 def test_the_outputs_are_the_committed_ones_on_this_machine(test_run):
     """Every output of the test configuration, digest for digest, as committed (made on
-    another machine, lxmert_lth.numerics): portable CPU numerics give the same digits on
+    another machine, lxmert_lth.runtime.numerics): portable CPU numerics give the same digits on
     every x86-64 processor with AVX2. A change that moves an output on purpose rewrites
     the file: python bench/compare_runs.py --write-digests tests/config/test.digests.json
     <workdir>/results-test."""
@@ -304,7 +304,7 @@ def test_runtime_requests_scale_with_the_epochs(tmp_path):
 def test_training_jobs_ask_for_memory_from_what_they_load_and_stay_under_it(run_copy):
     """The request is derived from the job's files; the measured peak (Snakemake's
     benchmark) of every training job of the run is under it."""
-    from lxmert_lth import resources as memory
+    from lxmert_lth.workflow import resources as memory
 
     res = run_copy / RESULTS
     splits = sum((res / f"data/{s}.json").stat().st_size for s in ("train", "val", "test"))
@@ -386,10 +386,10 @@ def test_controls_reinit_and_late_with_pruning_restricted_to_one_encoder(
     initialisation; late: the ticket's mask over the dense network after k steps, which
     the dense job writes when asked (its training unchanged). With pruning.scope, every
     mask covers the language encoder only."""
-    from lxmert_lth.checkpoints import CheckpointMeta
-    from lxmert_lth.kinds import reinit_seed
-    from lxmert_lth.modeling import fresh_weights
-    from lxmert_lth.network import Network
+    from lxmert_lth.core.checkpoints import CheckpointMeta
+    from lxmert_lth.core.network import Network
+    from lxmert_lth.models.modeling import fresh_weights
+    from lxmert_lth.pruning.kinds import reinit_seed
 
     study = {"kinds": ["low", "reinit", "late"], "late_rewind_step": 3}
     cfg = write_config(tmp_path, "late.yaml", study=study, pruning={"scope": "language"})
@@ -429,8 +429,8 @@ def test_the_authors_code_end_to_end_beside_the_papers_text(run_copy, tmp_path):
     remaining-weights schedule per tensor from the dense network, the larger prunable
     set, masks not enforced, the authors' high-magnitude and coin-flip random masks; and
     the comparison with the paper-text run."""
-    from lxmert_lth.checkpoints import CheckpointMeta
-    from lxmert_lth.masks import remaining_schedule_mask
+    from lxmert_lth.core.checkpoints import CheckpointMeta
+    from lxmert_lth.pruning.single_weights import remaining_schedule_mask
 
     shutil.copytree(run_copy / RESULTS, run_copy / "results-base", symlinks=True)
     authors = {"ranking": "per_tensor", "schedule": "remaining", "prunable_set": "authors",

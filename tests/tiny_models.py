@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import torch
 
-from lxmert_lth import families
-from lxmert_lth.modeling import small_config
+from lxmert_lth.models import families
+from lxmert_lth.models.modeling import small_config
 
 ARCH = {name: {"family": name, **f.tiny_arch} for name, f in families.FAMILIES.items()}
 

@@ -1,7 +1,7 @@
 """Snakemake script: a WordPiece tokenizer of the pre-training questions."""
 
-from lxmert_lth.harness import run_job
-from lxmert_lth.stages.pretraining import build_tokenizer
+from lxmert_lth.workflow.harness import run_job
+from lxmert_lth.workflow.stages.pretraining import build_tokenizer
 
 run_job(
     snakemake,

@@ -1,7 +1,7 @@
 """Snakemake script: several runs' scores side by side (table and figure)."""
 
-from lxmert_lth.harness import run_job
-from lxmert_lth.stages.reports import compare_runs
+from lxmert_lth.workflow.harness import run_job
+from lxmert_lth.workflow.stages.reports import compare_runs
 
 out, p = snakemake.output, snakemake.params
 run_job(

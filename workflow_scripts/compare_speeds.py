@@ -1,7 +1,7 @@
 """Snakemake script: the compared runs' tickets by CPU speed-up and accuracy."""
 
-from lxmert_lth.harness import run_job
-from lxmert_lth.stages.reports import compare_speeds
+from lxmert_lth.workflow.harness import run_job
+from lxmert_lth.workflow.stages.reports import compare_speeds
 
 run_job(
     snakemake,

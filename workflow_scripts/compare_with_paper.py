@@ -1,7 +1,7 @@
 """Snakemake script: reproduced vs published numbers (CSV and Markdown)."""
 
-from lxmert_lth.harness import run_job
-from lxmert_lth.stages.reports import compare_with_paper
+from lxmert_lth.workflow.harness import run_job
+from lxmert_lth.workflow.stages.reports import compare_with_paper
 
 p = snakemake.params
 run_job(

@@ -1,7 +1,7 @@
 """Snakemake script: bottom-up-attention TSVs -> one HDF5 feature file (streamed)."""
 
-from lxmert_lth.harness import run_job
-from lxmert_lth.stages.data import convert_features
+from lxmert_lth.workflow.harness import run_job
+from lxmert_lth.workflow.stages.data import convert_features
 
 run_job(
     snakemake,

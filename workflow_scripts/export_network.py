@@ -1,8 +1,8 @@
 """Snakemake script: a trained network as a save_pretrained directory."""
 
-from lxmert_lth.harness import run_job
-from lxmert_lth.network import Network
-from lxmert_lth.stages.export import export_network
+from lxmert_lth.core.network import Network
+from lxmert_lth.workflow.harness import run_job
+from lxmert_lth.workflow.stages.export import export_network
 
 run_job(
     snakemake,

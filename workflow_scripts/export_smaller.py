@@ -1,8 +1,8 @@
 """Snakemake script: a heads_neurons subnetwork without its pruned heads and neurons."""
 
-from lxmert_lth.harness import run_job
-from lxmert_lth.network import Network
-from lxmert_lth.stages.export import export_smaller
+from lxmert_lth.core.network import Network
+from lxmert_lth.workflow.harness import run_job
+from lxmert_lth.workflow.stages.export import export_smaller
 
 run_job(
     snakemake,

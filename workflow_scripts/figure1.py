@@ -1,7 +1,7 @@
 """Snakemake script: Figure 1 (PNG and PDF)."""
 
-from lxmert_lth.harness import run_job
-from lxmert_lth.stages.reports import figure1
+from lxmert_lth.workflow.harness import run_job
+from lxmert_lth.workflow.stages.reports import figure1
 
 p = snakemake.params
 run_job(

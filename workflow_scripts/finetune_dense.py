@@ -1,8 +1,8 @@
 """Snakemake script: theta_0 of a seed (pretrained weights + an answer head initialised with
 the seed), fine-tuned into its dense network."""
 
-from lxmert_lth.harness import run_job
-from lxmert_lth.stages.finetuning import (
+from lxmert_lth.workflow.harness import run_job
+from lxmert_lth.workflow.stages.finetuning import (
     FinetuneOutputs,
     JobOptions,
     Scoring,
@@ -21,9 +21,9 @@ run_job(
         out.theta0,
         p.prunable_modules,
         p.answer_head,
-        p.get("prunable_set", "linear_weights"),
-        p.get("scope", "all"),
-        p.get("family"),
+        snakemake.config["pruning"]["prunable_set"],
+        snakemake.config["pruning"]["scope"],
+        snakemake.config["model"].get("family"),
     ),
     outputs=FinetuneOutputs(
         out.model,

@@ -1,7 +1,7 @@
 """Snakemake script: the user's pretrained model -> a save_pretrained directory."""
 
-from lxmert_lth.harness import run_job
-from lxmert_lth.stages.pretraining import import_pretrained
+from lxmert_lth.workflow.harness import run_job
+from lxmert_lth.workflow.stages.pretraining import import_pretrained
 
 p = snakemake.params.pretrained
 run_job(

@@ -1,7 +1,7 @@
 """Snakemake script: the index of the image files a family that reads pixels reads."""
 
-from lxmert_lth.harness import run_job
-from lxmert_lth.stages.data import index_images
+from lxmert_lth.workflow.harness import run_job
+from lxmert_lth.workflow.stages.data import index_images
 
 folder = snakemake.input.get("folder")  # VQA v2: the COCO files of the questions' images
 run_job(

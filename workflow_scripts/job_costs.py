@@ -1,7 +1,7 @@
 """Snakemake script: the run's costs by rule, and the paper configuration's at its rate."""
 
-from lxmert_lth.harness import run_job
-from lxmert_lth.stages.reports import job_costs
+from lxmert_lth.workflow.harness import run_job
+from lxmert_lth.workflow.stages.reports import job_costs
 
 run_job(
     snakemake,

@@ -1,7 +1,7 @@
 """Snakemake script: every mask's sparsity per module of the model (CSV, summary, figure)."""
 
-from lxmert_lth.harness import run_job
-from lxmert_lth.stages.analysis import module_sparsity
+from lxmert_lth.workflow.harness import run_job
+from lxmert_lth.workflow.stages.analysis import module_sparsity
 
 out, p = snakemake.output, snakemake.params
 run_job(

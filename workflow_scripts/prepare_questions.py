@@ -1,7 +1,7 @@
 """Snakemake script: easy-VQA -> the workflow's question files and answer vocabulary."""
 
-from lxmert_lth.harness import run_job
-from lxmert_lth.stages.data import prepare_questions
+from lxmert_lth.workflow.harness import run_job
+from lxmert_lth.workflow.stages.data import prepare_questions
 
 run_job(
     snakemake,

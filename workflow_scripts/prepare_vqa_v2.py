@@ -1,7 +1,7 @@
 """Snakemake script: VQA v2 (official or LXMERT files) -> question files and answers."""
 
-from lxmert_lth.harness import run_job
-from lxmert_lth.stages.data import prepare_vqa_v2
+from lxmert_lth.workflow.harness import run_job
+from lxmert_lth.workflow.stages.data import prepare_vqa_v2
 
 run_job(
     snakemake,

@@ -1,7 +1,7 @@
 """Snakemake script: pre-train the embedded default's model (save_pretrained directory)."""
 
-from lxmert_lth.harness import run_job
-from lxmert_lth.stages.pretraining import pretrain
+from lxmert_lth.workflow.harness import run_job
+from lxmert_lth.workflow.stages.pretraining import pretrain
 
 run_job(
     snakemake,

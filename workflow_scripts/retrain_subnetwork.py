@@ -1,10 +1,14 @@
 """Snakemake script: make a subnetwork's mask, rewind theta_0 under it, and retrain it."""
 
-from lxmert_lth.harness import run_job
-from lxmert_lth.kinds import PruningOptions
-from lxmert_lth.network import Network
-from lxmert_lth.stages.finetuning import FinetuneOutputs, JobOptions, Scoring, TrainingData
-from lxmert_lth.stages.subnetworks import MaskSources, SubnetworkOutputs, retrain_subnetwork
+from lxmert_lth.core.network import Network
+from lxmert_lth.core.options import PruningOptions
+from lxmert_lth.workflow.harness import run_job
+from lxmert_lth.workflow.stages.finetuning import FinetuneOutputs, JobOptions, Scoring, TrainingData
+from lxmert_lth.workflow.stages.subnetworks import (
+    MaskSources,
+    SubnetworkOutputs,
+    retrain_subnetwork,
+)
 
 inp, out, p = snakemake.input, snakemake.output, snakemake.params
 run_job(

@@ -1,7 +1,7 @@
 """Snakemake script: Table 1 (CSV and Markdown)."""
 
-from lxmert_lth.harness import run_job
-from lxmert_lth.stages.reports import table1
+from lxmert_lth.workflow.harness import run_job
+from lxmert_lth.workflow.stages.reports import table1
 
 p = snakemake.params
 run_job(

@@ -2,8 +2,8 @@
 
 import os
 
-from lxmert_lth.harness import run_job
-from lxmert_lth.stages.reports import ticket_speed
+from lxmert_lth.workflow.harness import run_job
+from lxmert_lth.workflow.stages.speed import ticket_speed
 
 results = snakemake.config["results"]
 run_job(

@@ -1,7 +1,7 @@
 """Snakemake script: every network's training curves, the overview and the PDF."""
 
-from lxmert_lth.harness import run_job
-from lxmert_lth.stages.reports import training_curves
+from lxmert_lth.workflow.harness import run_job
+from lxmert_lth.workflow.stages.reports import training_curves
 
 p = snakemake.params
 out = snakemake.output

@@ -1,0 +1,72 @@
+"""The configuration's ``pruning`` section as one typed value (``PruningOptions``).
+
+Its defaults are the schema's (``schemas/config.schema.yaml``, the one place they are
+written): a key left out of a section gets the schema's value, a key the schema does not
+know is an error.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+from lxmert_lth.core.schema import load_schema
+
+
+@dataclass(frozen=True)
+class PruningOptions:
+    """``pruning`` of the configuration (docs/configuration.md, "pruning")."""
+
+    step: int
+    ranking: str
+    random: str
+    prunable_modules: str | None
+    schedule: str
+    high: str
+    enforce_masks: bool
+    prunable_set: str
+    scope: str
+    granularity: str
+    structure_ranking: str
+    n_of_m: tuple[int, int]  # (N, M)
+
+    @classmethod
+    def of(cls, section: Mapping | PruningOptions) -> PruningOptions:
+        """From a configuration's ``pruning`` section; keys left out get the schema's
+        defaults; a key the schema does not know, or a required one missing, is an error."""
+        if isinstance(section, cls):
+            return section
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(section) - names)
+        if unknown:
+            raise KeyError(f"pruning.{unknown[0]}: not a pruning option")
+        values = {**_schema_defaults(), **section}
+        missing = sorted(names - set(values))
+        if missing:
+            raise KeyError(f"pruning.{missing[0]}: required")
+        group = values["n_of_m"]
+        if isinstance(group, Mapping):  # the configuration's {n, m}
+            group = {**_n_of_m_defaults(), **group}
+            group = (group["n"], group["m"])
+        return cls(**{n: values[n] for n in names} | {"n_of_m": tuple(group)})
+
+    @property
+    def n_of_m_sparsity(self) -> float:
+        """The one sparsity of N:M masks: 100 x (1 - N / M)."""
+        n, m = self.n_of_m
+        return 100 * (m - n) / m
+
+
+@functools.cache
+def _schema_defaults() -> dict:
+
+    props = load_schema()["properties"]["pruning"]["properties"]
+    return {k: v["default"] for k, v in props.items() if "default" in v}
+
+
+@functools.cache
+def _n_of_m_defaults() -> dict:
+
+    props = load_schema()["properties"]["pruning"]["properties"]["n_of_m"]["properties"]
+    return {k: v["default"] for k, v in props.items()}

@@ -1,0 +1,191 @@
+"""Subnetwork kinds: one declared class per kind, one registry entry each.
+
+A kind says, in one place, which files its mask is made from (``sources``), how the mask
+is made from them (``make``), which pruning options it depends on (``params``: the rerun
+triggers of its jobs, so that changing one kind's option reruns that kind only), where
+its rewound weights come from, whether it is a control of the ticket, and its label and
+style in tables and figures (docs/method.md, "What the workflow does" and "The
+choices"). The ticket and its direct comparisons (high, random) ask the configuration's
+granularity (``lxmert_lth.pruning.granularities``) what they mean there.
+
+A new kind is a class here, its entry in ``KINDS``, its name in the schema's
+``study.kinds`` enum and its paragraph in docs/method.md. Nothing here imports torch or
+the mask maths at import time: the Snakefile reads the registry to build the DAG.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import ClassVar
+
+from lxmert_lth.core.network import LATE, MASK, TRAINED, Network
+from lxmert_lth.core.options import PruningOptions
+from lxmert_lth.pruning import granularities
+from lxmert_lth.pruning.granularities.base import Made, Sources, dense, load, ticket
+
+# Seeds of a subnetwork's own draws: the random mask's, and apart from it the others'.
+HIGH_SEED_OFFSET = 300
+SHUFFLE_SEED_OFFSET = 500
+REINIT_SEED_OFFSET = 700
+
+
+def draw_seed(network: Network) -> int:
+    """The seed of a subnetwork's own draws (its random mask)."""
+    return network.seed * 1000 + network.sparsity
+
+
+def reinit_seed(network: Network) -> int:
+    """The seed of a reinitialised ticket's fresh weights."""
+    return draw_seed(network) + REINIT_SEED_OFFSET
+
+
+class Kind:
+    """One kind of subnetwork. ``shapes`` are the prunable tensors' shapes, ``files`` the
+    sources' paths by role, ``meta`` theta_0's checkpoint metadata."""
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+    colour: ClassVar[str]
+    marker: ClassVar[str]
+    # A control of the IMP ticket (its trained weights are kept only when asked).
+    control: ClassVar[bool] = True
+    # Where its rewound weights come from: theta_0, the dense network's early weights
+    # (LATE), or fresh draws of the prunable tensors ("fresh").
+    rewind_from: ClassVar[str] = "theta0"
+
+    @property
+    def style(self) -> tuple[str, str]:
+        return self.colour, self.marker
+
+    def sources(self, network: Network, options: PruningOptions, study: Mapping) -> Sources:
+        """Role -> (network, which of its files: TRAINED, MASK or LATE)."""
+        return {"reference": (ticket(network), MASK)}
+
+    def make(
+        self, network: Network, shapes: Mapping, files: Mapping[str, str],
+        options: PruningOptions, meta,
+    ) -> Made:  # fmt: skip
+        """The mask and how it was made (written beside it)."""
+        raise NotImplementedError
+
+    def params(self, options: PruningOptions, study: Mapping) -> dict:
+        """The options its jobs depend on beyond the shared ones."""
+        return granularities.of(options).params(options)
+
+
+class Low(Kind):
+    """The IMP ticket: the lowest-magnitude weights (or structures) pruned level by level."""
+
+    name, label, colour, marker, control = "low", "low-magnitude", "tab:blue", "o", False
+
+    def sources(self, network, options, study):
+        return granularities.of(options).low_sources(network, options, study)
+
+    def make(self, network, shapes, files, options, meta):
+        return granularities.of(options).low(shapes, files, network.sparsity, options, meta)
+
+    def params(self, options, study):
+        return granularities.of(options).low_params(options)
+
+
+class High(Kind):
+    name, label, colour, marker = "high", "high-magnitude", "tab:orange", "s"
+
+    def sources(self, network, options, study):
+        return granularities.of(options).high_sources(network, options, study)
+
+    def make(self, network, shapes, files, options, meta):
+        seed = draw_seed(network) + HIGH_SEED_OFFSET
+        return granularities.of(options).high(network, shapes, files, options, meta, seed)
+
+    def params(self, options, study):
+        return granularities.of(options).high_params(options)
+
+
+class Random(Kind):
+    name, label, colour, marker = "random", "random", "tab:green", "^"
+
+    def sources(self, network, options, study):
+        return granularities.of(options).random_sources(network, options, study)
+
+    def make(self, network, shapes, files, options, meta):
+        granularity = granularities.of(options)
+        return granularity.random(network, shapes, files, options, meta, draw_seed(network))
+
+    def params(self, options, study):
+        return {"random": options.random, **super().params(options, study)}
+
+
+class OneShot(Kind):
+    """The ticket's sparsity pruned in one shot from the dense network."""
+
+    name, label, colour, marker = "oneshot", "one-shot magnitude", "tab:purple", "D"
+
+    def sources(self, network, options, study):
+        return {"trained": (dense(network, study), TRAINED)}
+
+    def make(self, network, shapes, files, options, meta):
+        one_shot = replace(options, schedule="original")
+        low = granularities.of(options).low
+        mask, how = low(shapes, files, network.sparsity, one_shot, meta)
+        return mask, how | {"one_shot": True}
+
+    def params(self, options, study):
+        return {"ranking": options.ranking, **super().params(options, study)}
+
+
+class Shuffled(Kind):
+    """The ticket with its pruning moved at random, keeping what the granularity keeps."""
+
+    name, label, colour, marker = "shuffled", "shuffled ticket", "tab:brown", "v"
+
+    def make(self, network, shapes, files, options, meta):
+        seed = draw_seed(network) + SHUFFLE_SEED_OFFSET
+        return granularities.of(options).shuffled(shapes, files, options, meta, seed)
+
+
+class Reinit(Kind):
+    """The ticket's mask on fresh draws of the prunable weights."""
+
+    name, label, colour, marker = "reinit", "reinitialised ticket", "tab:pink", "P"
+    rewind_from = "fresh"
+
+    def make(self, network, shapes, files, options, meta):
+        how = {"mask_of": files["reference"], "reinit_seed": reinit_seed(network)}
+        return load(files["reference"]), how
+
+    def params(self, options, study):
+        return {}
+
+
+class Late(Kind):
+    """The ticket's mask on the dense network's weights after a few steps."""
+
+    name, label, colour, marker = "late", "late-rewound ticket", "tab:cyan", "X"
+    rewind_from = LATE
+
+    def sources(self, network, options, study):
+        return {"reference": (ticket(network), MASK), "late": (dense(network, study), LATE)}
+
+    def make(self, network, shapes, files, options, meta):
+        return load(files["reference"]), {"mask_of": files["reference"], "late": files["late"]}
+
+    def params(self, options, study):
+        return {"late_rewind_step": study["late_rewind_step"]}
+
+
+# In the order of tables and figures.
+KINDS: dict[str, Kind] = {
+    k.name: k for k in (Low(), High(), Random(), OneShot(), Shuffled(), Reinit(), Late())
+}
+# The controls of the ticket.
+CONTROL_KINDS = tuple(name for name, kind in KINDS.items() if kind.control)
+
+
+def get(name: str) -> Kind:
+    try:
+        return KINDS[name]
+    except KeyError:
+        known = ", ".join(KINDS)
+        raise KeyError(f"{name!r} is not a kind of subnetwork (known: {known})") from None

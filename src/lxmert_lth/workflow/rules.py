@@ -1,0 +1,432 @@
+"""What the rules (``rules/*.smk``) read of one configuration: paths, rerun triggers,
+inputs, resource requests, the IMP chain's priorities and the targets.
+
+``rules/common.smk`` builds one ``Rules`` from the validated configuration (schema
+defaults filled in) and hands its methods to the rules as input functions, params and
+resources, so that every decision about the DAG is here, in tested Python, and the rules
+stay glue. Nothing here imports torch: the Snakefile's parse reads it.
+
+Params are rerun triggers: Snakemake compares them as written, so every value that
+changes a job's result reaches it here, and a value at its default is left out where the
+paper's runs were made without it (they keep their params, so nothing reruns).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Mapping
+
+from snakemake.exceptions import WorkflowError
+
+from lxmert_lth.core.grid import dense_network, networks, scored_split, theta0_seed
+from lxmert_lth.core.network import (
+    DENSE_FOLDER,
+    LATE,
+    MASK,
+    SUBNETWORK_FOLDER,
+    THETA0_FILE,
+    TRAINED,
+    Network,
+)
+from lxmert_lth.core.options import PruningOptions
+from lxmert_lth.data.images import memory_bytes
+from lxmert_lth.models import families
+from lxmert_lth.pruning import chain, granularities, kinds
+from lxmert_lth.workflow import resources as memory
+from lxmert_lth.workflow.checks import family_of, prunable_pattern
+
+# The benchmark file of every benchmarked job, by the rule's name (the jobs' own paths).
+BENCHMARKS = {
+    "extract_features": "extract_features.tsv",
+    "index_images": "index_images.tsv",
+    "pretrain": "pretrain.tsv",
+    "prepare_vqa_v2": "prepare_vqa_v2.tsv",
+    "convert_features": "convert_features.tsv",
+    "import_pretrained": "import_pretrained.tsv",
+    "finetune_dense": "seed{seed}/finetune_dense.tsv",
+    "retrain": "seed{seed}/retrain_{kind}{sparsity}.tsv",
+}
+SPLITS = ("train", "val", "test")
+
+
+def canonical(value):
+    """A configuration value with its mappings' keys sorted: reordering keys in a YAML
+    file changes no result and must not rerun anything."""
+    if isinstance(value, Mapping):
+        return {k: canonical(value[k]) for k in sorted(value)}
+    return value
+
+
+def size_of(*paths) -> int:
+    """Bytes of the files and folders that exist (0 for one not written yet: a job's
+    resources are computed again once its inputs are there)."""
+    total = 0
+    for path in paths:
+        if os.path.isdir(path):
+            for folder, _, files in os.walk(path):
+                total += sum(os.path.getsize(os.path.join(folder, f)) for f in files)
+        elif os.path.exists(path):
+            total += os.path.getsize(path)
+    return total
+
+
+class Rules:
+    """The rules' view of one validated configuration."""
+
+    def __init__(self, config: Mapping):
+        self.config = config
+        self.results = config["results"]
+        self.study = config["study"]
+        self.pruning = config["pruning"]
+        self.options = PruningOptions.of(self.pruning)
+        self.execution = config["execution"]
+        self.dataset = config["dataset"]["name"]
+        self.family = family_of(config)
+        # The labelled split scored locally: easy-VQA's test split; for VQA v2 minival.
+        self.scored = scored_split(self.dataset)
+        # The dense fine-tunes write the late-rewinding point only when the late control
+        # is asked for (turning it on reruns them, and so the study after them).
+        self.writes_late = "late" in self.study["kinds"]
+        self.levels = chain.levels(self.study, self.pruning)
+
+    # --- paths ------------------------------------------------------------------------
+    def res(self, *parts: str) -> str:
+        """A path under the results folder."""
+        return os.path.join(self.results, *parts)
+
+    def dense(self, name: str) -> str:
+        """A file of the dense network of seed {seed}."""
+        return self.res(DENSE_FOLDER, name)
+
+    def subnetwork(self, name: str) -> str:
+        """A file of the subnetwork {kind}{sparsity} of seed {seed}."""
+        return self.res(SUBNETWORK_FOLDER, name)
+
+    def network_file(self, network: Network, name: str) -> str:
+        return self.res(network.folder, name)
+
+    def theta0(self, seed="{seed}") -> str:
+        """theta_0 of a seed's dense network (the one place its path is made)."""
+        return self.res(THETA0_FILE.format(seed=seed))
+
+    def logfile(self, *parts: str) -> str:
+        return self.res("logs", *parts)
+
+    def benchfile(self, *parts: str) -> str:
+        return self.res("benchmarks", *parts)
+
+    def recordfile(self, *parts: str) -> str:
+        """What decided a job's digits (``runtime.numerics.record``): a log, not an output."""
+        return self.res("records", *parts)
+
+    def late_file(self) -> str:
+        """The dense network after study.late_rewind_step optimizer steps (late control)."""
+        return f"step{self.study['late_rewind_step']}.safetensors"
+
+    def late_output(self) -> dict:
+        """The late control's rewind point, an output of the dense job only when asked."""
+        return {"late": self.dense(self.late_file())} if self.writes_late else {}
+
+    def file_of(self, what: str) -> str:
+        """A network's file by what a mask is made from (``core.network``)."""
+        names = {TRAINED: "model.safetensors", MASK: "mask.safetensors"}
+        return names[what] if what != LATE else self.late_file()
+
+    def resume_folder(self, wildcards) -> str:
+        """Resumable training state of a job: beside, never among, its declared outputs."""
+        return self.res(".resume", Network.from_wildcards(wildcards).folder)
+
+    # --- rerun triggers (params) ------------------------------------------------------
+    def config_params(self, name: str):
+        """A configuration section as params, keys sorted."""
+        return canonical(self.config[name])
+
+    def numerics_params(self) -> dict:
+        """The numerics of a job that computes with torch (they change its digits); the
+        harness pins them before torch loads."""
+        return {k: self.execution[k] for k in ("cpu_numerics", "deterministic")}
+
+    def finetune_params(self) -> dict:
+        """Everything that changes a fine-tuning result."""
+        execution = self.execution
+        return {
+            "recipe": self.config_params("finetune"),
+            "torch_threads": execution["train_threads"],
+            "max_length": self.config["tokenizer"]["max_length"],
+            "device": execution["device"],
+            "precision": execution["precision"],
+            "tf32": execution["tf32"],
+            "scored_split": self.scored.name,
+            "evaluation": self.config_params("evaluation"),
+            **self.numerics_params(),
+        }
+
+    def theta0_params(self) -> dict:
+        """What theta_0 depends on beyond its inputs: which weights are prunable (its
+        metadata), the answer head, the family and, for the dense job, the late rewind
+        step; the authors' options only when set."""
+        params = {
+            "prunable_modules": prunable_pattern(self.config),
+            "answer_head": self.config["theta0"]["answer_head"],
+        }
+        if self.family.name != families.DEFAULT:
+            params["family"] = self.family.name
+        for key, paper in (("prunable_set", "linear_weights"), ("scope", "all")):
+            if self.pruning[key] != paper:
+                params[key] = self.pruning[key]
+        if self.writes_late:
+            params["late_rewind_step"] = self.study["late_rewind_step"]
+        return params
+
+    def mask_params(self, wildcards) -> dict:
+        """The pruning options a kind's subnetwork depends on: its kind's own
+        (``pruning.kinds``), and enforce_masks only when off."""
+        params = kinds.get(wildcards.kind).params(self.options, self.study)
+        if not self.options.enforce_masks:
+            params["enforce_masks"] = False
+        return params
+
+    # --- inputs -----------------------------------------------------------------------
+    def visual_input(self) -> str:
+        """What the family reads of every image: region features, or an index of the
+        image files for a family that reads pixels."""
+        if self.family.visual_input == "pixels":
+            return self.res("features/images.json")
+        return self.res("features/regions.h5")
+
+    def image_index_inputs(self) -> dict:
+        """easy-VQA's images ship in its package; VQA v2's are the questions' COCO files."""
+        if self.dataset == "easy_vqa":
+            return {}
+        splits = {s: self.res(f"data/{s}.json") for s in SPLITS}
+        return {**splits, "folder": self.config["images"]["folder"]}
+
+    def training_data(self) -> dict:
+        return {
+            **{s: self.res(f"data/{s}.json") for s in SPLITS},
+            "answers": self.res("data/answers.json"),
+            "features": self.visual_input(),
+            # The embedded default trains its own tokenizer; VQA v2 uses the pretrained one's.
+            "tokenizer": self.res("tokenizer" if self.dataset == "easy_vqa" else "pretrained"),
+        }
+
+    def vqa_v2_files(self) -> dict:
+        """The question/answer files named in the configuration (inputs: edits rerun)."""
+        dataset = self.config["dataset"]
+        files = dataset[dataset["format"]]
+        return {k: v for k, v in files.items() if isinstance(v, str)}
+
+    @staticmethod
+    def local_paths(*values) -> list:
+        """The values that are local files or directories (hub ids are not inputs)."""
+        return [v for v in values if v and os.path.exists(v)]
+
+    def server_results(self, wildcards=None) -> dict:
+        """EvalAI result files the user dropped in {results}/evalai/seedS/NETWORK.json, by
+        network folder."""
+        found = {}
+        for network in networks(self.study):
+            path = self.res("evalai", f"{network.folder}.json")
+            if os.path.exists(path):
+                found[network.folder] = path
+        return found
+
+    def mask_sources(self, wildcards) -> dict:
+        """The files the mask of subnetwork {kind}{sparsity} is made from."""
+        network = Network.from_wildcards(wildcards)
+        sources = chain.mask_sources(network, self.pruning, self.study)
+        return {
+            role: self.network_file(source, self.file_of(what))
+            for role, (source, what) in sources.items()
+        }
+
+    def theta0_of(self, wildcards) -> str:
+        """theta_0 of a subnetwork: its dense network's (study.dense_seed: the shared one)."""
+        return self.theta0(theta0_seed(Network.from_wildcards(wildcards), self.study))
+
+    def first_theta0(self) -> str:
+        """A theta_0 the run makes (the first seed's dense network's): the model's size."""
+        return self.theta0(dense_network(self.study["seeds"][0], self.study).seed)
+
+    def exported_model(self, wildcards) -> str:
+        """The trained weights of the network to export (the controls' only if kept)."""
+        network = Network.from_folder(wildcards.network)
+        study = self.study
+        if network not in chain.fine_tunes(study, self.pruning):
+            raise WorkflowError(
+                f"export/{network.folder}: not a network of this study (seeds "
+                f"{study['seeds']}, kinds {study['kinds']}, sparsities {study['sparsities']} "
+                "and the IMP levels they need); exporting it would train it first"
+            )
+        if network.kind in kinds.CONTROL_KINDS and not study["keep_control_weights"]:
+            raise WorkflowError(
+                f"{network.folder}: the trained weights of the controls are not kept; set "
+                "study.keep_control_weights: true (its job then runs again) to export it"
+            )
+        return self.network_file(network, "model.safetensors")
+
+    def smaller_inputs(self, wildcards) -> dict:
+        """A heads_neurons subnetwork's trained weights and mask (export_smaller)."""
+        if not granularities.of(self.options).removes_structures:
+            raise WorkflowError(
+                f"export/{wildcards.network}-smaller: only a network of whole heads and "
+                "neurons can be made smaller (pruning.granularity heads_neurons, not "
+                f"{self.options.granularity})"
+            )
+        network = Network.from_folder(wildcards.network)
+        if network.is_dense:
+            raise WorkflowError(
+                f"export/{wildcards.network}-smaller: the dense network has no mask"
+            )
+        return {
+            "model": self.exported_model(wildcards),
+            "mask": self.network_file(network, "mask.safetensors"),
+        }
+
+    def speed_inputs(self, wildcards=None) -> dict:
+        """ticket_speed: theta_0 and every mask of the first seed, the scores, and what a
+        network needs to answer the scored split."""
+        seed = self.study["seeds"][0]
+        data = self.training_data()
+        return {
+            "theta0": self.first_theta0(),
+            "masks": [
+                self.network_file(n, "mask.safetensors")
+                for n in networks(self.study)
+                if n.seed == seed and not n.is_dense
+            ],
+            "scores": self.res("scores.csv"),
+            "questions": data[self.scored.name],
+            **{k: data[k] for k in ("answers", "features", "tokenizer")},
+        }
+
+    # --- the IMP chain ----------------------------------------------------------------
+    def chain_priority(self, wildcards) -> int:
+        """A fine-tune's level on the longest chain of fine-tunes after it: the IMP chain
+        never waits behind the controls."""
+        return self.levels.get(Network.from_wildcards(wildcards), 0)
+
+    def kinds_with_weights(self) -> str:
+        """The kinds whose retrained weights are kept (a wildcard constraint)."""
+        if self.study["keep_control_weights"]:
+            return "|".join(kinds.KINDS)
+        return "|".join(k.name for k in kinds.KINDS.values() if not k.control)
+
+    # --- resources: GPUs, memory, and wall time for cluster jobs ----------------------
+    def gpu_job_resources(self, stage: str) -> dict:
+        """Resources of a training job. ``runtime`` (minutes) scales with the epochs and
+        the size of the training questions, doubled on each retry (``--retries``)."""
+        epochs = self.config[stage]["epochs"]
+        estimate = self.execution["runtime"]
+        per_mb = estimate[f"{stage}_s_per_mb"]
+
+        def runtime(wildcards, input, attempt):
+            size_mb = os.path.getsize(input.train) / 2**20 if os.path.exists(input.train) else 1
+            minutes = estimate["startup_min"] + epochs * size_mb * per_mb / 60
+            return int(math.ceil(minutes * 2 ** (attempt - 1)))
+
+        return {
+            "gpu": self.execution["gpus_per_job"],
+            "mem_mb": self.training_memory,
+            "runtime": runtime,
+        }
+
+    def visual_memory_bytes(self, path: str) -> int:
+        """A training job's images in memory: the features' file, or an index's pixels."""
+        if not self.config["features"]["in_memory"] or not os.path.exists(path):
+            return 0
+        return memory_bytes(path)
+
+    def training_memory(self, wildcards, input, attempt) -> int:
+        """MB a training job asks for: execution.mem_mb when set, else derived from its
+        starting checkpoint, question files and features (``workflow.resources``)."""
+        if self.execution["mem_mb"]:
+            return self.execution["mem_mb"] * 2 ** (attempt - 1)
+        splits = [input[s] for s in SPLITS if s in input.keys()]
+        # theta_0, or the pretrained model the dense job makes it from; none for pre-training.
+        start = input.get("theta0", input.get("pretrained"))
+        return memory.training_mem_mb(
+            size_of(start) if start else 0,
+            size_of(*splits),
+            self.visual_memory_bytes(input.features),
+            self.config["features"]["in_memory"],
+            self.execution["loader_workers"],
+            attempt,
+        )
+
+    def model_memory(self, wildcards, input, attempt) -> int:
+        """MB of a job that loads and writes a model: a hub id (no local file) counts as
+        the family's base model (fp32)."""
+        return memory.model_job_mem_mb(
+            size_of(*input) or 4 * self.family.base_parameters, attempt=attempt
+        )
+
+    def speed_memory(self, wildcards, input, attempt) -> int:
+        """ticket_speed: one network at a time beside theta_0's file (small ones together,
+        ``reporting.timing.INTERLEAVE_BYTES``)."""
+        return memory.model_job_mem_mb(size_of(input.theta0), copies=3, attempt=attempt)
+
+    def questions_memory(self, wildcards, input, attempt) -> int:
+        """MB of a job that reads question and annotation files."""
+        return memory.questions_job_mem_mb(size_of(*input), attempt)
+
+    def index_memory(self, wildcards, input, attempt) -> int:
+        """index_images reads the question files (VQA v2), never the images' bytes."""
+        splits = [input[s] for s in SPLITS if s in input.keys()]
+        return memory.questions_job_mem_mb(size_of(*splits), attempt)
+
+    def costs_memory(self, wildcards, input, attempt) -> int:
+        """job_costs counts the question files' records (VQA v2: 389 MiB of JSON)."""
+        return memory.questions_job_mem_mb(size_of(*input.questions), attempt)
+
+    # --- targets ----------------------------------------------------------------------
+    def all_score_files(self) -> list[str]:
+        return [self.network_file(n, "scores.json") for n in networks(self.study)]
+
+    def all_mask_files(self) -> list[str]:
+        return [
+            self.network_file(n, "mask.safetensors") for n in networks(self.study) if not n.is_dense
+        ]
+
+    def all_kept_models(self) -> list[str]:
+        """The trained weights the study keeps: dense, the tickets, and the controls' when
+        study.keep_control_weights (asked for here, so turning it on reruns them)."""
+        kept = re.compile(self.kinds_with_weights())
+        return [
+            self.network_file(n, "model.safetensors")
+            for n in networks(self.study)
+            if n.is_dense or kept.fullmatch(n.kind)
+        ]
+
+    def trained_networks(self) -> list[Network]:
+        """Every network the run trains (the asked ones and the IMP levels they need)."""
+        return sorted(chain.fine_tunes(self.study, self.pruning))
+
+    @staticmethod
+    def network_labels(network: Network) -> dict:
+        """A network's labels in the report (its tables sort and filter by them)."""
+        return {
+            "seed": str(network.seed),
+            "kind": network.kind,
+            "sparsity": f"{network.sparsity:02d}",
+        }
+
+    def benchmarked_jobs(self) -> list[tuple[str, str]]:
+        """(label, benchmark file) of every benchmarked job of this run: the data and model
+        jobs by rule, the training jobs by rule and kind."""
+        if self.family.visual_input == "pixels":
+            images = "index_images"
+        else:
+            images = "extract_features" if self.dataset == "easy_vqa" else "convert_features"
+        if self.dataset == "easy_vqa":
+            once = [images, "pretrain"]
+        else:
+            once = ["prepare_vqa_v2", images, "import_pretrained"]
+        jobs = [(name, self.benchfile(BENCHMARKS[name])) for name in once]
+        for network in self.trained_networks():
+            name = "finetune_dense" if network.is_dense else "retrain"
+            label = name if network.is_dense else f"retrain {network.kind}"
+            jobs.append((label, self.benchfile(BENCHMARKS[name].format(**network.row()))))
+        return jobs

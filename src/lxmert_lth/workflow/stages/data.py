@@ -1,0 +1,104 @@
+"""Stages of ``rules/data.smk``: questions, answers, region features and the index of
+image files, from easy-VQA (the embedded default) or from the user's VQA v2 files. None
+of them imports torch."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from lxmert_lth.core.io import write_json
+from lxmert_lth.data import easyvqa
+from lxmert_lth.data.bottom_up_attention import convert_tsvs
+from lxmert_lth.data.features import FeatureWriter
+from lxmert_lth.data.images import Processing, coco_images, write_index
+from lxmert_lth.data.questions import build_answer_vocab, load_questions, subsample
+from lxmert_lth.data.vqa_v2 import check_labelled, lxmert_splits, official_splits
+
+log = logging.getLogger("lxmert_lth")
+
+
+def prepare_questions(outputs: Mapping[str, str], dataset: Mapping) -> None:
+    """easy-VQA -> train/val/test/pretrain question files and the answer vocabulary."""
+    splits = easyvqa.splits(
+        dataset["val_fraction"], dataset["split_seed"], dataset["max_questions"]
+    )
+    answers = build_answer_vocab(splits["train"], dataset["min_answer_count"])
+    write_splits(outputs, splits, answers)
+
+
+def prepare_vqa_v2(outputs: Mapping[str, str], dataset: Mapping) -> None:
+    """VQA v2 (official or LXMERT files) -> train/val/test question files and answers."""
+    if dataset["format"] == "official":
+        spec = dataset["official"]
+        splits, answers = official_splits(spec, spec["min_answer_count"], spec["minival_images"])
+    else:
+        splits, answers = lxmert_splits(dataset["lxmert"])
+    limits, seed = dataset["max_questions"], dataset["split_seed"]
+    splits = {name: subsample(records, limits[name], seed) for name, records in splits.items()}
+    for name in ("train", "val"):
+        check_labelled(splits[name], f"{name} split")
+    write_splits(outputs, splits, answers)
+
+
+def write_splits(outputs: Mapping[str, str], splits: Mapping[str, list], answers: list) -> None:
+    """The one writer of question files (``outputs[split]``) and ``outputs["answers"]``."""
+    for name, records in splits.items():
+        images = len({q["image_id"] for q in records})
+        log.info("%s: %d questions on %d images", name, len(records), images)
+        write_json(outputs[name], records)
+    write_json(outputs["answers"], {"answers": answers})
+    log.info("%d answers", len(answers))
+
+
+def extract_features(out_h5: str, dtype: str) -> None:
+    """Region features of every easy-VQA image (train and test) into one HDF5 file."""
+    images = easyvqa.images()
+    with FeatureWriter(
+        out_h5,
+        len(images),
+        easyvqa.NUM_REGIONS,
+        easyvqa.FEATURE_DIM,
+        "easy-vqa shape featuriser v1",
+        dtype,
+    ) as writer:
+        for image_id, path in tqdm(images.items(), desc="features", mininterval=2):
+            with Image.open(path) as im:
+                pixels = np.asarray(im.convert("RGB"))
+            feats, boxes = easyvqa.featurise_image(pixels)
+            writer.add(image_id, feats, boxes, pixels.shape[0], pixels.shape[1])
+    log.info(
+        "%d images, %d regions x %d features", len(images), easyvqa.NUM_REGIONS, easyvqa.FEATURE_DIM
+    )
+
+
+def convert_features(tsvs: list[str], out_h5: str, dtype: str, num_boxes: int) -> None:
+    """Bottom-up-attention TSVs -> one HDF5 feature file, streamed."""
+    convert_tsvs(tsvs, out_h5, num_boxes, dtype)
+
+
+def index_images(
+    out_json: str,
+    processing: Mapping,
+    questions: list[str] | None = None,
+    folder: str | None = None,
+) -> None:
+    """The index of image files a family that reads pixels reads (``lxmert_lth.data.images``):
+    every easy-VQA image (``questions`` None), or the COCO files of the questions' images
+    under ``folder``; a missing file stops the job naming it."""
+    how = Processing(**processing)
+    if questions is None:
+        paths = easyvqa.images()
+        root = os.path.commonpath(list(paths.values()))
+        images = {i: os.path.relpath(p, root) for i, p in paths.items()}
+        write_index(out_json, root, images, "easy_vqa", how)
+    else:
+        ids = sorted({str(q["image_id"]) for path in questions for q in load_questions(path)})
+        write_index(out_json, folder, coco_images(ids), "coco", how)
+        root, images = folder, ids
+    log.info("%d images under %s, resized as %s", len(images), root, how)

@@ -1,0 +1,220 @@
+"""Stages of ``rules/reports.smk``: every network's scores in one CSV, Table 1, Figure 1,
+and (paper configuration) the comparison with the published numbers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from lxmert_lth.core.io import atomic_path, read_json
+from lxmert_lth.core.network import Network
+from lxmert_lth.data.evalai import read_result
+from lxmert_lth.pruning.chain import fine_tunes
+from lxmert_lth.reporting.costs import write_costs
+from lxmert_lth.reporting.curves import write_curves
+from lxmert_lth.reporting.report import (
+    SERVER_COLUMNS,
+    build_comparison,
+    build_runs_table,
+    build_server_table,
+    build_table1,
+    plot_figure1,
+    plot_runs,
+    write_comparison,
+    write_table,
+)
+from lxmert_lth.reporting.speed import compare, plot_compare
+from lxmert_lth.runtime.numerics import processor
+from lxmert_lth.workflow import plan
+
+log = logging.getLogger("lxmert_lth")
+
+
+def collect_scores(score_files: list[str], out_csv: str) -> None:
+    rows = [read_json(p) for p in score_files]
+    frame = pd.DataFrame(rows).sort_values(["kind", "sparsity", "seed"])
+    with atomic_path(out_csv) as tmp:
+        frame.to_csv(tmp, index=False)
+    log.info("%d scores", len(frame))
+
+
+def server_rows(files: Mapping[str, str]) -> pd.DataFrame:
+    """EvalAI results, one file per network (its folder, e.g. 'seed0/low50' -> path), as
+    rows of (kind, sparsity, seed, phase, accuracies)."""
+    rows = [
+        {**Network.from_folder(folder).row(), "phase": phase, **metrics}
+        for folder, path in files.items()
+        for phase, metrics in read_result(path).items()
+    ]
+    return pd.DataFrame(rows, columns=SERVER_COLUMNS)
+
+
+def table1(
+    scores_csv: str,
+    out_csv: str,
+    out_md: str,
+    sparsity: int,
+    kinds: list[str],
+    dataset: str,
+    split: str,
+    server_files: Mapping[str, str],
+    out_html: str | None = None,
+    family: str | None = None,
+) -> None:
+    """Table 1: test-dev/test-std columns from EvalAI results when the user has dropped
+    them in; otherwise the local ``split`` per answer type, as the caption says."""
+    scores = pd.read_csv(scores_csv)
+    seeds = sorted(scores.seed.unique().tolist())
+    if server_files:
+        table = build_server_table(server_rows(server_files), sparsity, kinds, family)
+        caption = (
+            f"Table 1 ({dataset}, EvalAI test-dev and test-std): VQA accuracy (%) of the dense "
+            f"network and of {sparsity}%-sparse subnetworks rewound to theta_0 and retrained; "
+            f"mean ± sample std over the seeds with a result file ({len(server_files)} files)."
+        )
+    else:
+        table = build_table1(scores, sparsity, kinds, family)
+        caption = (
+            f"Table 1 ({dataset}, {split} split): VQA accuracy (%) of the dense network and of "
+            f"{sparsity}%-sparse subnetworks rewound to theta_0 and retrained; mean ± sample "
+            f"std over seeds {seeds}. A dash: the split has no question of that type."
+        )
+        if dataset == "vqa_v2":
+            caption += (
+                " These are local minival scores: no EvalAI result files were found, so the "
+                "test-dev/test-std columns of the paper are not shown."
+            )
+    write_table(table, out_csv, out_md, caption, out_html)
+
+
+def compare_with_paper(
+    scores_csv: str,
+    out_csv: str,
+    out_md: str,
+    kinds: list[str],
+    split: str,
+    server_files: Mapping[str, str],
+    out_html: str | None = None,
+) -> None:
+    """Reproduced vs the paper's numbers (Table 1 and the authors' minival report)."""
+    scores = pd.read_csv(scores_csv)
+    table = build_comparison(scores, server_rows(server_files), kinds, split)
+    caption = (
+        "Reproduced vs published: test-dev/test-std against the paper's Table 1 (50% "
+        "sparsity; a dash where no EvalAI result file was given), and the local "
+        f"{split} score against the authors' per-sparsity minival report, both by LXMERT's "
+        "own rule (the predicted answer's soft score in the label: lxmert_minival). "
+        "Reproduced: mean ± sample std over seeds."
+    )
+    write_comparison(table, out_csv, out_md, caption, out_html)
+
+
+def figure1(
+    scores_csv: str, png: str, pdf: str, kinds: list[str], dataset: str, split: str
+) -> None:
+    plot_figure1(
+        pd.read_csv(scores_csv),
+        kinds,
+        png,
+        pdf,
+        f"Figure 1 ({dataset}, {split}): accuracy vs. sparsity, mean ± std over seeds",
+    )
+
+
+def compare_runs(
+    score_files: Mapping[str, str],
+    out_csv: str,
+    out_md: str,
+    png: str,
+    pdf: str,
+    sparsity: int,
+    split: str,
+    out_html: str | None = None,
+) -> None:
+    """Several runs side by side (label -> its scores.csv): a table and a figure."""
+    runs = {label: pd.read_csv(path) for label, path in score_files.items()}
+    for label, scores in runs.items():
+        log.info("%s: %d scores from %s", label, len(scores), score_files[label])
+    caption = (
+        f"Runs compared ({split} split, overall VQA accuracy %, mean ± sample std over "
+        f"seeds): {', '.join(f'{k} = {v}' for k, v in score_files.items())}. 'pruned' is the "
+        f"share of the prunable weights the masks labelled {sparsity}% actually prune."
+    )
+    write_table(build_runs_table(runs, sparsity), out_csv, out_md, caption, out_html)
+    plot_runs(runs, png, pdf, f"Runs compared ({split}): accuracy vs. sparsity")
+
+
+def training_curves(
+    histories: Mapping[str, str],
+    scores: Mapping[str, str],
+    pngs: Mapping[str, str],
+    overview_png: str,
+    pdf: str,
+    kinds: list[str],
+    split: str,
+    pretrained: str | None,
+    pretraining_png: str | None,
+) -> None:
+    """Every trained network's curves (by folder), the overview, the PDF of them all and,
+    for the embedded default, the pre-training's (its folder's pretraining_history.json)."""
+
+    write_curves(
+        histories,
+        pngs,
+        overview_png,
+        pdf,
+        kinds,
+        split,
+        scores=scores,
+        pretraining=f"{pretrained}/pretraining_history.json" if pretrained else None,
+        pretraining_png=pretraining_png,
+    )
+    log.info("curves of %d networks", len(histories))
+
+
+def job_costs(
+    labels: list[str],
+    files: list[str],
+    csv_path: str,
+    md_path: str,
+    html_path: str,
+    config: Mapping,
+    paper_config: str,
+    device: str,
+) -> None:
+    """The run's costs by rule, and the paper configuration's at this run's rate."""
+
+    paper = plan.load_config(Path(paper_config), plan.SCHEMA)
+    if device == "auto":
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    where = f"the CPU ({processor()})" if device == "cpu" else device
+    write_costs(
+        labels,
+        files,
+        csv_path,
+        md_path,
+        html_path,
+        run=plan.finetune_work(config),
+        paper=plan.finetune_work(paper),
+        paper_finetunes=len(fine_tunes(paper["study"], paper["pruning"])),
+        device=where,
+    )
+    log.info("costs of %d jobs", len(files))
+
+
+def compare_speeds(speed_files: Mapping[str, str], outputs: Mapping[str, str]) -> None:
+    """The runs' tickets (low-magnitude) by measured CPU speed-up and accuracy."""
+
+    frame = compare({label: pd.read_csv(path) for label, path in speed_files.items()})
+    caption = (
+        "The runs' tickets (low-magnitude, first seed's masks; accuracy the mean over seeds) "
+        "by their measured CPU speed-up over each run's dense network (each run's "
+        f"benchmarks/speed.md): {', '.join(f'{k} = {v}' for k, v in speed_files.items())}."
+    )
+    write_table(frame.round(3), outputs["csv"], outputs["md"], caption)
+    plot_compare(frame, outputs["png"], outputs["pdf"], "Tickets: accuracy vs. CPU speed-up")
