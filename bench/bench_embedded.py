@@ -6,15 +6,13 @@ Prints the DAG's wall time, the sum of its jobs' times (from Snakemake's own log
 share of the machine's time spent in model compute: the sum over jobs of the seconds
 inside forward and backward passes, optimizer steps and prediction (each training job
 logs its total), divided by cores x wall time. Writes the same as ``run_summary.json`` in
-the work folder, with the commit and the machine, for ``bench/update_readme.py``.
+the work folder, with the commit and the machine, for ``tools/update_readme.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import re
 import subprocess
 import sys
@@ -24,6 +22,9 @@ from datetime import datetime
 from pathlib import Path
 
 import yaml
+
+from lxmert_lth.runtime import numerics
+from lxmert_lth.workflow.launch import run_snakemake
 
 ROOT = Path(__file__).resolve().parent.parent
 STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ [\d:]+ \d{4})\]$")
@@ -51,16 +52,6 @@ def compute_seconds(logs: Path) -> float:
     return total
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        names = [ln for ln in Path("/proc/cpuinfo").read_text().splitlines() if "model name" in ln]
-        cpu = names[0].split(":", 1)[1].strip() if names else cpu
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, default=None)
@@ -75,11 +66,8 @@ def main() -> int:
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="lxmert-lth-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
-           "--directory", str(workdir), "--configfile", *map(str, args.configfile),
-           "--cores", str(args.cores)]  # fmt: skip
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = run_snakemake(workdir, "--cores", str(args.cores), configfiles=args.configfile)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         print(proc.stderr[-4000:], file=sys.stderr)
@@ -117,7 +105,7 @@ def main() -> int:
         "compute_s": round(compute, 1),
         "compute_share": round(compute / (args.cores * wall), 3),
         "commit": commit + ("+changes" if dirty else ""),
-        "machine": machine(),
+        "machine": numerics.machine(),
         "date": datetime.now().strftime("%Y-%m-%d"),
         "results": str(results),
     }

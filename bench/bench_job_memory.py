@@ -29,8 +29,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
 BASE = {"hidden_size": 768, "num_attention_heads": 12, "intermediate_size": 3072,
         "l_layers": 9, "x_layers": 5, "r_layers": 5, "max_position_embeddings": 512,
         "dropout": 0.1}  # fmt: skip
@@ -41,12 +42,21 @@ RECIPE = {"epochs": 1, "batch_size": 32, "lr": 5e-5, "warmup_ratio": 0.1,
 
 def prepare(workdir: Path) -> Path:
     """The test configuration's data, features and tokenizer; returns its results."""
-    from conftest import TEST_CONFIG, load_config, snakemake
+    from lxmert_lth.workflow.launch import TEST_CONFIG, run_snakemake
 
-    results = load_config()["results"]
+    results = test_config()["results"]
     targets = [f"{results}/{t}" for t in ("tokenizer", "features/regions.h5", "data/test.json")]
-    snakemake(workdir, "--cores", "2", *targets, configfile=TEST_CONFIG)
+    proc = run_snakemake(workdir, "--cores", "2", *targets, configfiles=[TEST_CONFIG])
+    if proc.returncode != 0:
+        sys.exit(proc.stderr[-4000:])
     return workdir / results
+
+
+def test_config() -> dict:
+    """The test suite's small configuration, as written."""
+    from lxmert_lth.workflow.launch import TEST_CONFIG
+
+    return yaml.safe_load(TEST_CONFIG.read_text())
 
 
 def write_theta0(res: Path, arch: dict, out: Path) -> None:
@@ -148,15 +158,13 @@ def main() -> int:
     if args.child:
         print(json.dumps(child(json.loads(args.child))))
         return 0
-    from conftest import load_config
-
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="lxmert-lth-memory-"))
     res = prepare(workdir)
     data = {k: str(res / f"data/{k}.json") for k in ("train", "val", "test", "answers")}
     data |= {"features": str(res / "features/regions.h5"), "tokenizer": str(res / "tokenizer")}
     base, small = workdir / "theta0-base.safetensors", workdir / "theta0-small.safetensors"
     write_theta0(res, BASE, base)
-    write_theta0(res, load_config()["model"], small)
+    write_theta0(res, test_config()["model"], small)
     few = questions(res, 256, workdir / "train-256.json")
     many = questions(res, 100_000, workdir / "train-100k.json")
     jobs = {

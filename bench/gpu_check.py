@@ -33,6 +33,7 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import bench_loader  # noqa: E402  (beside this script)
 import torch  # noqa: E402
 from transformers import LxmertConfig, LxmertForQuestionAnswering  # noqa: E402
 
@@ -43,8 +44,6 @@ from lxmert_lth.runtime.devices import autocast, configure_cuda  # noqa: E402
 from lxmert_lth.training.optim import bert_adam, clip_gradients  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "bench"))
-import bench_loader  # noqa: E402
 
 # (paper size on CUDA, small size on the CPU)
 SIZES = {

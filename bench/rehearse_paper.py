@@ -32,17 +32,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from lxmert_lth.models.families import FAMILIES
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench")]
 CAPS = {"train": 256, "val": 128, "test": 256}
-
-
-# The class and configuration of each family's published checkpoint (what a user brings).
-PUBLISHED = {
-    "lxmert": ("LxmertForPreTraining", {}),
-    "visualbert": ("VisualBertForPreTraining", {"visual_embedding_dim": 2048}),
-    "vilt": ("ViltForMaskedLM", {}),
-}
 
 
 def write_pretrained(folder: Path, family: str = "lxmert") -> Path:
@@ -59,13 +52,21 @@ def write_pretrained(folder: Path, family: str = "lxmert") -> Path:
     vocab += [f"piece{i}" for i in range(30_522 - len(vocab))]
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
     BertTokenizerFast(vocab_file=str(folder / "vocab.txt")).save_pretrained(folder)
-    import transformers
-
     torch.manual_seed(0)
-    cls, kwargs = PUBLISHED[family]
-    config = families.get(family).config_class()(**kwargs)
-    getattr(transformers, cls)(config).save_pretrained(folder)
+    found = families.get(family)
+    # The published base architecture, with its own answer count.
+    config = found.base_config(found.num_answers(found.config_class()()))
+    found.published_class()(config).save_pretrained(folder)
     return folder
+
+
+def run(workdir: Path, *args: str, **kwargs) -> None:
+    """The workflow in ``workdir``; stops the rehearsal with Snakemake's message if it fails."""
+    from lxmert_lth.workflow.launch import run_snakemake
+
+    proc = run_snakemake(workdir, *args, **kwargs)
+    if proc.returncode != 0:
+        sys.exit(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-6000:]}")
 
 
 def write_tsv(path: Path, image_ids: list[str]) -> None:
@@ -223,7 +224,7 @@ def main() -> int:
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--report-only", action="store_true",
                         help="report on the rehearsal already in --workdir")  # fmt: skip
-    parser.add_argument("--family", choices=sorted(PUBLISHED), default="lxmert")
+    parser.add_argument("--family", choices=sorted(FAMILIES), default="lxmert")
     args = parser.parse_args()
     if args.report_only:
         res = args.workdir / "results-paper"
@@ -232,7 +233,6 @@ def main() -> int:
         return 0
     from bench_prepare_vqa_v2 import write_official
 
-    from conftest import snakemake
     from lxmert_lth.models import families
     from lxmert_lth.workflow import plan
 
@@ -248,8 +248,8 @@ def main() -> int:
     config = rehearsal_config(workdir, official, pretrained, visual, args.family)
     res = workdir / "results-paper"
     # The questions first (at full size): the TSV (or folder) then holds their images.
-    snakemake(workdir, "--cores", str(args.cores), "results-paper/data/test.json",
-              configfile=config, timeout=3600)  # fmt: skip
+    run(workdir, "--cores", str(args.cores), "results-paper/data/test.json",
+        configfiles=[config], timeout=3600)  # fmt: skip
     images = sorted(
         {q["image_id"] for s in CAPS for q in json.loads((res / f"data/{s}.json").read_text())}
     )
@@ -257,7 +257,7 @@ def main() -> int:
     took = time.perf_counter() - start
     print(f"inputs written in {took:.0f} s: {len(images)} images in {visual}")
     start = time.perf_counter()
-    snakemake(workdir, "--cores", str(args.cores), configfile=config, timeout=7200)
+    run(workdir, "--cores", str(args.cores), configfiles=[config], timeout=7200)
     print(f"DAG in {time.perf_counter() - start:.0f} s (after the question files)\n")
     rows = report(res)
     print_table(rows)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+from lxmert_lth.workflow.launch import TEST_CONFIG, run_snakemake
+
 ROOT = Path(__file__).resolve().parent.parent
-TEST_CONFIG = ROOT / "tests" / "config" / "test.yaml"
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
 def snakemake(
@@ -25,18 +23,7 @@ def snakemake(
     env: dict | None = None,
 ) -> subprocess.CompletedProcess:
     """Run the workflow in ``workdir`` (its own results and .snakemake state)."""
-    cmd = [
-        *SNAKEMAKE,
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(configfile),
-        *args,
-    ]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    proc = run_snakemake(workdir, *args, configfiles=[configfile], timeout=timeout, env=env)
     if check and proc.returncode != 0:
         raise AssertionError(
             f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-6000:]}"

@@ -36,7 +36,7 @@ def test_comparing_with_a_folder_that_does_not_exist_says_so(tmp_path):
 
     (tmp_path / "a").mkdir()
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "compare_runs.py"), str(tmp_path / "a"),
+        [sys.executable, str(ROOT / "tools" / "compare_runs.py"), str(tmp_path / "a"),
          str(tmp_path / "missing")],
         capture_output=True, text=True,
     )  # fmt: skip

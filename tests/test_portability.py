@@ -2,7 +2,7 @@
 family's pre-training and fine-tuning with both optimizers, evaluation, the masks of every
 granularity, a masked retrain, the smaller network, the featuriser, a report's statistics)
 run natively and under qemu-user as an AMD EPYC-Rome and an Intel Skylake must give the
-same digests (bench/numerics_probe.py; docs/method.md, "The same digits on every
+same digests (tools/numerics_probe.py; docs/method.md, "The same digits on every
 processor"). qemu-user is installed when missing and the test runs as root, as the SLURM
 test installs SLURM; elsewhere it says why it is skipped."""
 
@@ -19,7 +19,7 @@ from conftest import ROOT
 from lxmert_lth.runtime import numerics
 
 pytestmark = pytest.mark.slow
-PROBE = ROOT / "bench" / "numerics_probe.py"
+PROBE = ROOT / "tools" / "numerics_probe.py"
 
 
 def _qemu() -> str:

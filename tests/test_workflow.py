@@ -38,7 +38,7 @@ def test_the_outputs_are_the_committed_ones_on_this_machine(test_run):
     """Every output of the test configuration, digest for digest, as committed (made on
     another machine, lxmert_lth.runtime.numerics): portable CPU numerics give the same digits on
     every x86-64 processor with AVX2. A change that moves an output on purpose rewrites
-    the file: python bench/compare_runs.py --write-digests tests/config/test.digests.json
+    the file: python tools/compare_runs.py --write-digests tests/config/test.digests.json
     <workdir>/results-test."""
     expected, their_record = read_digest_file(DIGESTS)
     problems = compare_with_digests(test_run / RESULTS, expected)

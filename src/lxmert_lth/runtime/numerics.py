@@ -22,7 +22,7 @@ vector square root, which is not correctly rounded and whose digits differ betwe
 processors on every MKL branch; the workflow takes its square roots with :func:`sqrt`
 instead (the optimizer's, ``lxmert_lth.training.optim``: the only one on the path). With the
 thread counts fixed (``execution.*_threads``), the outputs are then the same on every such
-machine (``bench/numerics_probe.py`` checks it against emulated processors). ``native``
+machine (``tools/numerics_probe.py`` checks it against emulated processors). ``native``
 leaves the libraries to choose, for speed; its outputs follow the processor. Elsewhere
 than x86-64 (Apple silicon, ARM servers) the pins do not apply and the record says so.
 
@@ -137,6 +137,11 @@ def processor() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def machine() -> str:
+    """The processor, its count of CPUs and the operating system, as benchmarks record it."""
+    return f"{processor()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}"
 
 
 def commit() -> str | None:

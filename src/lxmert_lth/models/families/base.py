@@ -26,7 +26,7 @@ class Family:
     # (features/images.json, lxmert_lth.data.images).
     visual_input: str = "regions"
     # The smallest architecture of the family (hidden 16, two heads, two layers; the
-    # ``model`` keys): the tests' networks and bench/numerics_probe.py's.
+    # ``model`` keys): the tests' networks and tools/numerics_probe.py's.
     tiny_arch: Mapping
     # Anatomy. The default prunable pattern (pruning.prunable_modules when unset): module
     # names whose nn.Linear weights are prunable; the scopes (pruning.scope: one part).
@@ -64,6 +64,11 @@ class Family:
     def pretraining_class(self):
         """The model the embedded default pre-trains and a pretrained checkpoint loads as."""
         raise NotImplementedError
+
+    def published_class(self):
+        """The class of the published checkpoint a user brings: ``load_pretrained`` reads
+        a folder as it (the pre-training model, whose encoder theta_0 takes)."""
+        return self.pretraining_class()
 
     def small_config(self, vocab_size: int, feature_dim: int, num_answers: int, arch: Mapping):
         """The embedded default's architecture (``model`` in the configuration)."""

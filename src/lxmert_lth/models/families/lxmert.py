@@ -145,7 +145,7 @@ class Lxmert(Family):
             config = self.config_class()
             config = config.from_pretrained(config_source) if config_source else config()
             return model_from_original(source, config)
-        return from_pretrained(self.pretraining_class(), source)
+        return from_pretrained(self.published_class(), source)
 
 
 # --- the original code's checkpoint (airsplay/lxmert's model_LXRT.pth) -------------------

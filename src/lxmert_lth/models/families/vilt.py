@@ -109,11 +109,14 @@ class Vilt(AnsweringPretraining, Family):
     def load_pretrained(self, source: str, config_source: str | None = None):
         """A hub id or a ``save_pretrained`` folder of a ViLT (``dandelin/vilt-b32-mlm``,
         or a question-answering checkpoint); its encoder is what theta_0 takes."""
-        from transformers import ViltForMaskedLM
-
         if str(source).endswith(".pth"):
             raise InputError(f"{source}: ViLT is read from a hub id or a folder")
-        return from_pretrained(ViltForMaskedLM, source)
+        return from_pretrained(self.published_class(), source)
+
+    def published_class(self):
+        from transformers import ViltForMaskedLM
+
+        return ViltForMaskedLM
 
 
 VILT = Vilt()

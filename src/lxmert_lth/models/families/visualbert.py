@@ -85,11 +85,14 @@ class VisualBert(AnsweringPretraining, Family):
     def load_pretrained(self, source: str, config_source: str | None = None):
         """A hub id or a ``save_pretrained`` folder of a VisualBERT (pre-training or
         question-answering checkpoint); its encoder is what theta_0 takes."""
-        from transformers import VisualBertForPreTraining
-
         if str(source).endswith(".pth"):
             raise InputError(f"{source}: VisualBERT is read from a hub id or a folder")
-        return from_pretrained(VisualBertForPreTraining, source)
+        return from_pretrained(self.published_class(), source)
+
+    def published_class(self):
+        from transformers import VisualBertForPreTraining
+
+        return VisualBertForPreTraining
 
 
 VISUALBERT = VisualBert()

@@ -1,14 +1,14 @@
 """Which of the authors' departures from the paper matter: each option of
 ``configs/authors_code.yaml`` alone on top of the paper's text, at Table 1's sparsity.
 
-    python bench/run_authors_options.py WORKDIR [--cores 2]
+    python studies/run_authors_options.py WORKDIR [--cores 2]
 
-WORKDIR is a work folder of ``bench/run_studies.py`` (its ``results`` is the embedded
+WORKDIR is a work folder of ``studies/run_studies.py`` (its ``results`` is the embedded
 default, its ``results-authors`` every option at once). Each option runs in
 WORKDIR/results-option-NAME from the default's data and pretraining, at 50 % only
 (``study.sparsities: [50]``); ``authors_options.md`` then sets low, high and random at
 50 % side by side for: the paper's text, each option alone, all of them. For
-``bench/update_readme.py --studies WORKDIR``. The embedded default copies its
+``tools/update_readme.py --studies WORKDIR``. The embedded default copies its
 pretrained answer head (``config.yaml``), so the head's row draws it at random instead.
 """
 
@@ -20,9 +20,10 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
-from run_studies import ROOT, commit, run_snakemake, seed_folder
+from run_studies import ROOT, run_study, seed_folder
 
 from lxmert_lth.reporting.report import build_runs_table
+from lxmert_lth.runtime import numerics
 
 ALL = yaml.safe_load((ROOT / "configs" / "authors_code.yaml").read_text())
 # Each option alone, as the section and value configs/authors_code.yaml sets.
@@ -59,7 +60,7 @@ def main() -> int:
         config = work / "options" / f"{slug(name)}.yaml"
         config.write_text(yaml.safe_dump(overlay, sort_keys=False))
         seed_folder(work / "results", work / folder)
-        times[name] = run_snakemake(work, [config], work / f"option_{slug(name)}.log", args.cores)
+        times[name] = run_study(work, [config], work / f"option_{slug(name)}.log", args.cores)
         print(f"{name:28s} {times[name]:8.1f} s", flush=True)
         runs[name] = work / folder
     runs["all of them"] = work / "results-authors"
@@ -78,7 +79,9 @@ def main() -> int:
         "mean ± sample std over seeds 0, 1, 2, masks labelled 50 %"
     )
     (work / "authors_options.md").write_text(caption + "\n\n" + out.to_markdown(index=False) + "\n")
-    (work / "authors_options.json").write_text(json.dumps({"commit": commit(), "seconds": times}))
+    (work / "authors_options.json").write_text(
+        json.dumps({"commit": numerics.commit(), "seconds": times})
+    )
     print((work / "authors_options.md").read_text())
     return 0
 

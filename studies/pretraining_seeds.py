@@ -1,7 +1,7 @@
 """Is the embedded default's grounding robust, or luck? Rerun its study with other
 pretraining seeds and report the spread.
 
-    python bench/bench_pretraining_seeds.py [--seeds 1 2 3] [--workdir DIR]
+    python studies/pretraining_seeds.py [--seeds 1 2 3] [--workdir DIR]
         [--configfile configs/visualbert.yaml] [--pretrain-only]
 
 For each pretraining seed (``pretrain.seed``), runs the embedded default's DAG from
@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import pandas as pd
 import yaml
+
+from lxmert_lth.workflow.launch import run_snakemake
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,12 +42,8 @@ def run(
     folder.mkdir(parents=True, exist_ok=True)
     configfile = folder / "config.yaml"
     configfile.write_text(yaml.safe_dump(config, sort_keys=False))
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
-           "--directory", str(folder), "--configfile", str(configfile),
-           "--cores", str(cores)]  # fmt: skip
-    if pretrain_only:
-        cmd.append(f"{config['results']}/pretrained")
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    targets = [f"{config['results']}/pretrained"] if pretrain_only else []
+    proc = run_snakemake(folder, "--cores", str(cores), *targets, configfiles=[configfile])
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-4000:])
     results = folder / config["results"]

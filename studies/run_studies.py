@@ -2,7 +2,7 @@
 the authors' code against the paper's text, and the scope ablation; or, with
 ``--set granularities``, the pruning granularities.
 
-    python bench/run_studies.py --base RESULTS [--set studies|granularities]
+    python studies/run_studies.py --base RESULTS [--set studies|granularities]
         [--workdir DIR] [--cores 2]
 
 RESULTS is a finished run of the embedded default (e.g. the ``results`` folder that
@@ -14,7 +14,7 @@ controls, authors_code, scope/language, scope/vision, scope/cross_modality and
 scope/compare (``--set granularities``: granularity/heads_neurons,
 granularity/heads_neurons_separate, granularity/n_of_m, then granularities over n_of_m's
 folder). Prints each run's wall time and writes ``studies.json`` or ``granularities.json``
-(commit, machine, times) for ``bench/update_readme.py --studies WORKDIR`` or
+(commit, machine, times) for ``tools/update_readme.py --studies WORKDIR`` or
 ``--granularities WORKDIR``.
 """
 
@@ -23,14 +23,15 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import yaml
-from bench_embedded import machine
+
+from lxmert_lth.runtime import numerics
+from lxmert_lth.workflow.launch import DEFAULT_CONFIG, run_snakemake
 
 ROOT = Path(__file__).resolve().parent.parent
 # Each run: configuration files over config.yaml (a comparison over the run whose folder
@@ -71,23 +72,17 @@ def seed_folder(base: Path, folder: Path) -> None:
             shutil.copytree(base / name, folder / name, symlinks=True)
 
 
-def run_snakemake(work: Path, configs: list[Path], log_path: Path, cores: int) -> float:
+def run_study(work: Path, configs: list[Path], log_path: Path, cores: int) -> float:
     """``snakemake --configfile config.yaml CONFIGS...`` in ``work``; seconds taken."""
     # Not "code": the seeded data and pretraining were made by the base run, whose
     # workflow may lie in another folder (a clone), which Snakemake counts as changed code.
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
-           "--directory", str(work), "--cores", str(cores),
-           "--rerun-triggers", "mtime", "params", "input", "software-env",
-           "--configfile", str(ROOT / "config.yaml"), *map(str, configs)]  # fmt: skip
+    triggers = ["--rerun-triggers", "mtime", "params", "input", "software-env"]
     start = time.monotonic()
-    with open(log_path, "w") as log:
-        subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT)
+    proc = run_snakemake(work, "--cores", str(cores), *triggers,
+                         configfiles=[DEFAULT_CONFIG, *configs], log=log_path)  # fmt: skip
+    if proc.returncode != 0:
+        sys.exit(f"snakemake failed ({proc.returncode}): see {log_path}")
     return round(time.monotonic() - start, 1)
-
-
-def commit() -> str:
-    return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                          capture_output=True, text=True).stdout.strip()  # fmt: skip
 
 
 def main() -> int:
@@ -109,9 +104,10 @@ def main() -> int:
         seed_folder(args.base, folder)
         log = work / f"{study.replace('/', '_')}.log"
         files = [ROOT / "configs" / f"{name}.yaml" for name in configs]
-        times[study] = run_snakemake(work, files, log, args.cores)
+        times[study] = run_study(work, files, log, args.cores)
         print(f"{study:36s} {times[study]:8.1f} s  -> {folder}", flush=True)
-    summary = {"commit": commit(), "machine": machine(), "cores": args.cores, "seconds": times}
+    summary = {"commit": numerics.commit(), "machine": numerics.machine(), "cores": args.cores,
+               "seconds": times}  # fmt: skip
     (work / f"{args.set}.json").write_text(json.dumps(summary, indent=2))
     print(f"work folder: {work}")
     return 0

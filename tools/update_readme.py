@@ -1,7 +1,7 @@
 """Write the results in README.md and docs/results.md from a run of
 ``bench/bench_embedded.py``.
 
-    python bench/update_readme.py WORKDIR [--studies STUDIES_WORKDIR]
+    python tools/update_readme.py WORKDIR [--studies STUDIES_WORKDIR]
         [--granularities GRANULARITIES_WORKDIR] [--families-only]
 
 Takes Table 1 (``table1.md``), the per-module sparsity (``module_sparsity.md``) and
@@ -11,10 +11,10 @@ the README's headline (Table 1 and Figure 1) and the results block of docs/resul
 (the same, with the per-module sparsity and the share of model compute), each between its
 markers. The numbers shown are then those of that run.
 
-With ``--studies``, a work folder of ``bench/run_studies.py``: the controls' Table 1 and
+With ``--studies``, a work folder of ``studies/run_studies.py``: the controls' Table 1 and
 Figure 1, the authors' code against the paper's text and the scope ablation (tables and
 figures, copied to ``docs/``) go between the studies markers of docs/results.md. With
-``--granularities``, a work folder of ``bench/run_studies.py --set granularities``: the
+``--granularities``, a work folder of ``studies/run_studies.py --set granularities``: the
 granularities' accuracy against sparsity and their tickets' accuracy against the measured
 CPU speed-up (figures copied to ``docs/``) go between the granularities markers of the
 README and docs/results.md.
@@ -29,16 +29,16 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BEGIN = "<!-- results: written by bench/update_readme.py; do not edit by hand -->"
+BEGIN = "<!-- results: written by tools/update_readme.py; do not edit by hand -->"
 END = "<!-- end of results -->"
-STUDIES_BEGIN = "<!-- studies: written by bench/update_readme.py --studies; do not edit by hand -->"
+STUDIES_BEGIN = "<!-- studies: written by tools/update_readme.py --studies; do not edit by hand -->"
 STUDIES_END = "<!-- end of studies -->"
-HEADLINE_BEGIN = "<!-- headline: written by bench/update_readme.py; do not edit by hand -->"
+HEADLINE_BEGIN = "<!-- headline: written by tools/update_readme.py; do not edit by hand -->"
 HEADLINE_END = "<!-- end of headline -->"
-FAMILIES_BEGIN = "<!-- families: written by bench/update_readme.py; do not edit by hand -->"
+FAMILIES_BEGIN = "<!-- families: written by tools/update_readme.py; do not edit by hand -->"
 FAMILIES_END = "<!-- end of families -->"
 GRANULARITIES_BEGIN = (
-    "<!-- granularities: written by bench/update_readme.py --granularities; do not edit by hand -->"
+    "<!-- granularities: written by tools/update_readme.py --granularities; do not edit by hand -->"
 )
 GRANULARITIES_END = "<!-- end of granularities -->"
 # The run whose folder holds configs/granularities.yaml's comparison.
@@ -128,7 +128,7 @@ def granularities_section(
     text = "\n".join(
         [
             GRANULARITIES_BEGIN,
-            f"From `bench/run_studies.py --set granularities` at commit `{summary['commit']}` "
+            f"From `studies/run_studies.py --set granularities` at commit `{summary['commit']}` "
             f"on {summary['machine']} (`--cores {summary['cores']}`), each run starting from "
             f"the embedded default's data and pretraining ({took}).{retimed} {caption}",
             "",
@@ -211,7 +211,7 @@ def studies_section(work: Path) -> tuple[str, dict[str, Path]]:
     }
     lines = [
         STUDIES_BEGIN,
-        f"From `bench/run_studies.py` at commit `{summary['commit']}` on {summary['machine']} "
+        f"From `studies/run_studies.py` at commit `{summary['commit']}` on {summary['machine']} "
         f"(`--cores {summary['cores']}`), each run starting from the embedded default's data "
         "and pretraining above.",
     ]
@@ -222,10 +222,10 @@ def studies_section(work: Path) -> tuple[str, dict[str, Path]]:
         lines.append(f"![{key}]({doc_name})")
         figures[doc_name] = folder / figure
     options = work / "authors_options.md"
-    if options.exists():  # bench/run_authors_options.py
+    if options.exists():  # studies/run_authors_options.py
         caption, _, body = options.read_text().strip().partition("\n\n")
         lines += ["", f"**Which of the authors' options matter** "
-                  f"(`bench/run_authors_options.py`). {caption}:", "", body]  # fmt: skip
+                  f"(`studies/run_authors_options.py`). {caption}:", "", body]  # fmt: skip
     lines.append(STUDIES_END)
     return "\n".join(lines), figures
 

@@ -1,9 +1,9 @@
 """Compare two runs output by output: did they give the same outputs, and if not, what
 differed between them?
 
-    python bench/compare_runs.py RESULTS_A RESULTS_B
-    python bench/compare_runs.py --digests DIGESTS.json RESULTS
-    python bench/compare_runs.py --write-digests DIGESTS.json RESULTS
+    python tools/compare_runs.py RESULTS_A RESULTS_B
+    python tools/compare_runs.py --digests DIGESTS.json RESULTS
+    python tools/compare_runs.py --write-digests DIGESTS.json RESULTS
 
 Every output is reduced to a digest of its content (``lxmert_lth.workflow.digests``: safetensors
 by their tensors and parsed metadata, everything else byte for byte; logs, benchmarks,

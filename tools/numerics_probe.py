@@ -17,10 +17,10 @@ records every ATen operation it calls (a ``TorchDispatchMode``) with digests of 
 inputs and outputs, and the report names the operations that, given the same inputs,
 returned other outputs: the processor-dependent ones.
 
-    python bench/numerics_probe.py                      # native vs EPYC-Rome and Skylake
-    python bench/numerics_probe.py --trace --native     # what native numerics would change
-    python bench/numerics_probe.py --cpus Haswell-v1 --threads 1 --out probe.json
-    python bench/numerics_probe.py --quick              # the suite's: fewer steps
+    python tools/numerics_probe.py                      # native vs EPYC-Rome and Skylake
+    python tools/numerics_probe.py --trace --native     # what native numerics would change
+    python tools/numerics_probe.py --cpus Haswell-v1 --threads 1 --out probe.json
+    python tools/numerics_probe.py --quick              # the suite's: fewer steps
 
 Exit status 0 when every emulated processor gives the native digests, 1 otherwise, 2 when
 qemu-user is missing. tests/test_portability.py runs it. Findings: docs/method.md, "The same
