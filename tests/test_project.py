@@ -59,6 +59,12 @@ def test_snakefmt_is_clean():
     assert out.returncode == 0, out.stdout + out.stderr
 
 
+def test_ruff_is_clean():
+    for args in (["check", "."], ["format", "--check", "."]):
+        out = run(sys.executable, "-m", "ruff", *args)
+        assert out.returncode == 0, out.stdout + out.stderr
+
+
 def test_data_and_report_jobs_never_import_torch():
     """No job pays for imports it does not use: questions, features and reports are
     NumPy, h5py and pandas work, and importing torch and transformers takes about 2 s."""

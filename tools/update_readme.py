@@ -11,13 +11,14 @@ the README's headline (Table 1 and Figure 1) and the results block of docs/resul
 (the same, with the per-module sparsity and the share of model compute), each between its
 markers. The numbers shown are then those of that run.
 
-With ``--studies``, a work folder of ``studies/run_studies.py``: the controls' Table 1 and
-Figure 1, the authors' code against the paper's text and the scope ablation (tables and
-figures, copied to ``docs/``) go between the studies markers of docs/results.md. With
-``--granularities``, a work folder of ``studies/run_studies.py --set granularities``: the
-granularities' accuracy against sparsity and their tickets' accuracy against the measured
-CPU speed-up (figures copied to ``docs/``) go between the granularities markers of the
-README and docs/results.md.
+The model families' comparison, when the work folder holds one, goes between the families
+markers of docs/results.md. With ``--studies``, a work folder of ``studies/run_studies.py``:
+the controls' Table 1 and Figure 1, the authors' code against the paper's text and the scope
+ablation (tables and figures, copied to ``docs/``) go between the studies markers of
+docs/results.md. With ``--granularities``, a work folder of ``studies/run_studies.py --set
+granularities``: the granularities' accuracy against sparsity and their tickets' accuracy
+against the measured CPU speed-up (figures copied to ``docs/``) go between the granularities
+markers of docs/results.md. The README links to them (one line per finding).
 """
 
 from __future__ import annotations
@@ -101,12 +102,9 @@ def minutes(seconds: float) -> str:
     return f"{m} min {s:02d} s"
 
 
-def granularities_section(
-    work: Path, prefix: str, speed_table: bool = True
-) -> tuple[str, dict[str, Path]]:
+def granularities_section(work: Path) -> tuple[str, dict[str, Path]]:
     """The granularities side by side: accuracy against sparsity, and the tickets'
-    accuracy against their measured CPU speed-up (its table only with ``speed_table``:
-    the README has the figure); and the figures to copy into docs/."""
+    accuracy against their measured CPU speed-up; and the figures to copy into docs/."""
     summary = json.loads((work / "granularities.json").read_text())
     runs = work / GRANULARITY_COMPARISON
     caption, _, body = (runs / "runs.md").read_text().strip().partition("\n\n")
@@ -134,10 +132,13 @@ def granularities_section(
             "",
             body,
             "",
-            f"![Granularities: accuracy against sparsity]({prefix}granularities.png)",
+            "![Granularities: accuracy against sparsity](granularities.png)",
             "",
-            *([speed_caption, "", speed, ""] if speed_table else []),
-            f"![Granularities: accuracy against CPU speed-up]({prefix}granularities_speed.png)",
+            speed_caption,
+            "",
+            speed,
+            "",
+            "![Granularities: accuracy against CPU speed-up](granularities_speed.png)",
             GRANULARITIES_END,
         ]
     )
@@ -271,16 +272,12 @@ def main() -> int:
         )
         shutil.copyfile(results / "figure1.png", ROOT / "docs" / "figure1.png")
         print(f"README.md, docs/results.md and docs/figure1.png updated from {results}")
-    if families_section(args.workdir, summary, "x") is not None:
-        readme_text = replace_between(readme_text, FAMILIES_BEGIN, FAMILIES_END,
-                                      families_section(args.workdir, summary, "docs/families.png"),
-                                      str(readme))  # fmt: skip
-        page_text = replace_between(page_text, FAMILIES_BEGIN, FAMILIES_END,
-                                    families_section(args.workdir, summary, "families.png"),
-                                    str(page))  # fmt: skip
+    families = families_section(args.workdir, summary, "families.png")
+    if families is not None:
+        page_text = replace_between(page_text, FAMILIES_BEGIN, FAMILIES_END, families, str(page))
         shutil.copyfile(args.workdir / COMPARISON / "runs.png",
                         ROOT / "docs" / "families.png")  # fmt: skip
-        print("the model families updated (docs/families.png)")
+        print("the model families updated (docs/results.md, docs/families.png)")
     if args.studies:
         studies, figures = studies_section(args.studies)
         page_text = replace_between(page_text, STUDIES_BEGIN, STUDIES_END, studies, str(page))
@@ -288,17 +285,12 @@ def main() -> int:
             shutil.copyfile(source, ROOT / "docs" / name)
         print(f"docs/results.md studies and docs/{{{','.join(figures)}}} updated")
     if args.granularities:
-        for name, prefix in ((readme, "docs/"), (page, "")):
-            text, figures = granularities_section(args.granularities, prefix, name == page)
-            if name == readme:
-                readme_text = replace_between(readme_text, GRANULARITIES_BEGIN,
-                                              GRANULARITIES_END, text, str(readme))  # fmt: skip
-            else:
-                page_text = replace_between(page_text, GRANULARITIES_BEGIN, GRANULARITIES_END,
-                                            text, str(page))  # fmt: skip
+        text, figures = granularities_section(args.granularities)
+        page_text = replace_between(page_text, GRANULARITIES_BEGIN, GRANULARITIES_END, text,
+                                    str(page))  # fmt: skip
         for name, source in figures.items():
             shutil.copyfile(source, ROOT / "docs" / name)
-        print(f"the granularities updated (docs/{{{','.join(figures)}}})")
+        print(f"the granularities updated (docs/results.md, docs/{{{','.join(figures)}}})")
     readme.write_text(readme_text)
     page.write_text(page_text)
     return 0

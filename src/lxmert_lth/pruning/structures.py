@@ -14,7 +14,7 @@ weight outside a structure are never pruned at this granularity). Ties go to the
 structure found first (encoder layers in name order, blocks in the family's order, then
 index), so masks are deterministic.
 
-NumPy only, like ``lxmert_lth.core.masks``.
+NumPy only, like ``pruning.single_weights``.
 """
 
 from __future__ import annotations

@@ -4,14 +4,14 @@ A granularity says what the unit of pruning is and so what every kind of subnetw
 means at it: how the IMP ticket is pruned (``low``), what the high-magnitude mask, the
 random draw and the shuffled ticket are, which files each is made from, which options
 its masks depend on (the rerun triggers), and which study grids it allows. The kinds
-(``lxmert_lth.pruning.kinds``) ask the configuration's granularity; the mask maths stays in
-``lxmert_lth.core.masks`` (single weights, N:M groups) and ``lxmert_lth.pruning.structures`` (heads
+(``lxmert_lth.pruning.kinds``) ask the configuration's granularity; the mask maths stays
+in ``pruning.single_weights``, ``pruning.groups`` (N:M) and ``pruning.structures`` (heads
 and neurons). A new granularity is a module here with its entry in ``GRANULARITIES``,
 its name in the schema's ``pruning.granularity`` enum, and its section of
 docs/method.md ("Granularities").
 
-Like ``lxmert_lth.pruning.kinds``, nothing here imports torch or the mask maths at import time:
-the Snakefile reads the registry to build the DAG.
+Like ``lxmert_lth.pruning.kinds``, nothing here imports torch at import time: the
+Snakefile reads the registry to build the DAG.
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ def weights(path: str):
 class Granularity:
     """One granularity. ``shapes`` are the prunable tensors' shapes, ``files`` the
     sources' paths by role, ``meta`` theta_0's checkpoint metadata, ``seed`` a
-    subnetwork's own seed (kinds.py keeps the offsets that keep draws apart)."""
+    subnetwork's own seed (``pruning.kinds`` keeps the offsets that keep draws apart)."""
 
     name: ClassVar[str]
     # Whether a ticket can be made physically smaller (rule export_smaller) and is
