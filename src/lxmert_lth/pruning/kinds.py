@@ -9,8 +9,8 @@ choices"). The ticket and its direct comparisons (high, random) ask the configur
 granularity (``lxmert_lth.pruning.granularities``) what they mean there.
 
 A new kind is a class here, its entry in ``KINDS``, its name in the schema's
-``study.kinds`` enum and its paragraph in docs/method.md. Nothing here imports torch or
-the mask maths at import time: the Snakefile reads the registry to build the DAG.
+``study.kinds`` enum and its paragraph in docs/method.md. Nothing here imports torch: the
+Snakefile reads the registry to build the DAG.
 """
 
 from __future__ import annotations

@@ -93,8 +93,7 @@ def _check_prunable_weights(config: Mapping) -> None:
         model = family.qa_class()(arch)
     try:
         prunable_parameter_names(
-            model, prunable_pattern(config), pruning.get("prunable_set", "linear_weights"),
-            pruning.get("scope", "all"),
+            model, prunable_pattern(config), pruning["prunable_set"], pruning["scope"],
         )  # fmt: skip
     except InputError as err:
         raise ConfigError(f"pruning.prunable_modules: {err} of {family.label}") from None
@@ -133,7 +132,7 @@ def _check_family(config: Mapping) -> None:
     where it is undefined, a pre-training objective it does not have."""
     family = family_of(config)
     pruning = config["pruning"]
-    scope = pruning.get("scope", "all")
+    scope = pruning["scope"]
     if scope != "all" and scope not in family.scopes:
         raise ConfigError(
             f"pruning.scope: {family.label} has no part {scope!r} to prune alone "
