@@ -3,16 +3,12 @@
 from lxmert_lth.workflow.harness import run_job
 from lxmert_lth.workflow.stages.reports import compare_runs
 
-out, p = snakemake.output, snakemake.params
+p = snakemake.params
 run_job(
     snakemake,
     compare_runs,
     score_files=dict(zip(p.labels, snakemake.input, strict=True)),
-    out_csv=out.csv,
-    out_md=out.md,
-    out_html=out.html,
-    png=out.png,
-    pdf=out.pdf,
+    outputs=dict(snakemake.output.items()),
     sparsity=p.sparsity,
     split=p.split,
 )

@@ -7,5 +7,5 @@ run_job(
     snakemake,
     compare_speeds,
     speed_files=dict(zip(snakemake.params.labels, snakemake.input, strict=True)),
-    outputs={k: snakemake.output[k] for k in ("csv", "md", "png", "pdf")},
+    outputs=dict(snakemake.output.items()),
 )

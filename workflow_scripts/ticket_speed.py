@@ -14,7 +14,7 @@ run_job(
     masks={os.path.relpath(os.path.dirname(m), results): m for m in snakemake.input.masks},
     scores_csv=snakemake.input.scores,
     data={k: snakemake.input[k] for k in ("questions", "answers", "features", "tokenizer")},
-    outputs={k: snakemake.output[k] for k in ("csv", "md", "png", "pdf")},
+    outputs=dict(snakemake.output.items()),
     granularity=snakemake.params.granularity,
     max_length=snakemake.params.max_length,
     split=snakemake.params.split,

@@ -1,5 +1,7 @@
 """Stages of ``rules/reports.smk``: every network's scores in one CSV, Table 1, Figure 1,
-and (paper configuration) the comparison with the published numbers."""
+(paper configuration) the comparison with the published numbers, runs compared, training
+curves and costs. A stage with several outputs takes them as ``outputs``, keyed by the
+rule's names for them (csv, md, html, png, pdf)."""
 
 from __future__ import annotations
 
@@ -54,14 +56,12 @@ def server_rows(files: Mapping[str, str]) -> pd.DataFrame:
 
 def table1(
     scores_csv: str,
-    out_csv: str,
-    out_md: str,
+    outputs: Mapping[str, str],
     sparsity: int,
     kinds: list[str],
     dataset: str,
     split: str,
     server_files: Mapping[str, str],
-    out_html: str | None = None,
     family: str | None = None,
 ) -> None:
     """Table 1: test-dev/test-std columns from EvalAI results when the user has dropped
@@ -87,17 +87,15 @@ def table1(
                 " These are local minival scores: no EvalAI result files were found, so the "
                 "test-dev/test-std columns of the paper are not shown."
             )
-    write_table(table, out_csv, out_md, caption, out_html)
+    write_table(table, outputs["csv"], outputs["md"], caption, outputs.get("html"))
 
 
 def compare_with_paper(
     scores_csv: str,
-    out_csv: str,
-    out_md: str,
+    outputs: Mapping[str, str],
     kinds: list[str],
     split: str,
     server_files: Mapping[str, str],
-    out_html: str | None = None,
 ) -> None:
     """Reproduced vs the paper's numbers (Table 1 and the authors' minival report)."""
     scores = pd.read_csv(scores_csv)
@@ -109,30 +107,26 @@ def compare_with_paper(
         "own rule (the predicted answer's soft score in the label: lxmert_minival). "
         "Reproduced: mean ± sample std over seeds."
     )
-    write_comparison(table, out_csv, out_md, caption, out_html)
+    write_comparison(table, outputs["csv"], outputs["md"], caption, outputs.get("html"))
 
 
 def figure1(
-    scores_csv: str, png: str, pdf: str, kinds: list[str], dataset: str, split: str
+    scores_csv: str, outputs: Mapping[str, str], kinds: list[str], dataset: str, split: str
 ) -> None:
     plot_figure1(
         pd.read_csv(scores_csv),
         kinds,
-        png,
-        pdf,
+        outputs["png"],
+        outputs["pdf"],
         f"Figure 1 ({dataset}, {split}): accuracy vs. sparsity, mean ± std over seeds",
     )
 
 
 def compare_runs(
     score_files: Mapping[str, str],
-    out_csv: str,
-    out_md: str,
-    png: str,
-    pdf: str,
+    outputs: Mapping[str, str],
     sparsity: int,
     split: str,
-    out_html: str | None = None,
 ) -> None:
     """Several runs side by side (label -> its scores.csv): a table and a figure."""
     runs = {label: pd.read_csv(path) for label, path in score_files.items()}
@@ -143,8 +137,11 @@ def compare_runs(
         f"seeds): {', '.join(f'{k} = {v}' for k, v in score_files.items())}. 'pruned' is the "
         f"share of the prunable weights the masks labelled {sparsity}% actually prune."
     )
-    write_table(build_runs_table(runs, sparsity), out_csv, out_md, caption, out_html)
-    plot_runs(runs, png, pdf, f"Runs compared ({split}): accuracy vs. sparsity")
+    table = build_runs_table(runs, sparsity)
+    write_table(table, outputs["csv"], outputs["md"], caption, outputs.get("html"))
+    plot_runs(
+        runs, outputs["png"], outputs["pdf"], f"Runs compared ({split}): accuracy vs. sparsity"
+    )
 
 
 def training_curves(
@@ -160,7 +157,6 @@ def training_curves(
 ) -> None:
     """Every trained network's curves (by folder), the overview, the PDF of them all and,
     for the embedded default, the pre-training's (its folder's pretraining_history.json)."""
-
     write_curves(
         histories,
         pngs,
@@ -178,15 +174,12 @@ def training_curves(
 def job_costs(
     labels: list[str],
     files: list[str],
-    csv_path: str,
-    md_path: str,
-    html_path: str,
+    outputs: Mapping[str, str],
     config: Mapping,
     paper_config: str,
     device: str,
 ) -> None:
     """The run's costs by rule, and the paper configuration's at this run's rate."""
-
     paper = plan.load_config(Path(paper_config), plan.SCHEMA)
     if device == "auto":
         import torch
@@ -196,9 +189,9 @@ def job_costs(
     write_costs(
         labels,
         files,
-        csv_path,
-        md_path,
-        html_path,
+        outputs["csv"],
+        outputs["md"],
+        outputs["html"],
         run=plan.finetune_work(config),
         paper=plan.finetune_work(paper),
         paper_finetunes=len(fine_tunes(paper["study"], paper["pruning"])),
@@ -209,7 +202,6 @@ def job_costs(
 
 def compare_speeds(speed_files: Mapping[str, str], outputs: Mapping[str, str]) -> None:
     """The runs' tickets (low-magnitude) by measured CPU speed-up and accuracy."""
-
     frame = compare({label: pd.read_csv(path) for label, path in speed_files.items()})
     caption = (
         "The runs' tickets (low-magnitude, first seed's masks; accuracy the mean over seeds) "
