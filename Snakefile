@@ -56,7 +56,7 @@ rule all:
         table=res("table1.md"),
         figure=res("figure1.png"),
         scores=res("scores.csv"),
-        models=all_kept_models(),
+        models=R.all_kept_models(),
         modules=res("module_sparsity.md"),
         curves=res("curves/curves.pdf"),
         costs=res("benchmarks/costs.md"),

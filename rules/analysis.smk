@@ -6,7 +6,7 @@
 
 rule module_sparsity:
     input:
-        all_mask_files(),
+        R.all_mask_files(),
     output:
         csv=res("module_sparsity.csv"),
         md=res("module_sparsity.md"),

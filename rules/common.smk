@@ -15,49 +15,10 @@ ENV = "../envs/lxmert-lth.yaml"
 # A network's folder, e.g. seed0/dense or seed0/low50 (lxmert_lth.core.network).
 NETWORK_FOLDER = rf"seed\d+/(dense|({'|'.join(KINDS)})\d+)"
 
-# Paths.
+# The paths the rules write most (the rest of R's methods they call as R.NAME, and the
+# resource requests as R.requests.NAME).
 res, dense, subnetwork, network_file = R.res, R.dense, R.subnetwork, R.network_file
 logfile, benchfile, recordfile = R.logfile, R.benchfile, R.recordfile
-theta0, resume_folder, late_output = R.theta0, R.resume_folder, R.late_output
-# Rerun triggers.
-config_params, numerics_params = R.config_params, R.numerics_params
-finetune_params, theta0_params, mask_params = (
-    R.finetune_params,
-    R.theta0_params,
-    R.mask_params,
-)
-# Inputs.
-training_data, visual_input = R.training_data, R.visual_input
-image_index_inputs, vqa_v2_files, local_paths = (
-    R.image_index_inputs,
-    R.vqa_v2_files,
-    R.local_paths,
-)
-server_results, mask_sources, theta0_of = R.server_results, R.mask_sources, R.theta0_of
-exported_model, smaller_inputs, speed_inputs = (
-    R.exported_model,
-    R.smaller_inputs,
-    R.speed_inputs,
-)
-# The IMP chain, and resources.
-chain_priority, kinds_with_weights = R.chain_priority, R.kinds_with_weights
-gpu_job_resources, model_memory, speed_memory = (
-    R.gpu_job_resources,
-    R.model_memory,
-    R.speed_memory,
-)
-questions_memory, index_memory, costs_memory = (
-    R.questions_memory,
-    R.index_memory,
-    R.costs_memory,
-)
-# Targets.
-all_score_files, all_mask_files, all_kept_models = (
-    R.all_score_files,
-    R.all_mask_files,
-    R.all_kept_models,
-)
-trained_networks, benchmarked_jobs = R.trained_networks, R.benchmarked_jobs
 
 
 wildcard_constraints:
@@ -87,5 +48,5 @@ def curve_outputs():
             subcategory="per network",
             labels=R.network_labels(network),
         )
-        for network in trained_networks()
+        for network in R.trained_networks()
     ]

@@ -16,9 +16,9 @@ if DATASET == "easy_vqa":
         conda:
             ENV
         resources:
-            mem_mb=questions_memory,
+            mem_mb=R.requests.questions_memory,
         params:
-            dataset=config_params("dataset"),
+            dataset=R.config_params("dataset"),
         script:
             "../workflow_scripts/prepare_questions.py"
 
@@ -26,7 +26,7 @@ else:
 
     rule prepare_vqa_v2:
         input:
-            **vqa_v2_files(),
+            **R.vqa_v2_files(),
         output:
             train=res("data/train.json"),
             val=res("data/val.json"),
@@ -39,9 +39,9 @@ else:
         conda:
             ENV
         resources:
-            mem_mb=questions_memory,
+            mem_mb=R.requests.questions_memory,
         params:
-            dataset=config_params("dataset"),
+            dataset=R.config_params("dataset"),
         script:
             "../workflow_scripts/prepare_vqa_v2.py"
 
@@ -63,7 +63,7 @@ if FAMILY.visual_input == "regions":
             conda:
                 ENV
             params:
-                **numerics_params(),
+                **R.numerics_params(),
                 dtype=config["features"]["dtype"],
                 # NumPy's exp, in the featuriser, has other last digits with AVX-512.
             script:
@@ -94,7 +94,7 @@ else:
     # easy-VQA's PNG files in its package, or the COCO JPEG files of the questions' images.
     rule index_images:
         input:
-            **image_index_inputs(),
+            **R.image_index_inputs(),
         output:
             res("features/images.json"),
         log:
@@ -104,7 +104,7 @@ else:
         conda:
             ENV
         resources:
-            mem_mb=index_memory,
+            mem_mb=R.requests.index_memory,
         params:
             # How the images are resized: it changes every ViLT result downstream.
             processing={

@@ -6,8 +6,8 @@
 
 rule export_network:
     input:
-        model=exported_model,
-        tokenizer=training_data()["tokenizer"],
+        model=R.exported_model,
+        tokenizer=R.training_data()["tokenizer"],
     output:
         directory(res("export/{network}")),
     log:
@@ -17,15 +17,15 @@ rule export_network:
     conda:
         ENV
     resources:
-        mem_mb=model_memory,
+        mem_mb=R.requests.model_memory,
     script:
         "../workflow_scripts/export_network.py"
 
 
 rule export_smaller:
     input:
-        unpack(smaller_inputs),
-        tokenizer=training_data()["tokenizer"],
+        unpack(R.smaller_inputs),
+        tokenizer=R.training_data()["tokenizer"],
     output:
         directory(res("export/{network}-smaller")),
     log:
@@ -35,6 +35,6 @@ rule export_smaller:
     conda:
         ENV
     resources:
-        mem_mb=model_memory,
+        mem_mb=R.requests.model_memory,
     script:
         "../workflow_scripts/export_smaller.py"

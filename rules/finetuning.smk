@@ -5,11 +5,11 @@
 
 rule finetune_dense:
     input:
-        unpack(lambda wc: training_data()),
+        unpack(lambda wc: R.training_data()),
         pretrained=res("pretrained"),
     output:
-        **late_output(),
-        theta0=theta0(),
+        **R.late_output(),
+        theta0=R.theta0(),
         model=dense("model.safetensors"),
         predictions=dense("predictions.json"),
         scores=dense("scores.json"),
@@ -19,15 +19,15 @@ rule finetune_dense:
         record=recordfile("seed{seed}/finetune_dense.json"),
     benchmark:
         benchfile(BENCHMARKS["finetune_dense"])
-    priority: chain_priority
+    priority: R.chain_priority
     conda:
         ENV
     threads: EXECUTION["train_threads"]
     resources:
-        **gpu_job_resources("finetune"),
+        **R.requests.gpu_job_resources("finetune"),
     params:
-        **finetune_params(),
-        **theta0_params(),
-        resume_folder=resume_folder,
+        **R.finetune_params(),
+        **R.theta0_params(),
+        resume_folder=R.resume_folder,
     script:
         "../workflow_scripts/finetune_dense.py"

@@ -23,7 +23,7 @@ if DATASET == "easy_vqa":
             train=res("data/pretrain.json"),
             val=res("data/val.json"),
             answers=res("data/answers.json"),
-            features=visual_input(),
+            features=R.visual_input(),
             tokenizer=res("tokenizer"),
         output:
             directory(res("pretrained")),
@@ -36,11 +36,11 @@ if DATASET == "easy_vqa":
             ENV
         threads: EXECUTION["pretrain_threads"]
         resources:
-            **gpu_job_resources("pretrain"),
+            **R.requests.gpu_job_resources("pretrain"),
         params:
-            **numerics_params(),
-            model=config_params("model"),
-            recipe=config_params("pretrain"),
+            **R.numerics_params(),
+            model=R.config_params("model"),
+            recipe=R.config_params("pretrain"),
             max_length=config["tokenizer"]["max_length"],
             device=EXECUTION["device"],
             torch_threads=EXECUTION["pretrain_threads"],
@@ -52,7 +52,7 @@ else:
     # The paper configuration imports the user's: hub id, directory or model_LXRT.pth.
     rule import_pretrained:
         input:
-            local_paths(*config["pretrained"].values()),
+            R.local_paths(*config["pretrained"].values()),
         output:
             directory(res("pretrained")),
         log:
@@ -62,9 +62,9 @@ else:
         conda:
             ENV
         resources:
-            mem_mb=model_memory,
+            mem_mb=R.requests.model_memory,
         params:
-            pretrained=config_params("pretrained"),
+            pretrained=R.config_params("pretrained"),
             family=FAMILY.name,
         script:
             "../workflow_scripts/import_pretrained.py"

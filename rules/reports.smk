@@ -1,6 +1,6 @@
 rule collect_scores:
     input:
-        all_score_files(),
+        R.all_score_files(),
     output:
         res("scores.csv"),
     log:
@@ -16,7 +16,7 @@ rule collect_scores:
 rule table1:
     input:
         scores=res("scores.csv"),
-        server=lambda wc: list(server_results().values()),
+        server=lambda wc: list(R.server_results().values()),
     output:
         csv=res("table1.csv"),
         md=res("table1.md"),
@@ -35,7 +35,7 @@ rule table1:
         kinds=STUDY["kinds"],
         dataset=DATASET,
         split=SCORED.label,
-        server=lambda wc: server_results(),
+        server=lambda wc: R.server_results(),
         family=FAMILY.name,
     script:
         "../workflow_scripts/table1.py"
@@ -67,7 +67,7 @@ rule figure1:
 rule compare_with_paper:
     input:
         scores=res("scores.csv"),
-        server=lambda wc: list(server_results().values()),
+        server=lambda wc: list(R.server_results().values()),
     output:
         csv=res("comparison.csv"),
         md=res("comparison.md"),
@@ -84,7 +84,7 @@ rule compare_with_paper:
     params:
         kinds=STUDY["kinds"],
         split=SCORED.label,
-        server=lambda wc: server_results(),
+        server=lambda wc: R.server_results(),
     script:
         "../workflow_scripts/compare_with_paper.py"
 
@@ -158,8 +158,8 @@ rule compare_speeds:
 # all of them as pages of one PDF.
 rule training_curves:
     input:
-        histories=[network_file(n, "history.json") for n in trained_networks()],
-        scores=[network_file(n, "scores.json") for n in trained_networks()],
+        histories=[network_file(n, "history.json") for n in R.trained_networks()],
+        scores=[network_file(n, "scores.json") for n in R.trained_networks()],
         pretrained=[res("pretrained")] if DATASET == "easy_vqa" else [],
     output:
         curves=curve_outputs(),
@@ -189,7 +189,7 @@ rule training_curves:
     conda:
         ENV
     params:
-        folders=[n.folder for n in trained_networks()],
+        folders=[n.folder for n in R.trained_networks()],
         kinds=STUDY["kinds"],
         split=SCORED.label,
     script:
@@ -201,7 +201,7 @@ rule training_curves:
 # rerun or another machine must reproduce.
 rule job_costs:
     input:
-        benchmarks=[path for _, path in benchmarked_jobs()],
+        benchmarks=[path for _, path in R.benchmarked_jobs()],
         # The model's size from a theta_0 the run makes (study.dense_seed: the shared one).
         theta0=R.first_theta0(),
         questions=[res(f"data/{split}.json") for split in ("train", "val", "test")],
@@ -220,9 +220,9 @@ rule job_costs:
     conda:
         ENV
     resources:
-        mem_mb=costs_memory,
+        mem_mb=R.requests.costs_memory,
     params:
-        labels=[label for label, _ in benchmarked_jobs()],
+        labels=[label for label, _ in R.benchmarked_jobs()],
         device=EXECUTION["device"],
     script:
         "../workflow_scripts/job_costs.py"
@@ -232,7 +232,7 @@ rule job_costs:
 # accuracy (lxmert_lth.reporting.speed; machine-dependent, so under benchmarks/).
 rule ticket_speed:
     input:
-        unpack(speed_inputs),
+        unpack(R.speed_inputs),
     output:
         csv=res("benchmarks/speed.csv"),
         md=res("benchmarks/speed.md"),
@@ -249,7 +249,7 @@ rule ticket_speed:
         ENV
     threads: 1
     resources:
-        mem_mb=speed_memory,
+        mem_mb=R.requests.speed_memory,
     params:
         granularity=PRUNING_OPTIONS.granularity,
         max_length=config["tokenizer"]["max_length"],

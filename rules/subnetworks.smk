@@ -7,9 +7,9 @@
 
 rule retrain_subnetwork:
     input:
-        unpack(lambda wc: training_data()),
-        unpack(mask_sources),
-        theta0=theta0_of,
+        unpack(lambda wc: R.training_data()),
+        unpack(R.mask_sources),
+        theta0=R.theta0_of,
     output:
         mask=subnetwork("mask.safetensors"),
         rewound=temp(subnetwork("rewound.safetensors")),
@@ -23,17 +23,17 @@ rule retrain_subnetwork:
     benchmark:
         benchfile(BENCHMARKS["retrain"])
     wildcard_constraints:
-        kind=kinds_with_weights(),
-    priority: chain_priority
+        kind=R.kinds_with_weights(),
+    priority: R.chain_priority
     conda:
         ENV
     threads: EXECUTION["train_threads"]
     resources:
-        **gpu_job_resources("finetune"),
+        **R.requests.gpu_job_resources("finetune"),
     params:
-        **finetune_params(),
-        pruning=mask_params,
-        resume_folder=resume_folder,
+        **R.finetune_params(),
+        pruning=R.mask_params,
+        resume_folder=R.resume_folder,
     script:
         "../workflow_scripts/retrain_subnetwork.py"
 

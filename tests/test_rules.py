@@ -158,11 +158,14 @@ def test_inputs_follow_the_dataset_and_the_family():
 def test_memory_requests(tmp_path):
     r = rules(execution={"mem_mb": 3000})
     job = SimpleNamespace(train="none")
-    assert r.training_memory(None, job, 1) == 3000 and r.training_memory(None, job, 2) == 6000
+    assert (
+        r.requests.training_memory(None, job, 1) == 3000
+        and r.requests.training_memory(None, job, 2) == 6000
+    )
     (tmp_path / "q.json").write_text("x" * 2**20)
     inputs = [str(tmp_path / "q.json")]
-    assert rules().questions_memory(None, inputs, 1) > 0
-    resources = rules().gpu_job_resources("finetune")
+    assert rules().requests.questions_memory(None, inputs, 1) > 0
+    resources = rules().requests.gpu_job_resources("finetune")
     assert resources["gpu"] == 1 and resources["mem_mb"].__name__ == "training_memory"
     runtime = resources["runtime"](None, SimpleNamespace(train="missing"), 2)
     assert runtime >= 2

@@ -8,12 +8,16 @@ the request is generous there. The other jobs hold a model or two, or their ques
 files. ``bench/bench_job_memory.py`` and ``bench/rehearse_paper.py`` measure the jobs at
 LXMERT-base's size against these requests (peaks as proportional set sizes: pages shared
 between a job and its loader workers counted once, as a cgroup charges them); every
-request doubles on a retry (``--retries``).
+request doubles on a retry (``--retries``). ``Requests`` hands the rules each job's request,
+from the configuration and the job's inputs.
 """
 
 from __future__ import annotations
 
 import math
+import os
+
+from lxmert_lth.data.images import memory_bytes
 
 MB = 2**20
 RUNTIME_MB = 1500  # Python, torch, transformers, h5py; a CUDA context on the host
@@ -58,3 +62,91 @@ def model_job_mem_mb(checkpoint_bytes: int, copies: int = 3, attempt: int = 1) -
 def questions_job_mem_mb(json_bytes: int, attempt: int = 1) -> int:
     """A job that reads question and annotation files into Python objects."""
     return _request(RUNTIME_MB + QUESTION_FACTOR * json_bytes / MB, attempt)
+
+
+def size_of(*paths) -> int:
+    """Bytes of the files and folders that exist (0 for one not written yet: a job's
+    resources are computed again once its inputs are there)."""
+    total = 0
+    for path in paths:
+        if os.path.isdir(path):
+            for folder, _, files in os.walk(path):
+                total += sum(os.path.getsize(os.path.join(folder, f)) for f in files)
+        elif os.path.exists(path):
+            total += os.path.getsize(path)
+    return total
+
+
+SPLITS = ("train", "val", "test")
+
+
+class Requests:
+    """The resources each rule asks for, from the configuration and the job's inputs (a
+    Snakemake input function's ``wildcards, input, attempt``)."""
+
+    def __init__(self, config, family):
+        self.config, self.family = config, family
+
+    def gpu_job_resources(self, stage: str) -> dict:
+        """Resources of a training job. ``runtime`` (minutes) scales with the epochs and
+        the size of the training questions, doubled on each retry (``--retries``)."""
+        epochs = self.config[stage]["epochs"]
+        estimate = self.config["execution"]["runtime"]
+        per_mb = estimate[f"{stage}_s_per_mb"]
+
+        def runtime(wildcards, input, attempt):
+            size_mb = os.path.getsize(input.train) / 2**20 if os.path.exists(input.train) else 1
+            minutes = estimate["startup_min"] + epochs * size_mb * per_mb / 60
+            return int(math.ceil(minutes * 2 ** (attempt - 1)))
+
+        return {
+            "gpu": self.config["execution"]["gpus_per_job"],
+            "mem_mb": self.training_memory,
+            "runtime": runtime,
+        }
+
+    def visual_memory_bytes(self, path: str) -> int:
+        """A training job's images in memory: the features' file, or an index's pixels."""
+        if not self.config["features"]["in_memory"] or not os.path.exists(path):
+            return 0
+        return memory_bytes(path)
+
+    def training_memory(self, wildcards, input, attempt) -> int:
+        """MB a training job asks for: execution.mem_mb when set, else derived from its
+        starting checkpoint, question files and features (``training_mem_mb``)."""
+        if self.config["execution"]["mem_mb"]:
+            return self.config["execution"]["mem_mb"] * 2 ** (attempt - 1)
+        splits = [input[s] for s in SPLITS if s in input.keys()]
+        # theta_0, or the pretrained model the dense job makes it from; none for pre-training.
+        start = input.get("theta0", input.get("pretrained"))
+        return training_mem_mb(
+            size_of(start) if start else 0,
+            size_of(*splits),
+            self.visual_memory_bytes(input.features),
+            self.config["features"]["in_memory"],
+            self.config["execution"]["loader_workers"],
+            attempt,
+        )
+
+    def model_memory(self, wildcards, input, attempt) -> int:
+        """MB of a job that loads and writes a model: a hub id (no local file) counts as
+        the family's base model (fp32)."""
+        return model_job_mem_mb(size_of(*input) or 4 * self.family.base_parameters, attempt=attempt)
+
+    def speed_memory(self, wildcards, input, attempt) -> int:
+        """ticket_speed: one network at a time beside theta_0's file (small ones together,
+        ``reporting.timing.INTERLEAVE_BYTES``)."""
+        return model_job_mem_mb(size_of(input.theta0), copies=3, attempt=attempt)
+
+    def questions_memory(self, wildcards, input, attempt) -> int:
+        """MB of a job that reads question and annotation files."""
+        return questions_job_mem_mb(size_of(*input), attempt)
+
+    def index_memory(self, wildcards, input, attempt) -> int:
+        """index_images reads the question files (VQA v2), never the images' bytes."""
+        splits = [input[s] for s in SPLITS if s in input.keys()]
+        return questions_job_mem_mb(size_of(*splits), attempt)
+
+    def costs_memory(self, wildcards, input, attempt) -> int:
+        """job_costs counts the question files' records (VQA v2: 389 MiB of JSON)."""
+        return questions_job_mem_mb(size_of(*input.questions), attempt)

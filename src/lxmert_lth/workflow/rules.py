@@ -1,5 +1,6 @@
 """What the rules (``rules/*.smk``) read of one configuration: paths, rerun triggers,
-inputs, resource requests, the IMP chain's priorities and the targets.
+inputs, the IMP chain's priorities and the targets; its resource requests are
+``workflow.resources.Requests``.
 
 ``rules/common.smk`` builds one ``Rules`` from the validated configuration (schema
 defaults filled in) and hands its methods to the rules as input functions, params and
@@ -13,7 +14,6 @@ paper's runs were made without it (they keep their params, so nothing reruns).
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Mapping
@@ -31,11 +31,10 @@ from lxmert_lth.core.network import (
     Network,
 )
 from lxmert_lth.core.options import PruningOptions
-from lxmert_lth.data.images import memory_bytes
 from lxmert_lth.models import families
 from lxmert_lth.pruning import chain, granularities, kinds
-from lxmert_lth.workflow import resources as memory
 from lxmert_lth.workflow.checks import family_of, prunable_pattern
+from lxmert_lth.workflow.resources import SPLITS, Requests
 
 # The benchmark file of every benchmarked job, by the rule's name (the jobs' own paths).
 BENCHMARKS = {
@@ -48,7 +47,6 @@ BENCHMARKS = {
     "finetune_dense": "seed{seed}/finetune_dense.tsv",
     "retrain": "seed{seed}/retrain_{kind}{sparsity}.tsv",
 }
-SPLITS = ("train", "val", "test")
 
 
 def canonical(value):
@@ -57,19 +55,6 @@ def canonical(value):
     if isinstance(value, Mapping):
         return {k: canonical(value[k]) for k in sorted(value)}
     return value
-
-
-def size_of(*paths) -> int:
-    """Bytes of the files and folders that exist (0 for one not written yet: a job's
-    resources are computed again once its inputs are there)."""
-    total = 0
-    for path in paths:
-        if os.path.isdir(path):
-            for folder, _, files in os.walk(path):
-                total += sum(os.path.getsize(os.path.join(folder, f)) for f in files)
-        elif os.path.exists(path):
-            total += os.path.getsize(path)
-    return total
 
 
 class Rules:
@@ -90,6 +75,7 @@ class Rules:
         # is asked for (turning it on reruns them, and so the study after them).
         self.writes_late = "late" in self.study["kinds"]
         self.levels = chain.levels(self.study, self.pruning)
+        self.requests = Requests(config, self.family)
 
     # --- paths ------------------------------------------------------------------------
     def res(self, *parts: str) -> str:
@@ -313,73 +299,6 @@ class Rules:
         if self.study["keep_control_weights"]:
             return "|".join(kinds.KINDS)
         return "|".join(k.name for k in kinds.KINDS.values() if not k.control)
-
-    # --- resources: GPUs, memory, and wall time for cluster jobs ----------------------
-    def gpu_job_resources(self, stage: str) -> dict:
-        """Resources of a training job. ``runtime`` (minutes) scales with the epochs and
-        the size of the training questions, doubled on each retry (``--retries``)."""
-        epochs = self.config[stage]["epochs"]
-        estimate = self.execution["runtime"]
-        per_mb = estimate[f"{stage}_s_per_mb"]
-
-        def runtime(wildcards, input, attempt):
-            size_mb = os.path.getsize(input.train) / 2**20 if os.path.exists(input.train) else 1
-            minutes = estimate["startup_min"] + epochs * size_mb * per_mb / 60
-            return int(math.ceil(minutes * 2 ** (attempt - 1)))
-
-        return {
-            "gpu": self.execution["gpus_per_job"],
-            "mem_mb": self.training_memory,
-            "runtime": runtime,
-        }
-
-    def visual_memory_bytes(self, path: str) -> int:
-        """A training job's images in memory: the features' file, or an index's pixels."""
-        if not self.config["features"]["in_memory"] or not os.path.exists(path):
-            return 0
-        return memory_bytes(path)
-
-    def training_memory(self, wildcards, input, attempt) -> int:
-        """MB a training job asks for: execution.mem_mb when set, else derived from its
-        starting checkpoint, question files and features (``workflow.resources``)."""
-        if self.execution["mem_mb"]:
-            return self.execution["mem_mb"] * 2 ** (attempt - 1)
-        splits = [input[s] for s in SPLITS if s in input.keys()]
-        # theta_0, or the pretrained model the dense job makes it from; none for pre-training.
-        start = input.get("theta0", input.get("pretrained"))
-        return memory.training_mem_mb(
-            size_of(start) if start else 0,
-            size_of(*splits),
-            self.visual_memory_bytes(input.features),
-            self.config["features"]["in_memory"],
-            self.execution["loader_workers"],
-            attempt,
-        )
-
-    def model_memory(self, wildcards, input, attempt) -> int:
-        """MB of a job that loads and writes a model: a hub id (no local file) counts as
-        the family's base model (fp32)."""
-        return memory.model_job_mem_mb(
-            size_of(*input) or 4 * self.family.base_parameters, attempt=attempt
-        )
-
-    def speed_memory(self, wildcards, input, attempt) -> int:
-        """ticket_speed: one network at a time beside theta_0's file (small ones together,
-        ``reporting.timing.INTERLEAVE_BYTES``)."""
-        return memory.model_job_mem_mb(size_of(input.theta0), copies=3, attempt=attempt)
-
-    def questions_memory(self, wildcards, input, attempt) -> int:
-        """MB of a job that reads question and annotation files."""
-        return memory.questions_job_mem_mb(size_of(*input), attempt)
-
-    def index_memory(self, wildcards, input, attempt) -> int:
-        """index_images reads the question files (VQA v2), never the images' bytes."""
-        splits = [input[s] for s in SPLITS if s in input.keys()]
-        return memory.questions_job_mem_mb(size_of(*splits), attempt)
-
-    def costs_memory(self, wildcards, input, attempt) -> int:
-        """job_costs counts the question files' records (VQA v2: 389 MiB of JSON)."""
-        return memory.questions_job_mem_mb(size_of(*input.questions), attempt)
 
     # --- targets ----------------------------------------------------------------------
     def all_score_files(self) -> list[str]:
