@@ -86,6 +86,29 @@ def write_official(folder: Path) -> dict[str, str]:
     return paths
 
 
+def write_vqacp(folder: Path) -> dict[str, str]:
+    """VQA-CP v2's four JSON files (top-level lists; each record with its ``coco_split``):
+    the fixture's train2014 and val2014 questions re-split, the yes/no and number questions
+    of the train2014 images and the colour questions of the val2014 images in train, the
+    rest in test; returns the configuration's ``dataset.vqacp``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pool = [(q, "train2014") for q in _questions(TRAIN_IMAGES, 1000)]
+    pool += [(q, "val2014") for q in _questions(VAL_IMAGES, 2000)]
+    parts = {"train": [], "test": []}
+    for q, split in pool:
+        colour = q["question"].startswith("What")
+        parts["train" if colour == (split == "val2014") else "test"].append((q, split))
+    paths = {}
+    for name, questions in parts.items():
+        qs = [{**q, "coco_split": split} for q, split in questions]
+        anns = [{**_annotation(q), "coco_split": split} for q, split in questions]
+        for kind, doc in (("questions", qs), ("annotations", anns)):
+            path = folder / f"vqacp_v2_{name}_{kind}.json"
+            path.write_text(json.dumps(doc))
+            paths[f"{name}_{kind}"] = str(path)
+    return paths
+
+
 def write_lxmert(folder: Path) -> dict[str, str]:
     """LXMERT's preprocessed JSONs; returns the configuration's ``dataset.lxmert``."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -138,8 +138,15 @@ def test_the_reference_says_when_a_key_is_required_and_what_it_takes():
     assert "required when dataset.name `easy_vqa`" in row["`tokenizer.vocab_size`"]
     # Nested conditions say every condition they are under.
     assert (
-        "required when dataset.name `vqa_v2` and model.family not `vilt`" in row["`features.tsv`"]
+        "required when dataset.name not `easy_vqa` and model.family not `vilt`"
+        in row["`features.tsv`"]
     )
+    # A nested branch narrows the values a key may take: "not easy_vqa, then vqacp_v2".
+    assert (
+        "| required when dataset.name `easy_vqa` or dataset.name `vqacp_v2` |"
+        in (row["`dataset.val_fraction`"])
+    )
+    assert "| required when dataset.name `vqa_v2` |" in row["`dataset.format`"]
     assert (
         "required when dataset.name `vqa_v2` and dataset.format `lxmert`" in row["`dataset.lxmert`"]
     )

@@ -24,10 +24,19 @@ class ScoredSplit:
     label: str
 
 
+SCORED_SPLITS = {
+    "easy_vqa": ScoredSplit("test", "test"),
+    # test2015 is unlabelled: the EvalAI server scores each network's predictions.
+    "vqa_v2": ScoredSplit("val", "minival"),
+    "vqacp_v2": ScoredSplit("test", "VQA-CP test"),
+}
+
+
 def scored_split(dataset: str) -> ScoredSplit:
     """easy-VQA: its test split. VQA v2: minival (the val file), since test2015 is
-    unlabelled and scored by the EvalAI server from each network's predictions."""
-    return ScoredSplit("test", "test") if dataset == "easy_vqa" else ScoredSplit("val", "minival")
+    unlabelled and scored by the EvalAI server from each network's predictions. VQA-CP v2:
+    its test split, labelled, the one its papers report."""
+    return SCORED_SPLITS[dataset]
 
 
 def previous_level(sparsity: int, step: int) -> int:

@@ -97,7 +97,9 @@ def _value(value) -> str:
 
 
 def conditional_requirements(schema: Mapping) -> dict[str, str]:
-    """Keys the schema's ``if``/``then``/``else`` require, with the condition in words."""
+    """Keys the schema's ``if``/``then``/``else`` require, with the condition in words. A
+    condition is, per key it tests, the values that key may still take; nested branches
+    narrow it (``dataset.name`` not `easy_vqa`, then `vqacp_v2`: just `vqacp_v2`)."""
     found: dict[str, list[str]] = {}
 
     def condition(branch_if: Mapping, prefix: str) -> tuple[str, str]:
@@ -108,30 +110,45 @@ def conditional_requirements(schema: Mapping) -> dict[str, str]:
         ((key, test),) = props.items()
         return f"{prefix}{section}.{key}", test["const"]
 
-    def collect(node: Mapping, prefix: str, when: str) -> None:
+    def values(key: str) -> tuple:
+        node = schema
+        for part in key.split("."):
+            node = node["properties"][part]
+        return tuple(node["enum"])
+
+    def words(when: Mapping[str, tuple]) -> str:
+        parts = []
+        for key, left in when.items():
+            if len(left) == 1:
+                parts.append(f"{key} `{left[0]}`")
+            else:
+                ruled_out = " or ".join(f"`{v}`" for v in values(key) if v not in left)
+                parts.append(f"{key} not {ruled_out}")
+        return " and ".join(parts)
+
+    def collect(node: Mapping, prefix: str, when: Mapping[str, tuple]) -> None:
+        text = words(when)
         for key in node.get("required", []):
-            if when not in found.setdefault(prefix + key, [when]):
-                found[prefix + key].append(when)
+            if text not in found.setdefault(prefix + key, [text]):
+                found[prefix + key].append(text)
         for key, sub in node.get("properties", {}).items():
             collect(sub, f"{prefix}{key}.", when)
         walk(node, prefix, when)
 
-    def otherwise(key: str, value) -> str:
-        """The else branch in words: the other value of a two-valued key."""
-        node = schema
-        for part in key.split("."):
-            node = node["properties"][part]
-        others = [v for v in node.get("enum", []) if v != value]
-        return f"{key} `{others[0]}`" if len(others) == 1 else f"{key} not `{value}`"
-
-    def walk(node: Mapping, prefix: str, outer: str | None = None) -> None:
+    def walk(node: Mapping, prefix: str, outer: Mapping[str, tuple] | None = None) -> None:
         """The node's if/then/else and those of its allOf, within ``outer``."""
+        outer = outer or {}
         for branch in [node, *node.get("allOf", [])]:
             if "if" not in branch:
                 continue
             key, value = condition(branch["if"], prefix)
-            for sub, when in (("then", f"{key} `{value}`"), ("else", otherwise(key, value))):
-                collect(branch.get(sub, {}), prefix, f"{outer} and {when}" if outer else when)
+            possible = outer.get(key, values(key))
+            for sub, left in (
+                ("then", tuple(v for v in possible if v == value)),
+                ("else", tuple(v for v in possible if v != value)),
+            ):
+                if left:  # a branch no value reaches says nothing
+                    collect(branch.get(sub, {}), prefix, {**outer, key: left})
 
     walk(schema, "")
     return {key: " or ".join(whens) for key, whens in found.items()}

@@ -53,6 +53,16 @@ PUBLISHED = {
         "answers": 3_129,
         "images": 204_721,
     },
+    # VQA-CP v2 (Agrawal et al. 2018): about 438k training and 220k test questions, all of
+    # VQA v2's labelled ones, on train2014 and val2014 images; validation is a fraction of
+    # the training images (dataset.val_fraction).
+    "vqacp_v2": {
+        "train": 438_000,
+        "val": 0,
+        "test": 220_000,
+        "answers": 3_129,
+        "images": 123_287,
+    },
 }
 EVAL_COST = 1 / 3  # a predicted sample against a trained one (forward only)
 PREDICTION_BYTES = 55  # one {"question_id": ..., "answer": ...} entry (easy-VQA: 51)
@@ -120,7 +130,7 @@ def question_counts(config: Mapping) -> Questions:
     published = PUBLISHED[dataset["name"]]
     caps = dataset["max_questions"]
     train, val = published["train"], published["val"]
-    if dataset["name"] == "easy_vqa":  # val is a fraction of the training images
+    if dataset["name"] in ("easy_vqa", "vqacp_v2"):  # val: a fraction of the training images
         val = round(train * dataset["val_fraction"])
         train -= val
     counts = {"train": train, "val": val, "test": published["test"]}

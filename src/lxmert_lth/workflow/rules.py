@@ -201,7 +201,7 @@ class Rules:
     def vqa_v2_files(self) -> dict:
         """The question/answer files named in the configuration (inputs: edits rerun)."""
         dataset = self.config["dataset"]
-        files = dataset[dataset["format"]]
+        files = dataset["vqacp" if self.dataset == "vqacp_v2" else dataset["format"]]
         return {k: v for k, v in files.items() if isinstance(v, str)}
 
     @staticmethod

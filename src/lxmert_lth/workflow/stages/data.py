@@ -13,7 +13,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from lxmert_lth.core.io import write_json
-from lxmert_lth.data import easyvqa
+from lxmert_lth.data import easyvqa, vqacp_v2
 from lxmert_lth.data.bottom_up_attention import convert_tsvs
 from lxmert_lth.data.features import FeatureWriter
 from lxmert_lth.data.images import Processing, coco_images, write_index
@@ -33,8 +33,14 @@ def prepare_questions(outputs: Mapping[str, str], dataset: Mapping) -> None:
 
 
 def prepare_vqa_v2(outputs: Mapping[str, str], dataset: Mapping) -> None:
-    """VQA v2 (official or LXMERT files) -> train/val/test question files and answers."""
-    if dataset["format"] == "official":
+    """VQA v2 (official or LXMERT files) or VQA-CP v2 -> train/val/test question files
+    and answers."""
+    if dataset["name"] == "vqacp_v2":
+        spec = dataset["vqacp"]
+        splits, answers = vqacp_v2.splits(
+            spec, spec["min_answer_count"], dataset["val_fraction"], dataset["split_seed"]
+        )
+    elif dataset["format"] == "official":
         spec = dataset["official"]
         splits, answers = official_splits(spec, spec["min_answer_count"], spec["minival_images"])
     else:

@@ -1,0 +1,153 @@
+"""VQA-CP v2 (Agrawal et al., CVPR 2018, "Don't Just Assume; Look and Answer"): VQA v2's
+labelled questions re-split so that, for every question type, the answers' distribution
+differs between train and test: a model that learns the training priors fails its test.
+
+The release's four JSON files, each a top-level list (not an object as VQA v2's are):
+
+* ``vqacp_v2_{train,test}_questions.json``: ``{"image_id", "question", "question_id",
+  "coco_split"}``, where ``coco_split`` ("train2014" or "val2014") names the COCO folder
+  (and bottom-up-attention TSV) that holds the image;
+* ``vqacp_v2_{train,test}_annotations.json``: VQA v2's annotation records (``answers``:
+  ten human answers, ``multiple_choice_answer``, ``answer_type``, ``question_type``) with
+  ``coco_split`` beside them.
+
+The splits: VQA-CP has no validation split, and selecting a model on its test split would
+leak the shifted priors into it; ``val`` is held out of VQA-CP train by image (seeded), the
+rest is ``train``, and ``test`` is VQA-CP test, labelled and scored locally by answer type
+as its papers report it. The answer vocabulary is built as for VQA v2
+(:func:`lxmert_lth.data.vqa_v2.official_vocabulary`: normalised multiple-choice answers
+seen at least ``min_answer_count`` times, here over train and test, the same questions as
+VQA v2's train and val); soft labels as for VQA v2.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Mapping
+
+from lxmert_lth.core.errors import InputError
+from lxmert_lth.core.io import read_json
+from lxmert_lth.data.vqa_eval import ANSWER_TYPES, normalize_answer
+from lxmert_lth.data.vqa_v2 import HUMAN_ANSWERS, coco_image_id, official_vocabulary, soft_score
+
+COCO_SPLITS = ("train2014", "val2014")
+QUESTION_KEYS = ("image_id", "question", "question_id", "coco_split")
+ANNOTATION_KEYS = (
+    "question_id", "image_id", "coco_split", "answer_type", "multiple_choice_answer", "answers",
+)  # fmt: skip
+
+
+def _records(path, keys: tuple[str, ...]) -> list[dict]:
+    """A VQA-CP file's records, each checked for ``keys`` and its ``coco_split``."""
+    doc = read_json(path)
+    if not isinstance(doc, list):
+        what = "an object" if isinstance(doc, dict) else type(doc).__name__
+        raise InputError(
+            f"{path}: expected a JSON list of VQA-CP records, found {what} (a VQA v2 file? "
+            "set dataset.name: vqa_v2 for those)"
+        )
+    for i, record in enumerate(doc):
+        if not isinstance(record, dict):
+            raise InputError(f"{path}: record {i} is not an object")
+        missing = [k for k in keys if k not in record]
+        if missing:
+            raise InputError(f"{path}: record {i} has no key {missing[0]!r}")
+        if record["coco_split"] not in COCO_SPLITS:
+            raise InputError(
+                f"{path}: record {i} (question {record['question_id']}) has coco_split "
+                f"{record['coco_split']!r}, expected one of {COCO_SPLITS}"
+            )
+    return doc
+
+
+def read_questions(path) -> list[dict]:
+    return _records(path, QUESTION_KEYS)
+
+
+def read_annotations(path) -> dict[int, dict]:
+    """question_id -> annotation."""
+    by_id = {}
+    for a in _records(path, ANNOTATION_KEYS):
+        qid = a["question_id"]
+        answers = a["answers"]
+        if not isinstance(answers, list) or not all(
+            isinstance(x, dict) and "answer" in x for x in answers
+        ):
+            raise InputError(f"{path}: question {qid} has malformed 'answers'")
+        if len(answers) != HUMAN_ANSWERS:
+            raise InputError(
+                f"{path}: question {qid} has {len(answers)} answers; VQA-CP keeps VQA v2's "
+                f"{HUMAN_ANSWERS} per question"
+            )
+        if a["answer_type"] not in ANSWER_TYPES:
+            raise InputError(
+                f"{path}: question {qid} has answer_type {a['answer_type']!r}, expected one "
+                f"of {ANSWER_TYPES}"
+            )
+        if qid in by_id:
+            raise InputError(f"{path}: question_id {qid} is annotated twice")
+        by_id[qid] = a
+    return by_id
+
+
+def records(questions_path, annotations: Mapping[int, dict], annotations_path, answers) -> list:
+    """Workflow records of one VQA-CP split (labelled)."""
+    vocab = set(answers)
+    out = []
+    for q in read_questions(questions_path):
+        a = annotations.get(q["question_id"])
+        if a is None:
+            raise InputError(
+                f"{annotations_path}: no annotation for question {q['question_id']} of "
+                f"{questions_path}"
+            )
+        if (a["image_id"], a["coco_split"]) != (q["image_id"], q["coco_split"]):
+            raise InputError(
+                f"{annotations_path}: question {q['question_id']} is on {a['coco_split']} "
+                f"image {a['image_id']} there but on {q['coco_split']} image {q['image_id']} "
+                f"in {questions_path}"
+            )
+        human = [x["answer"] for x in a["answers"]]
+        counts = Counter(normalize_answer(x) for x in human)
+        out.append(
+            {
+                "question_id": q["question_id"],
+                "image_id": coco_image_id(q["coco_split"], q["image_id"]),
+                "question": q["question"],
+                "answer_type": a["answer_type"],
+                "answers": human,
+                "label": {ans: soft_score(n) for ans, n in sorted(counts.items()) if ans in vocab},
+            }
+        )
+    orphans = sorted(set(annotations) - {r["question_id"] for r in out})
+    if orphans:
+        raise InputError(
+            f"{annotations_path}: {len(orphans)} annotations are of no question in "
+            f"{questions_path} (first: question_id {orphans[0]}); are the two files of the "
+            "same split?"
+        )
+    return out
+
+
+def splits(paths: Mapping[str, str], min_answer_count: int, val_fraction: float, seed: int):
+    """train (VQA-CP train less the held-out images), val (those images), test (VQA-CP
+    test), and the answer vocabulary."""
+    train_ann = read_annotations(paths["train_annotations"])
+    test_ann = read_annotations(paths["test_annotations"])
+    answers = official_vocabulary([train_ann, test_ann], min_answer_count)
+    if not answers:
+        raise InputError(
+            f"{paths['train_annotations']}: no answer occurs {min_answer_count} times in "
+            "train + test (dataset.vqacp.min_answer_count)"
+        )
+    train = records(paths["train_questions"], train_ann, paths["train_annotations"], answers)
+    test = records(paths["test_questions"], test_ann, paths["test_annotations"], answers)
+    images = sorted({q["image_id"] for q in train})
+    random.Random(seed).shuffle(images)
+    held = set(images[: round(val_fraction * len(images))])
+    return {
+        "train": [q for q in train if q["image_id"] not in held],
+        "val": [q for q in train if q["image_id"] in held],
+        "test": test,
+    }, answers
