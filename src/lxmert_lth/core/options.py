@@ -7,11 +7,10 @@ know is an error.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
-from lxmert_lth.core.schema import load_schema
+from lxmert_lth.core.schema import defaults
 
 
 @dataclass(frozen=True)
@@ -41,13 +40,13 @@ class PruningOptions:
         unknown = sorted(set(section) - names)
         if unknown:
             raise KeyError(f"pruning.{unknown[0]}: not a pruning option")
-        values = {**_schema_defaults(), **section}
+        values = {**defaults("pruning"), **section}
         missing = sorted(names - set(values))
         if missing:
             raise KeyError(f"pruning.{missing[0]}: required")
         group = values["n_of_m"]
         if isinstance(group, Mapping):  # the configuration's {n, m}
-            group = {**_n_of_m_defaults(), **group}
+            group = {**defaults("pruning", "n_of_m"), **group}
             group = (group["n"], group["m"])
         return cls(**{n: values[n] for n in names} | {"n_of_m": tuple(group)})
 
@@ -56,17 +55,3 @@ class PruningOptions:
         """The one sparsity of N:M masks: 100 x (1 - N / M)."""
         n, m = self.n_of_m
         return 100 * (m - n) / m
-
-
-@functools.cache
-def _schema_defaults() -> dict:
-
-    props = load_schema()["properties"]["pruning"]["properties"]
-    return {k: v["default"] for k, v in props.items() if "default" in v}
-
-
-@functools.cache
-def _n_of_m_defaults() -> dict:
-
-    props = load_schema()["properties"]["pruning"]["properties"]["n_of_m"]["properties"]
-    return {k: v["default"] for k, v in props.items()}

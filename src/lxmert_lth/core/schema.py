@@ -1,22 +1,29 @@
 """The configuration's JSON schema (``schemas/config.schema.yaml``): the one home of every
-key's type, default and documentation, read by the options, the checks and the reference
-page.
+key's type, default and documentation, read by the options, the checks, the rules'
+params and the reference page.
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import yaml
 
-# The workflow's own schema, wherever the code is run from.
-
-
-# The workflow's own schema, wherever the code is run from.
-# The project's folder (the package is installed from it, editable).
+# The project's folder (the package is installed from it, editable), and its schema.
 PROJECT = Path(__file__).resolve().parents[3]
 SCHEMA = PROJECT / "schemas" / "config.schema.yaml"
 
 
 def load_schema(path: Path = SCHEMA) -> dict:
     return yaml.safe_load(Path(path).read_text())
+
+
+@functools.cache
+def defaults(*section: str) -> dict:
+    """The schema's defaults of a section's keys, e.g. ``defaults("pruning")`` or
+    ``defaults("pruning", "n_of_m")``."""
+    node = load_schema()
+    for key in section:
+        node = node["properties"][key]
+    return {k: v["default"] for k, v in node["properties"].items() if "default" in v}

@@ -31,6 +31,7 @@ from lxmert_lth.core.network import (
     Network,
 )
 from lxmert_lth.core.options import PruningOptions
+from lxmert_lth.core.schema import defaults
 from lxmert_lth.models import families
 from lxmert_lth.pruning import chain, granularities, kinds
 from lxmert_lth.workflow.checks import family_of, prunable_pattern
@@ -69,7 +70,7 @@ class Rules:
         self.execution = config["execution"]
         self.dataset = config["dataset"]["name"]
         self.family = family_of(config)
-        # The labelled split scored locally: easy-VQA's test split; for VQA v2 minival.
+        # The labelled split scored locally (easy-VQA's test, VQA v2's minival, VQA-CP's test).
         self.scored = scored_split(self.dataset)
         # The dense fine-tunes write the late-rewinding point only when the late control
         # is asked for (turning it on reruns them, and so the study after them).
@@ -159,8 +160,8 @@ class Rules:
         }
         if self.family.name != families.DEFAULT:
             params["family"] = self.family.name
-        for key, paper in (("prunable_set", "linear_weights"), ("scope", "all")):
-            if self.pruning[key] != paper:
+        for key in ("prunable_set", "scope"):  # at the schema's default: left out
+            if self.pruning[key] != defaults("pruning")[key]:
                 params[key] = self.pruning[key]
         if self.writes_late:
             params["late_rewind_step"] = self.study["late_rewind_step"]
