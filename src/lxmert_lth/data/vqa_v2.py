@@ -83,12 +83,20 @@ def read_official_questions(path) -> tuple[str, list[dict]]:
 
 def read_official_annotations(path) -> dict[int, dict]:
     """question_id -> annotation of an official annotations JSON."""
-    annotations = _list_of(read_json(path), "annotations", str(path))
+    return annotations_by_id(_list_of(read_json(path), "annotations", str(path)), path)
+
+
+def annotations_by_id(annotations: Sequence, path) -> dict[int, dict]:
+    """question_id -> annotation, each record checked: ten human answers, a multiple-choice
+    answer, an answer type the evaluator knows, one annotation per question (VQA v2's
+    records, and VQA-CP's, which are VQA v2's)."""
     by_id = {}
     for i, a in enumerate(annotations):
         qid = _field(a, "question_id", str(path), i)
         answers = _field(a, "answers", str(path), i)
-        if not isinstance(answers, list) or not all("answer" in x for x in answers):
+        if not isinstance(answers, list) or not all(
+            isinstance(x, dict) and "answer" in x for x in answers
+        ):
             raise InputError(f"{path}: question {qid} has malformed 'answers'")
         if len(answers) != HUMAN_ANSWERS:
             raise InputError(
@@ -105,6 +113,18 @@ def read_official_annotations(path) -> dict[int, dict]:
             raise InputError(f"{path}: question_id {qid} is annotated twice")
         by_id[qid] = a
     return by_id
+
+
+def human_answers(annotation: Mapping, vocab) -> dict:
+    """A labelled record's answer fields: its answer type, the ten human answers, and the
+    soft label of each in-vocabulary answer (normalised as the evaluator does)."""
+    human = [x["answer"] for x in annotation["answers"]]
+    counts = Counter(normalize_answer(x) for x in human)
+    return {
+        "answer_type": annotation["answer_type"],
+        "answers": human,
+        "label": {ans: soft_score(n) for ans, n in sorted(counts.items()) if ans in vocab},
+    }
 
 
 def official_vocabulary(annotations: Sequence[Mapping[int, dict]], min_count: int) -> list[str]:
@@ -146,13 +166,7 @@ def official_records(
                     f"{annotations_path}: question {q['question_id']} is on image "
                     f"{a['image_id']} there but on {q['image_id']} in {questions_path}"
                 )
-            human = [x["answer"] for x in a["answers"]]
-            counts = Counter(normalize_answer(x) for x in human)
-            record.update(
-                answer_type=a["answer_type"],
-                answers=human,
-                label={ans: soft_score(n) for ans, n in sorted(counts.items()) if ans in vocab},
-            )
+            record.update(human_answers(a, vocab))
         records.append(record)
     if annotations is not None:
         orphans = sorted(set(annotations) - {q["question_id"] for q in questions})

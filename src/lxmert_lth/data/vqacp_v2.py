@@ -23,13 +23,16 @@ VQA v2's train and val); soft labels as for VQA v2.
 from __future__ import annotations
 
 import random
-from collections import Counter
 from collections.abc import Mapping
 
 from lxmert_lth.core.errors import InputError
 from lxmert_lth.core.io import read_json
-from lxmert_lth.data.vqa_eval import ANSWER_TYPES, normalize_answer
-from lxmert_lth.data.vqa_v2 import HUMAN_ANSWERS, coco_image_id, official_vocabulary, soft_score
+from lxmert_lth.data.vqa_v2 import (
+    annotations_by_id,
+    coco_image_id,
+    human_answers,
+    official_vocabulary,
+)
 
 COCO_SPLITS = ("train2014", "val2014")
 QUESTION_KEYS = ("image_id", "question", "question_id", "coco_split")
@@ -66,29 +69,8 @@ def read_questions(path) -> list[dict]:
 
 
 def read_annotations(path) -> dict[int, dict]:
-    """question_id -> annotation."""
-    by_id = {}
-    for a in _records(path, ANNOTATION_KEYS):
-        qid = a["question_id"]
-        answers = a["answers"]
-        if not isinstance(answers, list) or not all(
-            isinstance(x, dict) and "answer" in x for x in answers
-        ):
-            raise InputError(f"{path}: question {qid} has malformed 'answers'")
-        if len(answers) != HUMAN_ANSWERS:
-            raise InputError(
-                f"{path}: question {qid} has {len(answers)} answers; VQA-CP keeps VQA v2's "
-                f"{HUMAN_ANSWERS} per question"
-            )
-        if a["answer_type"] not in ANSWER_TYPES:
-            raise InputError(
-                f"{path}: question {qid} has answer_type {a['answer_type']!r}, expected one "
-                f"of {ANSWER_TYPES}"
-            )
-        if qid in by_id:
-            raise InputError(f"{path}: question_id {qid} is annotated twice")
-        by_id[qid] = a
-    return by_id
+    """question_id -> annotation, checked as VQA v2's."""
+    return annotations_by_id(_records(path, ANNOTATION_KEYS), path)
 
 
 def records(questions_path, annotations: Mapping[int, dict], annotations_path, answers) -> list:
@@ -108,16 +90,12 @@ def records(questions_path, annotations: Mapping[int, dict], annotations_path, a
                 f"image {a['image_id']} there but on {q['coco_split']} image {q['image_id']} "
                 f"in {questions_path}"
             )
-        human = [x["answer"] for x in a["answers"]]
-        counts = Counter(normalize_answer(x) for x in human)
         out.append(
             {
                 "question_id": q["question_id"],
                 "image_id": coco_image_id(q["coco_split"], q["image_id"]),
                 "question": q["question"],
-                "answer_type": a["answer_type"],
-                "answers": human,
-                "label": {ans: soft_score(n) for ans, n in sorted(counts.items()) if ans in vocab},
+                **human_answers(a, vocab),
             }
         )
     orphans = sorted(set(annotations) - {r["question_id"] for r in out})
