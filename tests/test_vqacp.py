@@ -115,3 +115,11 @@ def test_the_vqacp_configuration_prepares_its_splits_and_plans_its_dag(tmp_path)
     assert [q["question_id"] for q in test] == [q["question_id"] for q in expected]
     assert all(q["answers"] and q["answer_type"] for q in test)  # labelled: scored locally
     assert json.loads((data / "val.json").read_text())
+
+
+def test_a_vocabulary_left_empty_by_the_count_names_the_file_and_key(tmp_path):
+    paths = fx.write_vqacp(tmp_path)
+    with pytest.raises(InputError, match=r"no answer occurs 99 times in train \+ test") as err:
+        vqacp_v2.splits(paths, 99, 0.25, 0)
+    assert paths["train_annotations"] in str(err.value)
+    assert "dataset.vqacp.min_answer_count" in str(err.value)

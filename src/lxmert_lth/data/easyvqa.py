@@ -10,14 +10,13 @@ deterministic featuriser that stands in for the bottom-up-attention detector
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 
 import numpy as np
 from PIL import Image
 
 from lxmert_lth.core.errors import InputError
-from lxmert_lth.data.questions import subsample
+from lxmert_lth.data.questions import hold_out_images, subsample
 
 YES_NO = {"yes", "no"}
 
@@ -72,11 +71,7 @@ def splits(
     """
     train_all = _easy_vqa_records("train", 0)
     test = _easy_vqa_records("test", 10_000_000)
-    images = sorted({q["image_id"] for q in train_all})
-    random.Random(split_seed).shuffle(images)
-    val_images = set(images[: round(val_fraction * len(images))])
-    train = [q for q in train_all if q["image_id"] not in val_images]
-    val = [q for q in train_all if q["image_id"] in val_images]
+    train, val = hold_out_images(train_all, val_fraction, split_seed)
     return {
         "train": subsample(train, max_questions["train"], split_seed),
         "val": subsample(val, max_questions["val"], split_seed),

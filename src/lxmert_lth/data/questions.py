@@ -75,6 +75,18 @@ def build_answer_vocab(records: Iterable[Mapping], min_count: int = 1) -> list[s
     return sorted(a for a, n in counts.items() if n >= min_count)
 
 
+def hold_out_images(records: list[dict], fraction: float, seed: int) -> tuple[list, list]:
+    """(kept, held out): ``fraction`` of the records' images, drawn by a seeded permutation
+    of their sorted ids, held out with all their questions (a validation split by image)."""
+    images = sorted({q["image_id"] for q in records})
+    random.Random(seed).shuffle(images)
+    held = set(images[: round(fraction * len(images))])
+    return (
+        [q for q in records if q["image_id"] not in held],
+        [q for q in records if q["image_id"] in held],
+    )
+
+
 def subsample(records: list[dict], limit: int | None, seed: int) -> list[dict]:
     if limit is None or limit >= len(records):
         return records

@@ -137,6 +137,14 @@ def official_vocabulary(annotations: Sequence[Mapping[int, dict]], min_count: in
     return [a for a, _ in sorted(kept, key=lambda x: (-x[1], x[0]))]
 
 
+def refuse_empty(answers: Sequence[str], min_count: int, source, splits: str, section: str):
+    """No answer occurs ``min_count`` times: said naming the file and the key."""
+    if not answers:
+        raise InputError(
+            f"{source}: no answer occurs {min_count} times in {splits} ({section}.min_answer_count)"
+        )
+
+
 def official_records(
     questions_path, annotations_path=None, answers: Sequence[str] | None = None
 ) -> list[dict]:
@@ -194,11 +202,8 @@ def official_splits(paths: Mapping[str, str], min_answer_count: int, minival_ima
     train_ann = read_official_annotations(paths["train_annotations"])
     val_ann = read_official_annotations(paths["val_annotations"])
     answers = official_vocabulary([train_ann, val_ann], min_answer_count)
-    if not answers:
-        raise InputError(
-            f"{paths['train_annotations']}: no answer occurs {min_answer_count} times in "
-            "train + val (dataset.official.min_answer_count)"
-        )
+    refuse_empty(answers, min_answer_count, paths["train_annotations"], "train + val",
+                 "dataset.official")  # fmt: skip
     train = official_records(paths["train_questions"], paths["train_annotations"], answers)
     val = official_records(paths["val_questions"], paths["val_annotations"], answers)
     nominival, minival = split_minival(val, minival_images)

@@ -22,16 +22,17 @@ VQA v2's train and val); soft labels as for VQA v2.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 
 from lxmert_lth.core.errors import InputError
 from lxmert_lth.core.io import read_json
+from lxmert_lth.data.questions import hold_out_images
 from lxmert_lth.data.vqa_v2 import (
     annotations_by_id,
     coco_image_id,
     human_answers,
     official_vocabulary,
+    refuse_empty,
 )
 
 COCO_SPLITS = ("train2014", "val2014")
@@ -114,18 +115,9 @@ def splits(paths: Mapping[str, str], min_answer_count: int, val_fraction: float,
     train_ann = read_annotations(paths["train_annotations"])
     test_ann = read_annotations(paths["test_annotations"])
     answers = official_vocabulary([train_ann, test_ann], min_answer_count)
-    if not answers:
-        raise InputError(
-            f"{paths['train_annotations']}: no answer occurs {min_answer_count} times in "
-            "train + test (dataset.vqacp.min_answer_count)"
-        )
+    refuse_empty(answers, min_answer_count, paths["train_annotations"], "train + test",
+                 "dataset.vqacp")  # fmt: skip
     train = records(paths["train_questions"], train_ann, paths["train_annotations"], answers)
     test = records(paths["test_questions"], test_ann, paths["test_annotations"], answers)
-    images = sorted({q["image_id"] for q in train})
-    random.Random(seed).shuffle(images)
-    held = set(images[: round(val_fraction * len(images))])
-    return {
-        "train": [q for q in train if q["image_id"] not in held],
-        "val": [q for q in train if q["image_id"] in held],
-        "test": test,
-    }, answers
+    train, val = hold_out_images(train, val_fraction, seed)
+    return {"train": train, "val": val, "test": test}, answers

@@ -181,12 +181,18 @@ def plot_figure1(
             label=KIND_LABELS.get(kind, kind),
         )
     ax.set_xlabel("sparsity (% of prunable weights removed)")
+    finish_accuracy_plot(fig, ax, title, 10, png_path, pdf_path)
+
+
+def finish_accuracy_plot(fig, ax, title: str, title_size: int, png: str, pdf: str) -> None:
+    """An accuracy plot's y label, title, grid and legend, laid out and written as PNG and
+    PDF (the one ending of Figure 1 and the speed figures)."""
     ax.set_ylabel("VQA accuracy (%)")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title, fontsize=title_size)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    for path, fmt in ((png_path, "png"), (pdf_path, "pdf")):
+    for path, fmt in ((png, "png"), (pdf, "pdf")):
         save_figure(fig, path, fmt)
 
 

@@ -10,8 +10,7 @@ from collections.abc import Mapping
 import pandas as pd
 from matplotlib.figure import Figure
 
-from lxmert_lth.core.io import save_figure
-from lxmert_lth.reporting.report import KIND_LABELS, STYLES
+from lxmert_lth.reporting.report import KIND_LABELS, STYLES, finish_accuracy_plot
 
 
 def with_accuracy(speeds: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
@@ -37,13 +36,7 @@ def _line(ax, rows: pd.DataFrame, **style) -> None:
 def _save(fig, ax, title: str, png: str, pdf: str) -> None:
     ax.axvline(1.0, color="grey", linewidth=0.5)
     ax.set_xlabel("measured CPU speed-up over the dense network (x)")
-    ax.set_ylabel("VQA accuracy (%)")
-    ax.set_title(title, fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    for path, fmt in ((png, "png"), (pdf, "pdf")):
-        save_figure(fig, path, fmt)
+    finish_accuracy_plot(fig, ax, title, 9, png, pdf)
 
 
 def plot(table: pd.DataFrame, png: str, pdf: str, title: str) -> None:
