@@ -6,6 +6,7 @@ if DATASET == "easy_vqa":
 
     rule prepare_questions:
         output:
+            **R.shifted_files(),
             train=res("data/train.json"),
             val=res("data/val.json"),
             test=res("data/test.json"),
@@ -18,7 +19,7 @@ if DATASET == "easy_vqa":
         resources:
             mem_mb=R.requests.questions_memory,
         params:
-            dataset=R.config_params("dataset"),
+            dataset=R.dataset_params(),
         script:
             "../workflow_scripts/prepare_questions.py"
 
@@ -28,6 +29,7 @@ else:
         input:
             **R.vqa_v2_files(),
         output:
+            **R.shifted_files(),
             train=res("data/train.json"),
             val=res("data/val.json"),
             test=res("data/test.json"),
@@ -41,7 +43,7 @@ else:
         resources:
             mem_mb=R.requests.questions_memory,
         params:
-            dataset=R.config_params("dataset"),
+            dataset=R.dataset_params(),
         script:
             "../workflow_scripts/prepare_vqa_v2.py"
 

@@ -39,6 +39,34 @@ def scored_split(dataset: str) -> ScoredSplit:
     return SCORED_SPLITS[dataset]
 
 
+# The shifted sets: test questions that differ from training, scored beside the scored
+# split by every training job (data/shifted/{name}.json), by name, with their labels.
+SHIFTED_SETS = {
+    "pairs": "held-out pairs",  # easy-VQA, dataset.shift.pairs
+    "templates": "held-out templates",  # easy-VQA, dataset.shift.templates
+    "counterexamples": "VQA-CE counterexamples",  # VQA v2, dataset.ood
+    "easy": "VQA-CE easy",
+    "rephrasings": "VQA-Rephrasings",
+}
+SHIFTED_PREFIX = "shifted_"  # a shifted set's key among a job's inputs and outputs
+
+
+def shifted_sets(dataset: Mapping) -> list[str]:
+    """The shifted sets a configuration's ``dataset`` section makes, in SHIFTED_SETS'
+    order: easy-VQA's from the non-empty lists of ``dataset.shift``, VQA v2's from the
+    files given in ``dataset.ood``."""
+    if dataset["name"] == "easy_vqa":
+        shift = dataset.get("shift") or {}
+        return [name for name in ("pairs", "templates") if shift.get(name)]
+    if dataset["name"] == "vqa_v2":
+        ood = dataset.get("ood") or {}
+        given = {name for name in ("counterexamples", "easy") if ood.get(name)}
+        if ood.get("rephrasings_questions"):
+            given.add("rephrasings")
+        return [name for name in SHIFTED_SETS if name in given]
+    return []
+
+
 def previous_level(sparsity: int, step: int) -> int:
     """The IMP level a level's mask is computed from (0 = the dense network)."""
     return sparsity - step

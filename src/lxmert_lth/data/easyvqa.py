@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from lxmert_lth.core.errors import InputError
+from lxmert_lth.data.easyvqa_shift import apply_shift
 from lxmert_lth.data.questions import hold_out_images, subsample
 
 YES_NO = {"yes", "no"}
@@ -58,26 +59,36 @@ def _easy_vqa_records(split: str, qid_offset: int) -> list[dict]:
 
 
 def splits(
-    val_fraction: float, split_seed: int, max_questions: Mapping[str, int | None]
-) -> dict[str, list[dict]]:
-    """train / val / pretrain / test question lists from the easy-VQA package.
+    val_fraction: float,
+    split_seed: int,
+    max_questions: Mapping[str, int | None],
+    shift: Mapping | None = None,
+) -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
+    """(train / val / pretrain / test question lists, shifted sets) from the easy-VQA
+    package.
 
     ``val`` takes ``val_fraction`` of the training *images* (chosen by a seeded
     permutation, so by image and deterministically); ``train`` has the other training
     images. The package's test split is the reported evaluation split, never seen by
     pre-training or model selection. ``pretrain`` is drawn from the ``train`` images.
     Each split keeps at most ``max_questions[split]`` questions (None: all), drawn with
-    the seed.
+    the seed. With ``shift`` (``dataset.shift``), the held-out pairs and templates leave
+    train, val and pretrain before any of this, test keeps the in-distribution questions,
+    and the shifted sets (:mod:`lxmert_lth.data.easyvqa_shift`) are the rest of test.
     """
     train_all = _easy_vqa_records("train", 0)
     test = _easy_vqa_records("test", 10_000_000)
+    sets: dict[str, list[dict]] = {}
+    if shift is not None:
+        train_all, test, sets = apply_shift(train_all, test, shift)
     train, val = hold_out_images(train_all, val_fraction, split_seed)
+    cap = max_questions["test"]
     return {
         "train": subsample(train, max_questions["train"], split_seed),
         "val": subsample(val, max_questions["val"], split_seed),
-        "test": subsample(test, max_questions["test"], split_seed),
+        "test": subsample(test, cap, split_seed),
         "pretrain": subsample(train, max_questions["pretrain"], split_seed + 1),
-    }
+    }, {name: subsample(records, cap, split_seed) for name, records in sets.items()}
 
 
 def images() -> dict[str, str]:

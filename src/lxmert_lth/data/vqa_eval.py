@@ -23,6 +23,7 @@ leave-one-out subsets. Quirks of the published code kept on purpose are marked "
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -147,6 +148,58 @@ def label_score(prediction: str, label: Mapping[str, float]) -> float:
     return float(label.get(prediction, 0.0))
 
 
+class _Accuracy:
+    """One question's accuracy (0..1) by a rule: the human answers' (the evaluator's), or
+    the label's value for a question with a soft label but no human answers (LXMERT's
+    files), which is what the evaluator gives an in-vocabulary answer; ``lxmert_minival``:
+    the label's score as written. question_accuracy is a pure function, and few
+    (prediction, answers) pairs recur often (easy-VQA: ten copies of one of 13 answers):
+    each pair is computed once."""
+
+    def __init__(self, rule: str):
+        self.rule = check_rule(rule)
+        self.known: dict[tuple, float] = {}
+
+    def __call__(self, question: Mapping, prediction: str) -> float:
+        if question["answer_type"] is None:
+            raise ValueError(
+                f"question {question['question_id']} is unlabelled: it cannot be scored locally"
+            )
+        if self.rule == LXMERT_MINIVAL:
+            return label_score(prediction, question["label"])
+        if not question["answers"]:
+            return question["label"].get(normalize_answer(prediction), 0.0)
+        key = (prediction, tuple(question["answers"]))
+        if key not in self.known:
+            self.known[key] = question_accuracy(prediction, question["answers"], self.rule)
+        return self.known[key]
+
+
+# VQA-Rephrasings' groups: an original question and its three human rephrasings.
+CONSISTENCY_K = 4
+
+
+def consistency(
+    predictions: Mapping[int, str], questions: Iterable[Mapping], rule: str = OFFICIAL
+) -> dict[str, float | int | None]:
+    """The consistency score CS(k), k = 1..CONSISTENCY_K, x100 (Shah et al., CVPR 2019,
+    "Cycle-Consistency for Robust Visual Question Answering"), as the code of Kant et al.
+    (yashkant/concat-vqa, mmt/metrics.py) computes it: over the groups of at least
+    CONSISTENCY_K questions (records sharing a ``group``: the original's question_id), the
+    mean share of a group's k-question subsets in which every question scores above 0.
+    A group with c of its n questions right has C(c, k) such subsets of C(n, k)."""
+    accuracy = _Accuracy(rule)
+    groups: dict[int, list[bool]] = defaultdict(list)
+    for q in questions:
+        groups[q["group"]].append(accuracy(q, predictions[q["question_id"]]) > 0)
+    full = [g for g in groups.values() if len(g) >= CONSISTENCY_K]
+    scores: dict[str, float | int | None] = {"n_groups": len(full)}
+    for k in range(1, CONSISTENCY_K + 1):
+        shares = [math.comb(sum(g), k) / math.comb(len(g), k) for g in full]
+        scores[f"cs{k}"] = 100.0 * sum(shares) / len(shares) if shares else None
+    return scores
+
+
 def score_predictions(
     predictions: Mapping[int, str], questions: Iterable[Mapping], rule: str = OFFICIAL
 ) -> dict[str, float | int | None]:
@@ -155,36 +208,20 @@ def score_predictions(
     minival report used (a question whose label is empty scores 0 there, as in LXMERT).
 
     ``questions`` are records of the workflow's question format. A type with no
-    questions gets ``None`` (shown as a dash in tables), never a number. Under an
-    evaluator rule, a question with a soft label but no human answers (LXMERT's files)
-    scores its label's value for the normalised prediction, which is what the evaluator
-    gives an in-vocabulary answer.
+    questions gets ``None`` (shown as a dash in tables), never a number.
     """
     check_rule(rule)
     label_scores: list[float] = []
     per_type: dict[str, list[float]] = defaultdict(list)
     missing = []
-    # question_accuracy is a pure function, and few (prediction, answers) pairs recur
-    # often (easy-VQA: ten copies of one of 13 answers): compute each pair once.
-    known: dict[tuple, float] = {}
+    accuracy = _Accuracy(rule)
     for q in questions:
         qid = q["question_id"]
         if qid not in predictions:
             missing.append(qid)
             continue
-        if q["answer_type"] is None:
-            raise ValueError(f"question {qid} is unlabelled: it cannot be scored locally")
         label_scores.append(label_score(predictions[qid], q["label"]))
-        if rule == LXMERT_MINIVAL:
-            acc = label_scores[-1]
-        elif q["answers"]:
-            key = (predictions[qid], tuple(q["answers"]))
-            if key not in known:
-                known[key] = question_accuracy(predictions[qid], q["answers"], rule)
-            acc = known[key]
-        else:
-            acc = q["label"].get(normalize_answer(predictions[qid]), 0.0)
-        per_type[q["answer_type"]].append(acc)
+        per_type[q["answer_type"]].append(accuracy(q, predictions[qid]))
     if missing:
         raise ValueError(
             f"{len(missing)} questions have no prediction (first: question_id {missing[0]})"

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from lxmert_lth.core.errors import ConfigError, InputError
 from lxmert_lth.core.options import PruningOptions
 from lxmert_lth.data.augment import Augment
+from lxmert_lth.data.easyvqa_shift import check_shift
 from lxmert_lth.models import families
 from lxmert_lth.pruning import granularities
 
@@ -65,6 +66,7 @@ def check_config(config: Mapping, schema: Mapping) -> None:
     _check_schedule(config["study"], config["pruning"])
     _check_pattern(prunable_pattern(config))
     _check_late_step(config)
+    _check_shifted_sets(config["dataset"])
     _check_family(config)
     _check_device(config["execution"]["device"])
     _check_prunable_weights(config)
@@ -153,6 +155,26 @@ def _check_family(config: Mapping) -> None:
                 f"pretrain.augment: {augment} shifts and mirrors images, and "
                 f"{family.label} reads region features: leave it out"
             )
+
+
+def _check_shifted_sets(dataset: Mapping) -> None:
+    """dataset.shift is easy-VQA's and its values easy-VQA's; dataset.ood is VQA v2's, and
+    its rephrasings come as two files."""
+    name, ood = dataset["name"], dataset.get("ood") or {}
+    if dataset.get("shift") is not None:
+        if name != "easy_vqa":
+            raise ConfigError(
+                f"dataset.shift: makes easy-VQA's shifted sets, not {name}'s (VQA v2: dataset.ood)"
+            )
+        check_shift(dataset["shift"])
+    given = [key for key, value in ood.items() if value]
+    if given and name != "vqa_v2":
+        raise ConfigError(f"dataset.ood.{given[0]}: subsets of VQA v2 val, not of {name}'s")
+    if bool(ood.get("rephrasings_questions")) != bool(ood.get("rephrasings_annotations")):
+        raise ConfigError(
+            "dataset.ood: rephrasings_questions and rephrasings_annotations come together "
+            "(the rephrasings and their human answers)"
+        )
 
 
 def _check_late_step(config: Mapping) -> None:

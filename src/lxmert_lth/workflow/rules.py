@@ -20,7 +20,14 @@ from collections.abc import Mapping
 
 from snakemake.exceptions import WorkflowError
 
-from lxmert_lth.core.grid import dense_network, networks, scored_split, theta0_seed
+from lxmert_lth.core.grid import (
+    SHIFTED_PREFIX,
+    dense_network,
+    networks,
+    scored_split,
+    shifted_sets,
+    theta0_seed,
+)
 from lxmert_lth.core.network import (
     DENSE_FOLDER,
     LATE,
@@ -72,6 +79,8 @@ class Rules:
         self.family = family_of(config)
         # The labelled split scored locally (easy-VQA's test, VQA v2's minival, VQA-CP's test).
         self.scored = scored_split(self.dataset)
+        # The shifted sets every training job scores beside it (dataset.shift, dataset.ood).
+        self.shifted = shifted_sets(config["dataset"])
         # The dense fine-tunes write the late-rewinding point only when the late control
         # is asked for (turning it on reruns them, and so the study after them).
         self.writes_late = "late" in self.study["kinds"]
@@ -129,6 +138,16 @@ class Rules:
     def config_params(self, name: str):
         """A configuration section as params, keys sorted."""
         return canonical(self.config[name])
+
+    def dataset_params(self) -> dict:
+        """The dataset section as params, without the shifted sets' keys when they make
+        none (runs made before them keep their params, so nothing reruns)."""
+        params = self.config_params("dataset")
+        if params.get("shift") is None:
+            params.pop("shift", None)
+        if not any((params.get("ood") or {}).values()):
+            params.pop("ood", None)
+        return params
 
     def numerics_params(self) -> dict:
         """The numerics of a job that computes with torch (they change its digits); the
@@ -190,9 +209,14 @@ class Rules:
         splits = {s: self.res(f"data/{s}.json") for s in SPLITS}
         return {**splits, "folder": self.config["images"]["folder"]}
 
+    def shifted_files(self) -> dict:
+        """The shifted sets' question files, keyed as the data and training rules name them."""
+        return {SHIFTED_PREFIX + n: self.res(f"data/shifted/{n}.json") for n in self.shifted}
+
     def training_data(self) -> dict:
         return {
             **{s: self.res(f"data/{s}.json") for s in SPLITS},
+            **self.shifted_files(),
             "answers": self.res("data/answers.json"),
             "features": self.visual_input(),
             # The embedded default trains its own tokenizer; VQA v2 uses the pretrained one's.

@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from lxmert_lth.core.grid import SHIFTED_PREFIX
 from lxmert_lth.core.io import write_json
 from lxmert_lth.data import easyvqa, vqacp_v2
 from lxmert_lth.data.bottom_up_attention import convert_tsvs
@@ -24,12 +25,16 @@ log = logging.getLogger("lxmert_lth")
 
 
 def prepare_questions(outputs: Mapping[str, str], dataset: Mapping) -> None:
-    """easy-VQA -> train/val/test/pretrain question files and the answer vocabulary."""
-    splits = easyvqa.splits(
-        dataset["val_fraction"], dataset["split_seed"], dataset["max_questions"]
+    """easy-VQA -> train/val/test/pretrain question files, the answer vocabulary and,
+    with ``dataset.shift``, the shifted sets."""
+    splits, sets = easyvqa.splits(
+        dataset["val_fraction"],
+        dataset["split_seed"],
+        dataset["max_questions"],
+        dataset.get("shift"),
     )
     answers = build_answer_vocab(splits["train"], dataset["min_answer_count"])
-    write_splits(outputs, splits, answers)
+    write_splits(outputs, splits, answers, sets)
 
 
 def prepare_vqa_v2(outputs: Mapping[str, str], dataset: Mapping) -> None:
@@ -52,9 +57,16 @@ def prepare_vqa_v2(outputs: Mapping[str, str], dataset: Mapping) -> None:
     write_splits(outputs, splits, answers)
 
 
-def write_splits(outputs: Mapping[str, str], splits: Mapping[str, list], answers: list) -> None:
-    """The one writer of question files (``outputs[split]``) and ``outputs["answers"]``."""
-    for name, records in splits.items():
+def write_splits(
+    outputs: Mapping[str, str],
+    splits: Mapping[str, list],
+    answers: list,
+    sets: Mapping[str, list] | None = None,
+) -> None:
+    """The one writer of question files (``outputs[split]``, a shifted set's
+    ``outputs[SHIFTED_PREFIX + name]``) and ``outputs["answers"]``."""
+    files = {**splits, **{SHIFTED_PREFIX + name: q for name, q in (sets or {}).items()}}
+    for name, records in files.items():
         images = len({q["image_id"] for q in records})
         log.info("%s: %d questions on %d images", name, len(records), images)
         write_json(outputs[name], records)

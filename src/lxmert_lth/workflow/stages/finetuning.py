@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import astuple, dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import torch
 
 from lxmert_lth.core.checkpoints import CheckpointMeta
 from lxmert_lth.core.errors import InputError
+from lxmert_lth.core.grid import SHIFTED_PREFIX
 from lxmert_lth.core.io import write_json
 from lxmert_lth.core.masks import Mask
 from lxmert_lth.core.network import Network
@@ -25,7 +26,7 @@ from lxmert_lth.data.images import open_store
 from lxmert_lth.data.loaders import Loading, QuestionSplit, load_split
 from lxmert_lth.data.questions import read_answer_list
 from lxmert_lth.data.tokenization import load_tokenizer
-from lxmert_lth.data.vqa_eval import score_predictions
+from lxmert_lth.data.vqa_eval import consistency, score_predictions
 from lxmert_lth.models.modeling import load_checkpoint, load_theta0, num_parameters, save_checkpoint
 from lxmert_lth.pruning.enforcement import MaskEnforcer, prunable_parameter_names
 from lxmert_lth.runtime.devices import autocast, choose_device, configure_cuda
@@ -38,7 +39,9 @@ log = logging.getLogger("lxmert_lth")
 
 @dataclass(frozen=True)
 class TrainingData:
-    """The files every training job reads besides its network."""
+    """The files every training job reads besides its network: the splits, answers,
+    visual input and tokenizer, and the shifted sets it scores beside the scored split
+    (name -> question file; ``core.grid.SHIFTED_SETS``)."""
 
     train: str
     val: str
@@ -46,11 +49,23 @@ class TrainingData:
     answers: str
     features: str
     tokenizer: str
+    shifted: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_input(cls, files: Mapping[str, str]) -> TrainingData:
         """From a job's ``snakemake.input``."""
-        return cls(*(files[f.name] for f in fields(cls)))
+        names = [f.name for f in fields(cls) if f.name != "shifted"]
+        shifted = {
+            key.removeprefix(SHIFTED_PREFIX): files[key]
+            for key in files.keys()
+            if key.startswith(SHIFTED_PREFIX)
+        }
+        return cls(*(files[name] for name in names), shifted=shifted)
+
+    def files(self) -> list[str]:
+        """Every file, in a fixed order (what resumable state is keyed by)."""
+        fixed = [getattr(self, f.name) for f in fields(self) if f.name != "shifted"]
+        return [*fixed, *(self.shifted[name] for name in sorted(self.shifted))]
 
 
 @dataclass(frozen=True)
@@ -127,6 +142,7 @@ class Splits:
     train: QuestionSplit
     val: QuestionSplit
     test: QuestionSplit
+    shifted: Mapping[str, QuestionSplit] = field(default_factory=dict)
 
 
 def finetune(
@@ -159,7 +175,7 @@ def finetune(
     cfg = TrainConfig.from_dict(recipe)
     resume = None
     if options.resume_folder:
-        files = job_inputs or [*astuple(data), start.checkpoint, start.mask]
+        files = job_inputs or [*data.files(), start.checkpoint, start.mask]
         late_step = outputs.late[0] if outputs.late else None
         settings = {**recipe, "precision": precision, "late": late_step, **(job_key or {})}
         key = fingerprint(settings, network.seed, files)
@@ -252,7 +268,7 @@ def finetune_dense(
     del settings["path"], settings["pretrained"]  # the files are inputs
     finetune(
         data, start, outputs, Network(seed), recipe, max_length, scoring, options,
-        job_inputs=[*astuple(data), *pretrained], job_key={"theta0": settings},
+        job_inputs=[*data.files(), *pretrained], job_key={"theta0": settings},
     )  # fmt: skip
 
 
@@ -333,13 +349,12 @@ def encode_splits(
 ) -> Splits:
     tokenizer = load_tokenizer(data.tokenizer)
     store = open_store(data.features)
-    encoded = {
-        name: load_split(
-            getattr(data, name), tokenizer, answers, store, max_length, device, loading
-        )
-        for name in (f.name for f in fields(Splits))
-    }
-    return Splits(**encoded)
+
+    def load(path: str) -> QuestionSplit:
+        return load_split(path, tokenizer, answers, store, max_length, device, loading)
+
+    shifted = {name: load(path) for name, path in data.shifted.items()}
+    return Splits(load(data.train), load(data.val), load(data.test), shifted)
 
 
 def write_results(
@@ -352,8 +367,8 @@ def write_results(
     cfg: TrainConfig,
     precision: str,
 ) -> None:
-    """Predictions of the test split (a submission file), scores of ``scoring.split``,
-    the trained network and its history."""
+    """Predictions of the test split (a submission file), scores of ``scoring.split``
+    and of each shifted set, the trained network and its history."""
     model, answers = prepared.model, prepared.meta.answers
     device = next(model.parameters()).device
 
@@ -378,6 +393,8 @@ def write_results(
     }
     if prepared.mask is not None and prepared.enforcer is None:
         row["mask_enforced"] = False
+    for name, split in splits.shifted.items():
+        row.update(score_shifted(name, predict(split), split.questions, scoring.rule))
     write_submission(
         outputs.predictions, predictions, [q["question_id"] for q in splits.test.questions]
     )
@@ -390,3 +407,14 @@ def write_results(
         save_checkpoint(outputs.model, model, trained, compact_under)
     write_json(outputs.history, history)
     write_json(outputs.scores, {**row, **scores})
+
+
+def score_shifted(name: str, predictions, questions, rule: str) -> dict:
+    """A shifted set's scores as columns of the network's row, ``NAME:METRIC``: accuracy
+    overall and per answer type by the same rule as the scored split, and for a set of
+    rephrasings (records with a ``group``) the consistency CS(k)."""
+    scores = score_predictions(predictions, questions, rule)
+    if questions and "group" in questions[0]:
+        scores.update(consistency(predictions, questions, rule))
+    log.info("%s accuracy (%s rule) %s", name, rule, scores)
+    return {f"{name}:{metric}": value for metric, value in scores.items()}

@@ -89,7 +89,7 @@ def retrain_subnetwork(
     start = StartingPoint(outputs.rewound, outputs.mask, pruning.enforce_masks)
     # The mask and the rewound theta_0 are rewritten by every attempt: a resumed attempt
     # must agree with what they are made from, not with their modification times.
-    made_from = [*astuple(data), theta0, *(p for p in astuple(sources) if p)]
+    made_from = [*data.files(), theta0, *(p for p in astuple(sources) if p)]
     finetune(data, start, outputs.trained, network, recipe, max_length, scoring, options, made_from)
 
 
