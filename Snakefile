@@ -61,6 +61,8 @@ rule all:
         curves=res("curves/curves.pdf"),
         costs=res("benchmarks/costs.md"),
         speed=res("benchmarks/speed.md"),
+        # Accuracy out of distribution, when the run has shifted sets.
+        ood=[res("figure_ood.png"), res("ood.md")] if R.shifted else [],
         # The paper configuration also compares its numbers with the published ones.
         comparison=[res("comparison.md")] if DATASET == "vqa_v2" else [],
         # Other runs beside this one, when named (compare_runs).

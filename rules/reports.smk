@@ -64,6 +64,39 @@ rule figure1:
         "../workflow_scripts/figure1.py"
 
 
+# Accuracy in and out of distribution, when the run has shifted sets (dataset.shift,
+# dataset.ood): one panel per split, and the ticket's advantage per split and sparsity.
+rule figure_ood:
+    input:
+        res("scores.csv"),
+    output:
+        png=report(
+            res("figure_ood.png"),
+            caption="../report/figure_ood.rst",
+            category="Out of distribution",
+            labels={"view": "figure"},
+        ),
+        pdf=res("figure_ood.pdf"),
+        csv=res("ood.csv"),
+        md=res("ood.md"),
+        html=report(
+            res("ood.html"),
+            caption="../report/figure_ood.rst",
+            category="Out of distribution",
+            labels={"view": "table"},
+        ),
+    log:
+        logfile("figure_ood.log"),
+    conda:
+        ENV
+    params:
+        kinds=STUDY["kinds"],
+        dataset=DATASET,
+        split=SCORED.label,
+    script:
+        "../workflow_scripts/figure_ood.py"
+
+
 rule compare_with_paper:
     input:
         scores=res("scores.csv"),

@@ -109,6 +109,42 @@ def write_vqacp(folder: Path) -> dict[str, str]:
     return paths
 
 
+def write_ood(folder: Path) -> dict[str, str]:
+    """VQA-CE's two id lists (JSON lists of val question ids, minival's and nominival's
+    mixed) and VQA-Rephrasings' questions and annotations (VQA v2's objects: every val
+    question and three rephrasings of each, naming it by ``rephrasing_of``); returns the
+    configuration's ``dataset.ood``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    val = _questions(VAL_IMAGES, 2000)  # minival: the first MINIVAL_IMAGES images' questions
+    paths = {}
+    # Two minival questions and one of nominival (2030) in each list.
+    for name, ids in (("counterexamples", [2000, 2011, 2030]), ("easy", [2001, 2040, 2010])):
+        path = folder / f"{name}.json"
+        path.write_text(json.dumps(ids))
+        paths[name] = str(path)
+    questions, annotations = [], []
+    for q in val:
+        questions.append(q)
+        annotations.append(_annotation(q))
+        for k, text in enumerate(("Which colour is the ball?", "The ball's colour?",
+                                  "Tell me the ball's colour.")):  # fmt: skip
+            rephrased = {**q, "question": text if q["question"].startswith("What") else
+                         q["question"].lower(), "question_id": 900000 + 10 * q["question_id"] + k,
+                         "rephrasing_of": q["question_id"]}  # fmt: skip
+            questions.append(rephrased)
+            annotations.append({**_annotation(q), "question_id": rephrased["question_id"]})
+    for kind, name, doc in (
+        ("questions", "v2_OpenEnded_mscoco_valrep2014_humans_og_questions.json",
+         {"data_subtype": "valrep2014", "questions": questions}),
+        ("annotations", "v2_mscoco_valrep2014_humans_og_annotations.json",
+         {"data_subtype": "valrep2014", "annotations": annotations}),
+    ):  # fmt: skip
+        path = folder / name
+        path.write_text(json.dumps(doc))
+        paths[f"rephrasings_{kind}"] = str(path)
+    return paths
+
+
 def write_lxmert(folder: Path) -> dict[str, str]:
     """LXMERT's preprocessed JSONs; returns the configuration's ``dataset.lxmert``."""
     folder.mkdir(parents=True, exist_ok=True)

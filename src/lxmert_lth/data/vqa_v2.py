@@ -52,14 +52,14 @@ def coco_image_id(subtype: str, image_id: int) -> str:
     return f"COCO_{_IMAGE_SUBTYPE.get(subtype, subtype)}_{int(image_id):012d}"
 
 
-def _field(record: Mapping, key: str, source: str, index: int):
+def required_field(record: Mapping, key: str, source: str, index: int):
     try:
         return record[key]
     except (KeyError, TypeError):
         raise InputError(f"{source}: record {index} has no key {key!r}") from None
 
 
-def _list_of(doc, key: str, source: str) -> list:
+def list_of(doc, key: str, source: str) -> list:
     if not isinstance(doc, dict) or not isinstance(doc.get(key), list):
         raise InputError(f"{source}: expected a JSON object with a list {key!r}")
     return doc[key]
@@ -71,19 +71,19 @@ def _list_of(doc, key: str, source: str) -> list:
 def read_official_questions(path) -> tuple[str, list[dict]]:
     """(data_subtype, questions) of an official questions JSON."""
     doc = read_json(path)
-    questions = _list_of(doc, "questions", str(path))
+    questions = list_of(doc, "questions", str(path))
     subtype = doc.get("data_subtype")
     if not isinstance(subtype, str):
         raise InputError(f"{path}: no 'data_subtype' (e.g. 'train2014')")
     for i, q in enumerate(questions):
         for key in ("image_id", "question", "question_id"):
-            _field(q, key, str(path), i)
+            required_field(q, key, str(path), i)
     return subtype, questions
 
 
 def read_official_annotations(path) -> dict[int, dict]:
     """question_id -> annotation of an official annotations JSON."""
-    return annotations_by_id(_list_of(read_json(path), "annotations", str(path)), path)
+    return annotations_by_id(list_of(read_json(path), "annotations", str(path)), path)
 
 
 def annotations_by_id(annotations: Sequence, path) -> dict[int, dict]:
@@ -92,8 +92,8 @@ def annotations_by_id(annotations: Sequence, path) -> dict[int, dict]:
     records, and VQA-CP's, which are VQA v2's)."""
     by_id = {}
     for i, a in enumerate(annotations):
-        qid = _field(a, "question_id", str(path), i)
-        answers = _field(a, "answers", str(path), i)
+        qid = required_field(a, "question_id", str(path), i)
+        answers = required_field(a, "answers", str(path), i)
         if not isinstance(answers, list) or not all(
             isinstance(x, dict) and "answer" in x for x in answers
         ):
@@ -103,8 +103,8 @@ def annotations_by_id(annotations: Sequence, path) -> dict[int, dict]:
                 f"{path}: question {qid} has {len(answers)} answers; VQA v2 gives every "
                 f"question {HUMAN_ANSWERS} (the accuracy leaves one of ten out)"
             )
-        _field(a, "multiple_choice_answer", str(path), i)
-        if _field(a, "answer_type", str(path), i) not in ANSWER_TYPES:
+        required_field(a, "multiple_choice_answer", str(path), i)
+        if required_field(a, "answer_type", str(path), i) not in ANSWER_TYPES:
             raise InputError(
                 f"{path}: question {qid} has answer_type {a['answer_type']!r}, "
                 f"expected one of {ANSWER_TYPES}"
@@ -235,9 +235,9 @@ def lxmert_records(path) -> list[dict]:
             )
         records.append(
             {
-                "question_id": _field(d, "question_id", str(path), i),
-                "image_id": _field(d, "img_id", str(path), i),
-                "question": _field(d, "sent", str(path), i),
+                "question_id": required_field(d, "question_id", str(path), i),
+                "image_id": required_field(d, "img_id", str(path), i),
+                "question": required_field(d, "sent", str(path), i),
                 "answer_type": answer_type,
                 # LXMERT's files keep soft labels, not the ten human answers: a labelled
                 # question is scored by its label (the same number for in-vocabulary answers).

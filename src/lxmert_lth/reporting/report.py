@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
+from lxmert_lth.core.grid import SHIFTED_SETS
 from lxmert_lth.core.io import atomic_path, save_figure
 from lxmert_lth.core.network import DENSE
 from lxmert_lth.models import families
@@ -55,10 +56,27 @@ def method_label(kind: str, family: str | None = None) -> str:
     return KIND_LABELS.get(kind, kind)
 
 
+def shifted_in(scores: pd.DataFrame) -> list[str]:
+    """The shifted sets ``scores`` has columns of (``NAME:overall``), in SHIFTED_SETS' order."""
+    return [name for name in SHIFTED_SETS if f"{name}:overall" in scores.columns]
+
+
+def shifted_columns(scores: pd.DataFrame) -> dict[str, str]:
+    """Table 1's out-of-distribution columns: score column -> title (each shifted set's
+    overall accuracy, and a set of rephrasings' consistency CS(4))."""
+    columns = {}
+    for name in shifted_in(scores):
+        columns[f"{name}:overall"] = SHIFTED_SETS[name]
+        if f"{name}:cs4" in scores.columns:
+            columns[f"{name}:cs4"] = f"{SHIFTED_SETS[name]} CS(4)"
+    return columns
+
+
 def build_table1(
     scores: pd.DataFrame, sparsity: int, kinds: Sequence[str], family: str | None = None
 ) -> pd.DataFrame:
-    """Rows dense + ``kinds`` at ``sparsity``; cells 'mean ± std' over seeds (sample std).
+    """Rows dense + ``kinds`` at ``sparsity``; cells 'mean ± std' over seeds (sample std):
+    the scored split per answer type, then each shifted set's overall accuracy.
 
     A column whose answer type has no questions shows a dash.
     """
@@ -70,7 +88,7 @@ def build_table1(
         if sel.empty:
             continue
         row = {"method": method_label(kind, family), "seeds": len(sel)}
-        for col, title in COLUMNS.items():
+        for col, title in {**COLUMNS, **shifted_columns(scores)}.items():
             row[title] = _cell(sel[col])
         rows.append(row)
     return pd.DataFrame(rows)

@@ -77,6 +77,8 @@ def type_of(node: Mapping, defs: Mapping) -> str:
         return "`true` \\| `false`"
     if kind == "null":
         return "null"
+    if kind == "array" and "prefixItems" in node:  # a tuple
+        return "[" + ", ".join(type_of(item, defs) for item in node["prefixItems"]) + "]"
     if kind == "array":
         text = f"list of {type_of(node['items'], defs)}"
         if node.get("uniqueItems"):

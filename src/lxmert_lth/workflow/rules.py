@@ -224,10 +224,12 @@ class Rules:
         }
 
     def vqa_v2_files(self) -> dict:
-        """The question/answer files named in the configuration (inputs: edits rerun)."""
+        """The question/answer files named in the configuration, and the shifted sets'
+        (``dataset.ood``; inputs: edits rerun)."""
         dataset = self.config["dataset"]
         files = dataset["vqacp" if self.dataset == "vqacp_v2" else dataset["format"]]
-        return {k: v for k, v in files.items() if isinstance(v, str)}
+        ood = {f"ood_{k}": v for k, v in (dataset.get("ood") or {}).items()}
+        return {k: v for k, v in {**files, **ood}.items() if isinstance(v, str)}
 
     @staticmethod
     def local_paths(*values) -> list:

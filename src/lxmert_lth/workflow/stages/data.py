@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from lxmert_lth.core.grid import SHIFTED_PREFIX
 from lxmert_lth.core.io import write_json
-from lxmert_lth.data import easyvqa, vqacp_v2
+from lxmert_lth.data import easyvqa, vqa_v2_ood, vqacp_v2
 from lxmert_lth.data.bottom_up_attention import convert_tsvs
 from lxmert_lth.data.features import FeatureWriter
 from lxmert_lth.data.images import Processing, coco_images, write_index
@@ -38,8 +38,8 @@ def prepare_questions(outputs: Mapping[str, str], dataset: Mapping) -> None:
 
 
 def prepare_vqa_v2(outputs: Mapping[str, str], dataset: Mapping) -> None:
-    """VQA v2 (official or LXMERT files) or VQA-CP v2 -> train/val/test question files
-    and answers."""
+    """VQA v2 (official or LXMERT files) or VQA-CP v2 -> train/val/test question files,
+    answers and (VQA v2, ``dataset.ood``) the shifted sets."""
     if dataset["name"] == "vqacp_v2":
         spec = dataset["vqacp"]
         splits, answers = vqacp_v2.splits(
@@ -54,7 +54,20 @@ def prepare_vqa_v2(outputs: Mapping[str, str], dataset: Mapping) -> None:
     splits = {name: subsample(records, limits[name], seed) for name, records in splits.items()}
     for name in ("train", "val"):
         check_labelled(splits[name], f"{name} split")
-    write_splits(outputs, splits, answers)
+    write_splits(outputs, splits, answers, ood_sets(dataset.get("ood") or {}, splits, answers))
+
+
+def ood_sets(ood: Mapping, splits: Mapping[str, list], answers: list) -> dict[str, list]:
+    """VQA v2's shifted sets (``dataset.ood``), each on the minival questions (val)."""
+    sets = {}
+    for name in ("counterexamples", "easy"):
+        if ood.get(name):
+            sets[name] = vqa_v2_ood.vqace_subset(ood[name], splits["val"])
+    if ood.get("rephrasings_questions"):
+        sets["rephrasings"] = vqa_v2_ood.rephrasings(
+            ood["rephrasings_questions"], ood["rephrasings_annotations"], splits["val"], answers
+        )
+    return sets
 
 
 def write_splits(

@@ -17,6 +17,7 @@ from lxmert_lth.data.evalai import read_result
 from lxmert_lth.pruning.chain import fine_tunes
 from lxmert_lth.reporting.costs import write_costs
 from lxmert_lth.reporting.curves import write_curves
+from lxmert_lth.reporting.ood import build_ood_table, plot_ood, write_ood_table
 from lxmert_lth.reporting.report import (
     SERVER_COLUMNS,
     build_comparison,
@@ -25,6 +26,7 @@ from lxmert_lth.reporting.report import (
     build_table1,
     plot_figure1,
     plot_runs,
+    shifted_columns,
     write_comparison,
     write_table,
 )
@@ -82,12 +84,30 @@ def table1(
             f"{sparsity}%-sparse subnetworks rewound to theta_0 and retrained; mean ± sample "
             f"std over seeds {seeds}. A dash: the split has no question of that type."
         )
+        if shifted_columns(scores):
+            caption += (
+                " The columns after Overall: each shifted set's overall accuracy, scored by "
+                "the same evaluator (ood.md has every sparsity)."
+            )
         if dataset == "vqa_v2":
             caption += (
                 " These are local minival scores: no EvalAI result files were found, so the "
                 "test-dev/test-std columns of the paper are not shown."
             )
     write_table(table, outputs["csv"], outputs["md"], caption, outputs.get("html"))
+
+
+def figure_ood(
+    scores_csv: str, outputs: Mapping[str, str], kinds: list[str], dataset: str, split: str
+) -> None:
+    """Accuracy in and out of distribution: the figure (one panel per split) and the table
+    of the ticket's advantage per split and sparsity."""
+    scores = pd.read_csv(scores_csv)
+    seeds = sorted(scores.seed.unique().tolist())
+    table = build_ood_table(scores, kinds, split)
+    write_ood_table(table, outputs["csv"], outputs["md"], outputs.get("html"), seeds)
+    title = f"{dataset}: accuracy in ({split}) and out of distribution, seeds {seeds}"
+    plot_ood(scores, kinds, split, outputs["png"], outputs["pdf"], title)
 
 
 def compare_with_paper(
