@@ -1,21 +1,24 @@
 """Run the studies beyond the paper on the embedded default: the lottery-ticket controls,
 the authors' code against the paper's text, and the scope ablation; or, with
-``--set granularities``, the pruning granularities.
+``--set granularities``, the pruning granularities; or, with ``--set ood``, the study with
+easy-VQA's shifted sets (configs/ood.yaml).
 
-    python studies/run_studies.py --base RESULTS [--set studies|granularities]
+    python studies/run_studies.py --base RESULTS [--set studies|granularities|ood]
         [--workdir DIR] [--cores 2]
 
 RESULTS is a finished run of the embedded default (e.g. the ``results`` folder that
 ``bench/bench_embedded.py`` leaves in its work folder). It is copied to WORKDIR/results,
 and its data, features, tokenizer and pretrained model into each new run's results folder
-(they do not depend on the options studied here), so each run starts at theta_0. Then,
+(they do not depend on the options studied here), so each run starts at theta_0; the ood
+run takes only the features (its questions, tokenizer and pre-training hold the shift
+out). Then,
 in WORKDIR, ``snakemake --configfile config.yaml --configfile configs/X.yaml`` for
 controls, authors_code, scope/language, scope/vision, scope/cross_modality and
 scope/compare (``--set granularities``: granularity/heads_neurons,
 granularity/heads_neurons_separate, granularity/n_of_m, then granularities over n_of_m's
-folder). Prints each run's wall time and writes ``studies.json`` or ``granularities.json``
-(commit, machine, times) for ``tools/update_readme.py --studies WORKDIR`` or
-``--granularities WORKDIR``.
+folder). Prints each run's wall time and writes ``studies.json``, ``granularities.json``
+or ``ood.json`` (commit, machine, times) for ``tools/update_readme.py --studies WORKDIR``,
+``--granularities WORKDIR`` or ``--ood WORKDIR``.
 """
 
 from __future__ import annotations
@@ -51,8 +54,14 @@ SETS = {
         ["granularity/n_of_m"],
         ["granularity/n_of_m", "granularities"],
     ],
+    "ood": [["ood"]],
 }
-SHARED = ["data", "features", "tokenizer", "pretrained"]
+# What each set's runs take from the base run: what none of their options changes.
+SHARED = {
+    "studies": ["data", "features", "tokenizer", "pretrained"],
+    "granularities": ["data", "features", "tokenizer", "pretrained"],
+    "ood": ["features"],
+}
 
 
 def results_of(configs: list[str]) -> str:
@@ -65,9 +74,9 @@ def results_of(configs: list[str]) -> str:
     return folder
 
 
-def seed_folder(base: Path, folder: Path) -> None:
-    """The base run's data and pretraining in a new results folder (nothing else)."""
-    for name in SHARED:
+def seed_folder(base: Path, folder: Path, shared: list[str]) -> None:
+    """What a run shares with the base run, copied into its results folder."""
+    for name in shared:
         if not (folder / name).exists():
             shutil.copytree(base / name, folder / name, symlinks=True)
 
@@ -101,7 +110,7 @@ def main() -> int:
     for configs in SETS[args.set]:
         study = configs[-1]
         folder = work / results_of(configs)
-        seed_folder(args.base, folder)
+        seed_folder(args.base, folder, SHARED[args.set])
         log = work / f"{study.replace('/', '_')}.log"
         files = [ROOT / "configs" / f"{name}.yaml" for name in configs]
         times[study] = run_study(work, files, log, args.cores)

@@ -157,7 +157,9 @@ def test_table1_gains_a_column_per_shifted_set_and_ood_md_the_tickets_advantage(
 def test_every_training_job_scores_the_shifted_sets_and_a_new_shift_reruns_only_after_the_questions(
     run_copy,
 ):
-    config = write_config(run_copy, "ood.yaml", dataset={"shift": DEFAULT})
+    # The shift changes the pre-training questions: a shorter pre-training keeps it quick.
+    quick = {"epochs": 1}
+    config = write_config(run_copy, "ood.yaml", dataset={"shift": DEFAULT}, pretrain=quick)
 
     def dry_run(configfile) -> set[str]:
         """The rules of the jobs a dry run would run (its job stats table)."""
@@ -176,6 +178,6 @@ def test_every_training_job_scores_the_shifted_sets_and_a_new_shift_reruns_only_
         assert scores[f"{name}:n_overall"] == len(questions) > 0
         assert 0 <= scores[f"{name}:overall"] <= 100
     moved = {**DEFAULT, "pairs": [["circle", "teal"]]}
-    other = write_config(run_copy, "ood2.yaml", dataset={"shift": moved})
+    other = write_config(run_copy, "ood2.yaml", dataset={"shift": moved}, pretrain=quick)
     jobs = dry_run(other)
     assert "prepare_questions" in jobs and "extract_features" not in jobs

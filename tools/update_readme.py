@@ -1,8 +1,8 @@
 """Write the results in README.md and docs/results.md from a run of
 ``bench/bench_embedded.py``.
 
-    python tools/update_readme.py WORKDIR [--studies STUDIES_WORKDIR]
-        [--granularities GRANULARITIES_WORKDIR] [--families-only]
+    python tools/update_readme.py [WORKDIR] [--studies STUDIES_WORKDIR]
+        [--granularities GRANULARITIES_WORKDIR] [--ood OOD_WORKDIR] [--families-only]
 
 Takes Table 1 (``table1.md``), the per-module sparsity (``module_sparsity.md``) and
 Figure 1 (``figure1.png``, copied to ``docs/figure1.png``) from the run's results folder,
@@ -18,7 +18,10 @@ ablation (tables and figures, copied to ``docs/``) go between the studies marker
 docs/results.md. With ``--granularities``, a work folder of ``studies/run_studies.py --set
 granularities``: the granularities' accuracy against sparsity and their tickets' accuracy
 against the measured CPU speed-up (figures copied to ``docs/``) go between the granularities
-markers of docs/results.md. The README links to them (one line per finding).
+markers of docs/results.md. With ``--ood``, a work folder of ``studies/run_studies.py --set
+ood``: the shifted sets' study (its Table 1, ``ood.md`` and the figure, copied to
+``docs/ood.png``) goes between the ood markers. Without WORKDIR, only the blocks named by
+the options are written. The README links to them (one line per finding).
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ GRANULARITIES_BEGIN = (
     "<!-- granularities: written by tools/update_readme.py --granularities; do not edit by hand -->"
 )
 GRANULARITIES_END = "<!-- end of granularities -->"
+OOD_BEGIN = "<!-- ood: written by tools/update_readme.py --ood; do not edit by hand -->"
+OOD_END = "<!-- end of ood -->"
 # The run whose folder holds configs/granularities.yaml's comparison.
 GRANULARITY_COMPARISON = "results-n_of_m"
 
@@ -231,6 +236,33 @@ def studies_section(work: Path) -> tuple[str, dict[str, Path]]:
     return "\n".join(lines), figures
 
 
+def ood_section(work: Path) -> tuple[str, dict[str, Path]]:
+    """The study with easy-VQA's shifted sets: its Table 1 (with a column per set), the
+    figure in and out of distribution and the ticket's advantage per split and sparsity."""
+    summary = json.loads((work / "ood.json").read_text())
+    folder = work / "results-ood"
+    caption, _, table = (folder / "table1.md").read_text().strip().partition("\n\n")
+    ood_caption, _, ood = (folder / "ood.md").read_text().strip().partition("\n\n")
+    text = "\n".join(
+        [
+            OOD_BEGIN,
+            f"From `studies/run_studies.py --set ood` at commit `{summary['commit']}` on "
+            f"{summary['machine']} (`--cores {summary['cores']}`), from the embedded default's "
+            f"features ({minutes(summary['seconds']['ood'])}). {caption}",
+            "",
+            table,
+            "",
+            "![In and out of distribution: accuracy against sparsity](ood.png)",
+            "",
+            ood_caption,
+            "",
+            ood,
+            OOD_END,
+        ]
+    )
+    return text, {"ood.png": folder / "figure_ood.png"}
+
+
 def replace_between(text: str, begin: str, end: str, new: str, where: str) -> str:
     if begin not in text or end not in text:
         raise SystemExit(f"{where}: no markers ({begin!r} ... {end!r})")
@@ -239,23 +271,13 @@ def replace_between(text: str, begin: str, end: str, new: str, where: str) -> st
     return head + new + tail
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("workdir", type=Path)
-    parser.add_argument("--studies", type=Path, default=None)
-    parser.add_argument("--granularities", type=Path, default=None)
-    parser.add_argument(
-        "--families-only",
-        action="store_true",
-        help="leave the embedded default's blocks as they are (its outputs unchanged, say, "
-        "and its timing from a quieter machine): only the families, at their run's commit",
-    )
-    args = parser.parse_args()
+def embedded_blocks(args, readme_text: str, page_text: str) -> tuple[str, str]:
+    """The embedded default's headline and results block (unless --families-only) and the
+    model families' comparison, from WORKDIR."""
+    readme, page = ROOT / "README.md", ROOT / "docs" / "results.md"
     summary = json.loads((args.workdir / "run_summary.json").read_text())
     results = Path(summary["results"])
     table = (results / "table1.md").read_text()
-    readme, page = ROOT / "README.md", ROOT / "docs" / "results.md"
-    readme_text, page_text = readme.read_text(), page.read_text()
     if args.families_only:
         record = args.workdir / COMPARISON / "records" / "pretrain.json"
         summary = {**summary, "commit": json.loads(record.read_text())["commit"][:7]}
@@ -278,6 +300,26 @@ def main() -> int:
         shutil.copyfile(args.workdir / COMPARISON / "runs.png",
                         ROOT / "docs" / "families.png")  # fmt: skip
         print("the model families updated (docs/results.md, docs/families.png)")
+    return readme_text, page_text
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("workdir", type=Path, nargs="?", default=None)
+    parser.add_argument("--studies", type=Path, default=None)
+    parser.add_argument("--ood", type=Path, default=None)
+    parser.add_argument("--granularities", type=Path, default=None)
+    parser.add_argument(
+        "--families-only",
+        action="store_true",
+        help="leave the embedded default's blocks as they are (its outputs unchanged, say, "
+        "and its timing from a quieter machine): only the families, at their run's commit",
+    )
+    args = parser.parse_args()
+    readme, page = ROOT / "README.md", ROOT / "docs" / "results.md"
+    readme_text, page_text = readme.read_text(), page.read_text()
+    if args.workdir is not None:
+        readme_text, page_text = embedded_blocks(args, readme_text, page_text)
     if args.studies:
         studies, figures = studies_section(args.studies)
         page_text = replace_between(page_text, STUDIES_BEGIN, STUDIES_END, studies, str(page))
@@ -291,6 +333,12 @@ def main() -> int:
         for name, source in figures.items():
             shutil.copyfile(source, ROOT / "docs" / name)
         print(f"the granularities updated (docs/results.md, docs/{{{','.join(figures)}}})")
+    if args.ood:
+        text, figures = ood_section(args.ood)
+        page_text = replace_between(page_text, OOD_BEGIN, OOD_END, text, str(page))
+        for name, source in figures.items():
+            shutil.copyfile(source, ROOT / "docs" / name)
+        print("the shifted sets' study updated (docs/results.md, docs/ood.png)")
     readme.write_text(readme_text)
     page.write_text(page_text)
     return 0
