@@ -246,7 +246,7 @@ def ood_section(work: Path) -> tuple[str, dict[str, Path]]:
     text = "\n".join(
         [
             OOD_BEGIN,
-            f"From `studies/run_studies.py --set ood` at commit `{summary['commit']}` on "
+            f"From `studies/run_studies.py --set ood` at commit `{summary['commit'][:7]}` on "
             f"{summary['machine']} (`--cores {summary['cores']}`), from the embedded default's "
             f"features ({minutes(summary['seconds']['ood'])}). {caption}",
             "",
