@@ -44,6 +44,7 @@ include: "rules/finetuning.smk"
 include: "rules/subnetworks.smk"
 include: "rules/reports.smk"
 include: "rules/analysis.smk"
+include: "rules/stability.smk"
 include: "rules/export.smk"
 
 
@@ -61,6 +62,12 @@ rule all:
         curves=res("curves/curves.pdf"),
         costs=res("benchmarks/costs.md"),
         speed=res("benchmarks/speed.md"),
+        # Linear mode connectivity, when asked for.
+        stability=(
+            [res("stability.md"), res("stability_barrier.png")]
+            if config["stability"]["enabled"]
+            else []
+        ),
         # Accuracy out of distribution, when the run has shifted sets.
         ood=[res("figure_ood.png"), res("ood.md")] if R.shifted else [],
         # The paper configuration also compares its numbers with the published ones.

@@ -1,9 +1,11 @@
 """Run the studies beyond the paper on the embedded default: the lottery-ticket controls,
 the authors' code against the paper's text, and the scope ablation; or, with
 ``--set granularities``, the pruning granularities; or, with ``--set ood``, the study with
-easy-VQA's shifted sets (configs/ood.yaml).
+easy-VQA's shifted sets (configs/ood.yaml); or, with ``--set stability``, the linear mode
+connectivity of the embedded default's networks (configs/stability.yaml, in the base run's
+folder: nothing of the study reruns).
 
-    python studies/run_studies.py --base RESULTS [--set studies|granularities|ood]
+    python studies/run_studies.py --base RESULTS [--set studies|granularities|ood|stability]
         [--workdir DIR] [--cores 2]
 
 RESULTS is a finished run of the embedded default (e.g. the ``results`` folder that
@@ -16,9 +18,9 @@ in WORKDIR, ``snakemake --configfile config.yaml --configfile configs/X.yaml`` f
 controls, authors_code, scope/language, scope/vision, scope/cross_modality and
 scope/compare (``--set granularities``: granularity/heads_neurons,
 granularity/heads_neurons_separate, granularity/n_of_m, then granularities over n_of_m's
-folder). Prints each run's wall time and writes ``studies.json``, ``granularities.json``
-or ``ood.json`` (commit, machine, times) for ``tools/update_readme.py --studies WORKDIR``,
-``--granularities WORKDIR`` or ``--ood WORKDIR``.
+folder). Prints each run's wall time and writes ``SET.json`` (commit, machine, times) for
+``tools/update_readme.py --studies WORKDIR`` (``--granularities``, ``--ood``,
+``--stability``).
 """
 
 from __future__ import annotations
@@ -55,12 +57,14 @@ SETS = {
         ["granularity/n_of_m", "granularities"],
     ],
     "ood": [["ood"]],
+    "stability": [["stability"]],
 }
 # What each set's runs take from the base run: what none of their options changes.
 SHARED = {
     "studies": ["data", "features", "tokenizer", "pretrained"],
     "granularities": ["data", "features", "tokenizer", "pretrained"],
     "ood": ["features"],
+    "stability": [],  # its copies and lines land in the base run's own folder
 }
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from lxmert_lth.core.grid import networks
-from lxmert_lth.core.network import Network
+from lxmert_lth.core.grid import dense_network, networks
+from lxmert_lth.core.network import LATE, Network
 from lxmert_lth.core.options import PruningOptions
 from lxmert_lth.pruning import kinds
 
@@ -66,3 +66,42 @@ def levels(study: Mapping, pruning: Mapping) -> dict[Network, int]:
     for n in nets:
         visit(n)
     return level
+
+
+def rewind_point(network: Network, study: Mapping) -> str:
+    """What a network starts from, as the stability analysis names it: ``theta0``,
+    ``stepK`` (the late control: the dense network after K steps) or ``fresh`` (reinit)."""
+    if network.is_dense:
+        return "theta0"
+    start = kinds.get(network.kind).rewind_from
+    if start == LATE:
+        return f"step{study['late_rewind_step']}"
+    return "fresh" if start == "fresh" else "theta0"
+
+
+def stability_pairs(study: Mapping, stability: Mapping) -> list[tuple[Network, str]]:
+    """(network, rewind point) of every pair of copies the stability analysis trains:
+    per seed the dense network (from theta_0 and, with ``study.late_rewind_step``, from
+    that step), each kind at the table sparsity, and the ticket (and the late control)
+    at every sparsity; none unless ``stability.enabled``."""
+    if not stability.get("enabled"):
+        return []
+    pairs: list[tuple[Network, str]] = []
+
+    def add(network: Network, rewind: str) -> None:
+        if (network, rewind) not in pairs:
+            pairs.append((network, rewind))
+
+    step = study.get("late_rewind_step")
+    for seed in study["seeds"]:
+        dense = dense_network(seed, study)
+        add(dense, "theta0")
+        if "late" in study["kinds"]:  # the dense job writes the step-K weights for it
+            add(dense, f"step{step}")
+        for kind in study["kinds"]:
+            add(Network(seed, kind, study["table_sparsity"]), "")
+        for kind in ("low", "late"):
+            if kind in study["kinds"]:
+                for sparsity in sorted(study["sparsities"]):
+                    add(Network(seed, kind, sparsity), "")
+    return [(n, r or rewind_point(n, study)) for n, r in pairs]

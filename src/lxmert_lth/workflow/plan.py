@@ -35,7 +35,7 @@ from lxmert_lth.core.io import read_yaml_mapping
 from lxmert_lth.core.network import THETA0_FILE, Network
 from lxmert_lth.core.schema import SCHEMA  # the workflow's own schema
 from lxmert_lth.data.easyvqa import FEATURE_DIM, NUM_REGIONS
-from lxmert_lth.pruning.chain import fine_tunes, levels, waits_for
+from lxmert_lth.pruning.chain import fine_tunes, levels, stability_pairs, waits_for
 from lxmert_lth.reporting.costs import Work
 from lxmert_lth.workflow.checks import family_of, prunable_pattern, validate_config
 
@@ -289,6 +289,21 @@ def report(config: Mapping, slots: list[int], samples_per_second: float | None) 
         )
     else:
         lines.append("GPU-hours: give --samples-per-second (training throughput of one GPU)")
+    pairs = stability_pairs(study, config.get("stability") or {})
+    if pairs:
+        points = config["stability"]["points"]
+        evaluations = len(pairs) * points * questions.val * EVAL_COST
+        lines += [
+            "",
+            f"Stability: {len(pairs)} pairs, {2 * len(pairs)} more fine-tunes (two copies "
+            f"each) and {len(pairs) * points} evaluations of the validation split ({points} "
+            f"points a line; {evaluations:,.0f} training-sample equivalents in all); a line "
+            "job holds two trained networks and the one it evaluates; the copies' weights "
+            "are deleted once their line is drawn",
+        ]
+        if samples_per_second:
+            hours = (2 * len(pairs) * per_finetune + evaluations) / samples_per_second / 3600
+            lines.append(f"  projected: {hours:.1f} GPU-hours more")
 
     size = model_size(config)
     model_bytes = 4 * size.parameters

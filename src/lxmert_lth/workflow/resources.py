@@ -87,15 +87,19 @@ class Requests:
     def __init__(self, config, family):
         self.config, self.family = config, family
 
-    def gpu_job_resources(self, stage: str) -> dict:
+    def gpu_job_resources(self, stage: str, split: str = "train", passes: int | None = None):
         """Resources of a training job. ``runtime`` (minutes) scales with the epochs and
-        the size of the training questions, doubled on each retry (``--retries``)."""
-        epochs = self.config[stage]["epochs"]
+        the size of the training questions, doubled on each retry (``--retries``). A job
+        that evaluates ``passes`` times over ``split`` instead (the stability lines) is
+        timed as that many epochs over it, and asks for a training job's memory (which
+        holds more than its two networks and the one it evaluates)."""
+        epochs = self.config[stage]["epochs"] if passes is None else passes
         estimate = self.config["execution"]["runtime"]
         per_mb = estimate[f"{stage}_s_per_mb"]
 
         def runtime(wildcards, input, attempt):
-            size_mb = os.path.getsize(input.train) / 2**20 if os.path.exists(input.train) else 1
+            path = input[split]
+            size_mb = os.path.getsize(path) / 2**20 if os.path.exists(path) else 1
             minutes = estimate["startup_min"] + epochs * size_mb * per_mb / 60
             return int(math.ceil(minutes * 2 ** (attempt - 1)))
 

@@ -315,6 +315,63 @@ class Rules:
             **{k: data[k] for k in ("answers", "features", "tokenizer")},
         }
 
+    # --- the stability analysis (linear mode connectivity) -----------------------------
+    STABILITY = "seed{seed}/{network}/stability/{rewind}"
+
+    def stability_file(self, name: str, pair: tuple[Network, str] | None = None) -> str:
+        """A file of the stability pair {network} from {rewind} of seed {seed}."""
+        folder = self.STABILITY
+        if pair is not None:
+            network, rewind = pair
+            seed, name_of = network.folder.split("/")
+            folder = folder.format(seed=seed[4:], network=name_of, rewind=rewind)
+        return self.res(folder, name)
+
+    def stability_pairs(self) -> list[tuple[Network, str]]:
+        return chain.stability_pairs(self.study, self.config["stability"])
+
+    @staticmethod
+    def pair_network(wildcards) -> Network:
+        return Network.from_folder(f"seed{wildcards.seed}/{wildcards.network}")
+
+    def copy_inputs(self, wildcards) -> dict:
+        """A copy's start: theta_0 (and the dense network's step-K weights when it starts
+        there) and, for a subnetwork, its kept mask."""
+        network = self.pair_network(wildcards)
+        files = {"theta0": self.theta0(theta0_seed(network, self.study))}
+        if wildcards.rewind.startswith("step"):
+            dense = dense_network(network.seed, self.study)
+            files["late"] = self.network_file(dense, self.late_file())
+        if not network.is_dense:
+            files["mask"] = self.network_file(network, "mask.safetensors")
+        return files
+
+    def line_inputs(self, wildcards) -> dict:
+        """The two copies' weights, the mask (a subnetwork's) and the validation split."""
+        network = self.pair_network(wildcards)
+        orders = self.config["stability"]["orders"]
+        copies = {
+            f"copy{i}": self.stability_file(
+                f"order{o}/model.safetensors", (network, wildcards.rewind)
+            )
+            for i, o in enumerate(orders)
+        }
+        data = self.training_data()
+        files = {**copies, **{k: data[k] for k in ("val", "answers", "features", "tokenizer")}}
+        files["theta0"] = self.theta0(theta0_seed(network, self.study))  # its memory's measure
+        if not network.is_dense:
+            files["mask"] = self.network_file(network, "mask.safetensors")
+        return files
+
+    def all_lines(self) -> list[str]:
+        return [self.stability_file("line.json", pair) for pair in self.stability_pairs()]
+
+    def copy_resume_folder(self, wildcards) -> str:
+        network = self.pair_network(wildcards)
+        pair = (network, wildcards.rewind)
+        folder = os.path.relpath(self.stability_file(f"order{wildcards.order}", pair), self.results)
+        return self.res(".resume", folder)
+
     # --- the IMP chain ----------------------------------------------------------------
     def chain_priority(self, wildcards) -> int:
         """A fine-tune's level on the longest chain of fine-tunes after it: the IMP chain

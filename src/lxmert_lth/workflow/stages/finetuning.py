@@ -82,7 +82,7 @@ class StartingPoint:
 @dataclass(frozen=True)
 class FinetuneOutputs:
     model: str | None  # None: the trained weights are not kept (controls, unless asked)
-    predictions: str
+    predictions: str | None  # None: no submission file (the stability copies)
     scores: str
     history: str
     # The dense network after this many optimizer steps (the late-rewinding point), when
@@ -156,10 +156,13 @@ def finetune(
     options: JobOptions,
     job_inputs: Sequence[str] | None = None,
     job_key: Mapping | None = None,
+    order: int | None = None,
 ) -> None:
     """Train ``start`` into ``network``, select the best epoch on validation, predict the
     test split (an EvalAI submission file for VQA v2) and score ``scoring.split`` (test,
-    or val = minival) by ``scoring.rule``.
+    or val = minival) by ``scoring.rule``. The order of the batches (and dropout's draws)
+    comes from the network's seed, or from ``order``, a data-order seed of its own (the
+    copies of the stability analysis).
 
     With ``options.resume_folder``, resumable state goes there (every
     ``options.checkpoint_minutes`` of wall-clock time and at epoch ends), a rerun after a
@@ -178,6 +181,8 @@ def finetune(
         files = job_inputs or [*data.files(), start.checkpoint, start.mask]
         late_step = outputs.late[0] if outputs.late else None
         settings = {**recipe, "precision": precision, "late": late_step, **(job_key or {})}
+        if order is not None:
+            settings["order"] = order
         key = fingerprint(settings, network.seed, files)
         resume = Resume(options.resume_folder, key, options.checkpoint_minutes)
     late = LateSnapshot.of(outputs, prepared, network, cfg, len(splits.train.encoded), resume)
@@ -186,7 +191,7 @@ def finetune(
         splits.train.encoded,
         splits.val.encoded,
         cfg,
-        network.seed,
+        network.seed if order is None else order,
         prepared.enforcer,
         precision=precision,
         resume=resume,
@@ -378,7 +383,9 @@ def write_results(
         return {q: answers[i] for q, i in zip(split.encoded.question_ids, pred, strict=True)}
 
     scored = getattr(splits, scoring.split)
-    predictions = predict(splits.test)
+    # The test split is predicted for its submission file, or when it is the scored one.
+    wanted = outputs.predictions is not None or scored is splits.test
+    predictions = predict(splits.test) if wanted else {}
     scores = score_predictions(
         predictions if scored is splits.test else predict(scored), scored.questions, scoring.rule
     )
@@ -395,9 +402,9 @@ def write_results(
         row["mask_enforced"] = False
     for name, split in splits.shifted.items():
         row.update(score_shifted(name, predict(split), split.questions, scoring.rule))
-    write_submission(
-        outputs.predictions, predictions, [q["question_id"] for q in splits.test.questions]
-    )
+    if outputs.predictions is not None:
+        test_ids = [q["question_id"] for q in splits.test.questions]
+        write_submission(outputs.predictions, predictions, test_ids)
     trained = replace(prepared.meta, seed=network.seed).with_extra(
         kind=network.kind, sparsity=network.sparsity
     )

@@ -104,15 +104,34 @@ def make_subnetwork(
     fresh weights) rewound under it. Checkpoints are read a tensor at a time
     (``CheckpointTensors``): the mask maths never holds one whole (856 MB at LXMERT-base),
     rewinding holds only its output."""
-    kind = KINDS[network.kind]
-    state = CheckpointTensors(sources.late if kind.rewind_from == LATE else theta0)
-    meta = CheckpointMeta.from_json(state.metadata, theta0)
+    state, meta = start_weights(network, theta0, sources.late)
     shapes = {n: state.shapes[n] for n in meta.prunable}
     mask, mask_meta = make_mask(network, shapes, meta, sources, pruning)
     mask.save(outputs.mask, **mask_meta)
-    if kind.rewind_from == "fresh":
-        state = {**state, **fresh_weights(meta, sorted(shapes), reinit_seed(network))}
-    rewind(state, meta, mask, mask_meta, outputs.rewound)
+    rewind(fresh_if_asked(network, state, meta), meta, mask, mask_meta, outputs.rewound)
+
+
+def start_weights(network: Network, theta0: str, late: str | None):
+    """(weights read a tensor at a time, theta_0's metadata): what the kind rewinds to,
+    theta_0 or (``late``) the dense network after k steps."""
+    state = CheckpointTensors(late if KINDS[network.kind].rewind_from == LATE else theta0)
+    return state, CheckpointMeta.from_json(state.metadata, theta0)
+
+
+def fresh_if_asked(network: Network, state, meta: CheckpointMeta):
+    """``reinit``: the prunable weights drawn afresh by the model's initialisation."""
+    if KINDS[network.kind].rewind_from != "fresh":
+        return state
+    shapes = sorted(meta.prunable)
+    return {**state, **fresh_weights(meta, shapes, reinit_seed(network))}
+
+
+def rewind_again(network: Network, theta0: str, late: str | None, mask_path: str, out: str):
+    """A subnetwork's starting point made again from its kept mask (the stability copies
+    start where it started): the same tensors as its temporary ``rewound.safetensors``."""
+    state, meta = start_weights(network, theta0, late)
+    mask, mask_meta = Mask.load(mask_path)
+    rewind(fresh_if_asked(network, state, meta), meta, mask, mask_meta, out)
 
 
 def make_mask(
