@@ -2,7 +2,8 @@
 ``bench/bench_embedded.py``.
 
     python tools/update_readme.py [WORKDIR] [--studies STUDIES_WORKDIR]
-        [--granularities GRANULARITIES_WORKDIR] [--ood OOD_WORKDIR] [--families-only]
+        [--granularities GRANULARITIES_WORKDIR] [--ood OOD_WORKDIR]
+        [--stability STABILITY_WORKDIR] [--families-only]
 
 Takes Table 1 (``table1.md``), the per-module sparsity (``module_sparsity.md``) and
 Figure 1 (``figure1.png``, copied to ``docs/figure1.png``) from the run's results folder,
@@ -20,8 +21,10 @@ granularities``: the granularities' accuracy against sparsity and their tickets'
 against the measured CPU speed-up (figures copied to ``docs/``) go between the granularities
 markers of docs/results.md. With ``--ood``, a work folder of ``studies/run_studies.py --set
 ood``: the shifted sets' study (its Table 1, ``ood.md`` and the figure, copied to
-``docs/ood.png``) goes between the ood markers. Without WORKDIR, only the blocks named by
-the options are written. The README links to them (one line per finding).
+``docs/ood.png``) goes between the ood markers; with ``--stability``, one of ``--set
+stability``: the stability table and its two figures, between the stability markers.
+Without WORKDIR, only the blocks named by the options are written. The README links to
+them (one line per finding).
 """
 
 from __future__ import annotations
@@ -47,6 +50,10 @@ GRANULARITIES_BEGIN = (
 GRANULARITIES_END = "<!-- end of granularities -->"
 OOD_BEGIN = "<!-- ood: written by tools/update_readme.py --ood; do not edit by hand -->"
 OOD_END = "<!-- end of ood -->"
+STABILITY_BEGIN = (
+    "<!-- stability: written by tools/update_readme.py --stability; do not edit by hand -->"
+)
+STABILITY_END = "<!-- end of stability -->"
 # The run whose folder holds configs/granularities.yaml's comparison.
 GRANULARITY_COMPARISON = "results-n_of_m"
 
@@ -263,6 +270,31 @@ def ood_section(work: Path) -> tuple[str, dict[str, Path]]:
     return text, {"ood.png": folder / "figure_ood.png"}
 
 
+def stability_section(work: Path) -> tuple[str, dict[str, Path]]:
+    """Linear mode connectivity of the embedded default's networks: the table and the
+    two figures (copied into docs/)."""
+    summary = json.loads((work / "stability.json").read_text())
+    folder = work / "results"
+    caption, _, table = (folder / "stability.md").read_text().strip().partition("\n\n")
+    text = "\n".join(
+        [
+            STABILITY_BEGIN,
+            f"From `studies/run_studies.py --set stability` at commit `{summary['commit'][:7]}` "
+            f"on {summary['machine']} (`--cores {summary['cores']}`), in the embedded "
+            f"default's finished run ({minutes(summary['seconds']['stability'])}). {caption}",
+            "",
+            table,
+            "",
+            "![Error along the line between two copies](stability_lines.png)",
+            "",
+            "![Barrier against sparsity](stability_barrier.png)",
+            STABILITY_END,
+        ]
+    )
+    figures = {name: folder / name for name in ("stability_lines.png", "stability_barrier.png")}
+    return text, figures
+
+
 def replace_between(text: str, begin: str, end: str, new: str, where: str) -> str:
     if begin not in text or end not in text:
         raise SystemExit(f"{where}: no markers ({begin!r} ... {end!r})")
@@ -308,6 +340,7 @@ def main() -> int:
     parser.add_argument("workdir", type=Path, nargs="?", default=None)
     parser.add_argument("--studies", type=Path, default=None)
     parser.add_argument("--ood", type=Path, default=None)
+    parser.add_argument("--stability", type=Path, default=None)
     parser.add_argument("--granularities", type=Path, default=None)
     parser.add_argument(
         "--families-only",
@@ -339,6 +372,12 @@ def main() -> int:
         for name, source in figures.items():
             shutil.copyfile(source, ROOT / "docs" / name)
         print("the shifted sets' study updated (docs/results.md, docs/ood.png)")
+    if args.stability:
+        text, figures = stability_section(args.stability)
+        page_text = replace_between(page_text, STABILITY_BEGIN, STABILITY_END, text, str(page))
+        for name, source in figures.items():
+            shutil.copyfile(source, ROOT / "docs" / name)
+        print(f"the stability analysis updated (docs/results.md, docs/{{{','.join(figures)}}})")
     readme.write_text(readme_text)
     page.write_text(page_text)
     return 0
