@@ -63,6 +63,7 @@ rule stability_line:
         **R.finetune_params(),
         orders=config["stability"]["orders"],
         points=config["stability"]["points"],
+        resume_folder=None,  # a line is short: nothing to resume
     script:
         "../workflow_scripts/stability_line.py"
 

@@ -19,6 +19,6 @@ run_job(
     points=p.points,
     max_length=p.max_length,
     rule=p.evaluation["rule"],
-    options=JobOptions.from_job({**p, "resume_folder": None}, snakemake.config),
+    options=JobOptions.from_job(p, snakemake.config),
     eval_batch_size=p.recipe["eval_batch_size"],
 )

@@ -47,8 +47,9 @@ log = logging.getLogger("lxmert_lth")
 
 @dataclass(frozen=True)
 class CopyStart:
-    """Where a copy starts: ``point`` is theta_0's file or, for a rewind to step k, the
-    dense network after k steps (``late``); a subnetwork's mask is applied to it again."""
+    """Where a copy starts: theta_0, or the dense network after k steps (``late``) for a
+    rewind to step k; a subnetwork's kept ``mask`` is applied to it again, the result
+    written to ``rewound`` (its kind's own start: ``subnetworks.rewind_again``)."""
 
     theta0: str
     late: str | None
