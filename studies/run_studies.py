@@ -3,7 +3,7 @@ the authors' code against the paper's text, and the scope ablation; or, with
 ``--set granularities``, the pruning granularities; or, with ``--set ood``, the study with
 easy-VQA's shifted sets (configs/ood.yaml); or, with ``--set stability``, the linear mode
 connectivity of the embedded default's networks (configs/stability.yaml, in the base run's
-folder: nothing of the study reruns).
+folder: nothing of the study reruns) and of the controls' (configs/controls.yaml with it).
 
     python studies/run_studies.py --base RESULTS [--set studies|granularities|ood|stability]
         [--workdir DIR] [--cores 2]
@@ -57,14 +57,17 @@ SETS = {
         ["granularity/n_of_m", "granularities"],
     ],
     "ood": [["ood"]],
-    "stability": [["stability"]],
+    # The embedded default's study, then the controls' (their late control adds the
+    # rewind to study.late_rewind_step).
+    "stability": [["stability"], ["controls", "stability"]],
 }
 # What each set's runs take from the base run: what none of their options changes.
 SHARED = {
     "studies": ["data", "features", "tokenizer", "pretrained"],
     "granularities": ["data", "features", "tokenizer", "pretrained"],
     "ood": ["features"],
-    "stability": [],  # its copies and lines land in the base run's own folder
+    # The first run lands in the base run's own folder; the controls' starts at theta_0.
+    "stability": ["data", "features", "tokenizer", "pretrained"],
 }
 
 
@@ -112,7 +115,8 @@ def main() -> int:
     shutil.copytree(args.base, work / "results", symlinks=True, dirs_exist_ok=True)
     times = {}
     for configs in SETS[args.set]:
-        study = configs[-1]
+        # A run is named by its last configuration, or by all of them when that is taken.
+        study = configs[-1] if configs[-1] not in times else "+".join(configs)
         folder = work / results_of(configs)
         seed_folder(args.base, folder, SHARED[args.set])
         log = work / f"{study.replace('/', '_')}.log"

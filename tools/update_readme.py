@@ -292,6 +292,26 @@ def stability_section(work: Path) -> tuple[str, dict[str, Path]]:
         ]
     )
     figures = {name: folder / name for name in ("stability_lines.png", "stability_barrier.png")}
+    controls = work / "results-controls"
+    if (controls / "stability.md").exists():  # the controls' run, with the late control
+        caption, _, table = (controls / "stability.md").read_text().strip().partition("\n\n")
+        took = minutes(summary["seconds"]["controls+stability"])
+        text = text.replace(
+            STABILITY_END,
+            "\n".join(
+                [
+                    "",
+                    f"**The controls** (`configs/controls.yaml` with `configs/stability.yaml`, "
+                    f"the controls' study and its pairs from theta_0, {took}). {caption}",
+                    "",
+                    table,
+                    "",
+                    "![Barrier against sparsity: the controls](stability_controls_barrier.png)",
+                    STABILITY_END,
+                ]
+            ),
+        )
+        figures["stability_controls_barrier.png"] = controls / "stability_barrier.png"
     return text, figures
 
 
