@@ -34,7 +34,7 @@ def test_the_line_between_two_small_networks_by_hand():
     b = {"weight": torch.ones(1, 1)}
 
     def accuracy(net):
-        w = float(net.weight)
+        w = float(net.weight.detach())
         return 100.0 - 40.0 * w * (1.0 - w)
 
     line = evaluate_line(model, a, b, 11, accuracy)

@@ -98,7 +98,7 @@ class Requests:
         per_mb = estimate[f"{stage}_s_per_mb"]
 
         def runtime(wildcards, input, attempt):
-            path = input[split]
+            path = getattr(input, split)
             size_mb = os.path.getsize(path) / 2**20 if os.path.exists(path) else 1
             minutes = estimate["startup_min"] + epochs * size_mb * per_mb / 60
             return int(math.ceil(minutes * 2 ** (attempt - 1)))
