@@ -4,7 +4,7 @@
 # evaluated on the validation split. The copies' weights are temporary: the line job is
 # the only reader.
 
-STABILITY_COPY = "seed{seed}/{network}/stability/{rewind}/order{order}"
+STABILITY_COPY = os.path.join(R.STABILITY, "order{order}")
 
 
 rule stability_copy:
@@ -50,10 +50,10 @@ rule stability_line:
     input:
         unpack(R.line_inputs),
     output:
-        res("seed{seed}/{network}/stability/{rewind}/line.json"),
+        res(R.STABILITY, "line.json"),
     log:
-        logfile("seed{seed}/{network}/stability/{rewind}/line.log"),
-        record=recordfile("seed{seed}/{network}/stability/{rewind}/line.json"),
+        logfile(R.STABILITY, "line.log"),
+        record=recordfile(R.STABILITY, "line.json"),
     conda:
         ENV
     threads: EXECUTION["train_threads"]

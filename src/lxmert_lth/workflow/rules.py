@@ -323,8 +323,7 @@ class Rules:
         folder = self.STABILITY
         if pair is not None:
             network, rewind = pair
-            seed, name_of = network.folder.split("/")
-            folder = folder.format(seed=seed[4:], network=name_of, rewind=rewind)
+            folder = folder.format(seed=network.seed, network=network.name, rewind=rewind)
         return self.res(folder, name)
 
     def stability_pairs(self) -> list[tuple[Network, str]]:
