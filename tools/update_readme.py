@@ -301,8 +301,9 @@ def stability_section(work: Path) -> tuple[str, dict[str, Path]]:
             "\n".join(
                 [
                     "",
-                    f"**The controls** (`configs/controls.yaml` with `configs/stability.yaml`, "
-                    f"the controls' study and its pairs from theta_0, {took}). {caption}",
+                    f"**The controls** (`configs/controls.yaml` with `configs/stability.yaml`: "
+                    "the controls' study and its pairs, the late control's and a dense pair's "
+                    f"from `study.late_rewind_step`, {took}). {caption}",
                     "",
                     table,
                     "",
