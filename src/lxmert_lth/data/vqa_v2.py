@@ -115,6 +115,17 @@ def annotations_by_id(annotations: Sequence, path) -> dict[int, dict]:
     return by_id
 
 
+def annotation_of(annotations: Mapping[int, dict], question_id, annotations_path, questions_path):
+    """A question's annotation, or one line naming both files (VQA v2, VQA-CP, and
+    VQA-Rephrasings' files)."""
+    a = annotations.get(question_id)
+    if a is None:
+        raise InputError(
+            f"{annotations_path}: no annotation for question {question_id} of {questions_path}"
+        )
+    return a
+
+
 def human_answers(annotation: Mapping, vocab) -> dict:
     """A labelled record's answer fields: its answer type, the ten human answers, and the
     soft label of each in-vocabulary answer (normalised as the evaluator does)."""
@@ -163,12 +174,7 @@ def official_records(
             "label": {},
         }
         if annotations is not None:
-            a = annotations.get(q["question_id"])
-            if a is None:
-                raise InputError(
-                    f"{annotations_path}: no annotation for question {q['question_id']} "
-                    f"of {questions_path}"
-                )
+            a = annotation_of(annotations, q["question_id"], annotations_path, questions_path)
             if a["image_id"] != q["image_id"]:
                 raise InputError(
                     f"{annotations_path}: question {q['question_id']} is on image "

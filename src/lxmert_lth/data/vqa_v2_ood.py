@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from lxmert_lth.core.errors import InputError
 from lxmert_lth.core.io import read_json
 from lxmert_lth.data.vqa_v2 import (
+    annotation_of,
     coco_image_id,
     human_answers,
     list_of,
@@ -86,12 +87,7 @@ def rephrasings(
             )
         if group not in minival:
             continue
-        a = annotations.get(q["question_id"])
-        if a is None:
-            raise InputError(
-                f"{annotations_path}: no annotation for question {q['question_id']} of "
-                f"{questions_path}"
-            )
+        a = annotation_of(annotations, q["question_id"], annotations_path, questions_path)
         records.append(
             {
                 "question_id": q["question_id"],

@@ -28,6 +28,7 @@ from lxmert_lth.core.errors import InputError
 from lxmert_lth.core.io import read_json
 from lxmert_lth.data.questions import hold_out_images
 from lxmert_lth.data.vqa_v2 import (
+    annotation_of,
     annotations_by_id,
     coco_image_id,
     human_answers,
@@ -79,12 +80,7 @@ def records(questions_path, annotations: Mapping[int, dict], annotations_path, a
     vocab = set(answers)
     out = []
     for q in read_questions(questions_path):
-        a = annotations.get(q["question_id"])
-        if a is None:
-            raise InputError(
-                f"{annotations_path}: no annotation for question {q['question_id']} of "
-                f"{questions_path}"
-            )
+        a = annotation_of(annotations, q["question_id"], annotations_path, questions_path)
         if (a["image_id"], a["coco_split"]) != (q["image_id"], q["coco_split"]):
             raise InputError(
                 f"{annotations_path}: question {q['question_id']} is on {a['coco_split']} "
