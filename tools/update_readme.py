@@ -374,31 +374,20 @@ def main() -> int:
     readme_text, page_text = readme.read_text(), page.read_text()
     if args.workdir is not None:
         readme_text, page_text = embedded_blocks(args, readme_text, page_text)
-    if args.studies:
-        studies, figures = studies_section(args.studies)
-        page_text = replace_between(page_text, STUDIES_BEGIN, STUDIES_END, studies, str(page))
+    blocks = [
+        (args.studies, studies_section, STUDIES_BEGIN, STUDIES_END),
+        (args.granularities, granularities_section, GRANULARITIES_BEGIN, GRANULARITIES_END),
+        (args.ood, ood_section, OOD_BEGIN, OOD_END),
+        (args.stability, stability_section, STABILITY_BEGIN, STABILITY_END),
+    ]
+    for work, make, begin, end in blocks:
+        if work is None:
+            continue
+        text, figures = make(work)
+        page_text = replace_between(page_text, begin, end, text, str(page))
         for name, source in figures.items():
             shutil.copyfile(source, ROOT / "docs" / name)
-        print(f"docs/results.md studies and docs/{{{','.join(figures)}}} updated")
-    if args.granularities:
-        text, figures = granularities_section(args.granularities)
-        page_text = replace_between(page_text, GRANULARITIES_BEGIN, GRANULARITIES_END, text,
-                                    str(page))  # fmt: skip
-        for name, source in figures.items():
-            shutil.copyfile(source, ROOT / "docs" / name)
-        print(f"the granularities updated (docs/results.md, docs/{{{','.join(figures)}}})")
-    if args.ood:
-        text, figures = ood_section(args.ood)
-        page_text = replace_between(page_text, OOD_BEGIN, OOD_END, text, str(page))
-        for name, source in figures.items():
-            shutil.copyfile(source, ROOT / "docs" / name)
-        print("the shifted sets' study updated (docs/results.md, docs/ood.png)")
-    if args.stability:
-        text, figures = stability_section(args.stability)
-        page_text = replace_between(page_text, STABILITY_BEGIN, STABILITY_END, text, str(page))
-        for name, source in figures.items():
-            shutil.copyfile(source, ROOT / "docs" / name)
-        print(f"the stability analysis updated (docs/results.md, docs/{{{','.join(figures)}}})")
+        print(f"docs/results.md ({make.__name__}) and docs/{{{','.join(figures)}}} updated")
     readme.write_text(readme_text)
     page.write_text(page_text)
     return 0

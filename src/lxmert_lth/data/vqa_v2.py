@@ -126,6 +126,17 @@ def annotation_of(annotations: Mapping[int, dict], question_id, annotations_path
     return a
 
 
+def refuse_orphans(annotations: Mapping[int, dict], questions, annotations_path, questions_path):
+    """Annotations of no question of the questions file: the two files are of other splits."""
+    orphans = sorted(set(annotations) - {q["question_id"] for q in questions})
+    if orphans:
+        raise InputError(
+            f"{annotations_path}: {len(orphans)} annotations are of no question in "
+            f"{questions_path} (first: question_id {orphans[0]}); are the two files of the "
+            "same split?"
+        )
+
+
 def human_answers(annotation: Mapping, vocab) -> dict:
     """A labelled record's answer fields: its answer type, the ten human answers, and the
     soft label of each in-vocabulary answer (normalised as the evaluator does)."""
@@ -183,13 +194,7 @@ def official_records(
             record.update(human_answers(a, vocab))
         records.append(record)
     if annotations is not None:
-        orphans = sorted(set(annotations) - {q["question_id"] for q in questions})
-        if orphans:
-            raise InputError(
-                f"{annotations_path}: {len(orphans)} annotations are of no question in "
-                f"{questions_path} (first: question_id {orphans[0]}); are the two files of "
-                "the same split?"
-            )
+        refuse_orphans(annotations, questions, annotations_path, questions_path)
     return records
 
 

@@ -34,6 +34,7 @@ from lxmert_lth.data.vqa_v2 import (
     human_answers,
     official_vocabulary,
     refuse_empty,
+    refuse_orphans,
 )
 
 COCO_SPLITS = ("train2014", "val2014")
@@ -95,13 +96,7 @@ def records(questions_path, annotations: Mapping[int, dict], annotations_path, a
                 **human_answers(a, vocab),
             }
         )
-    orphans = sorted(set(annotations) - {r["question_id"] for r in out})
-    if orphans:
-        raise InputError(
-            f"{annotations_path}: {len(orphans)} annotations are of no question in "
-            f"{questions_path} (first: question_id {orphans[0]}); are the two files of the "
-            "same split?"
-        )
+    refuse_orphans(annotations, out, annotations_path, questions_path)
     return out
 
 
