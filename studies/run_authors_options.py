@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
-from run_studies import ROOT, run_study, seed_folder
+from run_studies import ROOT, SHARED, run_study, seed_folder
 
 from lxmert_lth.reporting.report import build_runs_table
 from lxmert_lth.runtime import numerics
@@ -59,7 +59,7 @@ def main() -> int:
         overlay.setdefault("study", {})["sparsities"] = [50]
         config = work / "options" / f"{slug(name)}.yaml"
         config.write_text(yaml.safe_dump(overlay, sort_keys=False))
-        seed_folder(work / "results", work / folder)
+        seed_folder(work / "results", work / folder, SHARED["studies"])
         times[name] = run_study(work, [config], work / f"option_{slug(name)}.log", args.cores)
         print(f"{name:28s} {times[name]:8.1f} s", flush=True)
         runs[name] = work / folder

@@ -21,13 +21,26 @@ granularity/heads_neurons_separate, granularity/n_of_m, then granularities over 
 folder). Prints each run's wall time and writes ``SET.json`` (commit, machine, times) for
 ``tools/update_readme.py --studies WORKDIR`` (``--granularities``, ``--ood``,
 ``--stability``).
+
+    python studies/run_studies.py --all --workdir DIR [--cores 2]
+
+regenerates everything that docs/results.md publishes, in one work folder, in order: the
+embedded default from scratch (``bench/bench_embedded.py``), the studies, each of the
+authors' options alone (``studies/run_authors_options.py``), the model families
+(configs/visualbert.yaml, configs/vilt.yaml, configs/families.yaml), the granularities, the
+shifted sets and the stability analysis; then ``tools/update_readme.py --all DIR`` writes
+every block. It resumes: a run recorded as finished in ``DIR/progress.json`` is named and
+skipped, an interrupted one reruns in its folder (Snakemake keeps what finished). A work
+folder belongs to one commit: it refuses to resume one begun at another.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -61,6 +74,9 @@ SETS = {
     # rewind to study.late_rewind_step).
     "stability": [["stability"], ["controls", "stability"]],
 }
+# The model families' runs, each configuration read alone (not over config.yaml), then
+# their comparison in results-vilt.
+FAMILIES = [["visualbert"], ["vilt"], ["vilt", "families"]]
 # What each set's runs take from the base run: what none of their options changes.
 SHARED = {
     "studies": ["data", "features", "tokenizer", "pretrained"],
@@ -88,44 +104,154 @@ def seed_folder(base: Path, folder: Path, shared: list[str]) -> None:
             shutil.copytree(base / name, folder / name, symlinks=True)
 
 
-def run_study(work: Path, configs: list[Path], log_path: Path, cores: int) -> float:
-    """``snakemake --configfile config.yaml CONFIGS...`` in ``work``; seconds taken."""
+def run_study(
+    work: Path, configs: list[Path], log_path: Path, cores: int, over_default: bool = True
+) -> float:
+    """``snakemake --configfile config.yaml CONFIGS...`` in ``work`` (``CONFIGS...`` alone
+    when not ``over_default``); seconds taken."""
     # Not "code": the seeded data and pretraining were made by the base run, whose
     # workflow may lie in another folder (a clone), which Snakemake counts as changed code.
     triggers = ["--rerun-triggers", "mtime", "params", "input", "software-env"]
+    files = [DEFAULT_CONFIG, *configs] if over_default else list(configs)
     start = time.monotonic()
-    proc = run_snakemake(work, "--cores", str(cores), *triggers,
-                         configfiles=[DEFAULT_CONFIG, *configs], log=log_path)  # fmt: skip
+    proc = run_snakemake(work, "--cores", str(cores), *triggers, configfiles=files, log=log_path)
     if proc.returncode != 0:
         sys.exit(f"snakemake failed ({proc.returncode}): see {log_path}")
     return round(time.monotonic() - start, 1)
 
 
+def jobs_done(log_path: Path) -> int:
+    """How many jobs a run's Snakemake log counts (0 when it had nothing to do)."""
+    steps = re.findall(r"(\d+) of (\d+) steps \(100%\) done", log_path.read_text())
+    return int(steps[-1][1]) if steps else 0
+
+
+class Progress:
+    """``WORK/progress.json``: the commit a work folder belongs to and the seconds of each
+    run finished in it, written after each run, so that ``--all`` resumes."""
+
+    def __init__(self, work: Path):
+        self.path = work / "progress.json"
+        here = numerics.commit()
+        self.state = {"commit": here, "runs": {}}
+        if self.path.exists():
+            self.state = json.loads(self.path.read_text())
+            if self.state["commit"] != here:
+                sys.exit(f"{work} was begun at commit {self.state['commit']}, this is {here}: "
+                         "give --all a new --workdir")  # fmt: skip
+
+    def done(self, label: str) -> float | None:
+        seconds = self.state["runs"].get(label)
+        if seconds is not None:
+            print(f"{label:36s} done earlier ({seconds:.1f} s), skipped", flush=True)
+        return seconds
+
+    def record(self, label: str, seconds: float) -> None:
+        self.state["runs"][label] = seconds
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.state, indent=1))
+        tmp.replace(self.path)
+        print(f"{label:36s} {seconds:8.1f} s", flush=True)
+
+
+def run_set(work: Path, name: str, base: Path, cores: int, progress: Progress) -> None:
+    """Every run of set ``name`` in ``work`` from the base run, then ``NAME.json``."""
+    times = {}
+    for configs in SETS[name]:
+        # A run is named by its last configuration, or by all of them when that is taken.
+        study = configs[-1] if configs[-1] not in times else "+".join(configs)
+        label = f"{name}:{study}"
+        seconds = progress.done(label)
+        if seconds is None:
+            folder = work / results_of(configs)
+            if folder.resolve() != base.resolve():
+                seed_folder(base, folder, SHARED[name])
+            log = work / f"{study.replace('/', '_')}.log"
+            files = [ROOT / "configs" / f"{c}.yaml" for c in configs]
+            seconds = run_study(work, files, log, cores)
+            progress.record(label, seconds)
+        times[study] = seconds
+    summary = {"commit": numerics.commit(), "machine": numerics.machine(), "cores": cores,
+               "seconds": times}  # fmt: skip
+    (work / f"{name}.json").write_text(json.dumps(summary, indent=2))
+
+
+def run_default(work: Path, cores: int, progress: Progress) -> None:
+    """The embedded default from scratch, timed (``bench/bench_embedded.py``)."""
+    if progress.done("default") is not None:
+        return
+    start = time.monotonic()
+    bench = [sys.executable, str(ROOT / "bench" / "bench_embedded.py"), "--workdir", str(work),
+             "--cores", str(cores)]  # fmt: skip
+    if subprocess.run(bench).returncode != 0:
+        sys.exit("the embedded default failed: see the output above")
+    progress.record("default", round(time.monotonic() - start, 1))
+
+
+def run_authors_options(work: Path, cores: int, progress: Progress) -> None:
+    """Each of the authors' options alone (``studies/run_authors_options.py``)."""
+    if progress.done("authors_options") is not None:
+        return
+    start = time.monotonic()
+    script = [sys.executable, str(ROOT / "studies" / "run_authors_options.py"), str(work),
+              "--cores", str(cores)]  # fmt: skip
+    if subprocess.run(script, stdout=subprocess.DEVNULL).returncode != 0:
+        sys.exit("studies/run_authors_options.py failed: see the output above")
+    progress.record("authors_options", round(time.monotonic() - start, 1))
+
+
+def run_families(work: Path, cores: int, progress: Progress) -> None:
+    """VisualBERT's and ViLT's studies (each configuration read alone), then the three
+    families side by side; ``NAME_time.txt`` for each family's DAG."""
+    for configs in FAMILIES:
+        label = "families:" + "+".join(configs)
+        if progress.done(label) is not None:
+            continue
+        log = work / f"{'+'.join(configs)}.log"
+        files = [ROOT / "configs" / f"{c}.yaml" for c in configs]
+        seconds = run_study(work, files, log, cores, over_default=False)
+        if len(configs) == 1:
+            took = f"{minutes(seconds)} for its {jobs_done(log)} jobs"
+            (work / f"{configs[0]}_time.txt").write_text(took + "\n")
+        progress.record(label, seconds)
+
+
+def minutes(seconds: float) -> str:
+    m, s = divmod(round(seconds), 60)
+    return f"{m} min {s:02d} s"
+
+
+def run_all(work: Path, cores: int) -> None:
+    """Everything docs/results.md publishes, in one work folder, resumably."""
+    progress = Progress(work)
+    run_default(work, cores, progress)
+    base = work / "results"
+    run_set(work, "studies", base, cores, progress)
+    run_authors_options(work, cores, progress)
+    run_families(work, cores, progress)
+    for name in ("granularities", "ood", "stability"):
+        run_set(work, name, base, cores, progress)
+    print(f"work folder: {work}\nnext: python tools/update_readme.py --all {work}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base", type=Path, required=True)
+    parser.add_argument("--base", type=Path)
     parser.add_argument("--set", choices=sorted(SETS), default="studies")
+    parser.add_argument("--all", action="store_true", help="every study, from scratch")
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--cores", type=int, default=2)
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="lxmert-studies-"))
     work.mkdir(parents=True, exist_ok=True)
-    if not (args.base / "scores.csv").exists():
+    if args.all:
+        run_all(work, args.cores)
+        return 0
+    if args.base is None or not (args.base / "scores.csv").exists():
         sys.exit(f"{args.base}: no scores.csv: not a finished run of the embedded default")
     shutil.copytree(args.base, work / "results", symlinks=True, dirs_exist_ok=True)
-    times = {}
-    for configs in SETS[args.set]:
-        # A run is named by its last configuration, or by all of them when that is taken.
-        study = configs[-1] if configs[-1] not in times else "+".join(configs)
-        folder = work / results_of(configs)
-        seed_folder(args.base, folder, SHARED[args.set])
-        log = work / f"{study.replace('/', '_')}.log"
-        files = [ROOT / "configs" / f"{name}.yaml" for name in configs]
-        times[study] = run_study(work, files, log, args.cores)
-        print(f"{study:36s} {times[study]:8.1f} s  -> {folder}", flush=True)
-    summary = {"commit": numerics.commit(), "machine": numerics.machine(), "cores": args.cores,
-               "seconds": times}  # fmt: skip
-    (work / f"{args.set}.json").write_text(json.dumps(summary, indent=2))
+    progress = Progress(work)
+    run_set(work, args.set, args.base, args.cores, progress)
     print(f"work folder: {work}")
     return 0
 
