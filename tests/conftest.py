@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -9,7 +10,15 @@ from pathlib import Path
 import pytest
 import yaml
 
+from lxmert_lth.workflow.digests import (
+    compare_with_digests,
+    explain,
+    read_digest_file,
+    run_record,
+    write_digest_file,
+)
 from lxmert_lth.workflow.launch import TEST_CONFIG, run_snakemake
+from lxmert_lth.workflow.published import BLOCKS, REGENERATE, digests_path
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,3 +73,26 @@ def run_copy(test_run, tmp_path) -> Path:
     dst = tmp_path / "copy"
     shutil.copytree(test_run, dst, symlinks=True)
     return dst
+
+
+def check_study_digests(study: str, results: Path) -> None:
+    """A study's outputs on the test configuration, digest for digest, as committed
+    (tests/config/digests/STUDY.json): the numerics that the published blocks resting on
+    the study record (lxmert_lth.workflow.published). With LXMERT_LTH_WRITE_DIGESTS=1 in
+    the environment, the digests are written instead (a change that moves them on purpose)."""
+    path = digests_path(study)
+    if os.environ.get("LXMERT_LTH_WRITE_DIGESTS") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_digest_file(results, path)
+        return
+    expected, their_record = read_digest_file(path)
+    problems = compare_with_digests(results, expected)
+    if problems:
+        stale = [f"{b.page} '{b.name}'" for b in BLOCKS if study in b.studies]
+        raise AssertionError(
+            f"the outputs of '{study}' on the test configuration are not the committed ones "
+            f"({path.relative_to(ROOT)}). If the change moves them on purpose, rewrite them "
+            "(LXMERT_LTH_WRITE_DIGESTS=1 python -m pytest -q TEST) and regenerate the blocks "
+            f"that rest on them, {', '.join(stale)}: {REGENERATE}\n"
+            + "\n".join(explain(problems, run_record(results), their_record))
+        )

@@ -8,7 +8,7 @@ import copy
 import pytest
 import torch
 
-from conftest import ROOT, load_config
+from conftest import ROOT, check_study_digests, load_config
 from lxmert_lth.core.checkpoints import CheckpointMeta
 from lxmert_lth.core.errors import ConfigError, InputError
 from lxmert_lth.models import families
@@ -302,6 +302,7 @@ def test_the_whole_study_runs_for_each_family(family_run):
             assert not weight[~keep].any(), tensor  # the mask held through retraining
     assert (results / "curves" / "curves.pdf").exists()
     assert (results / "seed0" / "low50" / "predictions.json").exists()  # the EvalAI file
+    check_study_digests(name, results)
 
 
 @pytest.mark.slow

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import check_study_digests
 from lxmert_lth.core.checkpoints import CheckpointMeta
 from lxmert_lth.core.errors import ConfigError, InputError
 from lxmert_lth.core.masks import Mask
@@ -213,6 +214,7 @@ def test_the_study_runs_with_two_of_four_masks(run_copy, tmp_path):
     )
     snakemake(run_copy, "--cores", "2", configfile=config)
     results = run_copy / load_config()["results"]
+    check_study_digests("n_of_m", results)
     masks = {k: Mask.load(results / f"seed0/{k}50/mask.safetensors")[0]
              for k in ("low", "high", "random")}  # fmt: skip
     for kind, mask in masks.items():
@@ -382,6 +384,7 @@ def test_the_study_runs_with_heads_and_neurons(run_copy, tmp_path):
     )
     snakemake(run_copy, "--cores", "2", configfile=config)
     results = run_copy / load_config()["results"]
+    check_study_digests("heads_neurons", results)
     theta0 = CheckpointTensors(results / "seed0/theta0.safetensors")
     meta = CheckpointMeta.from_json(theta0.metadata, "theta0")
     shapes = {n: theta0.shapes[n] for n in meta.prunable}

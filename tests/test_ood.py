@@ -10,7 +10,7 @@ from collections import Counter
 import pandas as pd
 import pytest
 
-from conftest import ROOT, snakemake, write_config
+from conftest import ROOT, check_study_digests, snakemake, write_config
 from lxmert_lth.core.errors import ConfigError
 from lxmert_lth.core.grid import shifted_sets
 from lxmert_lth.core.schema import SCHEMA
@@ -177,6 +177,7 @@ def test_every_training_job_scores_the_shifted_sets_and_a_new_shift_reruns_only_
         questions = json.loads((run_copy / f"results-test/data/shifted/{name}.json").read_text())
         assert scores[f"{name}:n_overall"] == len(questions) > 0
         assert 0 <= scores[f"{name}:overall"] <= 100
+    check_study_digests("ood", run_copy / "results-test")
     moved = {**DEFAULT, "pairs": [["circle", "teal"]]}
     other = write_config(run_copy, "ood2.yaml", dataset={"shift": moved}, pretrain=quick)
     jobs = dry_run(other)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from conftest import snakemake, write_config
+from conftest import check_study_digests, snakemake, write_config
 from lxmert_lth.core.network import Network
 from lxmert_lth.pruning.chain import stability_pairs
 from lxmert_lth.reporting.stability import stability_table
@@ -122,6 +122,7 @@ def test_the_analysis_trains_copies_and_reruns_nothing_of_the_study(run_copy):
     assert low["kind"] == "low" and low["sparsity"] == 50 and len(low["error"]) == 3
     # The copies' weights are temporary: the line was their only reader.
     assert not (copy / "model.safetensors").exists()
+    check_study_digests("stability", run_copy / "results-test")
 
 
 def test_the_report_writes_the_table_and_both_figures(tmp_path):

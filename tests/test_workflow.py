@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, load_config, snakemake, write_config
+from conftest import ROOT, check_study_digests, load_config, snakemake, write_config
 from lxmert_lth.core.checkpoints import CheckpointTensors
 from lxmert_lth.core.io import load_tensors, read_json
 from lxmert_lth.core.masks import Mask, num_to_prune
@@ -377,6 +377,7 @@ def test_controls_oneshot_and_shuffled_run_beside_the_ticket(run_copy, tmp_path)
     table = pd.read_csv(res / "table1.csv")
     assert table.method.tolist() == [
         "LXMERT (dense)", "low-magnitude", "one-shot magnitude", "shuffled ticket"]  # fmt: skip
+    check_study_digests("controls", res)
 
 
 def test_controls_reinit_and_late_with_pruning_restricted_to_one_encoder(
@@ -422,6 +423,7 @@ def test_controls_reinit_and_late_with_pruning_restricted_to_one_encoder(
             assert not np.array_equal(fresh[meta.prunable[0]][kept], theta0[meta.prunable[0]][kept])
     table = pd.read_csv(res / "table1.csv")
     assert table.method.tolist()[-2:] == ["reinitialised ticket", "late-rewound ticket"]
+    check_study_digests("controls_late", res)
 
 
 def test_the_authors_code_end_to_end_beside_the_papers_text(run_copy, tmp_path):
@@ -468,6 +470,7 @@ def test_the_authors_code_end_to_end_beside_the_papers_text(run_copy, tmp_path):
             assert any(np.any(trained[n][~low.tensors[n]]) for n in low.tensors)
     runs = (res / "runs.md").read_text()
     assert "paper text" in runs and "authors' code" in runs and "pruned at 50%" in runs
+    check_study_digests("authors_code", res)
     assert (res / "runs.png").read_bytes()[:4] == b"\x89PNG"
     snakemake(run_copy, "--report", "report.html", configfile=cfg)
     assert "Runs compared." in (run_copy / "report.html").read_text()

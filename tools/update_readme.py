@@ -24,18 +24,34 @@ ood``: the shifted sets' study (its Table 1, ``ood.md`` and the figure, copied t
 ``docs/ood.png``) goes between the ood markers; with ``--stability``, one of ``--set
 stability``: the stability table and its two figures, between the stability markers.
 Without WORKDIR, only the blocks named by the options are written. The README links to
-them (one line per finding).
+them (one line per finding). ``--all WORKDIR`` writes every block from a work folder of
+``studies/run_studies.py --all``.
+
+Each block records the numerics it was made with (``<!-- numerics: ... -->``, the
+fingerprints of the test configuration's digests of the studies it rests on,
+lxmert_lth.workflow.published), which the suite holds against today's. So a block is
+written only from a run of today's code: one whose commit differs from this checkout's in
+nothing that can move a digit (``CODE``) is refused.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
+from lxmert_lth.workflow.published import numerics_line
+
 ROOT = Path(__file__).resolve().parent.parent
+# What can move a published digit: a run made at a commit that differs from this
+# checkout's here is not today's code's.
+# (The module that checks published blocks makes no digit.)
+CODE = ["src", "rules", "Snakefile", "workflow_scripts", "schemas", "envs", "config.yaml",
+        "configs", "pyproject.toml", ":!src/lxmert_lth/workflow/published.py"]  # fmt: skip
 BEGIN = "<!-- results: written by tools/update_readme.py; do not edit by hand -->"
 END = "<!-- end of results -->"
 STUDIES_BEGIN = "<!-- studies: written by tools/update_readme.py --studies; do not edit by hand -->"
@@ -72,7 +88,10 @@ def run_commits(work: Path, summary: dict) -> str:
     by_commit: dict[str, list[str]] = {}
     for label, folder in runs.items():
         record = work / folder / "records" / "pretrain.json"
-        commit = json.loads(record.read_text())["commit"][:7] if record.exists() else None
+        commit = json.loads(record.read_text())["commit"] if record.exists() else None
+        if commit:
+            todays_code(commit, str(record))
+            commit = commit[:7]
         by_commit.setdefault(commit or summary["commit"], []).append(label)
     if len(by_commit) == 1:
         return f"at commit `{next(iter(by_commit))}`"
@@ -114,10 +133,21 @@ def minutes(seconds: float) -> str:
     return f"{m} min {s:02d} s"
 
 
+def set_summary(work: Path, name: str) -> dict:
+    """``NAME.json`` of a work folder of studies/run_studies.py, with the command that made
+    it, once its commit is known to be today's code."""
+    summary = json.loads((work / f"{name}.json").read_text())
+    todays_code(summary["commit"], str(work / f"{name}.json"))
+    every = (work / "progress.json").exists() and (work / "run_summary.json").exists()
+    how = "--all" if every else ("" if name == "studies" else f"--set {name}")
+    return {**summary, "commit": summary["commit"][:7], "all": every,
+            "command": f"`studies/run_studies.py{' ' if how else ''}{how}`"}  # fmt: skip
+
+
 def granularities_section(work: Path) -> tuple[str, dict[str, Path]]:
     """The granularities side by side: accuracy against sparsity, and the tickets'
     accuracy against their measured CPU speed-up; and the figures to copy into docs/."""
-    summary = json.loads((work / "granularities.json").read_text())
+    summary = set_summary(work, "granularities")
     runs = work / GRANULARITY_COMPARISON
     caption, _, body = (runs / "runs.md").read_text().strip().partition("\n\n")
     speed_md = (runs / "benchmarks" / "runs_speed.md").read_text().strip()
@@ -138,7 +168,7 @@ def granularities_section(work: Path) -> tuple[str, dict[str, Path]]:
     text = "\n".join(
         [
             GRANULARITIES_BEGIN,
-            f"From `studies/run_studies.py --set granularities` at commit `{summary['commit']}` "
+            f"From {summary['command']} at commit `{summary['commit']}` "
             f"on {summary['machine']} (`--cores {summary['cores']}`), each run starting from "
             f"the embedded default's data and pretraining ({took}).{retimed} {caption}",
             "",
@@ -210,7 +240,7 @@ def section(summary: dict, table_md: str, modules_md: str) -> str:
 
 def studies_section(work: Path) -> tuple[str, dict[str, Path]]:
     """The studies' Markdown and the figures to copy into docs/ (name -> source)."""
-    summary = json.loads((work / "studies.json").read_text())
+    summary = set_summary(work, "studies")
     parts = {
         "controls": (work / "results-controls", "table1.md", "figure1.png", "controls.png"),
         "authors_code": (work / "results-authors", "runs.md", "runs.png", "authors_code.png"),
@@ -224,7 +254,7 @@ def studies_section(work: Path) -> tuple[str, dict[str, Path]]:
     }
     lines = [
         STUDIES_BEGIN,
-        f"From `studies/run_studies.py` at commit `{summary['commit']}` on {summary['machine']} "
+        f"From {summary['command']} at commit `{summary['commit']}` on {summary['machine']} "
         f"(`--cores {summary['cores']}`), each run starting from the embedded default's data "
         "and pretraining above.",
     ]
@@ -246,14 +276,14 @@ def studies_section(work: Path) -> tuple[str, dict[str, Path]]:
 def ood_section(work: Path) -> tuple[str, dict[str, Path]]:
     """The study with easy-VQA's shifted sets: its Table 1 (with a column per set), the
     figure in and out of distribution and the ticket's advantage per split and sparsity."""
-    summary = json.loads((work / "ood.json").read_text())
+    summary = set_summary(work, "ood")
     folder = work / "results-ood"
     caption, _, table = (folder / "table1.md").read_text().strip().partition("\n\n")
     ood_caption, _, ood = (folder / "ood.md").read_text().strip().partition("\n\n")
     text = "\n".join(
         [
             OOD_BEGIN,
-            f"From `studies/run_studies.py --set ood` at commit `{summary['commit'][:7]}` on "
+            f"From {summary['command']} at commit `{summary['commit']}` on "
             f"{summary['machine']} (`--cores {summary['cores']}`), from the embedded default's "
             f"features ({minutes(summary['seconds']['ood'])}). {caption}",
             "",
@@ -273,13 +303,13 @@ def ood_section(work: Path) -> tuple[str, dict[str, Path]]:
 def stability_section(work: Path) -> tuple[str, dict[str, Path]]:
     """Linear mode connectivity of the embedded default's networks: the table and the
     two figures (copied into docs/)."""
-    summary = json.loads((work / "stability.json").read_text())
+    summary = set_summary(work, "stability")
     folder = work / "results"
     caption, _, table = (folder / "stability.md").read_text().strip().partition("\n\n")
     text = "\n".join(
         [
             STABILITY_BEGIN,
-            f"From `studies/run_studies.py --set stability` at commit `{summary['commit'][:7]}` "
+            f"From {summary['command']} at commit `{summary['commit']}` "
             f"on {summary['machine']} (`--cores {summary['cores']}`), in the embedded "
             f"default's finished run ({minutes(summary['seconds']['stability'])}). {caption}",
             "",
@@ -296,6 +326,8 @@ def stability_section(work: Path) -> tuple[str, dict[str, Path]]:
     if (controls / "stability.md").exists():  # the controls' run, with the late control
         caption, _, table = (controls / "stability.md").read_text().strip().partition("\n\n")
         took = minutes(summary["seconds"]["controls+stability"])
+        if summary["all"]:  # the controls' study ran before, in its own set
+            took += " for the pairs, after the controls' study above"
         text = text.replace(
             STABILITY_END,
             "\n".join(
@@ -316,11 +348,27 @@ def stability_section(work: Path) -> tuple[str, dict[str, Path]]:
     return text, figures
 
 
+def todays_code(commit: str, what: str) -> None:
+    """Refuse a run whose commit is not this checkout's code (``CODE``)."""
+    sha = commit.split("+")[0]
+    if commit != sha:
+        raise SystemExit(f"{what}: made from a tree with uncommitted changes ({commit})")
+    diff = subprocess.run(["git", "diff", "--quiet", sha, "HEAD", "--", *CODE], cwd=ROOT)
+    if diff.returncode != 0:
+        raise SystemExit(
+            f"{what}: made at commit {sha[:7]}, whose code differs from this checkout's "
+            f"(git diff {sha[:7]} HEAD -- {' '.join(CODE)}): rerun it"
+        )
+
+
 def replace_between(text: str, begin: str, end: str, new: str, where: str) -> str:
+    """``new`` between the markers, with the numerics it was made with."""
     if begin not in text or end not in text:
         raise SystemExit(f"{where}: no markers ({begin!r} ... {end!r})")
     head, rest = text.split(begin, 1)
     _, tail = rest.split(end, 1)
+    name = re.match(r"<!-- (\w+):", begin).group(1)
+    new = new.replace(begin, f"{begin}\n{numerics_line(name)}", 1)
     return head + new + tail
 
 
@@ -329,6 +377,8 @@ def embedded_blocks(args, readme_text: str, page_text: str) -> tuple[str, str]:
     model families' comparison, from WORKDIR."""
     readme, page = ROOT / "README.md", ROOT / "docs" / "results.md"
     summary = json.loads((args.workdir / "run_summary.json").read_text())
+    if not args.families_only:
+        todays_code(summary["commit"], str(args.workdir))
     results = Path(summary["results"])
     table = (results / "table1.md").read_text()
     if args.families_only:
@@ -363,6 +413,8 @@ def main() -> int:
     parser.add_argument("--ood", type=Path, default=None)
     parser.add_argument("--stability", type=Path, default=None)
     parser.add_argument("--granularities", type=Path, default=None)
+    parser.add_argument("--all", type=Path, default=None, metavar="WORKDIR",
+                        help="every block, from a work folder of run_studies.py --all")  # fmt: skip
     parser.add_argument(
         "--families-only",
         action="store_true",
@@ -370,6 +422,8 @@ def main() -> int:
         "and its timing from a quieter machine): only the families, at their run's commit",
     )
     args = parser.parse_args()
+    if args.all is not None:
+        args.workdir = args.studies = args.granularities = args.ood = args.stability = args.all
     readme, page = ROOT / "README.md", ROOT / "docs" / "results.md"
     readme_text, page_text = readme.read_text(), page.read_text()
     if args.workdir is not None:
