@@ -123,9 +123,22 @@ def families_section(work: Path, summary: dict, figure: str) -> str | None:
             body,
             "",
             f"![Model families: accuracy against sparsity]({figure})",
+            *module_sparsity_tables(work),
             FAMILIES_END,
         ]
     )
+
+
+def module_sparsity_tables(work: Path) -> list[str]:
+    """Where each other family's tickets prune (its run's ``module_sparsity.md``)."""
+    lines = []
+    for label, name in FAMILY_RUNS.items():
+        path = work / f"results-{name}" / "module_sparsity.md"
+        if path.exists():
+            caption, _, table = path.read_text().strip().partition("\n\n")
+            lines += ["", f"Where {label}'s tickets prune (`module_sparsity.md`): "
+                      f"{caption[0].lower()}{caption[1:]}", "", table]  # fmt: skip
+    return lines
 
 
 def minutes(seconds: float) -> str:
