@@ -54,8 +54,7 @@ def test_a_block_recording_no_numerics_is_stale(pages):
     line = published.numerics_line("headline")
     readme.write_text(readme.read_text().replace(line + "\n", ""))
     assert published.stale_blocks(pages) == [
-        "README.md: block 'headline' was made with other numerics than today's (default moved "
-        f"since); regenerate it: {REGENERATE}"
+        f"README.md: block 'headline' records no numerics; regenerate it: {REGENERATE}"
     ]
 
 

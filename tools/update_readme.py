@@ -205,11 +205,14 @@ def granularities_section(work: Path) -> tuple[str, dict[str, Path]]:
 
 
 def provenance(summary: dict) -> str:
+    """Where the embedded default's numbers come from; ``note`` in the run's summary says
+    what else ran beside it (its time is then no measure of the DAG's)."""
+    note = f" ({summary['note']})" if summary.get("note") else ""
     return (
         f"From one run of `snakemake --cores {summary['cores']}` on `config.yaml` from scratch "
         f"(`bench/bench_embedded.py`), at commit `{summary['commit']}` on "
         f"{summary['date']}: {minutes(summary['wall_s'])} for the whole DAG of "
-        f"{summary['jobs']} jobs on {summary['machine']}"
+        f"{summary['jobs']} jobs on {summary['machine']}{note}"
     )
 
 

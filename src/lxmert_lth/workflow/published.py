@@ -98,7 +98,13 @@ def stale_blocks(root: Path = PROJECT) -> list[str]:
             problems.append(f"{block.page}: no block '{block.name}'")
             continue
         found = _RECORDED.search(body)
-        recorded = dict(p.split("=", 1) for p in found.group(1).split()) if found else {}
+        if found is None:
+            problems.append(
+                f"{block.page}: block '{block.name}' records no numerics; regenerate it: "
+                f"{REGENERATE}"
+            )
+            continue
+        recorded = dict(p.split("=", 1) for p in found.group(1).split())
         moved = [s for s in block.studies if recorded.get(s) != fingerprint(s)]
         if moved:
             problems.append(
