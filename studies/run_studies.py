@@ -97,11 +97,22 @@ def results_of(configs: list[str]) -> str:
     return folder
 
 
+# The job that makes each shared folder: its benchmark file is one of the job's outputs,
+# so Snakemake reruns the job (and all after it) when the copy lacks it.
+MADE_BY = {"features": "extract_features", "tokenizer": "build_tokenizer",
+           "pretrained": "pretrain", "data": "prepare_questions"}  # fmt: skip
+
+
 def seed_folder(base: Path, folder: Path, shared: list[str]) -> None:
-    """What a run shares with the base run, copied into its results folder."""
+    """What a run shares with the base run, copied into its results folder, with the
+    benchmark files of the jobs that made it."""
     for name in shared:
         if not (folder / name).exists():
             shutil.copytree(base / name, folder / name, symlinks=True)
+        bench = Path("benchmarks") / f"{MADE_BY[name]}.tsv"
+        if (base / bench).exists() and not (folder / bench).exists():
+            (folder / "benchmarks").mkdir(parents=True, exist_ok=True)
+            shutil.copy2(base / bench, folder / bench)
 
 
 def run_study(
