@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -52,8 +53,20 @@ from lxmert_lth.core.io import write_json  # noqa: E402  (NumPy)
 from lxmert_lth.runtime.devices import Claim, NoFreeDevice, claim_device  # noqa: E402
 
 
+def process_seconds() -> float | None:
+    """Seconds since this process started (Linux's /proc; None elsewhere): the job's
+    interpreter and library start-up, as its log's first line gives it."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def run_job(snakemake, stage: Callable[..., None], **kwargs) -> None:
-    """Run ``stage(**kwargs)`` with logging and stderr going to the job's log file."""
+    """Run ``stage(**kwargs)`` with logging and stderr going to the job's log file; its
+    first and last lines give the seconds since the process started."""
     # What the job has imported lives as long as the job: gc.freeze moves it out of the
     # collector's passes, which then see only what the stage makes. Without it the
     # interpreter's final collection alone walks it all once more at exit, ~0.9 s per job
@@ -71,12 +84,14 @@ def run_job(snakemake, stage: Callable[..., None], **kwargs) -> None:
     try:
         with contextlib.redirect_stderr(stream):
             log.info("rule %s, wildcards %s", snakemake.rule, dict(snakemake.wildcards))
+            log.info("process start-up: %s s", _seconds())
             _set_torch_threads(snakemake)
             asked = {k: snakemake.resources.get(k) for k in ("mem_mb", "runtime", "gpu")}
             log.info("resources asked: %s", {k: v for k, v in asked.items() if v is not None})
             claim = _claim_gpu(snakemake)
             _record_numerics(snakemake)
             stage(**kwargs)
+            log.info("job done: %s s since the process started", _seconds())
     except (UserError, NoFreeDevice) as err:
         # The user's to fix: the traceback goes to the log, the message is one line.
         log.error("%s: %s", type(err).__name__, err, exc_info=True)
@@ -94,6 +109,11 @@ def run_job(snakemake, stage: Callable[..., None], **kwargs) -> None:
         where = f" (traceback in {log_path})" if log_path else ""
         print(f"{snakemake.rule}: {failure}{where}", file=sys.stderr)
         raise SystemExit(1)
+
+
+def _seconds() -> str:
+    seconds = process_seconds()
+    return "unknown" if seconds is None else f"{seconds:.3f}"
 
 
 def _set_torch_threads(snakemake) -> None:
