@@ -23,7 +23,6 @@ class ConfigError(UserError, ValueError):
     """A configuration value the schema cannot catch; the message names the key."""
 
 
-
 class Once:
     """The one rule for every reader of a user's file: a key (a question id, an image id)
     that two records share stops the reader, naming the file and both records."""
