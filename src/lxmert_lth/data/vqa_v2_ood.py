@@ -32,6 +32,7 @@ from lxmert_lth.data.vqa_v2 import (
     human_answers,
     list_of,
     read_official_annotations,
+    refuse_orphans,
     required_field,
 )
 
@@ -74,8 +75,15 @@ def rephrasings(
     minival = {q["question_id"] for q in scored}
     vocab = set(answers)
     records = []
+    refuse_orphans(annotations, questions, annotations_path, questions_path)
     for i, q in enumerate(questions):
         group = q.get("rephrasing_of", q["question_id"])
+        if type(group) is not type(q["question_id"]):
+            raise InputError(
+                f"{questions_path}: record {i} (question {q['question_id']}) has rephrasing_of "
+                f"{group!r} of type {type(group).__name__}, not a question id (of type "
+                f"{type(q['question_id']).__name__}, as question_id)"
+            )
         original = by_id.get(group)
         if original is None or ("rephrasing_of" in original and group != q["question_id"]):
             raise InputError(
