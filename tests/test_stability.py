@@ -172,3 +172,13 @@ def test_a_target_outside_the_study_is_refused_by_name(tmp_path, target, message
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and re.search(message, out), out[-2000:]
     assert "ValueError" not in out and "MissingInputException" not in out
+
+
+def test_a_copy_with_a_pruned_weight_set_is_refused_naming_the_file():
+    from lxmert_lth.core.errors import InputError
+    from lxmert_lth.workflow.stages.stability import refuse_pruned_weights
+
+    pruned = {"w": torch.tensor([True, False, False])}
+    refuse_pruned_weights("a.safetensors", {"w": torch.tensor([0.0, 1.0, 2.0])}, pruned, "m")
+    with pytest.raises(InputError, match="b.safetensors: w holds weights that the mask m prunes"):
+        refuse_pruned_weights("b.safetensors", {"w": torch.tensor([3.0, 1.0, 2.0])}, pruned, "m")
