@@ -110,6 +110,22 @@ def test_stacked_configuration_files_plan_as_the_workflow_runs_them():
     assert "Critical path: 3 fine-tunes (dense -> low10 -> high10)" in text
 
 
+def test_the_plan_counts_the_shifted_sets_and_what_they_take_from_test(tmp_path):
+    """configs/ood.yaml over config.yaml: the held-out pairs and templates leave the test
+    split for their own sets, which every training job scores too (easy-VQA's own counts,
+    split as the preparation splits them)."""
+    files = [ROOT / "config.yaml", ROOT / "configs" / "ood.yaml"]
+    config = plan.load_config(files, ROOT / "schemas" / "config.schema.yaml", base=files[0])
+    config["results"] = str(tmp_path / "results")
+    text = plan.report(config, [2], None)
+    assert "Questions: train 3,000, val 1,000, test 6,580" in text
+    assert "Shifted sets: pairs 807, templates 1,248 questions, each scored" in text
+    default = plan.report({**config, "dataset": {**config["dataset"], "shift": None}}, [2], None)
+    assert "test 9,673" in default and "Shifted sets" not in default
+    assert plan.finetune_samples(config) < plan.finetune_samples(
+        {**config, "dataset": {**config["dataset"], "shift": None}})  # fmt: skip
+
+
 def run_plan(*args, cwd=None):
     import subprocess
     import sys
