@@ -80,6 +80,17 @@ def test_paper_plan_counts_and_disk(tmp_path, monkeypatch):
     assert float(re.search(r"total, features aside\s+([\d.]+) GB", full)[1]) > 40
     monkeypatch.setattr(plan.shutil, "disk_usage", lambda path: usage(0, 0, 10**9))
     assert "WARNING: the run needs about" in plan.report(config, [2], None)
+    # The disk a run holds while running is its own jobs' at once (the README's command
+    # runs two), not the largest slot count of the schedule's table; theta_0 is per seed.
+    theta0 = float(re.search(r"theta_0 \(3 seeds\)\s+([\d.]+) GB", text)[1])
+    theta0_bytes = 3 * 4 * 213_930_297
+    assert theta0 == round(theta0_bytes / 1e9, 2)
+    transient = float(re.search(r"while running: ([\d.]+) GB more per", text)[1]) * 1e9
+    features = float(re.search(r"features\s+([\d.]+) GB", text)[1]) * 1e9
+    need = float(total[1]) * 1e9 + features + transient * 2
+    monkeypatch.setattr(plan.shutil, "disk_usage", lambda path: usage(0, 0, need + 1e9))
+    assert "WARNING" not in plan.report(config, [1, 2, 8, 32], None)
+    assert "32 training jobs at once" in plan.report(config, [2], None, running=32)
 
 
 def test_rules_take_the_levels_as_their_priority(tmp_path):

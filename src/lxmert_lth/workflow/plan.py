@@ -2,7 +2,7 @@
 and disk, for any configuration.
 
     python -m lxmert_lth.workflow.plan --configfile configs/paper.yaml \\
-        [--slots 1 2 8 32] [--samples-per-second 400]
+        [--slots 1 2 8 32] [--samples-per-second 400] [--running 2]
 
 Every fine-tune runs the same recipe on the same questions, so the plan counts time in
 fine-tunes: the schedule is simulated with one fine-tune as the unit, the training jobs
@@ -255,7 +255,9 @@ def feature_bytes(config: Mapping) -> tuple[int, str]:
 # --- the report -------------------------------------------------------------------------
 
 
-def report(config: Mapping, slots: list[int], samples_per_second: float | None) -> str:
+def report(
+    config: Mapping, slots: list[int], samples_per_second: float | None, running: int = 2
+) -> str:
     study, pruning = config["study"], config["pruning"]
     nets = fine_tunes(study, pruning)
     asked = set(networks(study))
@@ -344,7 +346,7 @@ def report(config: Mapping, slots: list[int], samples_per_second: float | None) 
     keep_controls = study["keep_control_weights"]
     kept = {
         "pretrained weights": model_bytes,
-        "theta_0 per seed": seeds * model_bytes,
+        f"theta_0 ({seeds} seeds)": seeds * model_bytes,
         "trained networks": sum(trained_bytes(n, size, keep_controls) for n in nets),
         "masks (bit-packed)": subnetworks * mask_bytes,
         "predictions": len(nets) * predictions,
@@ -366,12 +368,12 @@ def report(config: Mapping, slots: list[int], samples_per_second: float | None) 
         "(theta_0 rewound, resumable state)",
     ]
     free = shutil.disk_usage(_existing_parent(Path(config["results"]))).free
-    need = total + features + TRANSIENT_MODELS * model_bytes * max(slots)
+    need = total + features + TRANSIENT_MODELS * model_bytes * running
     lines.append(f"  free in {config['results']}: {_gb(free)}")
     if need > free:
         lines.append(
-            f"WARNING: the run needs about {_gb(need)} (results, features and {max(slots)} "
-            f"running jobs), more than the {_gb(free)} free"
+            f"WARNING: the run needs about {_gb(need)} (results, features and {running} "
+            f"training jobs at once, --running), more than the {_gb(free)} free"
         )
     return "\n".join(lines)
 
@@ -421,6 +423,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--schema", type=Path, default=SCHEMA)
     parser.add_argument("--slots", type=_positive_int, nargs="+", default=[1, 2, 8, 32])
     parser.add_argument("--samples-per-second", type=_positive_rate, default=None)
+    parser.add_argument(
+        "--running", type=_positive_int, default=2,
+        help="training jobs at once, for the disk they hold while running (the README's "
+        "command: --resources gpu=2)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     try:
         config = load_config(args.configfile, args.schema, base=Path("config.yaml"))
@@ -428,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.exit(2, f"plan: invalid configuration: {err}\n")
     except InputError as err:
         parser.exit(2, f"plan: {err}\n")
-    print(report(config, args.slots, args.samples_per_second))
+    print(report(config, args.slots, args.samples_per_second, args.running))
     return 0
 
 
