@@ -66,12 +66,12 @@ def test_the_harness_writes_them_into_the_jobs_record(tmp_path):
         "    torch.zeros(3).put_(torch.tensor([0]), torch.tensor([1.0]))\n"
         "class Logs(list):\n"
         "    def get(self, key):\n"
-        "        return %r if key == 'record' else None\n"
-        "params = {'cpu_numerics': 'portable', 'deterministic': True}\n"
-        "job = types.SimpleNamespace(log=Logs([%r]), threads=1, rule='r', wildcards={},\n"
-        "                            resources={}, params=params)\n"
+        "        return {!r} if key == 'record' else None\n"
+        "params = {{'cpu_numerics': 'portable', 'deterministic': True}}\n"
+        "job = types.SimpleNamespace(log=Logs([{!r}]), threads=1, rule='r', wildcards={{}},\n"
+        "                            resources={{}}, params=params)\n"
         "h.run_job(job, stage)\n"
-    ) % (str(record), str(tmp_path / "job.log"))
+    ).format(str(record), str(tmp_path / "job.log"))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     met = json.loads(record.read_text())[determinism.RECORD_KEY]
