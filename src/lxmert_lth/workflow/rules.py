@@ -202,6 +202,13 @@ class Rules:
             return self.res("features/images.json")
         return self.res("features/regions.h5")
 
+    def features_to_check(self) -> dict:
+        """The region features the preparation checks every question's image against
+        (a family that reads pixels: its image index, made from the questions, does)."""
+        if self.family.visual_input == "pixels":
+            return {}
+        return {"features": self.res("features/regions.h5")}
+
     def image_index_inputs(self) -> dict:
         """easy-VQA's images ship in its package; VQA v2's are the questions' COCO files."""
         if self.dataset == "easy_vqa":
