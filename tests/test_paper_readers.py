@@ -219,7 +219,8 @@ def test_annotations_must_match_the_questions(tmp_path, fault):
 def test_duplicate_image_across_tsvs_is_refused(tmp_path):
     written = fx.write_tsvs(tmp_path / "tsv")
     first = list(written)[0]
-    with pytest.raises(InputError, match="appears twice"):
+    twice = f"file '{first}' is given twice: position 0 and position 1"
+    with pytest.raises(InputError, match=twice):
         convert_tsvs([first, first], tmp_path / "f.h5", fx.NUM_BOXES, progress=False)
     assert not (tmp_path / "f.h5").exists()
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import logging
 import os
 import sys
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 # Imports neither NumPy nor torch: they must wait for the pins.
-from lxmert_lth.runtime import numerics
+from lxmert_lth.runtime import determinism, numerics
 
 log = logging.getLogger("lxmert_lth")
 
@@ -90,7 +91,9 @@ def run_job(snakemake, stage: Callable[..., None], **kwargs) -> None:
             log.info("resources asked: %s", {k: v for k, v in asked.items() if v is not None})
             claim = _claim_gpu(snakemake)
             _record_numerics(snakemake)
-            stage(**kwargs)
+            with determinism.alerts() as met:
+                stage(**kwargs)
+            _record_alerts(snakemake, met)
             log.info("job done: %s s since the process started", _seconds())
     except (UserError, NoFreeDevice) as err:
         # The user's to fix: the traceback goes to the log, the message is one line.
@@ -148,6 +151,20 @@ def _record_numerics(snakemake) -> None:
     path = logs.get("record") if hasattr(logs, "get") else None
     if path:
         write_json(path, numerics.record(mode, deterministic, snakemake.params.get("device")))
+
+
+def _record_alerts(snakemake, met: list[str]) -> None:
+    """Operations without a deterministic implementation that ran (on CUDA): in the
+    log, and in the job's record, which the run's summary reads."""
+    if not met:
+        return
+    for message in met:
+        log.warning("nondeterministic: %s", message)
+    logs = getattr(snakemake, "log", None)
+    path = logs.get("record") if hasattr(logs, "get") else None
+    if path and Path(path).exists():
+        record = json.loads(Path(path).read_text())
+        write_json(path, {**record, determinism.RECORD_KEY: met})
 
 
 def _claim_gpu(snakemake) -> Claim | None:

@@ -202,6 +202,13 @@ class Rules:
             return self.res("features/images.json")
         return self.res("features/regions.h5")
 
+    def features_to_check(self) -> dict:
+        """The region features the preparation checks every question's image against
+        (a family that reads pixels: its image index, made from the questions, does)."""
+        if self.family.visual_input == "pixels":
+            return {}
+        return {"features": self.res("features/regions.h5")}
+
     def image_index_inputs(self) -> dict:
         """easy-VQA's images ship in its package; VQA v2's are the questions' COCO files."""
         if self.dataset == "easy_vqa":
@@ -246,9 +253,27 @@ class Rules:
                 found[network.folder] = path
         return found
 
+    def study_network(self, network: Network, target: str) -> Network:
+        """``network``, when the study trains it; else one line naming the target: a
+        network outside the study would be planned and trained, chain and all."""
+        study = self.study
+        if network not in chain.fine_tunes(study, self.pruning):
+            raise WorkflowError(
+                f"{target}: not a network of this study (seeds {study['seeds']}, kinds "
+                f"{study['kinds']}, sparsities {study['sparsities']} and the IMP levels they "
+                "need)"
+            )
+        return network
+
+    def dense_training_data(self, wildcards) -> dict:
+        """finetune_dense's data, for a dense network of the study."""
+        self.study_network(Network(int(wildcards.seed)), f"seed{wildcards.seed}/dense")
+        return self.training_data()
+
     def mask_sources(self, wildcards) -> dict:
         """The files the mask of subnetwork {kind}{sparsity} is made from."""
         network = Network.from_wildcards(wildcards)
+        self.study_network(network, network.folder)
         sources = chain.mask_sources(network, self.pruning, self.study)
         return {
             role: self.network_file(source, self.file_of(what))
@@ -266,14 +291,8 @@ class Rules:
     def exported_model(self, wildcards) -> str:
         """The trained weights of the network to export (the controls' only if kept)."""
         network = Network.from_folder(wildcards.network)
-        study = self.study
-        if network not in chain.fine_tunes(study, self.pruning):
-            raise WorkflowError(
-                f"export/{network.folder}: not a network of this study (seeds "
-                f"{study['seeds']}, kinds {study['kinds']}, sparsities {study['sparsities']} "
-                "and the IMP levels they need); exporting it would train it first"
-            )
-        if network.kind in kinds.CONTROL_KINDS and not study["keep_control_weights"]:
+        self.study_network(network, f"export/{network.folder}")
+        if network.kind in kinds.CONTROL_KINDS and not self.study["keep_control_weights"]:
             raise WorkflowError(
                 f"{network.folder}: the trained weights of the controls are not kept; set "
                 "study.keep_control_weights: true (its job then runs again) to export it"
@@ -329,9 +348,29 @@ class Rules:
     def stability_pairs(self) -> list[tuple[Network, str]]:
         return chain.stability_pairs(self.study, self.config["stability"])
 
-    @staticmethod
-    def pair_network(wildcards) -> Network:
-        return Network.from_folder(f"seed{wildcards.seed}/{wildcards.network}")
+    def pair_network(self, wildcards) -> Network:
+        """The network of a stability pair of the study; else one line naming the target
+        and the pairs there are."""
+        w = wildcards
+        target = self.STABILITY.format(seed=w.seed, network=w.network, rewind=w.rewind)
+        try:
+            network = Network.from_folder(f"seed{wildcards.seed}/{wildcards.network}")
+        except ValueError:
+            network = None
+        pairs = self.stability_pairs()
+        if (network, wildcards.rewind) not in pairs:
+            named = ", ".join(f"{n.folder} from {r}" for n, r in pairs[:4])
+            raise WorkflowError(
+                f"{target}: not a stability pair of this study "
+                f"({len(pairs)} pairs with stability.enabled: {named or 'none'}"
+                f"{', ...' if len(pairs) > 4 else ''})"
+            )
+        orders = self.config["stability"]["orders"]
+        if hasattr(w, "order") and int(w.order) not in orders:
+            raise WorkflowError(
+                f"{target}/order{w.order}: not a copy of this study (stability.orders: {orders})"
+            )
+        return network
 
     def copy_inputs(self, wildcards) -> dict:
         """A copy's start: theta_0 (and the dense network's step-K weights when it starts
