@@ -308,6 +308,7 @@ class Rules:
                 f"{self.options.granularity})"
             )
         network = Network.from_folder(wildcards.network)
+        self.study_network(network, f"export/{network.folder}-smaller")
         if network.is_dense:
             raise WorkflowError(
                 f"export/{wildcards.network}-smaller: the dense network has no mask"
