@@ -41,6 +41,7 @@ from lxmert_lth.core.options import PruningOptions
 from lxmert_lth.core.schema import defaults
 from lxmert_lth.models import families
 from lxmert_lth.pruning import chain, granularities, kinds
+from lxmert_lth.workflow import targets
 from lxmert_lth.workflow.checks import family_of, prunable_pattern
 from lxmert_lth.workflow.resources import SPLITS, Requests
 
@@ -254,16 +255,7 @@ class Rules:
         return found
 
     def study_network(self, network: Network, target: str) -> Network:
-        """``network``, when the study trains it; else one line naming the target: a
-        network outside the study would be planned and trained, chain and all."""
-        study = self.study
-        if network not in chain.fine_tunes(study, self.pruning):
-            raise WorkflowError(
-                f"{target}: not a network of this study (seeds {study['seeds']}, kinds "
-                f"{study['kinds']}, sparsities {study['sparsities']} and the IMP levels they "
-                "need)"
-            )
-        return network
+        return targets.study_network(network, self.study, self.pruning, target)
 
     def dense_training_data(self, wildcards) -> dict:
         """finetune_dense's data, for a dense network of the study."""
@@ -350,28 +342,14 @@ class Rules:
         return chain.stability_pairs(self.study, self.config["stability"])
 
     def pair_network(self, wildcards) -> Network:
-        """The network of a stability pair of the study; else one line naming the target
-        and the pairs there are."""
+        """The network of a stability pair of the study (lxmert_lth.workflow.targets)."""
         w = wildcards
         target = self.STABILITY.format(seed=w.seed, network=w.network, rewind=w.rewind)
-        try:
-            network = Network.from_folder(f"seed{wildcards.seed}/{wildcards.network}")
-        except ValueError:
-            network = None
-        pairs = self.stability_pairs()
-        if (network, wildcards.rewind) not in pairs:
-            named = ", ".join(f"{n.folder} from {r}" for n, r in pairs[:4])
-            raise WorkflowError(
-                f"{target}: not a stability pair of this study "
-                f"({len(pairs)} pairs with stability.enabled: {named or 'none'}"
-                f"{', ...' if len(pairs) > 4 else ''})"
-            )
-        orders = self.config["stability"]["orders"]
-        if hasattr(w, "order") and int(w.order) not in orders:
-            raise WorkflowError(
-                f"{target}/order{w.order}: not a copy of this study (stability.orders: {orders})"
-            )
-        return network
+        orders, order = self.config["stability"]["orders"], getattr(w, "order", None)
+        folder = f"seed{w.seed}/{w.network}"
+        return targets.stability_pair(
+            target, folder, w.rewind, self.stability_pairs(), orders, order
+        )
 
     def copy_inputs(self, wildcards) -> dict:
         """A copy's start: theta_0 (and the dense network's step-K weights when it starts
