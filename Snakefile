@@ -10,6 +10,7 @@ from snakemake.utils import min_version
 
 from lxmert_lth.core.errors import ConfigError, InputError
 from lxmert_lth.core.io import read_yaml_mapping
+from lxmert_lth.runtime.determinism import summary as nondeterminism_summary
 from lxmert_lth.workflow.checks import validate_config
 
 min_version("9.0")
@@ -50,6 +51,13 @@ include: "rules/export.smk"
 
 onstart:
     hold_results_lock()
+
+
+# The run's summary names every job that ran an operation without a deterministic
+# implementation (on a GPU; lxmert_lth.runtime.determinism): its digits may not repeat.
+onsuccess:
+    for line in nondeterminism_summary(R.res("records")):
+        print(line)
 
 
 rule all:

@@ -28,6 +28,8 @@ else:
     rule prepare_vqa_v2:
         input:
             **R.vqa_v2_files(),
+            # Region features: every question's image is checked for them here.
+            **R.features_to_check(),
         output:
             **R.shifted_files(),
             train=res("data/train.json"),

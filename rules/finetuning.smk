@@ -5,7 +5,7 @@
 
 rule finetune_dense:
     input:
-        unpack(lambda wc: R.training_data()),
+        unpack(R.dense_training_data),
         pretrained=res("pretrained"),
     output:
         **R.late_output(),

@@ -174,6 +174,25 @@ def test_what_a_family_cannot_do_is_refused_at_the_dry_run(change, message):
         validate_config(config, SCHEMA)
 
 
+@pytest.mark.parametrize(
+    "family, change, message",
+    [
+        ("visualbert", {"tokenizer": {"max_length": 40}},
+         r"tokenizer.max_length: 40 word pieces, more than model.max_position_embeddings \(32\)"),
+        ("vilt", {"images": {"size_divisor": 12}},
+         r"images.size_divisor: 12 is not a multiple of model.patch_size \(8\)"),
+        ("vilt", {"images": {"shortest_edge": 4}},
+         r"images.shortest_edge: 4 is less than images.size_divisor \(8\)"),
+    ],
+)  # fmt: skip
+def test_keys_of_two_sections_that_must_agree_are_checked_at_the_dry_run(family, change, message):
+    config = load_config(RUNS[family])
+    for section, values in change.items():
+        config[section] = {**config.get(section, {}), **values}
+    with pytest.raises(ConfigError, match=message):
+        validate_config(config, SCHEMA)
+
+
 def _theta0(tmp_path, name: str):
     model = small_model(name)
     meta = CheckpointMeta(

@@ -146,6 +146,10 @@ def test_the_study_grid_is_the_one_sparsity_n_of_m_has():
         _check_schedule(study, options(random="per_layer"))
     with pytest.raises(ConfigError, match="pruning.structure_ranking: heads and neurons are"):
         _check_schedule(study, options(structure_ranking="separate"))
+    for other in ("heads_neurons", "unstructured"):
+        with pytest.raises(ConfigError, match=f"pruning.n_of_m: 1 of every 4 are kept only with "
+                           f"pruning.granularity n_of_m, not {other}"):  # fmt: skip
+            _check_schedule(study, options(granularity=other, n_of_m={"n": 1, "m": 4}))
 
 
 def test_every_n_of_m_mask_comes_from_the_dense_network_in_one_level():

@@ -182,3 +182,21 @@ def test_every_training_job_scores_the_shifted_sets_and_a_new_shift_reruns_only_
     other = write_config(run_copy, "ood2.yaml", dataset={"shift": moved}, pretrain=quick)
     jobs = dry_run(other)
     assert "prepare_questions" in jobs and "extract_features" not in jobs
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"pairs": [[s, c] for s in shift.SHAPES for c in shift.COLOURS]},
+         "holds all 24 .shape, colour. pairs of easy-VQA: .* none is left to train on"),
+        ({"templates": list(shift.TEMPLATES)}, "holds all 24 templates of easy-VQA"),
+        ({"pairs": [["circle", c] for c in shift.COLOURS]},
+         "holds every pair with 'circle', which training then never sees"),
+        ({"pairs": [[s, "red"] for s in shift.SHAPES]}, "every pair with 'red'"),
+        ({"pairs": [["circle", "red"], ["circle", "red"]]}, "dataset.shift.pairs.*non-unique"),
+        ({"templates": ["is no {shape} present?"] * 2}, "dataset.shift.templates.*non-unique"),
+    ],
+)  # fmt: skip
+def test_a_shift_that_leaves_nothing_to_learn_or_repeats_itself_is_refused(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        _validated({"shift": changes})

@@ -219,7 +219,8 @@ def test_annotations_must_match_the_questions(tmp_path, fault):
 def test_duplicate_image_across_tsvs_is_refused(tmp_path):
     written = fx.write_tsvs(tmp_path / "tsv")
     first = list(written)[0]
-    with pytest.raises(InputError, match="appears twice"):
+    twice = f"file '{first}' is given twice: position 0 and position 1"
+    with pytest.raises(InputError, match=twice):
         convert_tsvs([first, first], tmp_path / "f.h5", fx.NUM_BOXES, progress=False)
     assert not (tmp_path / "f.h5").exists()
 
@@ -448,7 +449,7 @@ def test_the_schedule_is_bert_adams_warmup_linear(total, warmup):
         opt.step()
         scheduler.step()
     if (total, warmup) == (46, 0.1):
-        assert 0 < scheduler.lr_lambdas[0](4) < 1  # step 4 of 4.6 is still warming up
+        assert 0 < scheduler.factor(4) < 1  # step 4 of 4.6 is still warming up
 
 
 def test_steps_drop_the_short_last_batch():
@@ -495,3 +496,28 @@ def test_checkpoint_head_must_match_the_answer_vocabulary(tmp_path):
         check_answers("theta0.safetensors", ["yes", "no", "blue"], str(path))
     with pytest.raises(InputError, match="has 2 answers, but .*answers.json has 3"):
         check_answers("theta0.safetensors", ["yes", "no"], str(path))
+
+
+@pytest.mark.parametrize("warmup_steps, total", [(0, 10), (3, 10), (10, 10), (4, 46)])
+def test_the_schedules_are_torchs_lambda_lr_and_transformers_linear_warmup(warmup_steps, total):
+    """The workflow's own schedule (lxmert_lth.training.optim.Schedule: torch's classes
+    import its compiler) gives the same rates, float for float, as LambdaLR over torch's
+    optimizer, and linear_warmup as transformers.get_linear_schedule_with_warmup."""
+    from transformers import get_linear_schedule_with_warmup
+
+    from lxmert_lth.training.optim import linear_warmup
+
+    ours_p, theirs_p = torch.nn.Parameter(torch.zeros(1)), torch.nn.Parameter(torch.zeros(1))
+    ours = linear_warmup(bert_adam([ours_p], lr=3e-4, weight_decay=0.0), warmup_steps, total)
+    opt = torch.optim.SGD([theirs_p], lr=3e-4)
+    theirs = get_linear_schedule_with_warmup(opt, warmup_steps, total)
+    for _ in range(total + 2):
+        assert ours.get_last_lr() == theirs.get_last_lr()
+        assert ours.optimizer.param_groups[0]["lr"] == opt.param_groups[0]["lr"]
+        opt.step()
+        ours.step()
+        theirs.step()
+    state = ours.state_dict()
+    again = linear_warmup(bert_adam([ours_p], lr=3e-4, weight_decay=0.0), warmup_steps, total)
+    again.load_state_dict(state)
+    assert again.get_last_lr() == ours.get_last_lr()

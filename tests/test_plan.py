@@ -80,6 +80,17 @@ def test_paper_plan_counts_and_disk(tmp_path, monkeypatch):
     assert float(re.search(r"total, features aside\s+([\d.]+) GB", full)[1]) > 40
     monkeypatch.setattr(plan.shutil, "disk_usage", lambda path: usage(0, 0, 10**9))
     assert "WARNING: the run needs about" in plan.report(config, [2], None)
+    # The disk a run holds while running is its own jobs' at once (the README's command
+    # runs two), not the largest slot count of the schedule's table; theta_0 is per seed.
+    theta0 = float(re.search(r"theta_0 \(3 seeds\)\s+([\d.]+) GB", text)[1])
+    theta0_bytes = 3 * 4 * 213_930_297
+    assert theta0 == round(theta0_bytes / 1e9, 2)
+    transient = float(re.search(r"while running: ([\d.]+) GB more per", text)[1]) * 1e9
+    features = float(re.search(r"features\s+([\d.]+) GB", text)[1]) * 1e9
+    need = float(total[1]) * 1e9 + features + transient * 2
+    monkeypatch.setattr(plan.shutil, "disk_usage", lambda path: usage(0, 0, need + 1e9))
+    assert "WARNING" not in plan.report(config, [1, 2, 8, 32], None)
+    assert "32 training jobs at once" in plan.report(config, [2], None, running=32)
 
 
 def test_rules_take_the_levels_as_their_priority(tmp_path):
@@ -108,6 +119,22 @@ def test_stacked_configuration_files_plan_as_the_workflow_runs_them():
     text = plan.report(config, [2], None)
     assert re.search(r"finetune_dense\s+1\n", text) and "init_theta0" not in text
     assert "Critical path: 3 fine-tunes (dense -> low10 -> high10)" in text
+
+
+def test_the_plan_counts_the_shifted_sets_and_what_they_take_from_test(tmp_path):
+    """configs/ood.yaml over config.yaml: the held-out pairs and templates leave the test
+    split for their own sets, which every training job scores too (easy-VQA's own counts,
+    split as the preparation splits them)."""
+    files = [ROOT / "config.yaml", ROOT / "configs" / "ood.yaml"]
+    config = plan.load_config(files, ROOT / "schemas" / "config.schema.yaml", base=files[0])
+    config["results"] = str(tmp_path / "results")
+    text = plan.report(config, [2], None)
+    assert "Questions: train 3,000, val 1,000, test 6,580" in text
+    assert "Shifted sets: pairs 807, templates 1,248 questions, each scored" in text
+    default = plan.report({**config, "dataset": {**config["dataset"], "shift": None}}, [2], None)
+    assert "test 9,673" in default and "Shifted sets" not in default
+    assert plan.finetune_samples(config) < plan.finetune_samples(
+        {**config, "dataset": {**config["dataset"], "shift": None}})  # fmt: skip
 
 
 def run_plan(*args, cwd=None):

@@ -245,3 +245,14 @@ def test_the_costs_job_asks_for_no_dense_fine_tune_the_study_does_not_make(tmp_p
     out = snakemake(tmp_path, "-n", "--quiet", "rules", configfile=path).stdout
     counts = {w[0]: w[1] for w in map(str.split, out.splitlines()) if len(w) == 2}
     assert counts["finetune_dense"] == "1" and counts["job_costs"] == "1"
+
+
+def test_an_empty_benchmark_file_is_named_with_what_to_do(tmp_path):
+    """What a disk that fills while Snakemake writes a job's benchmark leaves behind."""
+    from lxmert_lth.core.errors import InputError
+    from lxmert_lth.reporting.costs import read_benchmark
+
+    path = tmp_path / "retrain_random25.tsv"
+    path.write_text("")
+    with pytest.raises(InputError, match=f"{path}: an empty benchmark file .* delete it, and its"):
+        read_benchmark(str(path))

@@ -93,8 +93,8 @@ def test_a_masks_sources_are_the_files_of_the_chain():
     assert r.mask_sources(_Wildcards(seed=0, kind="low", sparsity=10)) == {
         "trained": "results/seed0/dense/model.safetensors"
     }
-    assert r.mask_sources(_Wildcards(seed=1, kind="high", sparsity=30)) == {
-        "low_mask": "results/seed1/low70/mask.safetensors"
+    assert r.mask_sources(_Wildcards(seed=1, kind="high", sparsity=20)) == {
+        "low_mask": "results/seed1/low80/mask.safetensors"
     }
     step = r.study["late_rewind_step"]
     assert r.mask_sources(_Wildcards(seed=2, kind="late", sparsity=50)) == {

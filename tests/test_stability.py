@@ -3,6 +3,7 @@ the pairs a study asks for, and the analysis on the test configuration: copies t
 with their own data-order seeds, the lines, the report, and nothing of the study rerun."""
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -150,3 +151,34 @@ def test_the_report_writes_the_table_and_both_figures(tmp_path):
     assert table.stable.tolist().count("2/2") == 2  # dense and low50 (barriers 0.25, 0.75)
     for key in names:
         assert (tmp_path / f"out.{key}").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    "target, message",
+    [
+        ("seed0/low60/stability/theta0/line.json",
+         "seed0/low60/stability/theta0: not a stability pair of this study"),
+        ("seed0/dense/stability/step5/line.json",
+         "seed0/dense/stability/step5: not a stability pair of this study"),
+        ("seed0/low50/stability/theta0/order7/scores.json",
+         r"seed0/low50/stability/theta0/order7: not a copy of this study \(stability.orders"),
+        ("seed9/low50/scores.json", r"seed9/low50: not a network of this study \(seeds \[0, 1\]"),
+        ("seed7/dense/scores.json", "seed7/dense: not a network of this study"),
+    ],
+)  # fmt: skip
+def test_a_target_outside_the_study_is_refused_by_name(tmp_path, target, message):
+    config = write_config(tmp_path, "stability.yaml", stability={"enabled": True})
+    proc = snakemake(tmp_path, "-n", f"results-test/{target}", configfile=config, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and re.search(message, out), out[-2000:]
+    assert "ValueError" not in out and "MissingInputException" not in out
+
+
+def test_a_copy_with_a_pruned_weight_set_is_refused_naming_the_file():
+    from lxmert_lth.core.errors import InputError
+    from lxmert_lth.workflow.stages.stability import refuse_pruned_weights
+
+    pruned = {"w": torch.tensor([True, False, False])}
+    refuse_pruned_weights("a.safetensors", {"w": torch.tensor([0.0, 1.0, 2.0])}, pruned, "m")
+    with pytest.raises(InputError, match="b.safetensors: w holds weights that the mask m prunes"):
+        refuse_pruned_weights("b.safetensors", {"w": torch.tensor([3.0, 1.0, 2.0])}, pruned, "m")

@@ -61,6 +61,13 @@ def test_rephrasings_keep_the_minival_groups_with_their_originals(files):
          "no annotation for question 2000"),
         ("rephrasings_questions", lambda d: d["questions"],
          "expected a JSON object with a list 'questions'"),
+        ("rephrasings_questions", lambda d: {**d, "questions": [d["questions"][0],
+         {**d["questions"][1], "rephrasing_of": "2000"}, *d["questions"][2:]]},
+         r"record 1 \(question \d+\) has rephrasing_of '2000' of type str, not a question id "
+         r"\(of type int"),
+        ("rephrasings_annotations", lambda d: {**d, "annotations": [*d["annotations"],
+         {**d["annotations"][0], "question_id": 5}]},
+         "1 annotations are of no question in .*question_id 5"),
     ],
 )  # fmt: skip
 def test_a_malformed_or_mismatched_file_is_named_with_its_record(files, which, corrupt, message):

@@ -2,6 +2,7 @@
 format: four top-level JSON lists, every record with its ``coco_split``."""
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -83,6 +84,37 @@ def test_mismatched_files_are_refused(tmp_path):
     ann.write_text(json.dumps(doc))
     with pytest.raises(InputError, match=f"question {doc[0]['question_id']} is on"):
         vqacp_v2.splits(paths, 1, 0.25, 0)
+
+
+def test_an_image_flipped_to_the_other_coco_split_in_both_files_is_refused_at_preparation(
+    tmp_path,
+):
+    """A coco_split changed alike in the questions and annotations passes the readers; the
+    preparation finds that no features exist for the image so named."""
+    from lxmert_lth.data.bottom_up_attention import convert_tsvs
+    from lxmert_lth.workflow.stages.data import prepare_vqa_v2
+
+    paths = fx.write_vqacp(tmp_path / "vqacp")
+    features = tmp_path / "regions.h5"
+    convert_tsvs(list(fx.write_tsvs(tmp_path / "tsv")), features, fx.NUM_BOXES, progress=False)
+    dataset = {"name": "vqacp_v2", "vqacp": {**paths, "min_answer_count": 1},
+               "val_fraction": 0.25, "split_seed": 0,
+               "max_questions": {"train": None, "val": None, "test": None}}  # fmt: skip
+    outputs = {s: str(tmp_path / f"{s}.json") for s in ("train", "val", "test", "answers")}
+    prepare_vqa_v2(outputs, dataset, str(features))  # as they are: every image is there
+    for kind in ("questions", "annotations"):
+        path = Path(paths[f"test_{kind}"])
+        doc = json.loads(path.read_text())
+        flipped = "train2014" if doc[0]["coco_split"] == "val2014" else "val2014"
+        doc[0] = {**doc[0], "coco_split": flipped}
+        path.write_text(json.dumps(doc))
+    qid = doc[0]["question_id"]
+    with pytest.raises(
+        InputError,
+        match=rf"{features}: no features for image 'COCO_{flipped}_"
+        rf"\d+' of question {qid} \(test split\) \(is its coco_split right\?\)",
+    ):
+        prepare_vqa_v2(outputs, dataset, str(features))
 
 
 def vqacp_test_config(folder) -> dict:

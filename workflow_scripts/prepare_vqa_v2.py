@@ -8,4 +8,5 @@ run_job(
     prepare_vqa_v2,
     outputs=dict(snakemake.output.items()),
     dataset=snakemake.params.dataset,
+    features=snakemake.input.get("features"),
 )

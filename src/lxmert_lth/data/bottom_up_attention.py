@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from lxmert_lth.core.errors import InputError
+from lxmert_lth.core.errors import InputError, Once
 from lxmert_lth.data.features import FeatureWriter, check_free_space
 
 log = logging.getLogger("lxmert_lth")
@@ -58,6 +58,7 @@ class Row:
     attrs_conf: np.ndarray
     boxes: np.ndarray  # (n, 4) pixels
     features: np.ndarray  # (n, D)
+    where: str = ""  # file:line
 
 
 def encode_row(row: Row) -> bytes:
@@ -120,7 +121,7 @@ def parse_row(line: bytes, where: str, num_boxes: int | None = None) -> Row:
             f"({', '.join(FIELDS)}): a truncated or malformed row"
         )
     img_id = fields[0].decode(errors="replace")
-    where = f"{where} (img_id {img_id})"
+    line_at, where = where, f"{where} (img_id {img_id})"
     h, w = _int(fields[1], "img_h", where), _int(fields[2], "img_w", where)
     n = _int(fields[7], "num_boxes", where)
     if num_boxes is not None and n != num_boxes:
@@ -156,6 +157,7 @@ def parse_row(line: bytes, where: str, num_boxes: int | None = None) -> Row:
         attrs_conf=_array(fields[6], "<f4", (n,), "attrs_conf", where),
         boxes=np.clip(boxes, 0, [w, h, w, h]).astype(np.float32),
         features=features,
+        where=line_at,
     )
 
 
@@ -184,8 +186,11 @@ def convert_tsvs(
     Memory stays flat: one decoded row at a time, written straight into a growing
     dataset. A duplicate image id, or any bad row, stops the conversion and leaves no file.
     """
+    files = Once("bottom-up-attention TSVs", "file")
+    for i, path in enumerate(paths):
+        files.add(os.path.realpath(path), f"position {i}")
     writer = None
-    seen: set[str] = set()
+    seen = Once("bottom-up-attention TSVs", "image id")
     total_bytes = sum(os.path.getsize(p) for p in paths if os.path.exists(p))
     # The features are base64 float32 in the TSVs: 3/4 of their text as raw bytes, then
     # stored as ``dtype`` (float16: half of that).
@@ -193,7 +198,7 @@ def convert_tsvs(
     bar = tqdm(total=total_bytes, unit="B", unit_scale=True, disable=not progress, mininterval=5)
     try:
         for path in paths:
-            done_before, images_before = bar.n, len(seen)
+            done_before, images_before = bar.n, len(seen.first)
             for row in iter_tsv(path, num_boxes):
                 if writer is None:
                     writer = FeatureWriter(
@@ -204,9 +209,7 @@ def convert_tsvs(
                         f"bottom-up-attention TSV: {', '.join(map(str, paths))}",
                         dtype,
                     )
-                if row.img_id in seen:
-                    raise InputError(f"{path}: image {row.img_id!r} appears twice in the TSVs")
-                seen.add(row.img_id)
+                seen.add(row.img_id, row.where)
                 try:
                     writer.add(
                         row.img_id,
@@ -223,7 +226,7 @@ def convert_tsvs(
                     raise InputError(f"{path}: {err}") from None
                 bar.update(row.features.nbytes * 4 // 3)
             bar.update(max(0, done_before + os.path.getsize(path) - bar.n))
-            if len(seen) == images_before:
+            if len(seen.first) == images_before:
                 raise InputError(
                     f"{path}: no rows: every TSV of features.tsv must hold images (the "
                     "questions of its split would find no features)"
@@ -237,5 +240,5 @@ def convert_tsvs(
     finally:
         bar.close()
     writer.close()
-    log.info("%d images from %d TSV files", len(seen), len(paths))
-    return len(seen)
+    log.info("%d images from %d TSV files", len(seen.first), len(paths))
+    return len(seen.first)

@@ -126,6 +126,32 @@ def check_shift(shift: Mapping) -> None:
                 f"dataset.shift.templates: {template!r} is not one of easy-VQA's 24 templates "
                 "(lxmert_lth.data.easyvqa_shift.TEMPLATES; docs/method.md lists them)"
             )
+    _check_something_left(shift)
+
+
+def _check_something_left(shift: Mapping) -> None:
+    """What a shift leaves to train on: some images and templates, and every shape and
+    colour seen with another (a held-out pair is a new composition of seen words)."""
+    pairs = {tuple(p) for p in shift["pairs"]}
+    if len(pairs) == len(SHAPES) * len(COLOURS):
+        raise ConfigError(
+            f"dataset.shift.pairs: holds all {len(pairs)} (shape, colour) pairs of easy-VQA: "
+            "a held-out pair's images leave train, val and pre-training, so none is left to "
+            "train on"
+        )
+    if len(set(shift["templates"])) == len(TEMPLATES):
+        raise ConfigError(
+            f"dataset.shift.templates: holds all {len(TEMPLATES)} templates of easy-VQA: a "
+            "held-out template's questions leave train, val and pre-training, so none is left"
+        )
+    for position, words in ((0, SHAPES), (1, COLOURS)):
+        for word in words:
+            others = {p[1 - position] for p in pairs if p[position] == word}
+            if len(others) == len(COLOURS if position == 0 else SHAPES):
+                raise ConfigError(
+                    f"dataset.shift.pairs: holds every pair with {word!r}, which training then "
+                    "never sees: a held-out pair must be a new composition of seen words"
+                )
 
 
 def apply_shift(

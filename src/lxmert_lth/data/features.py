@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import h5py
 import numpy as np
 
-from lxmert_lth.core.errors import InputError
+from lxmert_lth.core.errors import InputError, Once
 from lxmert_lth.core.io import atomic_path
 
 LAYOUT_VERSION = 1
@@ -274,9 +274,10 @@ class FeatureStore(ByImageId):
                 self.num_regions, self.feature_dim = f["features"].shape[1:]
         except (OSError, KeyError) as err:
             raise InputError(f"{self.path}: not a readable HDF5 feature file ({err})") from None
+        once = Once(f"{self.path} ('image_ids')", "image id")
+        for i, image_id in enumerate(ids):
+            once.add(image_id, f"row {i}")
         self.row_of = {image_id: i for i, image_id in enumerate(ids)}
-        if len(self.row_of) != len(ids):
-            raise InputError(f"{self.path}: duplicate image ids in 'image_ids'")
 
     def _handle(self) -> h5py.File:
         if self._file is None or self._pid != os.getpid():

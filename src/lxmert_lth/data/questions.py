@@ -21,7 +21,7 @@ import random
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
-from lxmert_lth.core.errors import InputError
+from lxmert_lth.core.errors import InputError, refuse_repeats
 from lxmert_lth.core.io import read_json
 from lxmert_lth.data.vqa_eval import ANSWER_TYPES
 
@@ -30,7 +30,6 @@ REQUIRED_KEYS = ("question_id", "image_id", "question", "answer_type", "answers"
 
 def validate_questions(records: Sequence[Mapping], source: str) -> None:
     """Stop with a message naming the file and record when a record is malformed."""
-    seen = set()
     for i, q in enumerate(records):
         missing = [k for k in REQUIRED_KEYS if k not in q]
         if missing:
@@ -40,9 +39,7 @@ def validate_questions(records: Sequence[Mapping], source: str) -> None:
                 f"{source}: question {q['question_id']} has answer_type "
                 f"{q['answer_type']!r}, expected one of {ANSWER_TYPES}"
             )
-        if q["question_id"] in seen:
-            raise InputError(f"{source}: question_id {q['question_id']} appears twice")
-        seen.add(q["question_id"])
+    refuse_repeats(records, "question_id", source)
 
 
 def load_questions(path) -> list[dict]:

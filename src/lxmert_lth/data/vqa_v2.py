@@ -27,7 +27,7 @@ import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from lxmert_lth.core.errors import InputError
+from lxmert_lth.core.errors import InputError, refuse_repeats
 from lxmert_lth.core.io import read_json
 from lxmert_lth.data.questions import read_answer_list
 from lxmert_lth.data.vqa_eval import ANSWER_TYPES, normalize_answer
@@ -78,6 +78,7 @@ def read_official_questions(path) -> tuple[str, list[dict]]:
     for i, q in enumerate(questions):
         for key in ("image_id", "question", "question_id"):
             required_field(q, key, str(path), i)
+    refuse_repeats(questions, "question_id", path)
     return subtype, questions
 
 
@@ -90,7 +91,6 @@ def annotations_by_id(annotations: Sequence, path) -> dict[int, dict]:
     """question_id -> annotation, each record checked: ten human answers, a multiple-choice
     answer, an answer type the evaluator knows, one annotation per question (VQA v2's
     records, and VQA-CP's, which are VQA v2's)."""
-    by_id = {}
     for i, a in enumerate(annotations):
         qid = required_field(a, "question_id", str(path), i)
         answers = required_field(a, "answers", str(path), i)
@@ -109,10 +109,8 @@ def annotations_by_id(annotations: Sequence, path) -> dict[int, dict]:
                 f"{path}: question {qid} has answer_type {a['answer_type']!r}, "
                 f"expected one of {ANSWER_TYPES}"
             )
-        if qid in by_id:
-            raise InputError(f"{path}: question_id {qid} is annotated twice")
-        by_id[qid] = a
-    return by_id
+    refuse_repeats(annotations, "question_id", path)
+    return {a["question_id"]: a for a in annotations}
 
 
 def annotation_of(annotations: Mapping[int, dict], question_id, annotations_path, questions_path):
@@ -256,6 +254,7 @@ def lxmert_records(path) -> list[dict]:
                 "label": {str(a): float(s) for a, s in label.items()},
             }
         )
+    refuse_repeats(records, "question_id", path)
     return records
 
 

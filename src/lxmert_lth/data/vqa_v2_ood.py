@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from lxmert_lth.core.errors import InputError
+from lxmert_lth.core.errors import InputError, Once, refuse_repeats
 from lxmert_lth.core.io import read_json
 from lxmert_lth.data.vqa_v2 import (
     annotation_of,
@@ -32,6 +32,7 @@ from lxmert_lth.data.vqa_v2 import (
     human_answers,
     list_of,
     read_official_annotations,
+    refuse_orphans,
     required_field,
 )
 
@@ -43,9 +44,11 @@ def vqace_subset(path, scored: Sequence[dict]) -> list[dict]:
     ids = read_json(path)
     if not isinstance(ids, list):
         raise InputError(f"{path}: expected a JSON list of VQA v2 question ids (VQA-CE's format)")
+    once = Once(path, "question id")
     for i, qid in enumerate(ids):
         if not isinstance(qid, int) or isinstance(qid, bool):
             raise InputError(f"{path}: record {i} is {qid!r}, not a question id")
+        once.add(qid, f"record {i}")
     wanted = set(ids)
     subset = [q for q in scored if q["question_id"] in wanted]
     if not subset:
@@ -64,16 +67,23 @@ def rephrasings(
     as labelled records with their ``group``."""
     questions = list_of(read_json(questions_path), "questions", str(questions_path))
     annotations = read_official_annotations(annotations_path)
-    by_id = {}
     for i, q in enumerate(questions):
         for key in ("image_id", "question", "question_id"):
             required_field(q, key, str(questions_path), i)
-        by_id[q["question_id"]] = q
+    refuse_repeats(questions, "question_id", questions_path)
+    by_id = {q["question_id"]: q for q in questions}
     minival = {q["question_id"] for q in scored}
     vocab = set(answers)
     records = []
+    refuse_orphans(annotations, questions, annotations_path, questions_path)
     for i, q in enumerate(questions):
         group = q.get("rephrasing_of", q["question_id"])
+        if type(group) is not type(q["question_id"]):
+            raise InputError(
+                f"{questions_path}: record {i} (question {q['question_id']}) has rephrasing_of "
+                f"{group!r} of type {type(group).__name__}, not a question id (of type "
+                f"{type(q['question_id']).__name__}, as question_id)"
+            )
         original = by_id.get(group)
         if original is None or ("rephrasing_of" in original and group != q["question_id"]):
             raise InputError(

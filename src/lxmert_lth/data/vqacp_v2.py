@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from lxmert_lth.core.errors import InputError
+from lxmert_lth.core.errors import InputError, refuse_repeats
 from lxmert_lth.core.io import read_json
 from lxmert_lth.data.questions import hold_out_images
 from lxmert_lth.data.vqa_v2 import (
@@ -64,6 +64,7 @@ def _records(path, keys: tuple[str, ...]) -> list[dict]:
                 f"{path}: record {i} (question {record['question_id']}) has coco_split "
                 f"{record['coco_split']!r}, expected one of {COCO_SPLITS}"
             )
+    refuse_repeats(doc, "question_id", path)
     return doc
 
 

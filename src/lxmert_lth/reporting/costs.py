@@ -31,7 +31,10 @@ def read_benchmark(path: str) -> dict:
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
     if not rows:
-        raise InputError(f"{path}: an empty benchmark file")
+        raise InputError(
+            f"{path}: an empty benchmark file (Snakemake writes it after the job; a disk that "
+            "filled then leaves it so): free some space and delete it, and its job reruns"
+        )
     row = rows[-1]
     return {
         "s": float(row["s"]),

@@ -123,7 +123,14 @@ def configure_torch(deterministic: bool) -> None:
         return  # a job without torch has nothing to configure
     import torch
 
-    torch.use_deterministic_algorithms(deterministic, warn_only=True)
+    # torch.use_deterministic_algorithms sets this flag and also inductor's, importing
+    # torch's compiler to do so (about 1.5 s of every job's start): the workflow compiles
+    # nothing, so the flag alone is the whole of it here.
+    set_flag = getattr(torch._C, "_set_deterministic_algorithms", None)
+    if set_flag is None:  # a torch without it: the public call
+        torch.use_deterministic_algorithms(deterministic, warn_only=True)
+    else:
+        set_flag(deterministic, warn_only=True)
     torch.backends.cudnn.deterministic = deterministic
     torch.backends.cudnn.benchmark = not deterministic
 

@@ -28,7 +28,13 @@ from lxmert_lth.models.losses import qa_loss
 from lxmert_lth.pruning.enforcement import MaskEnforcer
 from lxmert_lth.runtime.devices import autocast
 from lxmert_lth.training.inference import ComputeClock, answer_logits, soft_accuracy
-from lxmert_lth.training.optim import adamw, bert_adam, clip_gradients, warmup_then_linear_decay
+from lxmert_lth.training.optim import (
+    AdamW,
+    adamw,
+    bert_adam,
+    clip_gradients,
+    warmup_then_linear_decay,
+)
 from lxmert_lth.training.resume import Resume, restore_rng, rng_states
 
 if TYPE_CHECKING:
@@ -235,7 +241,7 @@ def log_window(per_epoch: int) -> int:
 # --- pre-training -----------------------------------------------------------------
 
 
-def make_optimizer(model, cfg: TrainConfig) -> torch.optim.Optimizer:
+def make_optimizer(model, cfg: TrainConfig) -> AdamW:
     """AdamW with decoupled weight decay on all parameters (bias correction optional)."""
     if cfg.bias_correction:
         return adamw(model, cfg.lr, cfg.weight_decay)

@@ -16,16 +16,27 @@ for operation); ``bias_correction=False`` is BertAdam's: ``p -= lr * (m / (sqrt(
 weight_decay * p)``, each product rounded on its own in BertAdam's order (a fused
 multiply-add, torch's ``alpha=``, would round once and drift from the original by an ulp a
 step). Both are checked against their references in tests/test_training.py.
+
+Neither the optimizer nor its schedule (``Schedule``, torch's ``LambdaLR`` as the loops use
+it) derives from torch's classes: ``torch.optim.Optimizer`` wraps ``zero_grad``,
+``state_dict`` and ``add_param_group`` in ``torch._disable_dynamo``, whose first call
+imports torch's compiler (``torch._dynamo`` and ``torch._inductor``), about 1.5 s of every
+training job's start on the embedded default's machine for hooks the workflow never uses.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterable
 
 import torch
 
 from lxmert_lth.runtime.numerics import sqrt
 
 
-class AdamW(torch.optim.Optimizer):
+class AdamW:
+    """One group of parameters; ``step``, ``zero_grad``, ``state_dict`` and
+    ``load_state_dict`` as ``torch.optim.Optimizer``'s."""
+
     def __init__(
         self,
         params,
@@ -35,9 +46,35 @@ class AdamW(torch.optim.Optimizer):
         weight_decay: float = 0.0,
         bias_correction: bool = True,
     ):
-        defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
-                    "bias_correction": bias_correction}  # fmt: skip
-        super().__init__(params, defaults)
+        params = list(params)
+        if not params:
+            raise ValueError("optimizer got an empty parameter list")
+        self.defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
+                         "bias_correction": bias_correction}  # fmt: skip
+        self.param_groups = [{"params": params, **self.defaults}]
+        self.state: dict[torch.Tensor, dict] = {p: {} for p in params}
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.param_groups[0]["params"]:
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad.zero_()
+
+    def state_dict(self) -> dict:
+        """Each parameter's state by its position, and the group's settings."""
+        params = self.param_groups[0]["params"]
+        group = {k: v for k, v in self.param_groups[0].items() if k != "params"}
+        return {"state": {i: dict(self.state[p]) for i, p in enumerate(params) if self.state[p]},
+                "param_groups": [group]}  # fmt: skip
+
+    def load_state_dict(self, saved: dict) -> None:
+        params = self.param_groups[0]["params"]
+        self.param_groups[0].update(saved["param_groups"][0])
+        for i, p in enumerate(params):
+            state = saved["state"].get(i, {})
+            self.state[p] = {k: v.to(p.device) if torch.is_tensor(v) else v
+                             for k, v in state.items()}  # fmt: skip
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -112,7 +149,7 @@ def _bert_adam(params, grads, m, v, group) -> None:
         torch._foreach_sub_(ps, update)
 
 
-def bert_adam(params, lr: float, weight_decay: float) -> AdamW:
+def bert_adam(params: Iterable[torch.Tensor], lr: float, weight_decay: float) -> AdamW:
     """The original LXMERT's BertAdam: AdamW without bias correction, epsilon 1e-6."""
     return AdamW(params, lr=lr, eps=1e-6, weight_decay=weight_decay, bias_correction=False)
 
@@ -127,9 +164,50 @@ def clip_gradients(model, max_norm: float) -> None:
     torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm, foreach=True)
 
 
-def warmup_then_linear_decay(
-    optimizer: torch.optim.Optimizer, warmup_fraction: float, total: int
-) -> torch.optim.lr_scheduler.LambdaLR:
+class Schedule:
+    """torch's ``LambdaLR`` as the training loops use it: at step ``i`` (``step`` called
+    ``i`` times) the rate is the optimizer's first rate times ``factor(i)``, the same
+    product; ``get_last_lr``, ``state_dict`` and ``load_state_dict`` as LambdaLR's."""
+
+    def __init__(self, optimizer: AdamW, factor: Callable[[int], float]):
+        self.optimizer, self.factor = optimizer, factor
+        self.base_lrs = [group["lr"] for group in optimizer.param_groups]
+        self.last_epoch = 0
+        self._apply()
+
+    def _apply(self) -> None:
+        self._last_lr = [base * self.factor(self.last_epoch) for base in self.base_lrs]
+        for group, lr in zip(self.optimizer.param_groups, self._last_lr, strict=True):
+            group["lr"] = lr
+
+    def step(self) -> None:
+        self.last_epoch += 1
+        self._apply()
+
+    def get_last_lr(self) -> list[float]:
+        return list(self._last_lr)
+
+    def state_dict(self) -> dict:
+        return {"last_epoch": self.last_epoch, "base_lrs": list(self.base_lrs)}
+
+    def load_state_dict(self, saved: dict) -> None:
+        self.last_epoch, self.base_lrs = saved["last_epoch"], list(saved["base_lrs"])
+        self._apply()
+
+
+def linear_warmup(optimizer: AdamW, warmup_steps: int, total: int) -> Schedule:
+    """``transformers.get_linear_schedule_with_warmup`` (as of 5.23): a factor rising
+    from 0 over ``warmup_steps`` whole steps, then falling linearly to 0 at ``total``."""
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return float(step) / float(max(1, warmup_steps))
+        return max(0.0, float(total - step) / float(max(1, total - warmup_steps)))
+
+    return Schedule(optimizer, factor)
+
+
+def warmup_then_linear_decay(optimizer: AdamW, warmup_fraction: float, total: int) -> Schedule:
     """BertAdam's ``warmup_linear`` schedule: at step ``i`` (from 0) of ``total``, with
     ``x = i / total``, the factor is ``x / w`` while ``x < w``, then
     ``max((x - 1) / (w - 1), 0)``: the warm-up covers the fraction ``w`` of the steps
@@ -141,4 +219,4 @@ def warmup_then_linear_decay(
             return x / warmup_fraction
         return max((x - 1.0) / (warmup_fraction - 1.0), 0.0)
 
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    return Schedule(optimizer, factor)

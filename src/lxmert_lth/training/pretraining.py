@@ -9,7 +9,6 @@ import logging
 
 import torch
 from tqdm import tqdm
-from transformers import get_linear_schedule_with_warmup
 
 from lxmert_lth.data.augment import Augment
 from lxmert_lth.data.loaders import EncodedSplit, batches
@@ -17,7 +16,7 @@ from lxmert_lth.models import families
 from lxmert_lth.models.losses import dense_qa_loss
 from lxmert_lth.training.inference import ComputeClock, soft_accuracy
 from lxmert_lth.training.loop import TrainConfig, check_finite, seed_everything, steps_per_epoch
-from lxmert_lth.training.optim import adamw, clip_gradients
+from lxmert_lth.training.optim import adamw, clip_gradients, linear_warmup
 
 log = logging.getLogger("lxmert_lth")
 
@@ -92,7 +91,7 @@ def pretrain(
     per_epoch = steps_per_epoch(len(data), cfg)
     total = per_epoch * cfg.epochs
     optimizer = adamw(model, cfg.lr, cfg.weight_decay)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
+    scheduler = linear_warmup(optimizer, int(cfg.warmup_ratio * total), total)
     history = []
     bar = tqdm(total=total, disable=not progress, desc="pretrain", unit="step", mininterval=2)
     model.train()

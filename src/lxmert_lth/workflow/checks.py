@@ -63,6 +63,7 @@ def check_config(config: Mapping, schema: Mapping) -> None:
     _check_results_folder(config["results"])
     if "hidden_size" in config.get("model", {}):
         _check_heads(config["model"])
+        _check_sizes_agree(config)
     _check_schedule(config["study"], config["pruning"])
     _check_pattern(prunable_pattern(config))
     _check_late_step(config)
@@ -253,6 +254,30 @@ def _check_heads(model: Mapping) -> None:
         raise ConfigError(
             f"model.hidden_size: {hidden} is not a multiple of model.num_attention_heads "
             f"({heads}): each attention head needs hidden_size / num_attention_heads dimensions"
+        )
+
+
+def _check_sizes_agree(config: Mapping) -> None:
+    """Keys of two sections that must agree for a model the run builds itself: the
+    questions' length and the position embeddings; ViLT's image grid and its patches."""
+    model, length = config["model"], config["tokenizer"]["max_length"]
+    if length > model["max_position_embeddings"]:
+        raise ConfigError(
+            f"tokenizer.max_length: {length} word pieces, more than "
+            f"model.max_position_embeddings ({model['max_position_embeddings']}) gives "
+            "positions for: raise model.max_position_embeddings or lower tokenizer.max_length"
+        )
+    patch, images = model.get("patch_size"), config.get("images") or {}
+    divisor = images.get("size_divisor")
+    if patch and divisor and divisor % patch:
+        raise ConfigError(
+            f"images.size_divisor: {divisor} is not a multiple of model.patch_size ({patch}): "
+            "the resized images would not be whole patches"
+        )
+    if patch and divisor and images.get("shortest_edge", divisor) < divisor:
+        raise ConfigError(
+            f"images.shortest_edge: {images['shortest_edge']} is less than "
+            f"images.size_divisor ({divisor}): the image would be rounded down to nothing"
         )
 
 

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 # Imports neither NumPy nor torch: they must wait for the pins.
-from lxmert_lth.runtime import numerics
+from lxmert_lth.runtime import determinism, numerics
 
 log = logging.getLogger("lxmert_lth")
 
@@ -52,8 +54,20 @@ from lxmert_lth.core.io import write_json  # noqa: E402  (NumPy)
 from lxmert_lth.runtime.devices import Claim, NoFreeDevice, claim_device  # noqa: E402
 
 
+def process_seconds() -> float | None:
+    """Seconds since this process started (Linux's /proc; None elsewhere): the job's
+    interpreter and library start-up, as its log's first line gives it."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def run_job(snakemake, stage: Callable[..., None], **kwargs) -> None:
-    """Run ``stage(**kwargs)`` with logging and stderr going to the job's log file."""
+    """Run ``stage(**kwargs)`` with logging and stderr going to the job's log file; its
+    first and last lines give the seconds since the process started."""
     # What the job has imported lives as long as the job: gc.freeze moves it out of the
     # collector's passes, which then see only what the stage makes. Without it the
     # interpreter's final collection alone walks it all once more at exit, ~0.9 s per job
@@ -71,12 +85,16 @@ def run_job(snakemake, stage: Callable[..., None], **kwargs) -> None:
     try:
         with contextlib.redirect_stderr(stream):
             log.info("rule %s, wildcards %s", snakemake.rule, dict(snakemake.wildcards))
+            log.info("process start-up: %s s", _seconds())
             _set_torch_threads(snakemake)
             asked = {k: snakemake.resources.get(k) for k in ("mem_mb", "runtime", "gpu")}
             log.info("resources asked: %s", {k: v for k, v in asked.items() if v is not None})
             claim = _claim_gpu(snakemake)
             _record_numerics(snakemake)
-            stage(**kwargs)
+            with determinism.alerts() as met:
+                stage(**kwargs)
+            _record_alerts(snakemake, met)
+            log.info("job done: %s s since the process started", _seconds())
     except (UserError, NoFreeDevice) as err:
         # The user's to fix: the traceback goes to the log, the message is one line.
         log.error("%s: %s", type(err).__name__, err, exc_info=True)
@@ -94,6 +112,11 @@ def run_job(snakemake, stage: Callable[..., None], **kwargs) -> None:
         where = f" (traceback in {log_path})" if log_path else ""
         print(f"{snakemake.rule}: {failure}{where}", file=sys.stderr)
         raise SystemExit(1)
+
+
+def _seconds() -> str:
+    seconds = process_seconds()
+    return "unknown" if seconds is None else f"{seconds:.3f}"
 
 
 def _set_torch_threads(snakemake) -> None:
@@ -128,6 +151,20 @@ def _record_numerics(snakemake) -> None:
     path = logs.get("record") if hasattr(logs, "get") else None
     if path:
         write_json(path, numerics.record(mode, deterministic, snakemake.params.get("device")))
+
+
+def _record_alerts(snakemake, met: list[str]) -> None:
+    """Operations without a deterministic implementation that ran (on CUDA): in the
+    log, and in the job's record, which the run's summary reads."""
+    if not met:
+        return
+    for message in met:
+        log.warning("nondeterministic: %s", message)
+    logs = getattr(snakemake, "log", None)
+    path = logs.get("record") if hasattr(logs, "get") else None
+    if path and Path(path).exists():
+        record = json.loads(Path(path).read_text())
+        write_json(path, {**record, determinism.RECORD_KEY: met})
 
 
 def _claim_gpu(snakemake) -> Claim | None:

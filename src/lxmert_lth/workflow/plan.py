@@ -2,7 +2,7 @@
 and disk, for any configuration.
 
     python -m lxmert_lth.workflow.plan --configfile configs/paper.yaml \\
-        [--slots 1 2 8 32] [--samples-per-second 400]
+        [--slots 1 2 8 32] [--samples-per-second 400] [--running 2]
 
 Every fine-tune runs the same recipe on the same questions, so the plan counts time in
 fine-tunes: the schedule is simulated with one fine-tune as the unit, the training jobs
@@ -20,20 +20,20 @@ VQA v2).
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import shutil
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxmert_lth.core.checkpoints import CheckpointMeta, CheckpointTensors
 from lxmert_lth.core.errors import ConfigError, InputError
-from lxmert_lth.core.grid import dense_network, networks
-from lxmert_lth.core.io import read_yaml_mapping
+from lxmert_lth.core.grid import dense_network, networks, shifted_sets
+from lxmert_lth.core.io import read_json, read_yaml_mapping
 from lxmert_lth.core.network import THETA0_FILE, Network
 from lxmert_lth.core.schema import SCHEMA  # the workflow's own schema
+from lxmert_lth.data import easyvqa
 from lxmert_lth.data.easyvqa import FEATURE_DIM, NUM_REGIONS
 from lxmert_lth.pruning.chain import fine_tunes, levels, stability_pairs, waits_for
 from lxmert_lth.reporting.costs import Work
@@ -77,6 +77,7 @@ class Questions:
     val: int
     test: int
     source: str
+    shifted: Mapping[str, int | None] = field(default_factory=dict)  # None: not yet known
 
 
 @dataclass(frozen=True)
@@ -122,11 +123,20 @@ def lower_bound(study: Mapping, pruning: Mapping, slots: int) -> int:
 
 def question_counts(config: Mapping) -> Questions:
     data = Path(config["results"]) / "data"
-    if all((data / f"{s}.json").exists() for s in ("train", "val", "test")):
-        counts = {s: len(json.loads((data / f"{s}.json").read_text())) for s in ("train", "val")}
-        counts["test"] = len(json.loads((data / "test.json").read_text()))
-        return Questions(**counts, source=f"{data}/*.json")
     dataset = config["dataset"]
+    sets = shifted_sets(dataset)
+    files = {s: data / f"{s}.json" for s in ("train", "val", "test")}
+    shifted_files = {name: data / "shifted" / f"{name}.json" for name in sets}
+    if all(path.exists() for path in [*files.values(), *shifted_files.values()]):
+        counts = {s: len(read_json(path)) for s, path in files.items()}
+        shifted = {name: len(read_json(path)) for name, path in shifted_files.items()}
+        return Questions(**counts, source=f"{data}/*.json", shifted=shifted)
+    if dataset["name"] == "easy_vqa":  # the preparation's own split of the package's data
+        splits, made = easyvqa.splits(dataset["val_fraction"], dataset["split_seed"],
+                                      dataset["max_questions"], dataset.get("shift"))  # fmt: skip
+        counts = {s: len(splits[s]) for s in ("train", "val", "test")}
+        shifted = {n: len(made[n]) for n in sets}
+        return Questions(**counts, source="easy-VQA, split as preparation will", shifted=shifted)
     published = PUBLISHED[dataset["name"]]
     caps = dataset["max_questions"]
     train, val = published["train"], published["val"]
@@ -137,7 +147,26 @@ def question_counts(config: Mapping) -> Questions:
     for split in counts:
         if caps.get(split) is not None:
             counts[split] = min(counts[split], caps[split])
-    return Questions(**counts, source=f"published sizes of {dataset['name']}, capped")
+    return Questions(**counts, source=f"published sizes of {dataset['name']}, capped",
+                     shifted=dict.fromkeys(sets))  # fmt: skip
+
+
+def shifted_lines(questions: Questions, dataset: Mapping) -> list[str]:
+    """The shifted sets, which every training job scores beside the scored split."""
+    if not questions.shifted:
+        return []
+    sizes = ", ".join(f"{name} {'(size once prepared)' if n is None else f'{n:,}'}"
+                      for name, n in questions.shifted.items())  # fmt: skip
+    how = (
+        "dataset.shift: the held-out pairs' images and templates leave train, val and "
+        "pre-training, their test questions the test split"
+        if dataset.get("shift") is not None
+        else "dataset.ood: subsets of VQA v2 val, scored only"
+    )
+    return [
+        f"Shifted sets: {sizes} questions, each scored by every training job beside the "
+        f"scored split ({how})"
+    ]
 
 
 def finetune_samples(config: Mapping, questions: Questions | None = None) -> float:
@@ -145,7 +174,8 @@ def finetune_samples(config: Mapping, questions: Questions | None = None) -> flo
     questions, and prediction (validation each epoch, the test split once) at EVAL_COST."""
     questions = questions or question_counts(config)
     epochs = config["finetune"]["epochs"]
-    return epochs * questions.train + EVAL_COST * (epochs * questions.val + questions.test)
+    scored = questions.test + sum(n or 0 for n in questions.shifted.values())
+    return epochs * questions.train + EVAL_COST * (epochs * questions.val + scored)
 
 
 def positions(config: Mapping) -> int:
@@ -225,7 +255,9 @@ def feature_bytes(config: Mapping) -> tuple[int, str]:
 # --- the report -------------------------------------------------------------------------
 
 
-def report(config: Mapping, slots: list[int], samples_per_second: float | None) -> str:
+def report(
+    config: Mapping, slots: list[int], samples_per_second: float | None, running: int = 2
+) -> str:
     study, pruning = config["study"], config["pruning"]
     nets = fine_tunes(study, pruning)
     asked = set(networks(study))
@@ -277,6 +309,7 @@ def report(config: Mapping, slots: list[int], samples_per_second: float | None) 
         "",
         f"Questions: train {questions.train:,}, val {questions.val:,}, test {questions.test:,} "
         f"({questions.source})",
+        *shifted_lines(questions, config["dataset"]),
         f"One fine-tune: {epochs} epochs = {per_finetune:,.0f} training-sample equivalents "
         f"(prediction at {EVAL_COST:.2f} of a training sample)",
     ]
@@ -313,7 +346,7 @@ def report(config: Mapping, slots: list[int], samples_per_second: float | None) 
     keep_controls = study["keep_control_weights"]
     kept = {
         "pretrained weights": model_bytes,
-        "theta_0 per seed": seeds * model_bytes,
+        f"theta_0 ({seeds} seeds)": seeds * model_bytes,
         "trained networks": sum(trained_bytes(n, size, keep_controls) for n in nets),
         "masks (bit-packed)": subnetworks * mask_bytes,
         "predictions": len(nets) * predictions,
@@ -335,12 +368,12 @@ def report(config: Mapping, slots: list[int], samples_per_second: float | None) 
         "(theta_0 rewound, resumable state)",
     ]
     free = shutil.disk_usage(_existing_parent(Path(config["results"]))).free
-    need = total + features + TRANSIENT_MODELS * model_bytes * max(slots)
+    need = total + features + TRANSIENT_MODELS * model_bytes * running
     lines.append(f"  free in {config['results']}: {_gb(free)}")
     if need > free:
         lines.append(
-            f"WARNING: the run needs about {_gb(need)} (results, features and {max(slots)} "
-            f"running jobs), more than the {_gb(free)} free"
+            f"WARNING: the run needs about {_gb(need)} (results, features and {running} "
+            f"training jobs at once, --running), more than the {_gb(free)} free"
         )
     return "\n".join(lines)
 
@@ -390,6 +423,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--schema", type=Path, default=SCHEMA)
     parser.add_argument("--slots", type=_positive_int, nargs="+", default=[1, 2, 8, 32])
     parser.add_argument("--samples-per-second", type=_positive_rate, default=None)
+    parser.add_argument(
+        "--running", type=_positive_int, default=2,
+        help="training jobs at once, for the disk they hold while running (the README's "
+        "command: --resources gpu=2)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     try:
         config = load_config(args.configfile, args.schema, base=Path("config.yaml"))
@@ -397,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.exit(2, f"plan: invalid configuration: {err}\n")
     except InputError as err:
         parser.exit(2, f"plan: {err}\n")
-    print(report(config, args.slots, args.samples_per_second))
+    print(report(config, args.slots, args.samples_per_second, args.running))
     return 0
 
 

@@ -41,6 +41,7 @@ from lxmert_lth.core.options import PruningOptions
 from lxmert_lth.core.schema import defaults
 from lxmert_lth.models import families
 from lxmert_lth.pruning import chain, granularities, kinds
+from lxmert_lth.workflow import targets
 from lxmert_lth.workflow.checks import family_of, prunable_pattern
 from lxmert_lth.workflow.resources import SPLITS, Requests
 
@@ -202,6 +203,13 @@ class Rules:
             return self.res("features/images.json")
         return self.res("features/regions.h5")
 
+    def features_to_check(self) -> dict:
+        """The region features the preparation checks every question's image against
+        (a family that reads pixels: its image index, made from the questions, does)."""
+        if self.family.visual_input == "pixels":
+            return {}
+        return {"features": self.res("features/regions.h5")}
+
     def image_index_inputs(self) -> dict:
         """easy-VQA's images ship in its package; VQA v2's are the questions' COCO files."""
         if self.dataset == "easy_vqa":
@@ -246,9 +254,18 @@ class Rules:
                 found[network.folder] = path
         return found
 
+    def study_network(self, network: Network, target: str) -> Network:
+        return targets.study_network(network, self.study, self.pruning, target)
+
+    def dense_training_data(self, wildcards) -> dict:
+        """finetune_dense's data, for a dense network of the study."""
+        self.study_network(Network(int(wildcards.seed)), f"seed{wildcards.seed}/dense")
+        return self.training_data()
+
     def mask_sources(self, wildcards) -> dict:
         """The files the mask of subnetwork {kind}{sparsity} is made from."""
         network = Network.from_wildcards(wildcards)
+        self.study_network(network, network.folder)
         sources = chain.mask_sources(network, self.pruning, self.study)
         return {
             role: self.network_file(source, self.file_of(what))
@@ -266,14 +283,8 @@ class Rules:
     def exported_model(self, wildcards) -> str:
         """The trained weights of the network to export (the controls' only if kept)."""
         network = Network.from_folder(wildcards.network)
-        study = self.study
-        if network not in chain.fine_tunes(study, self.pruning):
-            raise WorkflowError(
-                f"export/{network.folder}: not a network of this study (seeds "
-                f"{study['seeds']}, kinds {study['kinds']}, sparsities {study['sparsities']} "
-                "and the IMP levels they need); exporting it would train it first"
-            )
-        if network.kind in kinds.CONTROL_KINDS and not study["keep_control_weights"]:
+        self.study_network(network, f"export/{network.folder}")
+        if network.kind in kinds.CONTROL_KINDS and not self.study["keep_control_weights"]:
             raise WorkflowError(
                 f"{network.folder}: the trained weights of the controls are not kept; set "
                 "study.keep_control_weights: true (its job then runs again) to export it"
@@ -289,6 +300,7 @@ class Rules:
                 f"{self.options.granularity})"
             )
         network = Network.from_folder(wildcards.network)
+        self.study_network(network, f"export/{network.folder}-smaller")
         if network.is_dense:
             raise WorkflowError(
                 f"export/{wildcards.network}-smaller: the dense network has no mask"
@@ -329,9 +341,15 @@ class Rules:
     def stability_pairs(self) -> list[tuple[Network, str]]:
         return chain.stability_pairs(self.study, self.config["stability"])
 
-    @staticmethod
-    def pair_network(wildcards) -> Network:
-        return Network.from_folder(f"seed{wildcards.seed}/{wildcards.network}")
+    def pair_network(self, wildcards) -> Network:
+        """The network of a stability pair of the study (lxmert_lth.workflow.targets)."""
+        w = wildcards
+        target = self.STABILITY.format(seed=w.seed, network=w.network, rewind=w.rewind)
+        orders, order = self.config["stability"]["orders"], getattr(w, "order", None)
+        folder = f"seed{w.seed}/{w.network}"
+        return targets.stability_pair(
+            target, folder, w.rewind, self.stability_pairs(), orders, order
+        )
 
     def copy_inputs(self, wildcards) -> dict:
         """A copy's start: theta_0 (and the dense network's step-K weights when it starts

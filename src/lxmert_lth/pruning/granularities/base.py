@@ -11,6 +11,7 @@ from lxmert_lth.core.grid import check_levels, dense_network, previous_level
 from lxmert_lth.core.masks import Mask
 from lxmert_lth.core.network import Network
 from lxmert_lth.core.options import PruningOptions
+from lxmert_lth.core.schema import defaults
 
 # Sources: role -> (network, which of its files: kinds.TRAINED or kinds.MASK).
 Sources = dict[str, tuple["Network", str]]
@@ -56,6 +57,8 @@ class Granularity:
     # whether pruning.structure_ranking does.
     single_weights: ClassVar[bool] = False
     ranks_structures: ClassVar[bool] = False
+    # Whether pruning.n_of_m applies.
+    keeps_n_of_m: ClassVar[bool] = False
 
     # --- the configuration ---------------------------------------------------------
     def params(self, options: PruningOptions) -> dict:
@@ -92,6 +95,13 @@ class Granularity:
             raise ConfigError(
                 "pruning.structure_ranking: heads and neurons are ranked only with "
                 f"pruning.granularity heads_neurons, not {self.name}"
+            )
+        group = defaults("pruning", "n_of_m")
+        if not self.keeps_n_of_m and options.n_of_m != (group["n"], group["m"]):
+            n, m = options.n_of_m
+            raise ConfigError(
+                f"pruning.n_of_m: {n} of every {m} are kept only with pruning.granularity "
+                f"n_of_m, not {self.name}; leave it out"
             )
 
     # --- the kinds' sources --------------------------------------------------------

@@ -14,6 +14,7 @@ from lxmert_lth.pruning.groups import n_of_m_mask, random_n_of_m_mask, shuffle_g
 
 class NOfM(Granularity):
     name = "n_of_m"
+    keeps_n_of_m = True
 
     def params(self, options):
         return {"granularity": self.name, "n_of_m": list(options.n_of_m)}

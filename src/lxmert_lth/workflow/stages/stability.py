@@ -122,6 +122,8 @@ def line(
     if mask is not None:
         keep, _ = Mask.load(mask)
         pruned = {n: torch.from_numpy(~t).to(device) for n, t in keep.tensors.items()}
+        for path, state in zip(copies, (a, b), strict=True):
+            refuse_pruned_weights(path, state, pruned, mask)
     store = open_store(data.features)
     val = load_split(data.val, load_tokenizer(data.tokenizer), meta.answers, store, max_length,
                      device, options.loading)  # fmt: skip
@@ -133,10 +135,24 @@ def line(
         answers = {q: meta.answers[i] for q, i in zip(ids, pred, strict=True)}
         return score_predictions(answers, val.questions, rule)["overall"]
 
-    result = evaluate_line(model, a, b, points, accuracy, pruned)
+    try:
+        result = evaluate_line(model, a, b, points, accuracy, pruned)
+    except ValueError as err:  # copies that are not two trainings of one network
+        raise InputError(f"{copies[0]} and {copies[1]}: {err}") from None
     log.info("%s (%s): barrier %.2f, errors %s", network.name, rewind, result["barrier"],
              [round(e, 2) for e in result["error"]])  # fmt: skip
     write_json(out, {**network.row(), "rewind": rewind, "orders": list(orders), **result})
+
+
+def refuse_pruned_weights(path: str, state: Mapping, pruned: Mapping, mask: str) -> None:
+    """A copy trained under the mask keeps every pruned weight 0; one that does not was
+    trained otherwise or changed since."""
+    for name, where in pruned.items():
+        if state[name][where].any():
+            raise InputError(
+                f"{path}: {name} holds weights that the mask {mask} prunes (a copy trained "
+                "under it keeps them 0): the file was made otherwise or changed since"
+            )
 
 
 def report(
