@@ -327,7 +327,8 @@ def stability_section(work: Path) -> tuple[str, dict[str, Path]]:
             STABILITY_BEGIN,
             f"From {summary['command']} at commit `{summary['commit']}` "
             f"on {summary['machine']} (`--cores {summary['cores']}`), in the embedded "
-            f"default's finished run ({minutes(summary['seconds']['stability'])}). {caption}",
+            f"default's finished run ({minutes(summary['seconds']['stability'])}"
+            f"{'; ' + summary['note'] if summary.get('note') else ''}). {caption}",
             "",
             table,
             "",
