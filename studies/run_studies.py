@@ -6,7 +6,8 @@ connectivity of the embedded default's networks (configs/stability.yaml, in the 
 folder: nothing of the study reruns) and of the controls' (configs/controls.yaml with it).
 
     python studies/run_studies.py --base RESULTS [--set studies|granularities|ood|stability]
-        [--workdir DIR] [--cores 2]
+        [--workdir DIR] [--cores 2]     (or --set families: configs/visualbert.yaml,
+        configs/vilt.yaml, then configs/families.yaml beside the base's LXMERT)
 
 RESULTS is a finished run of the embedded default (e.g. the ``results`` folder that
 ``bench/bench_embedded.py`` leaves in its work folder). It is copied to WORKDIR/results,
@@ -248,7 +249,7 @@ def run_all(work: Path, cores: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", type=Path)
-    parser.add_argument("--set", choices=sorted(SETS), default="studies")
+    parser.add_argument("--set", choices=sorted([*SETS, "families"]), default="studies")
     parser.add_argument("--all", action="store_true", help="every study, from scratch")
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--cores", type=int, default=2)
@@ -261,8 +262,14 @@ def main() -> int:
     if args.base is None or not (args.base / "scores.csv").exists():
         sys.exit(f"{args.base}: no scores.csv: not a finished run of the embedded default")
     shutil.copytree(args.base, work / "results", symlinks=True, dirs_exist_ok=True)
+    summary = args.base.parent / "run_summary.json"  # bench_embedded's, for update_readme
+    if summary.exists() and not (work / summary.name).exists():
+        shutil.copy2(summary, work / summary.name)
     progress = Progress(work)
-    run_set(work, args.set, args.base, args.cores, progress)
+    if args.set == "families":  # each family's study read alone, beside the base's LXMERT
+        run_families(work, args.cores, progress)
+    else:
+        run_set(work, args.set, args.base, args.cores, progress)
     print(f"work folder: {work}")
     return 0
 
