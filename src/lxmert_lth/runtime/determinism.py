@@ -96,7 +96,8 @@ def raising_on_path(ops: Iterable[str]) -> dict[str, list[str]]:
 @contextlib.contextmanager
 def alerts() -> Iterator[list[str]]:
     """The messages of torch's warnings about operations without a deterministic
-    implementation given while the block runs, each once; every warning is still shown."""
+    implementation given while the block runs, each once (and shown once); other warnings
+    are shown as always."""
     found: list[str] = []
     with warnings.catch_warnings():
         warnings.simplefilter("always")
@@ -104,7 +105,9 @@ def alerts() -> Iterator[list[str]]:
 
         def collect(message, category, filename, lineno, file=None, line=None):
             text = str(message)
-            if ALERT in text and text not in found:
+            if ALERT in text:
+                if text in found:  # once per job, not once per training step
+                    return
                 found.append(text)
             show(message, category, filename, lineno, file, line)
 
