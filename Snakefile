@@ -39,8 +39,9 @@ except (ConfigError, InputError) as err:
 
 
 include: "rules/common.smk"
-include: "rules/data.smk"
-include: "rules/pretraining.smk"
+# The dataset's own rules (questions, region features, pretrained model: its ``rules``).
+include: f"rules/data_{DATASET.rules}.smk"
+include: "rules/images.smk"
 include: "rules/finetuning.smk"
 include: "rules/subnetworks.smk"
 include: "rules/reports.smk"
@@ -79,7 +80,7 @@ rule all:
         # Accuracy out of distribution, when the run has shifted sets.
         ood=[res("figure_ood.png"), res("ood.md")] if R.shifted else [],
         # The paper configuration also compares its numbers with the published ones.
-        comparison=[res("comparison.md")] if DATASET == "vqa_v2" else [],
+        comparison=[res("comparison.md")] if DATASET.published_results else [],
         # Other runs beside this one, when named (compare_runs).
         runs=[res("runs.md")] if config["compare_runs"] else [],
         runs_speed=[res("benchmarks/runs_speed.md")] if config["compare_runs"] else [],

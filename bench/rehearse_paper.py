@@ -197,13 +197,13 @@ def measure_save(theta0: Path, folder: Path) -> tuple[float, float]:
 
 def projections(res: Path, workdir: Path) -> list[str]:
     """What the full configuration's jobs would ask and cost, from this run's files."""
-    from lxmert_lth.workflow import plan
+    from lxmert_lth.data import datasets
     from lxmert_lth.workflow.resources import WORKER_MB, training_mem_mb
 
     theta0 = res / "seed0/theta0.safetensors"
-    full = plan.PUBLISHED["vqa_v2"]
+    full = datasets.get("vqa_v2").sizes
     per_question = {s: (res / f"data/{s}.json").stat().st_size / CAPS[s] for s in CAPS}
-    questions = sum(per_question[s] * full[s] for s in CAPS)
+    questions = sum(per_question[s] * getattr(full, s) for s in CAPS)
     ask = training_mem_mb(theta0.stat().st_size, int(questions), 0, False, 4)
     seconds, gib = measure_save(theta0, workdir / "save-test")
     minutes = 10

@@ -33,7 +33,7 @@ rule table1:
     params:
         sparsity=STUDY["table_sparsity"],
         kinds=STUDY["kinds"],
-        dataset=DATASET,
+        dataset=DATASET.name,
         split=SCORED.label,
         server=lambda wc: R.server_results(),
         family=FAMILY.name,
@@ -58,7 +58,7 @@ rule figure1:
         ENV
     params:
         kinds=STUDY["kinds"],
-        dataset=DATASET,
+        dataset=DATASET.name,
         split=SCORED.label,
     script:
         "../workflow_scripts/figure1.py"
@@ -91,7 +91,7 @@ rule figure_ood:
         ENV
     params:
         kinds=STUDY["kinds"],
-        dataset=DATASET,
+        dataset=DATASET.name,
         split=SCORED.label,
     script:
         "../workflow_scripts/figure_ood.py"
@@ -193,7 +193,7 @@ rule training_curves:
     input:
         histories=[network_file(n, "history.json") for n in R.trained_networks()],
         scores=[network_file(n, "scores.json") for n in R.trained_networks()],
-        pretrained=[res("pretrained")] if DATASET == "easy_vqa" else [],
+        pretrained=[res("pretrained")] if DATASET.small_model else [],
     output:
         curves=curve_outputs(),
         overview=report(
@@ -213,7 +213,7 @@ rule training_curves:
                     labels={"figure": "pre-training"},
                 )
             ]
-            if DATASET == "easy_vqa"
+            if DATASET.small_model
             else []
         ),
         pdf=res("curves/curves.pdf"),

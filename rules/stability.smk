@@ -101,6 +101,6 @@ rule stability_report:
     params:
         threshold=config["stability"]["threshold"],
         table_sparsity=STUDY["table_sparsity"],
-        dataset=DATASET,
+        dataset=DATASET.name,
     script:
         "../workflow_scripts/stability_report.py"

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import ROOT, check_study_digests, snakemake, write_config
 from lxmert_lth.core.errors import ConfigError
-from lxmert_lth.core.grid import shifted_sets
+from lxmert_lth.data.datasets import EASY_VQA
 from lxmert_lth.core.schema import SCHEMA
 from lxmert_lth.data import easyvqa
 from lxmert_lth.data import easyvqa_shift as shift
@@ -100,8 +100,8 @@ def _validated(dataset: dict) -> dict:
 def test_the_shift_defaults_fill_in_and_bad_values_are_named():
     config = _validated({"shift": {}})
     assert config["dataset"]["shift"] == DEFAULT
-    assert shifted_sets(config["dataset"]) == ["pairs", "templates"]
-    assert shifted_sets(_validated({})["dataset"]) == []
+    assert EASY_VQA.shifted_sets(config["dataset"]) == ["pairs", "templates"]
+    assert EASY_VQA.shifted_sets(_validated({})["dataset"]) == []
     with pytest.raises(ConfigError, match="dataset.shift.templates: 'is the shape red[?]'"):
         shift.check_shift({"pairs": [], "templates": ["is the shape red?"]})
     with pytest.raises(ConfigError, match="dataset.shift"):

@@ -1,6 +1,6 @@
 """The study's grid: which networks a configuration asks for, which dense network each
-seed's subnetworks come from, which split is scored, and whether every sparsity is a level
-of the IMP schedule.
+seed's subnetworks come from, and whether every sparsity is a level of the IMP schedule
+(which split is scored, and the shifted sets: ``lxmert_lth.data.datasets``).
 
 Pure functions of the configuration's ``study`` section (schema defaults filled in), used
 by the Snakefile, the plan and the tests; no torch.
@@ -9,62 +9,12 @@ by the Snakefile, the plan and the tests; no torch.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from lxmert_lth.core.errors import ConfigError
 from lxmert_lth.core.network import Network
 from lxmert_lth.core.options import PruningOptions
 
-
-@dataclass(frozen=True)
-class ScoredSplit:
-    """The labelled split scored locally: the question file and what tables call it."""
-
-    name: str  # the question file: data/{name}.json
-    label: str
-
-
-SCORED_SPLITS = {
-    "easy_vqa": ScoredSplit("test", "test"),
-    # test2015 is unlabelled: the EvalAI server scores each network's predictions.
-    "vqa_v2": ScoredSplit("val", "minival"),
-    "vqacp_v2": ScoredSplit("test", "VQA-CP test"),
-}
-
-
-def scored_split(dataset: str) -> ScoredSplit:
-    """easy-VQA: its test split. VQA v2: minival (the val file), since test2015 is
-    unlabelled and scored by the EvalAI server from each network's predictions. VQA-CP v2:
-    its test split, labelled, the one its papers report."""
-    return SCORED_SPLITS[dataset]
-
-
-# The shifted sets: test questions that differ from training, scored beside the scored
-# split by every training job (data/shifted/{name}.json), by name, with their labels.
-SHIFTED_SETS = {
-    "pairs": "held-out pairs",  # easy-VQA, dataset.shift.pairs
-    "templates": "held-out templates",  # easy-VQA, dataset.shift.templates
-    "counterexamples": "VQA-CE counterexamples",  # VQA v2, dataset.ood
-    "easy": "VQA-CE easy",
-    "rephrasings": "VQA-Rephrasings",
-}
 SHIFTED_PREFIX = "shifted_"  # a shifted set's key among a job's inputs and outputs
-
-
-def shifted_sets(dataset: Mapping) -> list[str]:
-    """The shifted sets a configuration's ``dataset`` section makes, in SHIFTED_SETS'
-    order: easy-VQA's from the non-empty lists of ``dataset.shift``, VQA v2's from the
-    files given in ``dataset.ood``."""
-    if dataset["name"] == "easy_vqa":
-        shift = dataset.get("shift") or {}
-        return [name for name in ("pairs", "templates") if shift.get(name)]
-    if dataset["name"] == "vqa_v2":
-        ood = dataset.get("ood") or {}
-        given = {name for name in ("counterexamples", "easy") if ood.get(name)}
-        if ood.get("rephrasings_questions"):
-            given.add("rephrasings")
-        return [name for name in SHIFTED_SETS if name in given]
-    return []
 
 
 def previous_level(sparsity: int, step: int) -> int:

@@ -27,7 +27,6 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from lxmert_lth.core.errors import ConfigError, InputError
-from lxmert_lth.core.grid import shifted_sets
 
 SHAPES = ("circle", "rectangle", "triangle")
 COLOURS = ("black", "blue", "brown", "gray", "green", "red", "teal", "yellow")
@@ -174,7 +173,7 @@ def apply_shift(
         if q["image_id"] in known:
             by_shift.setdefault(shifted(q), []).append(q)
     found = {"pairs": by_shift.get((True, False), []), "templates": by_shift.get((False, True), [])}
-    names = shifted_sets({"name": "easy_vqa", "shift": shift})
+    names = [name for name in found if shift.get(name)]  # in the tables' order
     sets = {name: found[name] for name in names}
     for name, records in sets.items():
         if not records:

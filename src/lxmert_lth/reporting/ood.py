@@ -1,5 +1,5 @@
 """In and out of distribution: every network's accuracy on the scored split beside its
-accuracy on each shifted set (``core.grid.SHIFTED_SETS``), as a table of the ticket's
+accuracy on each shifted set (``data.datasets.SHIFTED_SETS``), as a table of the ticket's
 advantage per sparsity and a figure of accuracy against sparsity, one panel per split.
 
 A shifted set's columns in ``scores.csv`` are ``NAME:METRIC`` (``pairs:overall``, ...),
@@ -13,9 +13,9 @@ from collections.abc import Sequence
 import pandas as pd
 from matplotlib.figure import Figure
 
-from lxmert_lth.core.grid import SHIFTED_SETS
 from lxmert_lth.core.io import save_figure
 from lxmert_lth.core.network import DENSE
+from lxmert_lth.data.datasets import SHIFTED_SETS
 from lxmert_lth.reporting.report import (
     DASH,
     KIND_LABELS,

@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from lxmert_lth.core.grid import SHIFTED_SETS
 from lxmert_lth.core.io import atomic_path, save_figure
 from lxmert_lth.core.network import DENSE
+from lxmert_lth.data.datasets import SHIFTED_SETS
 from lxmert_lth.models import families
 from lxmert_lth.pruning.kinds import KINDS
 from lxmert_lth.reporting import paper

@@ -13,8 +13,8 @@ from collections.abc import Iterator, Mapping
 
 from lxmert_lth.core.errors import ConfigError, InputError
 from lxmert_lth.core.options import PruningOptions
+from lxmert_lth.data import datasets
 from lxmert_lth.data.augment import Augment
-from lxmert_lth.data.easyvqa_shift import check_shift
 from lxmert_lth.models import families
 from lxmert_lth.pruning import granularities
 
@@ -88,7 +88,7 @@ def _check_prunable_weights(config: Mapping) -> None:
         prunable_parameter_names,  # torch: only when a check is due
     )
 
-    if config["dataset"]["name"] == "easy_vqa":
+    if datasets.of(config).small_model:
         arch = family.small_config(8, 4, 2, config["model"])
     else:
         arch = family.base_config(2)
@@ -159,23 +159,18 @@ def _check_family(config: Mapping) -> None:
 
 
 def _check_shifted_sets(dataset: Mapping) -> None:
-    """dataset.shift is easy-VQA's and its values easy-VQA's; dataset.ood is VQA v2's, and
-    its rephrasings come as two files."""
-    name, ood = dataset["name"], dataset.get("ood") or {}
-    if dataset.get("shift") is not None:
-        if name != "easy_vqa":
+    """Each shifted-set key (dataset.shift, dataset.ood) is its dataset's alone
+    (``data.datasets``), and what its dataset checks of its own."""
+    ours = datasets.get(dataset["name"])
+    for owner in datasets.DATASETS.values():
+        key, value = owner.shift_key, dataset.get(owner.shift_key or "")
+        given = value is not None and (not isinstance(value, Mapping) or any(value.values()))
+        if owner is not ours and given:
+            mine = f" ({ours.label}'s: dataset.{ours.shift_key})" if ours.shift_key else ""
             raise ConfigError(
-                f"dataset.shift: makes easy-VQA's shifted sets, not {name}'s (VQA v2: dataset.ood)"
+                f"dataset.{key}: makes {owner.label}'s shifted sets, not {ours.label}'s{mine}"
             )
-        check_shift(dataset["shift"])
-    given = [key for key, value in ood.items() if value]
-    if given and name != "vqa_v2":
-        raise ConfigError(f"dataset.ood.{given[0]}: subsets of VQA v2 val, not of {name}'s")
-    if bool(ood.get("rephrasings_questions")) != bool(ood.get("rephrasings_annotations")):
-        raise ConfigError(
-            "dataset.ood: rephrasings_questions and rephrasings_annotations come together "
-            "(the rephrasings and their human answers)"
-        )
+    ours.check(dataset)
 
 
 def _check_late_step(config: Mapping) -> None:

@@ -29,41 +29,15 @@ from pathlib import Path
 
 from lxmert_lth.core.checkpoints import CheckpointMeta, CheckpointTensors
 from lxmert_lth.core.errors import ConfigError, InputError
-from lxmert_lth.core.grid import dense_network, networks, shifted_sets
+from lxmert_lth.core.grid import dense_network, networks
 from lxmert_lth.core.io import read_json, read_yaml_mapping
 from lxmert_lth.core.network import THETA0_FILE, Network
 from lxmert_lth.core.schema import SCHEMA  # the workflow's own schema
-from lxmert_lth.data import easyvqa
-from lxmert_lth.data.easyvqa import FEATURE_DIM, NUM_REGIONS
+from lxmert_lth.data import datasets
 from lxmert_lth.pruning.chain import fine_tunes, levels, stability_pairs, waits_for
 from lxmert_lth.reporting.costs import Work
 from lxmert_lth.workflow.checks import family_of, prunable_pattern, validate_config
 
-# Published sizes, used before the data jobs have run. easy-VQA: the package's train
-# (38,575) and test (9,673) questions, 13 answers, 5,000 images. VQA v2 with LXMERT's
-# splits: train2014 + nominival (val2014 without the 5,000 minival images) for training,
-# minival for validation, test2015 for the EvalAI submission; 3,129 answers; 204,721
-# images (train2014 82,783, val2014 40,504, test2015 81,434).
-PUBLISHED = {
-    "easy_vqa": {"train": 38_575, "val": 0, "test": 9_673, "answers": 13, "images": 5_000},
-    "vqa_v2": {
-        "train": 632_117,
-        "val": 25_994,
-        "test": 447_793,
-        "answers": 3_129,
-        "images": 204_721,
-    },
-    # VQA-CP v2 (Agrawal et al. 2018): about 438k training and 220k test questions, all of
-    # VQA v2's labelled ones, on train2014 and val2014 images; validation is a fraction of
-    # the training images (dataset.val_fraction).
-    "vqacp_v2": {
-        "train": 438_000,
-        "val": 0,
-        "test": 220_000,
-        "answers": 3_129,
-        "images": 123_287,
-    },
-}
 EVAL_COST = 1 / 3  # a predicted sample against a trained one (forward only)
 PREDICTION_BYTES = 55  # one {"question_id": ..., "answer": ...} entry (easy-VQA: 51)
 # Transient state of a running training job, in fp32 model sizes: theta_0 rewound under
@@ -123,31 +97,27 @@ def lower_bound(study: Mapping, pruning: Mapping, slots: int) -> int:
 
 def question_counts(config: Mapping) -> Questions:
     data = Path(config["results"]) / "data"
-    dataset = config["dataset"]
-    sets = shifted_sets(dataset)
+    dataset, of = config["dataset"], datasets.of(config)
+    sets = of.shifted_sets(dataset)
     files = {s: data / f"{s}.json" for s in ("train", "val", "test")}
     shifted_files = {name: data / "shifted" / f"{name}.json" for name in sets}
     if all(path.exists() for path in [*files.values(), *shifted_files.values()]):
         counts = {s: len(read_json(path)) for s, path in files.items()}
         shifted = {name: len(read_json(path)) for name, path in shifted_files.items()}
         return Questions(**counts, source=f"{data}/*.json", shifted=shifted)
-    if dataset["name"] == "easy_vqa":  # the preparation's own split of the package's data
-        splits, made = easyvqa.splits(dataset["val_fraction"], dataset["split_seed"],
-                                      dataset["max_questions"], dataset.get("shift"))  # fmt: skip
-        counts = {s: len(splits[s]) for s in ("train", "val", "test")}
-        shifted = {n: len(made[n]) for n in sets}
-        return Questions(**counts, source="easy-VQA, split as preparation will", shifted=shifted)
-    published = PUBLISHED[dataset["name"]]
+    planned = of.planned_counts(dataset)  # the preparation's own split, where known
+    if planned is not None:
+        return Questions(**planned, source=f"{of.label}, split as preparation will")
     caps = dataset["max_questions"]
-    train, val = published["train"], published["val"]
-    if dataset["name"] in ("easy_vqa", "vqacp_v2"):  # val: a fraction of the training images
+    train, val = of.sizes.train, of.sizes.val
+    if of.val_from_train:  # val: a fraction of the training images
         val = round(train * dataset["val_fraction"])
         train -= val
-    counts = {"train": train, "val": val, "test": published["test"]}
+    counts = {"train": train, "val": val, "test": of.sizes.test}
     for split in counts:
         if caps.get(split) is not None:
             counts[split] = min(counts[split], caps[split])
-    return Questions(**counts, source=f"published sizes of {dataset['name']}, capped",
+    return Questions(**counts, source=f"published sizes of {of.name}, capped",
                      shifted=dict.fromkeys(sets))  # fmt: skip
 
 
@@ -157,12 +127,7 @@ def shifted_lines(questions: Questions, dataset: Mapping) -> list[str]:
         return []
     sizes = ", ".join(f"{name} {'(size once prepared)' if n is None else f'{n:,}'}"
                       for name, n in questions.shifted.items())  # fmt: skip
-    how = (
-        "dataset.shift: the held-out pairs' images and templates leave train, val and "
-        "pre-training, their test questions the test split"
-        if dataset.get("shift") is not None
-        else "dataset.ood: subsets of VQA v2 val, scored only"
-    )
+    how = datasets.get(dataset["name"]).shifted_how
     return [
         f"Shifted sets: {sizes} questions, each scored by every training job beside the "
         f"scored split ({how})"
@@ -205,13 +170,11 @@ def model_size(config: Mapping) -> ModelSize:
     from lxmert_lth.models.modeling import small_config
     from lxmert_lth.pruning.enforcement import prunable_parameter_names
 
-    family = family_of(config)
-    name = config["dataset"]["name"]
-    answers = PUBLISHED[name]["answers"]
-    if name == "easy_vqa":
-        arch = small_config(
-            config["tokenizer"]["vocab_size"], FEATURE_DIM, answers, config["model"]
-        )
+    family, dataset = family_of(config), datasets.of(config)
+    answers = dataset.sizes.answers
+    if dataset.small_model:
+        dim = dataset.feature_dim(config)
+        arch = small_config(config["tokenizer"]["vocab_size"], dim, answers, config["model"])
         source = "config.yaml's model section"
     else:
         arch, source = family.base_config(answers), f"{family.label}-base"
@@ -242,14 +205,11 @@ def feature_bytes(config: Mapping) -> tuple[int, str]:
     path = Path(config["results"]) / "features" / "regions.h5"
     if path.exists():
         return path.stat().st_size, str(path)
-    name = config["dataset"]["name"]
-    if name == "easy_vqa":
-        regions, dim = NUM_REGIONS, FEATURE_DIM
-    else:
-        regions, dim = config["features"]["num_boxes"], 2048
+    dataset = datasets.of(config)
+    regions, dim = dataset.regions(config), dataset.feature_dim(config)
     itemsize = 2 if config["features"]["dtype"] == "float16" else 4
     per_image = regions * (dim * itemsize + 4 * 4)  # features and boxes
-    return PUBLISHED[name]["images"] * per_image, "estimated from the published image count"
+    return dataset.sizes.images * per_image, "estimated from the published image count"
 
 
 # --- the report -------------------------------------------------------------------------
@@ -269,10 +229,10 @@ def report(
     extra = sorted(n.name for n in set(nets) - asked if n.seed == study["seeds"][0])
     chain = max(level.values())
     lines = ["Jobs by rule"]
-    pretrain = "pretrain" if config["dataset"]["name"] == "easy_vqa" else "import_pretrained"
+    dataset = datasets.of(config)
     jobs = {
         "data and features": 2,
-        pretrain: 1 + (config["dataset"]["name"] == "easy_vqa"),  # + build_tokenizer
+        **dict.fromkeys(dataset.model_rules, 1),
         "finetune_dense": by_kind.get("dense", 0),
         "retrain_subnetwork": len(nets) - by_kind.get("dense", 0),
         "tables, figure": 4,

@@ -24,8 +24,6 @@ from lxmert_lth.core.grid import (
     SHIFTED_PREFIX,
     dense_network,
     networks,
-    scored_split,
-    shifted_sets,
     theta0_seed,
 )
 from lxmert_lth.core.network import (
@@ -39,6 +37,7 @@ from lxmert_lth.core.network import (
 )
 from lxmert_lth.core.options import PruningOptions
 from lxmert_lth.core.schema import defaults
+from lxmert_lth.data import datasets
 from lxmert_lth.models import families
 from lxmert_lth.pruning import chain, granularities, kinds
 from lxmert_lth.workflow import targets
@@ -76,12 +75,12 @@ class Rules:
         self.pruning = config["pruning"]
         self.options = PruningOptions.of(self.pruning)
         self.execution = config["execution"]
-        self.dataset = config["dataset"]["name"]
+        self.dataset = datasets.of(config)
         self.family = family_of(config)
         # The labelled split scored locally (easy-VQA's test, VQA v2's minival, VQA-CP's test).
-        self.scored = scored_split(self.dataset)
+        self.scored = self.dataset.scored
         # The shifted sets every training job scores beside it (dataset.shift, dataset.ood).
-        self.shifted = shifted_sets(config["dataset"])
+        self.shifted = self.dataset.shifted_sets(config["dataset"])
         # The dense fine-tunes write the late-rewinding point only when the late control
         # is asked for (turning it on reruns them, and so the study after them).
         self.writes_late = "late" in self.study["kinds"]
@@ -211,11 +210,13 @@ class Rules:
         return {"features": self.res("features/regions.h5")}
 
     def image_index_inputs(self) -> dict:
-        """easy-VQA's images ship in its package; VQA v2's are the questions' COCO files."""
-        if self.dataset == "easy_vqa":
+        """The questions' image files under the dataset's folder (none where the images
+        ship with the dataset's package)."""
+        folder = self.dataset.image_folder(self.config)
+        if folder is None:
             return {}
         splits = {s: self.res(f"data/{s}.json") for s in SPLITS}
-        return {**splits, "folder": self.config["images"]["folder"]}
+        return {**splits, "folder": folder}
 
     def shifted_files(self) -> dict:
         """The shifted sets' question files, keyed as the data and training rules name them."""
@@ -228,16 +229,13 @@ class Rules:
             "answers": self.res("data/answers.json"),
             "features": self.visual_input(),
             # The embedded default trains its own tokenizer; VQA v2 uses the pretrained one's.
-            "tokenizer": self.res("tokenizer" if self.dataset == "easy_vqa" else "pretrained"),
+            "tokenizer": self.res(self.dataset.tokenizer),
         }
 
-    def vqa_v2_files(self) -> dict:
+    def question_files(self) -> dict:
         """The question/answer files named in the configuration, and the shifted sets'
         (``dataset.ood``; inputs: edits rerun)."""
-        dataset = self.config["dataset"]
-        files = dataset["vqacp" if self.dataset == "vqacp_v2" else dataset["format"]]
-        ood = {f"ood_{k}": v for k, v in (dataset.get("ood") or {}).items()}
-        return {k: v for k, v in {**files, **ood}.items() if isinstance(v, str)}
+        return self.dataset.question_files(self.config["dataset"])
 
     @staticmethod
     def local_paths(*values) -> list:
@@ -436,14 +434,9 @@ class Rules:
     def benchmarked_jobs(self) -> list[tuple[str, str]]:
         """(label, benchmark file) of every benchmarked job of this run: the data and model
         jobs by rule, the training jobs by rule and kind."""
-        if self.family.visual_input == "pixels":
-            images = "index_images"
-        else:
-            images = "extract_features" if self.dataset == "easy_vqa" else "convert_features"
-        if self.dataset == "easy_vqa":
-            once = [images, "pretrain"]
-        else:
-            once = ["prepare_vqa_v2", images, "import_pretrained"]
+        pixels = self.family.visual_input == "pixels"
+        images = "index_images" if pixels else self.dataset.features_rule
+        once = [images if name == "features" else name for name in self.dataset.once]
         jobs = [(name, self.benchfile(BENCHMARKS[name])) for name in once]
         for network in self.trained_networks():
             name = "finetune_dense" if network.is_dense else "retrain"

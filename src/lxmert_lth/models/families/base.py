@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from lxmert_lth.data.easyvqa import NUM_REGIONS
+from lxmert_lth.data import datasets
 
 if TYPE_CHECKING:  # the Snakefile reads families' names and patterns without torch
     import torch
@@ -92,9 +92,7 @@ class Family:
 
     def visual_positions(self, config: Mapping) -> int:
         """Positions an image takes in the model (the plan's and costs' estimates)."""
-        if config["dataset"]["name"] == "easy_vqa":
-            return NUM_REGIONS
-        return config["features"]["num_boxes"]
+        return datasets.of(config).regions(config)
 
     def answers_kwargs(self, num_answers: int) -> dict:
         """The configuration keyword that sets the number of answers."""

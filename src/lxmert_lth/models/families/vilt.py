@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 
 from lxmert_lth.core.errors import InputError
+from lxmert_lth.data import datasets
 from lxmert_lth.models.families.base import AnsweringPretraining, Family
 from lxmert_lth.models.loading import from_pretrained
 
@@ -70,12 +71,12 @@ class Vilt(AnsweringPretraining, Family):
         return self.config_class()(num_labels=num_answers)
 
     def visual_positions(self, config: Mapping) -> int:
-        """[CLS] and the patches of a typical image: easy-VQA's are square, COCO's mostly
-        4:3 (640 x 480: 384 x 512 in 12 x 16 patches for ViLT-B/32)."""
+        """[CLS] and the patches of a typical image of the dataset: easy-VQA's are square,
+        COCO's mostly 4:3 (640 x 480: 384 x 512 in 12 x 16 patches for ViLT-B/32)."""
         images = config["images"]
         patch = config["model"].get("patch_size") or self.base_config(1).patch_size
         div = images["size_divisor"]
-        aspect = 1.0 if config["dataset"]["name"] == "easy_vqa" else 4 / 3
+        aspect = datasets.of(config).image_aspect
         longest = int(1333 / 800 * images["shortest_edge"])
         short = images["shortest_edge"] // div * div
         long = min(int(images["shortest_edge"] * aspect + 0.5), longest) // div * div

@@ -1,6 +1,6 @@
-"""Stages of ``rules/data.smk``: questions, answers, region features and the index of
-image files, from easy-VQA (the embedded default) or from the user's VQA v2 files. None
-of them imports torch."""
+"""Stages of ``rules/data_*.smk`` and ``rules/images.smk``: questions, answers, region
+features and the index of image files, from easy-VQA (the embedded default) or from the
+user's VQA v2 files. None of them imports torch."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from tqdm import tqdm
 from lxmert_lth.core.errors import InputError
 from lxmert_lth.core.grid import SHIFTED_PREFIX
 from lxmert_lth.core.io import write_json
-from lxmert_lth.data import easyvqa, vqa_v2_ood, vqacp_v2
+from lxmert_lth.data import datasets, easyvqa, vqa_v2_ood
 from lxmert_lth.data.bottom_up_attention import convert_tsvs
 from lxmert_lth.data.features import FeatureStore, FeatureWriter
 from lxmert_lth.data.images import Processing, coco_images, write_index
 from lxmert_lth.data.questions import build_answer_vocab, load_questions, subsample
-from lxmert_lth.data.vqa_v2 import check_labelled, lxmert_splits, official_splits
+from lxmert_lth.data.vqa_v2 import check_labelled
 
 log = logging.getLogger("lxmert_lth")
 
@@ -44,33 +44,24 @@ def prepare_vqa_v2(
     """VQA v2 (official or LXMERT files) or VQA-CP v2 -> train/val/test question files,
     answers and (VQA v2, ``dataset.ood``) the shifted sets; with ``features``, every
     question's image checked for region features first."""
-    if dataset["name"] == "vqacp_v2":
-        spec = dataset["vqacp"]
-        splits, answers = vqacp_v2.splits(
-            spec, spec["min_answer_count"], dataset["val_fraction"], dataset["split_seed"]
-        )
-    elif dataset["format"] == "official":
-        spec = dataset["official"]
-        splits, answers = official_splits(spec, spec["min_answer_count"], spec["minival_images"])
-    else:
-        splits, answers = lxmert_splits(dataset["lxmert"])
+    splits, answers = datasets.get(dataset["name"]).read_splits(dataset)
     limits, seed = dataset["max_questions"], dataset["split_seed"]
     splits = {name: subsample(records, limits[name], seed) for name, records in splits.items()}
     for name in ("train", "val"):
         check_labelled(splits[name], f"{name} split")
     if features is not None:
-        refuse_unseen_images(splits, features, dataset["name"])
+        refuse_unseen_images(splits, features, datasets.get(dataset["name"]).unseen_image_hint)
     write_splits(outputs, splits, answers, ood_sets(dataset.get("ood") or {}, splits, answers))
 
 
-def refuse_unseen_images(splits: Mapping[str, list], features: str, dataset: str) -> None:
+def refuse_unseen_images(splits: Mapping[str, list], features: str, hint: str = "") -> None:
     """Every question's image has region features, or one line naming the first that
-    has none (VQA-CP names each image's COCO split itself: a wrong one shows here)."""
+    has none, with the dataset's ``hint`` (VQA-CP names each image's COCO split itself: a
+    wrong one shows here)."""
     have = FeatureStore(features).row_of
     for name, records in splits.items():
         missing = next((q for q in records if q["image_id"] not in have), None)
         if missing is not None:
-            hint = " (is its coco_split right?)" if dataset == "vqacp_v2" else ""
             raise InputError(
                 f"{features}: no features for image {missing['image_id']!r} of question "
                 f"{missing['question_id']} ({name} split){hint}: the bottom-up-attention "

@@ -41,7 +41,7 @@ log = logging.getLogger("lxmert_lth")
 class TrainingData:
     """The files every training job reads besides its network: the splits, answers,
     visual input and tokenizer, and the shifted sets it scores beside the scored split
-    (name -> question file; ``core.grid.SHIFTED_SETS``)."""
+    (name -> question file; ``data.datasets.SHIFTED_SETS``)."""
 
     train: str
     val: str

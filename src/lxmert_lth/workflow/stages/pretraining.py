@@ -1,5 +1,6 @@
-"""Stages of ``rules/pretraining.smk``: the pretrained model and its tokenizer (the
-embedded default makes its own; the paper configuration imports the user's)."""
+"""Stages of ``rules/data_*.smk`` (a dataset's own rules): the pretrained model and its
+tokenizer (the embedded default makes its own; the paper configuration imports the
+user's)."""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ import pandas as pd
 
 from lxmert_lth.core.io import atomic_path, read_json
 from lxmert_lth.core.network import Network
+from lxmert_lth.data import datasets
 from lxmert_lth.data.evalai import read_result
 from lxmert_lth.pruning.chain import fine_tunes
 from lxmert_lth.reporting.costs import write_costs
@@ -89,10 +90,11 @@ def table1(
                 " The columns after Overall: each shifted set's overall accuracy, scored by "
                 "the same evaluator (ood.md has every sparsity)."
             )
-        if dataset == "vqa_v2":
+        server = datasets.get(dataset).server
+        if server:
             caption += (
-                " These are local minival scores: no EvalAI result files were found, so the "
-                "test-dev/test-std columns of the paper are not shown."
+                f" These are local {split} scores: no {server} result files were found, so "
+                "the test-dev/test-std columns of the paper are not shown."
             )
     write_table(table, outputs["csv"], outputs["md"], caption, outputs.get("html"))
 
