@@ -12,10 +12,10 @@ import pytest
 
 from conftest import ROOT, check_study_digests, snakemake, write_config
 from lxmert_lth.core.errors import ConfigError
-from lxmert_lth.data.datasets import EASY_VQA
 from lxmert_lth.core.schema import SCHEMA
 from lxmert_lth.data import easyvqa
 from lxmert_lth.data import easyvqa_shift as shift
+from lxmert_lth.data.datasets import EASY_VQA
 from lxmert_lth.data.vqa_eval import consistency
 from lxmert_lth.reporting.ood import build_ood_table, plot_ood
 from lxmert_lth.reporting.report import KIND_LABELS, build_table1
