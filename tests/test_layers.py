@@ -75,3 +75,32 @@ def test_a_function_local_import_only_keeps_torch_out():
     assert len(found) <= 20, found
     for importer, imported in found:
         assert _imports_heavy_at_top(imported), f"{importer}: {imported} can be imported at the top"
+
+
+def _dataset_names_outside_data() -> list[str]:
+    """Every string that names a registered dataset in the code outside ``data/``: the
+    package's modules (string constants), the Snakefile, the rules and the job scripts."""
+    from lxmert_lth.data.datasets import DATASETS
+
+    names, found = set(DATASETS), []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if (PACKAGE / "data") in path.parents:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and node.value in names:
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value}")
+    others = [
+        ROOT / "Snakefile",
+        *(ROOT / "rules").glob("*.smk"),
+        *(ROOT / "workflow_scripts").glob("*.py"),
+    ]
+    for path in sorted(others):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            found += [f"{path.relative_to(ROOT)}:{number}: {n}" for n in names if f'"{n}"' in line]
+    return found
+
+
+def test_no_code_branches_on_a_dataset_name():
+    """A dataset is a declared object (``lxmert_lth.data.datasets``): what differs between
+    datasets is read from it, and no code outside data/ names one."""
+    assert _dataset_names_outside_data() == []

@@ -27,7 +27,7 @@ SHIFTED_SETS: dict[str, str] = {
     n: label for d in DATASETS.values() for n, label in d.shifted.items()
 }
 
-__all__ = ["DATASETS", "SHIFTED_SETS", "Dataset", "ScoredSplit", "Sizes", "get", "of"]
+__all__ = ["DATASETS", "EASY_VQA", "SHIFTED_SETS", "Dataset", "ScoredSplit", "Sizes", "get", "of"]
 
 
 def get(name: str) -> Dataset:

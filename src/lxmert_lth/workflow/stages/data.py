@@ -139,7 +139,7 @@ def index_images(
         paths = easyvqa.images()
         root = os.path.commonpath(list(paths.values()))
         images = {i: os.path.relpath(p, root) for i, p in paths.items()}
-        write_index(out_json, root, images, "easy_vqa", how)
+        write_index(out_json, root, images, datasets.EASY_VQA.name, how)
     else:
         ids = sorted({str(q["image_id"]) for path in questions for q in load_questions(path)})
         write_index(out_json, folder, coco_images(ids), "coco", how)
