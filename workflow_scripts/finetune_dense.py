@@ -2,29 +2,15 @@
 the seed), fine-tuned into its dense network."""
 
 from lxmert_lth.workflow.harness import run_job
-from lxmert_lth.workflow.stages.finetuning import (
-    FinetuneOutputs,
-    JobOptions,
-    Scoring,
-    Theta0,
-    TrainingData,
-    finetune_dense,
-)
+from lxmert_lth.workflow.stages.finetuning import finetune_dense
+from lxmert_lth.workflow.stages.training_job import FinetuneOutputs, Theta0, training_arguments
 
-inp, out, p = snakemake.input, snakemake.output, snakemake.params
+out, p = snakemake.output, snakemake.params
 run_job(
     snakemake,
     finetune_dense,
-    data=TrainingData.from_input(inp),
-    theta0=Theta0(
-        inp.pretrained,
-        out.theta0,
-        p.prunable_modules,
-        p.answer_head,
-        snakemake.config["pruning"]["prunable_set"],
-        snakemake.config["pruning"]["scope"],
-        snakemake.config["model"].get("family"),
-    ),
+    **training_arguments(snakemake),
+    theta0=Theta0.from_job(snakemake),
     outputs=FinetuneOutputs(
         out.model,
         out.predictions,
@@ -33,8 +19,4 @@ run_job(
         late=(p.late_rewind_step, out.late) if "late" in out.keys() else None,
     ),
     seed=int(snakemake.wildcards.seed),
-    recipe=p.recipe,
-    max_length=p.max_length,
-    scoring=Scoring(p.scored_split, p.evaluation["rule"]),
-    options=JobOptions.from_job(p, snakemake.config),
 )

@@ -9,6 +9,9 @@ run_job(
     labels=list(snakemake.params.labels),
     files=list(snakemake.input.benchmarks),
     outputs=dict(snakemake.output.items()),
+    # The one job that reads the configuration whole: it is what the table estimates the
+    # cost of (a machine's benchmark table, outside the digests), and the table reruns
+    # with every benchmarked job, so with every change of a result.
     config=snakemake.config,
     paper_config=snakemake.input.paper,
     device=snakemake.params.device,

@@ -2,8 +2,8 @@
 
 from lxmert_lth.core.network import Network
 from lxmert_lth.workflow.harness import run_job
-from lxmert_lth.workflow.stages.finetuning import JobOptions
 from lxmert_lth.workflow.stages.stability import LineData, line
+from lxmert_lth.workflow.stages.training_job import JobOptions
 
 inp, p, wc = snakemake.input, snakemake.params, snakemake.wildcards
 run_job(
@@ -19,6 +19,6 @@ run_job(
     points=p.points,
     max_length=p.max_length,
     rule=p.evaluation["rule"],
-    options=JobOptions.from_job(p, snakemake.config),
+    options=JobOptions.from_job(snakemake),
     eval_batch_size=p.recipe["eval_batch_size"],
 )

@@ -1,17 +1,16 @@
 """Snakemake script: each subnetwork's CPU speed against the dense network's."""
 
-import os
+from pathlib import Path
 
 from lxmert_lth.workflow.harness import run_job
 from lxmert_lth.workflow.stages.speed import ticket_speed
 
-results = snakemake.config["results"]
 run_job(
     snakemake,
     ticket_speed,
     theta0=snakemake.input.theta0,
-    # seed0/low50/mask.safetensors -> seed0/low50
-    masks={os.path.relpath(os.path.dirname(m), results): m for m in snakemake.input.masks},
+    # .../seed0/low50/mask.safetensors -> seed0/low50
+    masks={"/".join(Path(m).parts[-3:-1]): m for m in snakemake.input.masks},
     scores_csv=snakemake.input.scores,
     data={k: snakemake.input[k] for k in ("questions", "answers", "features", "tokenizer")},
     outputs=dict(snakemake.output.items()),

@@ -27,3 +27,18 @@ def defaults(*section: str) -> dict:
     for key in section:
         node = node["properties"][key]
     return {k: v["default"] for k, v in node["properties"].items() if "default" in v}
+
+
+def non_default(section: str, values) -> dict:
+    """``values`` less the keys at the schema's default of ``section``: what a job's params
+    and a checkpoint's metadata leave out, so that runs made before a key existed keep
+    theirs and rerun nothing. :func:`with_defaults` reads them back."""
+    base = defaults(section)
+    return {k: v for k, v in values.items() if k not in base or base[k] != v}
+
+
+def with_defaults(section: str, values, keys) -> dict:
+    """The ``keys`` of ``section`` from ``values`` (a job's params, written by
+    :func:`non_default`), the schema's default where one was left out."""
+    base = defaults(section)
+    return {k: values.get(k, base[k]) for k in keys}

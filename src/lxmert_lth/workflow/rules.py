@@ -36,9 +36,8 @@ from lxmert_lth.core.network import (
     Network,
 )
 from lxmert_lth.core.options import PruningOptions
-from lxmert_lth.core.schema import defaults
+from lxmert_lth.core.schema import non_default
 from lxmert_lth.data import datasets
-from lxmert_lth.models import families
 from lxmert_lth.pruning import chain, granularities, kinds
 from lxmert_lth.workflow import targets
 from lxmert_lth.workflow.checks import family_of, prunable_pattern
@@ -176,12 +175,9 @@ class Rules:
         params = {
             "prunable_modules": prunable_pattern(self.config),
             "answer_head": self.config["theta0"]["answer_head"],
+            **non_default("model", {"family": self.family.name}),
+            **non_default("pruning", {k: self.pruning[k] for k in ("prunable_set", "scope")}),
         }
-        if self.family.name != families.DEFAULT:
-            params["family"] = self.family.name
-        for key in ("prunable_set", "scope"):  # at the schema's default: left out
-            if self.pruning[key] != defaults("pruning")[key]:
-                params[key] = self.pruning[key]
         if self.writes_late:
             params["late_rewind_step"] = self.study["late_rewind_step"]
         return params
@@ -190,9 +186,7 @@ class Rules:
         """The pruning options a kind's subnetwork depends on: its kind's own
         (``pruning.kinds``), and enforce_masks only when off."""
         params = kinds.get(wildcards.kind).params(self.options, self.study)
-        if not self.options.enforce_masks:
-            params["enforce_masks"] = False
-        return params
+        return {**params, **non_default("pruning", {"enforce_masks": self.options.enforce_masks})}
 
     # --- inputs -----------------------------------------------------------------------
     def visual_input(self) -> str:

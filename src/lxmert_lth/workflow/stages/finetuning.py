@@ -17,7 +17,6 @@ import torch
 
 from lxmert_lth.core.checkpoints import CheckpointMeta
 from lxmert_lth.core.errors import InputError
-from lxmert_lth.core.grid import SHIFTED_PREFIX
 from lxmert_lth.core.io import write_json
 from lxmert_lth.core.masks import Mask
 from lxmert_lth.core.network import Network
@@ -33,98 +32,16 @@ from lxmert_lth.runtime.devices import autocast, choose_device, configure_cuda
 from lxmert_lth.training.inference import ComputeClock, predict_indices
 from lxmert_lth.training.loop import TrainConfig, num_steps, train_qa
 from lxmert_lth.training.resume import Resume, fingerprint
+from lxmert_lth.workflow.stages.training_job import (
+    FinetuneOutputs,
+    JobOptions,
+    Scoring,
+    StartingPoint,
+    Theta0,
+    TrainingData,
+)
 
 log = logging.getLogger("lxmert_lth")
-
-
-@dataclass(frozen=True)
-class TrainingData:
-    """The files every training job reads besides its network: the splits, answers,
-    visual input and tokenizer, and the shifted sets it scores beside the scored split
-    (name -> question file; ``data.datasets.SHIFTED_SETS``)."""
-
-    train: str
-    val: str
-    test: str
-    answers: str
-    features: str
-    tokenizer: str
-    shifted: Mapping[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_input(cls, files: Mapping[str, str]) -> TrainingData:
-        """From a job's ``snakemake.input``."""
-        names = [f.name for f in fields(cls) if f.name != "shifted"]
-        shifted = {
-            key.removeprefix(SHIFTED_PREFIX): files[key]
-            for key in files.keys()
-            if key.startswith(SHIFTED_PREFIX)
-        }
-        return cls(*(files[name] for name in names), shifted=shifted)
-
-    def files(self) -> list[str]:
-        """Every file, in a fixed order (what resumable state is keyed by)."""
-        fixed = [getattr(self, f.name) for f in fields(self) if f.name != "shifted"]
-        return [*fixed, *(self.shifted[name] for name in sorted(self.shifted))]
-
-
-@dataclass(frozen=True)
-class StartingPoint:
-    """The network training starts from: theta_0, or a rewound subnetwork and its mask,
-    kept at zero through training unless ``enforce`` is off (the authors' code: the
-    pruned weights start at zero and may grow back)."""
-
-    checkpoint: str
-    mask: str | None = None
-    enforce: bool = True
-
-
-@dataclass(frozen=True)
-class FinetuneOutputs:
-    model: str | None  # None: the trained weights are not kept (controls, unless asked)
-    predictions: str | None  # None: no submission file (the stability copies)
-    scores: str
-    history: str
-    # The dense network after this many optimizer steps (the late-rewinding point), when
-    # asked for: (step, path).
-    late: tuple[int, str] | None = None
-
-
-@dataclass(frozen=True)
-class Scoring:
-    """What a job scores locally: the labelled split (test, or val = minival), by the
-    evaluator's rule (``lxmert_lth.data.vqa_eval.RULES``)."""
-
-    split: str
-    rule: str = "official"
-
-
-@dataclass(frozen=True)
-class JobOptions:
-    """Where and how the job runs. device and precision can change results (they reach
-    the rule through params:); loading and resumable state cannot."""
-
-    device: str
-    precision: str
-    tf32: bool
-    loading: Loading
-    resume_folder: str | None
-    checkpoint_minutes: float
-
-    @classmethod
-    def from_job(cls, params: Mapping, config: Mapping) -> JobOptions:
-        """From a training job's params and the configuration: how features are read and
-        where resumable state goes change no result, so they come from the configuration,
-        not params, and changing them reruns nothing."""
-        execution = config["execution"]
-        return cls(
-            device=params["device"],
-            precision=params["precision"],
-            tf32=params["tf32"],
-            loading=Loading(config["features"]["in_memory"], execution["loader_workers"]),
-            resume_folder=params["resume_folder"],
-            checkpoint_minutes=execution["checkpoint_minutes"],
-        )
 
 
 @dataclass
@@ -237,20 +154,6 @@ class LateSnapshot:
     def publish(self) -> None:
         if self.staging != self.path:
             os.replace(self.staging, self.path)
-
-
-@dataclass(frozen=True)
-class Theta0:
-    """What theta_0 of a seed is made from and where it is written: the dense job makes
-    it (:func:`write_theta0`), a fraction of a second of work."""
-
-    pretrained: str
-    path: str
-    prunable_modules: str
-    answer_head: str
-    prunable_set: str  # pruning.prunable_set
-    scope: str  # pruning.scope
-    family: str | None  # model.family (None: the default family)
 
 
 def finetune_dense(
