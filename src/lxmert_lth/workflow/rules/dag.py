@@ -1,0 +1,84 @@
+"""The DAG's shape: the IMP chain's priorities, the targets of ``rule all`` and the
+benchmarked jobs (a mixin of ``Rules``)."""
+
+from __future__ import annotations
+
+import re
+
+from lxmert_lth.core.grid import (
+    networks,
+)
+from lxmert_lth.core.network import (
+    Network,
+)
+from lxmert_lth.pruning import chain, kinds
+
+# The benchmark file of every benchmarked job, by the rule's name (the jobs' own paths).
+BENCHMARKS = {
+    "extract_features": "extract_features.tsv",
+    "index_images": "index_images.tsv",
+    "pretrain": "pretrain.tsv",
+    "prepare_vqa_v2": "prepare_vqa_v2.tsv",
+    "convert_features": "convert_features.tsv",
+    "import_pretrained": "import_pretrained.tsv",
+    "finetune_dense": "seed{seed}/finetune_dense.tsv",
+    "retrain": "seed{seed}/retrain_{kind}{sparsity}.tsv",
+}
+
+
+class Dag:
+    def chain_priority(self, wildcards) -> int:
+        """A fine-tune's level on the longest chain of fine-tunes after it: the IMP chain
+        never waits behind the controls."""
+        return self.levels.get(Network.from_wildcards(wildcards), 0)
+
+    def kinds_with_weights(self) -> str:
+        """The kinds whose retrained weights are kept (a wildcard constraint)."""
+        if self.study["keep_control_weights"]:
+            return "|".join(kinds.KINDS)
+        return "|".join(k.name for k in kinds.KINDS.values() if not k.control)
+
+    # --- targets ----------------------------------------------------------------------
+    def all_score_files(self) -> list[str]:
+        return [self.network_file(n, "scores.json") for n in networks(self.study)]
+
+    def all_mask_files(self) -> list[str]:
+        return [
+            self.network_file(n, "mask.safetensors") for n in networks(self.study) if not n.is_dense
+        ]
+
+    def all_kept_models(self) -> list[str]:
+        """The trained weights the study keeps: dense, the tickets, and the controls' when
+        study.keep_control_weights (asked for here, so turning it on reruns them)."""
+        kept = re.compile(self.kinds_with_weights())
+        return [
+            self.network_file(n, "model.safetensors")
+            for n in networks(self.study)
+            if n.is_dense or kept.fullmatch(n.kind)
+        ]
+
+    def trained_networks(self) -> list[Network]:
+        """Every network the run trains (the asked ones and the IMP levels they need)."""
+        return sorted(chain.fine_tunes(self.study, self.pruning))
+
+    @staticmethod
+    def network_labels(network: Network) -> dict:
+        """A network's labels in the report (its tables sort and filter by them)."""
+        return {
+            "seed": str(network.seed),
+            "kind": network.kind,
+            "sparsity": f"{network.sparsity:02d}",
+        }
+
+    def benchmarked_jobs(self) -> list[tuple[str, str]]:
+        """(label, benchmark file) of every benchmarked job of this run: the data and model
+        jobs by rule, the training jobs by rule and kind."""
+        pixels = self.family.visual_input == "pixels"
+        images = "index_images" if pixels else self.dataset.features_rule
+        once = [images if name == "features" else name for name in self.dataset.once]
+        jobs = [(name, self.benchfile(BENCHMARKS[name])) for name in once]
+        for network in self.trained_networks():
+            name = "finetune_dense" if network.is_dense else "retrain"
+            label = name if network.is_dense else f"retrain {network.kind}"
+            jobs.append((label, self.benchfile(BENCHMARKS[name].format(**network.row()))))
+        return jobs
