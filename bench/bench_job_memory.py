@@ -98,6 +98,7 @@ def questions(res: Path, n: int, out: Path) -> Path:
 def child(spec: dict) -> dict:
     """One job, in this (fresh) process; its peak memory and its request."""
     from lxmert_lth.core.network import Network
+    from lxmert_lth.core.options import PruningOptions
     from lxmert_lth.data.loaders import Loading
     from lxmert_lth.workflow.resources import training_mem_mb
     from lxmert_lth.workflow.stages.finetuning import (
@@ -127,7 +128,7 @@ def child(spec: dict) -> dict:
     else:
         subnetwork = SubnetworkOutputs(str(out / "mask.safetensors"),
                                        str(out / "rewound.safetensors"), outputs)  # fmt: skip
-        pruning = {"step": 10, "ranking": "global", "random": "global"}
+        pruning = PruningOptions.of({"step": 10, "ranking": "global", "random": "global"})
         retrain_subnetwork(data, spec["theta0"], MaskSources(trained=spec["trained"]),
                            subnetwork, Network(0, "low", 10), pruning, RECIPE,
                            20, Scoring("test"), options)  # fmt: skip

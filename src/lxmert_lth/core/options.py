@@ -31,9 +31,12 @@ class PruningOptions:
     n_of_m: tuple[int, int]  # (N, M)
 
     @classmethod
-    def of(cls, section: Mapping | PruningOptions) -> PruningOptions:
+    def of(cls, section: Mapping | PruningOptions, partial: bool = False) -> PruningOptions:
         """From a configuration's ``pruning`` section; keys left out get the schema's
-        defaults; a key the schema does not know, or a required one missing, is an error."""
+        defaults; a key the schema does not know, or a required one missing, is an error.
+        ``partial``: a mask job's params, which hold what its kind depends on (a key at
+        its default left out): a required key missing is None, so that a kind that reads
+        an option its params lack fails, never computes with a value it was not given."""
         if isinstance(section, cls):
             return section
         names = {f.name for f in fields(cls)}
@@ -42,7 +45,9 @@ class PruningOptions:
             raise KeyError(f"pruning.{unknown[0]}: not a pruning option")
         values = {**defaults("pruning"), **section}
         missing = sorted(names - set(values))
-        if missing:
+        if partial:
+            values.update(dict.fromkeys(missing))
+        elif missing:
             raise KeyError(f"pruning.{missing[0]}: required")
         group = values["n_of_m"]
         if isinstance(group, Mapping):  # the configuration's {n, m}

@@ -53,21 +53,6 @@ from lxmert_lth.core.errors import UserError  # noqa: E402
 from lxmert_lth.core.io import write_json  # noqa: E402  (NumPy)
 from lxmert_lth.runtime.devices import Claim, NoFreeDevice, claim_device  # noqa: E402
 
-# The configuration's keys a job reads besides its rule's inputs, outputs, wildcards and
-# params: they change no result (how features are read, the loader's workers, how often
-# resumable state is saved), so changing them reruns nothing. Every other value reaches a
-# job through its rule, where Snakemake sees it.
-SETTINGS = {
-    "in_memory": ("features", "in_memory"),
-    "loader_workers": ("execution", "loader_workers"),
-    "checkpoint_minutes": ("execution", "checkpoint_minutes"),
-}
-
-
-def settings(job) -> dict:
-    """The result-free settings (``SETTINGS``) of a Snakemake ``job``."""
-    return {name: job.config[section][key] for name, (section, key) in SETTINGS.items()}
-
 
 def process_seconds() -> float | None:
     """Seconds since this process started (Linux's /proc; None elsewhere): the job's

@@ -24,42 +24,30 @@ import math
 import shutil
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from lxmert_lth.core.checkpoints import CheckpointMeta, CheckpointTensors
 from lxmert_lth.core.errors import ConfigError, InputError
 from lxmert_lth.core.grid import dense_network, networks
-from lxmert_lth.core.io import read_json, read_yaml_mapping
-from lxmert_lth.core.network import THETA0_FILE, Network
+from lxmert_lth.core.io import read_yaml_mapping
+from lxmert_lth.core.network import Network
 from lxmert_lth.core.schema import SCHEMA  # the workflow's own schema
 from lxmert_lth.data import datasets
 from lxmert_lth.pruning.chain import fine_tunes, levels, stability_pairs, waits_for
-from lxmert_lth.reporting.costs import Work
-from lxmert_lth.workflow.checks import family_of, prunable_pattern, validate_config
-
-EVAL_COST = 1 / 3  # a predicted sample against a trained one (forward only)
-PREDICTION_BYTES = 55  # one {"question_id": ..., "answer": ...} entry (easy-VQA: 51)
-# Transient state of a running training job, in fp32 model sizes: theta_0 rewound under
-# its mask (temporary) and the resumable state (weights, AdamW's two moments, best weights).
-TRANSIENT_MODELS = 5
-
-
-@dataclass(frozen=True)
-class Questions:
-    train: int
-    val: int
-    test: int
-    source: str
-    shifted: Mapping[str, int | None] = field(default_factory=dict)  # None: not yet known
-
-
-@dataclass(frozen=True)
-class ModelSize:
-    parameters: int
-    prunable: int
-    source: str
-
+from lxmert_lth.workflow.checks import family_of, validate_config
+from lxmert_lth.workflow.sizes import (  # noqa: F401  (the plan's names, as before)
+    EVAL_COST,
+    PREDICTION_BYTES,
+    TRANSIENT_MODELS,
+    ModelSize,
+    Questions,
+    feature_bytes,
+    finetune_samples,
+    finetune_work,
+    model_size,
+    positions,
+    question_counts,
+    trained_bytes,
+)
 
 # --- the schedule ---------------------------------------------------------------------
 
@@ -92,35 +80,6 @@ def lower_bound(study: Mapping, pruning: Mapping, slots: int) -> int:
     return max(critical, math.ceil(len(fine_tunes(study, pruning)) / slots))
 
 
-# --- sizes ------------------------------------------------------------------------------
-
-
-def question_counts(config: Mapping) -> Questions:
-    data = Path(config["results"]) / "data"
-    dataset, of = config["dataset"], datasets.of(config)
-    sets = of.shifted_sets(dataset)
-    files = {s: data / f"{s}.json" for s in ("train", "val", "test")}
-    shifted_files = {name: data / "shifted" / f"{name}.json" for name in sets}
-    if all(path.exists() for path in [*files.values(), *shifted_files.values()]):
-        counts = {s: len(read_json(path)) for s, path in files.items()}
-        shifted = {name: len(read_json(path)) for name, path in shifted_files.items()}
-        return Questions(**counts, source=f"{data}/*.json", shifted=shifted)
-    planned = of.planned_counts(dataset)  # the preparation's own split, where known
-    if planned is not None:
-        return Questions(**planned, source=f"{of.label}, split as preparation will")
-    caps = dataset["max_questions"]
-    train, val = of.sizes.train, of.sizes.val
-    if of.val_from_train:  # val: a fraction of the training images
-        val = round(train * dataset["val_fraction"])
-        train -= val
-    counts = {"train": train, "val": val, "test": of.sizes.test}
-    for split in counts:
-        if caps.get(split) is not None:
-            counts[split] = min(counts[split], caps[split])
-    return Questions(**counts, source=f"published sizes of {of.name}, capped",
-                     shifted=dict.fromkeys(sets))  # fmt: skip
-
-
 def shifted_lines(questions: Questions, dataset: Mapping) -> list[str]:
     """The shifted sets, which every training job scores beside the scored split."""
     if not questions.shifted:
@@ -134,191 +93,148 @@ def shifted_lines(questions: Questions, dataset: Mapping) -> list[str]:
     ]
 
 
-def finetune_samples(config: Mapping, questions: Questions | None = None) -> float:
-    """Training-sample equivalents one fine-tune reads: its epochs over the training
-    questions, and prediction (validation each epoch, the test split once) at EVAL_COST."""
-    questions = questions or question_counts(config)
-    epochs = config["finetune"]["epochs"]
-    scored = questions.test + sum(n or 0 for n in questions.shifted.values())
-    return epochs * questions.train + EVAL_COST * (epochs * questions.val + scored)
-
-
-def positions(config: Mapping) -> int:
-    """Positions a sample passes through the model with: word pieces, and regions or
-    patches (the family's)."""
-
-    return config["tokenizer"]["max_length"] + family_of(config).visual_positions(config)
-
-
-def finetune_work(config: Mapping):
-    """A fine-tune's work in the terms of ``lxmert_lth.reporting.costs``."""
-
-    return Work(finetune_samples(config), model_size(config).prunable, positions(config))
-
-
-def model_size(config: Mapping) -> ModelSize:
-    """Parameters and prunable weights: from a theta_0 already written, else from the
-    architecture built on torch's meta device (no memory)."""
-    theta0 = next(iter(sorted(Path(config["results"]).glob(THETA0_FILE.format(seed="*")))), None)
-    if theta0 is not None:
-        weights = CheckpointTensors(theta0)
-        meta = CheckpointMeta.from_json(weights.metadata, str(theta0))
-        prunable = sum(math.prod(weights.shapes[n]) for n in meta.prunable)
-        return ModelSize(meta.num_total_parameters, prunable, str(theta0))
-    import torch
-
-    from lxmert_lth.models.modeling import small_config
-    from lxmert_lth.pruning.enforcement import prunable_parameter_names
-
-    family, dataset = family_of(config), datasets.of(config)
-    answers = dataset.sizes.answers
-    if dataset.small_model:
-        dim = dataset.feature_dim(config)
-        arch = small_config(config["tokenizer"]["vocab_size"], dim, answers, config["model"])
-        source = "config.yaml's model section"
-    else:
-        arch, source = family.base_config(answers), f"{family.label}-base"
-    with torch.device("meta"):
-        model = family.qa_class()(arch)
-    params = dict(model.named_parameters())
-    names = prunable_parameter_names(model, prunable_pattern(config))
-    return ModelSize(
-        sum(p.numel() for p in params.values()), sum(params[n].numel() for n in names), source
-    )
-
-
-def trained_bytes(network: Network, size: ModelSize, keep_controls: bool) -> int:
-    """A trained network's file: dense in full; a subnetwork compactly (its kept prunable
-    weights and their bits beside the rest); a control's only when kept."""
-    if network.is_dense:
-        return 4 * size.parameters
-    if network.kind != "low" and not keep_controls:
-        return 0
-    kept = size.prunable - size.prunable * network.sparsity // 100
-    return 4 * (size.parameters - size.prunable) + 4 * kept + size.prunable // 8
-
-
-def feature_bytes(config: Mapping) -> tuple[int, str]:
-
-    if family_of(config).visual_input == "pixels":
-        return 0, "none: the images are read where they are"
-    path = Path(config["results"]) / "features" / "regions.h5"
-    if path.exists():
-        return path.stat().st_size, str(path)
-    dataset = datasets.of(config)
-    regions, dim = dataset.regions(config), dataset.feature_dim(config)
-    itemsize = 2 if config["features"]["dtype"] == "float16" else 4
-    per_image = regions * (dim * itemsize + 4 * 4)  # features and boxes
-    return dataset.sizes.images * per_image, "estimated from the published image count"
-
-
 # --- the report -------------------------------------------------------------------------
 
 
 def report(
     config: Mapping, slots: list[int], samples_per_second: float | None, running: int = 2
 ) -> str:
+    """The plan of a run: jobs, fine-tunes and critical path, schedule, questions and
+    GPU-hours, stability, model and disk."""
     study, pruning = config["study"], config["pruning"]
     nets = fine_tunes(study, pruning)
-    asked = set(networks(study))
-    level = levels(study, pruning)
-    seeds = len([n for n in networks(study) if n.is_dense])  # one theta_0 per dense network
+    questions = question_counts(config)
+    per_finetune = finetune_samples(config, questions)
+    lines = [*_jobs(config, nets), *_chain(study, pruning, nets), *_schedule(study, pruning, slots)]
+    lines += _questions(config, questions, per_finetune, samples_per_second, slots, len(nets))
+    lines += _stability(config, questions, per_finetune, samples_per_second)
+    lines += _disk(config, nets, questions, running)
+    return "\n".join(lines)
+
+
+def _jobs(config: Mapping, nets: list[Network]) -> list[str]:
+    """Jobs by rule: the dataset's own rules (``data.datasets``), the family's visual input
+    and the training jobs."""
+    dense, dataset = sum(n.is_dense for n in nets), datasets.of(config)
+    pixels = family_of(config).visual_input == "pixels"
+    jobs = {
+        dataset.preparation: 1,
+        "index_images" if pixels else dataset.features_rule: 1,
+        **dict.fromkeys(dataset.model_rules, 1),
+        "finetune_dense": dense,
+        "retrain_subnetwork": len(nets) - dense,
+        "tables, figure": 4,
+    }
+    return ["Jobs by rule", *(f"  {rule:22s} {count:5d}" for rule, count in jobs.items())]
+
+
+def _chain(study: Mapping, pruning: Mapping, nets: list[Network]) -> list[str]:
+    """The fine-tunes by kind, the IMP levels beyond the asked networks, and the longest
+    chain of fine-tunes that wait for one another."""
     by_kind: dict[str, int] = {}
     for n in nets:
         by_kind[n.kind] = by_kind.get(n.kind, 0) + 1
-    extra = sorted(n.name for n in set(nets) - asked if n.seed == study["seeds"][0])
-    chain = max(level.values())
-    lines = ["Jobs by rule"]
-    dataset = datasets.of(config)
-    jobs = {
-        "data and features": 2,
-        **dict.fromkeys(dataset.model_rules, 1),
-        "finetune_dense": by_kind.get("dense", 0),
-        "retrain_subnetwork": len(nets) - by_kind.get("dense", 0),
-        "tables, figure": 4,
-    }
-    lines += [f"  {rule:22s} {count:5d}" for rule, count in jobs.items()]
-    lines += [
-        "",
-        f"Fine-tunes: {len(nets)} ({', '.join(f'{v} {k}' for k, v in sorted(by_kind.items()))})",
-    ]
+    kinds = ", ".join(f"{v} {k}" for k, v in sorted(by_kind.items()))
+    lines = ["", f"Fine-tunes: {len(nets)} ({kinds})"]
+    extra = sorted(n.name for n in set(nets) - set(networks(study)) if n.seed == study["seeds"][0])
     if extra:
         lines.append(
             f"  beyond the study's networks, per seed: {', '.join(extra)} (masks need them)"
         )
-    first = dense_network(study["seeds"][0], study)
-    path = [first]
-    while True:
-        after = [n for n in nets if path[-1] in waits_for(n, pruning, study)]
-        if not after:
-            break
+    level = levels(study, pruning)
+    path = [dense_network(study["seeds"][0], study)]
+    while after := [n for n in nets if path[-1] in waits_for(n, pruning, study)]:
         path.append(max(after, key=lambda n: (level[n], -n.sparsity)))
-    lines.append(f"Critical path: {chain} fine-tunes ({' -> '.join(n.name for n in path)})")
-    lines += ["", "Schedule (fine-tunes; highest level first, as the jobs' priority says)"]
+    chain = " -> ".join(n.name for n in path)
+    return [*lines, f"Critical path: {max(level.values())} fine-tunes ({chain})"]
+
+
+def _schedule(study: Mapping, pruning: Mapping, slots: list[int]) -> list[str]:
+    lines = ["", "Schedule (fine-tunes; highest level first, as the jobs' priority says)"]
     lines.append(f"  {'slots':>5s} {'makespan':>9s} {'bound':>6s} {'study order':>12s}")
     for k in slots:
         lines.append(
             f"  {k:5d} {simulate(study, pruning, k):9d} {lower_bound(study, pruning, k):6d} "
             f"{simulate(study, pruning, k, priority=False):12d}"
         )
+    return lines
 
-    questions = question_counts(config)
-    epochs = config["finetune"]["epochs"]
-    per_finetune = finetune_samples(config, questions)
-    lines += [
+
+def _questions(
+    config: Mapping,
+    questions: Questions,
+    per_finetune: float,
+    samples_per_second: float | None,
+    slots: list[int],
+    finetunes: int,
+) -> list[str]:
+    """The questions a fine-tune reads, and the GPU-hours at a given throughput."""
+    study, pruning = config["study"], config["pruning"]
+    lines = [
         "",
         f"Questions: train {questions.train:,}, val {questions.val:,}, test {questions.test:,} "
         f"({questions.source})",
         *shifted_lines(questions, config["dataset"]),
-        f"One fine-tune: {epochs} epochs = {per_finetune:,.0f} training-sample equivalents "
-        f"(prediction at {EVAL_COST:.2f} of a training sample)",
+        f"One fine-tune: {config['finetune']['epochs']} epochs = {per_finetune:,.0f} "
+        f"training-sample equivalents (prediction at {EVAL_COST:.2f} of a training sample)",
+    ]
+    if not samples_per_second:
+        return [*lines, "GPU-hours: give --samples-per-second (training throughput of one GPU)"]
+    hours = per_finetune / samples_per_second / 3600
+    walls = ", ".join(f"{simulate(study, pruning, k) * hours:.1f} h on {k}" for k in slots)
+    return [
+        *lines,
+        f"Projected: {hours:.2f} GPU-hours per fine-tune, {hours * finetunes:.1f} in all, "
+        f"at {samples_per_second:g} training samples/s per GPU; wall time {walls}",
+    ]
+
+
+def _stability(
+    config: Mapping, questions: Questions, per_finetune: float, samples_per_second: float | None
+) -> list[str]:
+    """The stability analysis' fine-tunes and evaluations, when asked for."""
+    pairs = stability_pairs(config["study"], config.get("stability") or {})
+    if not pairs:
+        return []
+    points = config["stability"]["points"]
+    evaluations = len(pairs) * points * questions.val * EVAL_COST
+    lines = [
+        "",
+        f"Stability: {len(pairs)} pairs, {2 * len(pairs)} more fine-tunes (two copies "
+        f"each) and {len(pairs) * points} evaluations of the validation split ({points} "
+        f"points a line; {evaluations:,.0f} training-sample equivalents in all); a line "
+        "job holds two trained networks and the one it evaluates; the copies' weights "
+        "are deleted once their line is drawn",
     ]
     if samples_per_second:
-        hours = per_finetune / samples_per_second / 3600
-        lines.append(
-            f"Projected: {hours:.2f} GPU-hours per fine-tune, {hours * len(nets):.1f} in all, "
-            f"at {samples_per_second:g} training samples/s per GPU; wall time "
-            + ", ".join(f"{simulate(study, pruning, k) * hours:.1f} h on {k}" for k in slots)
-        )
-    else:
-        lines.append("GPU-hours: give --samples-per-second (training throughput of one GPU)")
-    pairs = stability_pairs(study, config.get("stability") or {})
-    if pairs:
-        points = config["stability"]["points"]
-        evaluations = len(pairs) * points * questions.val * EVAL_COST
-        lines += [
-            "",
-            f"Stability: {len(pairs)} pairs, {2 * len(pairs)} more fine-tunes (two copies "
-            f"each) and {len(pairs) * points} evaluations of the validation split ({points} "
-            f"points a line; {evaluations:,.0f} training-sample equivalents in all); a line "
-            "job holds two trained networks and the one it evaluates; the copies' weights "
-            "are deleted once their line is drawn",
-        ]
-        if samples_per_second:
-            hours = (2 * len(pairs) * per_finetune + evaluations) / samples_per_second / 3600
-            lines.append(f"  projected: {hours:.1f} GPU-hours more")
+        hours = (2 * len(pairs) * per_finetune + evaluations) / samples_per_second / 3600
+        lines.append(f"  projected: {hours:.1f} GPU-hours more")
+    return lines
 
+
+def _disk(config: Mapping, nets: list[Network], questions: Questions, running: int) -> list[str]:
+    """The model's size and what the run keeps on disk, against the space free."""
+    study = config["study"]
     size = model_size(config)
     model_bytes = 4 * size.parameters
-    mask_bytes = size.prunable // 8
-    predictions = PREDICTION_BYTES * questions.test
-    subnetworks = len(nets) - by_kind.get("dense", 0)
+    seeds = len([n for n in networks(study) if n.is_dense])  # one theta_0 per dense network
+    subnetworks = sum(not n.is_dense for n in nets)
     keep_controls = study["keep_control_weights"]
     kept = {
         "pretrained weights": model_bytes,
         f"theta_0 ({seeds} seeds)": seeds * model_bytes,
         "trained networks": sum(trained_bytes(n, size, keep_controls) for n in nets),
-        "masks (bit-packed)": subnetworks * mask_bytes,
-        "predictions": len(nets) * predictions,
+        "masks (bit-packed)": subnetworks * (size.prunable // 8),
+        "predictions": len(nets) * PREDICTION_BYTES * questions.test,
     }
     features, features_source = feature_bytes(config)
     total = sum(kept.values())
-    lines += [
+    lines = [
         "",
         f"Model: {size.parameters:,} parameters, {size.prunable:,} prunable ({size.source})",
         "Disk (results, kept)",
+        *(f"  {k:22s} {_gb(v):>9s}" for k, v in kept.items()),
     ]
-    lines += [f"  {k:22s} {_gb(v):>9s}" for k, v in kept.items()]
     if not keep_controls:
         lines.append("  (the controls' trained weights are not kept: study.keep_control_weights)")
     lines += [
@@ -335,7 +251,7 @@ def report(
             f"WARNING: the run needs about {_gb(need)} (results, features and {running} "
             f"training jobs at once, --running), more than the {_gb(free)} free"
         )
-    return "\n".join(lines)
+    return lines
 
 
 def _gb(n: float) -> str:

@@ -47,7 +47,9 @@ class Dataset:
     # The benchmarked jobs that run once per run, in the costs table's order ("features":
     # the region features' or the image index's, by the family).
     once: tuple[str, ...]
-    # The rules that make the pretrained model (the plan's job counts).
+    # The rule that writes its question files, and the rules that make the pretrained
+    # model (the plan's job counts).
+    preparation: str
     model_rules: tuple[str, ...]
     # The rule that makes its region features, for a family that reads regions.
     features_rule: str

@@ -47,6 +47,7 @@ EASY_VQA = EasyVQA(
     sizes=Sizes(train=38_575, val=0, test=9_673, answers=13, images=5_000),
     rules="easy_vqa",
     once=("features", "pretrain"),
+    preparation="prepare_questions",
     model_rules=("build_tokenizer", "pretrain"),
     features_rule="extract_features",
     tokenizer="tokenizer",

@@ -52,6 +52,7 @@ VQA_V2 = VQAv2(
     sizes=Sizes(train=632_117, val=25_994, test=447_793, answers=3_129, images=204_721),
     rules="vqa_files",
     once=("prepare_vqa_v2", "features", "import_pretrained"),
+    preparation="prepare_vqa_v2",
     model_rules=("import_pretrained",),
     features_rule="convert_features",
     server="EvalAI",

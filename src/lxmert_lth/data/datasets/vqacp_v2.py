@@ -29,6 +29,7 @@ VQACP_V2 = VQACPv2(
     sizes=Sizes(train=438_000, val=0, test=220_000, answers=3_129, images=123_287),
     rules="vqa_files",
     once=("prepare_vqa_v2", "features", "import_pretrained"),
+    preparation="prepare_vqa_v2",
     model_rules=("import_pretrained",),
     features_rule="convert_features",
     val_from_train=True,

@@ -84,7 +84,6 @@ def retrain_subnetwork(
 ) -> None:
     """Make the mask, write theta_0 rewound under it, and retrain it (mask enforced,
     unless ``pruning.enforce_masks`` is off)."""
-    pruning = PruningOptions.of(pruning)
     make_subnetwork(theta0, sources, network, pruning, outputs)
     start = StartingPoint(outputs.rewound, outputs.mask, pruning.enforce_masks)
     # The mask and the rewound theta_0 are rewritten by every attempt: a resumed attempt
@@ -139,14 +138,14 @@ def make_mask(
     shapes: Mapping[str, tuple],
     meta: CheckpointMeta,
     sources: MaskSources,
-    pruning: PruningOptions | Mapping,
+    pruning: PruningOptions,
 ) -> tuple[Mask, dict]:
     """The subnetwork's mask over the prunable parameters (``shapes``) and its metadata
     (counts and how it was made): its kind's ``make`` (``lxmert_lth.pruning.kinds``)."""
     if network.kind not in KINDS:
         raise ValueError(f"{network.name}: not a subnetwork")
     files = {f.name: getattr(sources, f.name) for f in fields(sources) if getattr(sources, f.name)}
-    mask, how = KINDS[network.kind].make(network, shapes, files, PruningOptions.of(pruning), meta)
+    mask, how = KINDS[network.kind].make(network, shapes, files, pruning, meta)
     check_shapes(mask, shapes, "theta_0's prunable parameters")
     log.info(
         "%s: %d of %d prunable weights pruned (%.2f%%)",

@@ -2,7 +2,8 @@
 (``finetune_dense``, ``retrain_subnetwork``, ``retrain_control``, ``stability_copy``,
 ``stability_line``): every value that changes a result comes from the rule's inputs,
 outputs, wildcards and params; the settings that change none (how features are read, how
-often resumable state is saved) from :func:`lxmert_lth.workflow.harness.settings`. A job
+often resumable state is saved) from :func:`settings`, the one reader of the
+configuration in a training job. A job
 script is then one call of ``run_job`` with these.
 """
 
@@ -15,7 +16,21 @@ from lxmert_lth.core.grid import SHIFTED_PREFIX
 from lxmert_lth.core.options import PruningOptions
 from lxmert_lth.core.schema import with_defaults
 from lxmert_lth.data.loaders import Loading
-from lxmert_lth.workflow.harness import settings
+
+# The configuration's keys a job reads besides its rule's inputs, outputs, wildcards and
+# params: they change no result (how features are read, the loader's workers, how often
+# resumable state is saved), so changing them reruns nothing. Every other value reaches a
+# job through its rule, where Snakemake sees it.
+SETTINGS = {
+    "in_memory": ("features", "in_memory"),
+    "loader_workers": ("execution", "loader_workers"),
+    "checkpoint_minutes": ("execution", "checkpoint_minutes"),
+}
+
+
+def settings(job) -> dict:
+    """The result-free settings (``SETTINGS``) of a Snakemake ``job``."""
+    return {name: job.config[section][key] for name, (section, key) in SETTINGS.items()}
 
 
 @dataclass(frozen=True)
@@ -147,5 +162,5 @@ def training_arguments(job) -> dict:
 def pruning_of(params) -> PruningOptions:
     """The pruning options a mask job depends on, from its params (``Rules.mask_params``:
     each kind's own, the rest at the schema's default)."""
-    names = [f.name for f in fields(PruningOptions)]
-    return PruningOptions.of(with_defaults("pruning", params, [n for n in names if n in params]))
+    names = {f.name for f in fields(PruningOptions)}
+    return PruningOptions.of({k: v for k, v in params.items() if k in names}, partial=True)
