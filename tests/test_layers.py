@@ -104,3 +104,20 @@ def test_no_code_branches_on_a_dataset_name():
     """A dataset is a declared object (``lxmert_lth.data.datasets``): what differs between
     datasets is read from it, and no code outside data/ names one."""
     assert _dataset_names_outside_data() == []
+
+
+def test_functions_a_reader_can_hold_and_modules_under_400_lines():
+    """docs/development.md, "How the code is kept": no function over 60 lines, no module
+    over 400, in the package."""
+    long = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        text = path.read_text()
+        name = path.relative_to(ROOT)
+        if len(text.splitlines()) > 400:
+            long.append(f"{name}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > 60:
+                    long.append(f"{name}:{node.lineno}: {node.name}, {lines} lines")
+    assert long == []

@@ -174,6 +174,15 @@ def iter_tsv(path: str | os.PathLike, num_boxes: int | None = None) -> Iterator[
             yield parse_row(line, f"{path}:{lineno}", num_boxes)
 
 
+def _write_row(writer: FeatureWriter, row, path) -> None:
+    """One image's row into the feature file; a bad one named with its TSV."""
+    try:
+        writer.add(row.img_id, row.features, row.boxes, row.img_h, row.img_w, row.objects_id,
+                   row.objects_conf, row.attrs_id, row.attrs_conf)  # fmt: skip
+    except InputError as err:
+        raise InputError(f"{path}: {err}") from None
+
+
 def convert_tsvs(
     paths: Sequence[str | os.PathLike],
     out_h5: str | os.PathLike,
@@ -200,30 +209,12 @@ def convert_tsvs(
         for path in paths:
             done_before, images_before = bar.n, len(seen.first)
             for row in iter_tsv(path, num_boxes):
-                if writer is None:
-                    writer = FeatureWriter(
-                        out_h5,
-                        None,
-                        num_boxes,
-                        row.features.shape[1],
-                        f"bottom-up-attention TSV: {', '.join(map(str, paths))}",
-                        dtype,
-                    )
+                if writer is None:  # the features' width is the first row's
+                    source = f"bottom-up-attention TSV: {', '.join(map(str, paths))}"
+                    dim = row.features.shape[1]
+                    writer = FeatureWriter(out_h5, None, num_boxes, dim, source, dtype)
                 seen.add(row.img_id, row.where)
-                try:
-                    writer.add(
-                        row.img_id,
-                        row.features,
-                        row.boxes,
-                        row.img_h,
-                        row.img_w,
-                        row.objects_id,
-                        row.objects_conf,
-                        row.attrs_id,
-                        row.attrs_conf,
-                    )
-                except InputError as err:
-                    raise InputError(f"{path}: {err}") from None
+                _write_row(writer, row, path)
                 bar.update(row.features.nbytes * 4 // 3)
             bar.update(max(0, done_before + os.path.getsize(path) - bar.n))
             if len(seen.first) == images_before:

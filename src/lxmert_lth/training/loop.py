@@ -96,6 +96,51 @@ def num_steps(num_questions: int, cfg: TrainConfig) -> int:
     return steps_per_epoch(num_questions, cfg) * cfg.epochs
 
 
+@dataclass
+class TrainingState:
+    """What a fine-tune carries from step to step, and what a resumed one needs: saved by
+    :meth:`snapshot` and read back by :meth:`restore`, written side by side so that the
+    two cannot drift."""
+
+    model: torch.nn.Module
+    optimizer: AdamW
+    scheduler: object
+    scaler: torch.amp.GradScaler
+    generator: torch.Generator
+    history: dict
+    best: dict | None = None  # the best epoch's weights (None: the last epoch's)
+    loss_sum: torch.Tensor | None = None  # the epoch's running loss, on the device
+    window_sum: torch.Tensor | None = None  # the logged window's running loss
+    # The objects whose state_dict is saved whole.
+    STATEFUL = ("model", "optimizer", "scheduler", "scaler")
+
+    def snapshot(self, epoch: int, step: int, epoch_start_rng: torch.Tensor) -> dict:
+        """The state after ``step`` steps of ``epoch`` (the shuffle's state at the epoch's
+        start, so a resumed epoch redraws the same permutation)."""
+        return {
+            "epoch": epoch,
+            "step": step,
+            **{name: getattr(self, name).state_dict() for name in self.STATEFUL},
+            "rng": {**rng_states(self.generator), "shuffle": epoch_start_rng},
+            "history": self.history,
+            "best": self.best,
+            "loss_sum": self.loss_sum.detach().cpu(),
+            "window_sum": self.window_sum.detach().cpu(),
+        }
+
+    def restore(self, saved: Mapping, device: torch.device) -> tuple[int, int]:
+        """Back to a snapshot; returns its (epoch, step)."""
+        for name in self.STATEFUL:
+            getattr(self, name).load_state_dict(saved[name])
+        restore_rng(saved["rng"], self.generator)
+        self.history, self.best = saved["history"], saved["best"]
+        # A state saved at an epoch end starts the next epoch's running loss afresh.
+        step = saved["step"]
+        self.loss_sum = saved["loss_sum"].to(device) if step else None
+        self.window_sum = saved["window_sum"].to(device) if step else None
+        return saved["epoch"], step
+
+
 def train_qa(
     model,
     train: EncodedSplit,
@@ -119,112 +164,112 @@ def train_qa(
     the training loss logged per window of steps (``log_window``: about 50 points an epoch).
     """
     seed_everything(seed)
-    generator = torch.Generator().manual_seed(seed)
     device = torch.device(train.device)
     per_epoch = steps_per_epoch(len(train), cfg)
-    total = per_epoch * cfg.epochs
-    optimizer = make_optimizer(model, cfg)
-    scheduler = warmup_then_linear_decay(optimizer, cfg.warmup_ratio, total)
-    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and precision == "fp16")
-    history = {"epochs": [], "steps": [], "best_epoch": None, "best_val_accuracy": -1.0}
-    best_state = None
-    start_epoch, start_step, loss_sum, window_sum = 0, 0, None, None
-    window = log_window(per_epoch)
+    state = _start(model, cfg, seed, per_epoch * cfg.epochs, device, precision)
     saved = resume.load() if resume else None
-    if saved:
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        scheduler.load_state_dict(saved["scheduler"])
-        scaler.load_state_dict(saved["scaler"])
-        restore_rng(saved["rng"], generator)
-        history, best_state = saved["history"], saved["best"]
-        start_epoch, start_step = saved["epoch"], saved["step"]
-        # A state saved at an epoch end starts the next epoch's running loss afresh.
-        loss_sum = saved["loss_sum"].to(device) if start_step else None
-        window_sum = saved["window_sum"].to(device) if start_step else None
-
-    def snapshot(epoch, step, epoch_start_rng):
-        return {
-            "epoch": epoch,
-            "step": step,
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "scaler": scaler.state_dict(),
-            "rng": {**rng_states(generator), "shuffle": epoch_start_rng},
-            "history": history,
-            "best": best_state,
-            "loss_sum": loss_sum.detach().cpu(),
-            "window_sum": window_sum.detach().cpu(),
-        }
-
-    bar = tqdm(total=total, disable=not progress, desc="train", unit="step", mininterval=2)
+    start_epoch, start_step = state.restore(saved, device) if saved else (0, 0)
+    bar = tqdm(total=per_epoch * cfg.epochs, disable=not progress, desc="train", unit="step",
+               mininterval=2)  # fmt: skip
     bar.update(start_epoch * per_epoch + start_step)
     for epoch in range(start_epoch, cfg.epochs):
         model.train()
-        if epoch != start_epoch or loss_sum is None:
-            loss_sum = torch.zeros((), device=device)
-            window_sum = torch.zeros((), device=device)
+        if epoch != start_epoch or state.loss_sum is None:
+            state.loss_sum = torch.zeros((), device=device)
+            state.window_sum = torch.zeros((), device=device)
         # The shuffle generator's state before this epoch's permutation: a resumed epoch
         # redraws the same permutation and skips the batches already done.
-        epoch_start_rng = generator.get_state()
+        epoch_start_rng = state.generator.get_state()
         first = start_step if epoch == start_epoch else 0
-        shuffled = batches(train, cfg.batch_size, generator, first, drop_last=True)
+        shuffled = batches(train, cfg.batch_size, state.generator, first, drop_last=True)
         for step, batch in enumerate(shuffled, first):
-            with ComputeClock.measure():
-                with autocast(device, precision):
-                    logits = answer_logits(model, batch)
-                loss = qa_loss(logits.float(), batch)
-                check_finite(loss, epoch, step)
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                if enforcer is not None:
-                    enforcer.mask_gradients()
-                scaler.unscale_(optimizer)
-                clip_gradients(model, cfg.clip_norm)
-                scaler.step(optimizer)
-                scaler.update()
-                scheduler.step()
-                if enforcer is not None:
-                    enforcer.mask_weights()
-            loss_sum += loss.detach()
-            window_sum += loss.detach()
-            if (step + 1) % window == 0 or step + 1 == per_epoch:
-                # The mean loss of the window of steps ending here (one read per window).
-                done = step + 1 - step // window * window
-                history["steps"].append(
-                    {
-                        "step": epoch * per_epoch + step + 1,
-                        "loss": window_sum.item() / done,
-                        "lr": scheduler.get_last_lr()[0],
-                    }
-                )
-                window_sum = torch.zeros((), device=device)
+            _step(state, batch, cfg, enforcer, device, precision, epoch, step)
+            _log_loss(state, epoch, step, per_epoch)
             bar.update()
             if on_step:
                 on_step(epoch * per_epoch + step + 1)
             if resume and resume.due(step + 1, per_epoch):
-                resume.save(snapshot(epoch, step + 1, epoch_start_rng))
-        with autocast(device, precision):
-            val_acc = soft_accuracy(model, val, cfg.eval_batch_size)
-        record = {
-            "epoch": epoch + 1,
-            "loss": loss_sum.item() / per_epoch,
-            "val_accuracy": val_acc,
-        }
-        history["epochs"].append(record)
-        log.info("epoch %d: loss %.4f, val accuracy %.2f", epoch + 1, record["loss"], val_acc)
-        if on_epoch:
-            on_epoch(record)
-        if val_acc > history["best_val_accuracy"]:
-            history["best_epoch"], history["best_val_accuracy"] = epoch + 1, val_acc
-            best_state = copy.deepcopy(model.state_dict()) if epoch + 1 < cfg.epochs else None
+                resume.save(state.snapshot(epoch, step + 1, epoch_start_rng))
+        _end_epoch(state, val, cfg, device, precision, epoch, per_epoch, on_epoch)
         if resume and epoch + 1 < cfg.epochs:
-            resume.save(snapshot(epoch + 1, 0, generator.get_state()))
+            resume.save(state.snapshot(epoch + 1, 0, state.generator.get_state()))
     bar.close()
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    return history
+    if state.best is not None:
+        model.load_state_dict(state.best)
+    return state.history
+
+
+def _start(model, cfg: TrainConfig, seed: int, total: int, device, precision: str):
+    """A fresh fine-tune's state: AdamW, its schedule, the fp16 scaler, the shuffle."""
+    optimizer = make_optimizer(model, cfg)
+    return TrainingState(
+        model=model,
+        optimizer=optimizer,
+        scheduler=warmup_then_linear_decay(optimizer, cfg.warmup_ratio, total),
+        scaler=torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and precision == "fp16"),
+        generator=torch.Generator().manual_seed(seed),
+        history={"epochs": [], "steps": [], "best_epoch": None, "best_val_accuracy": -1.0},
+    )
+
+
+def _step(state: TrainingState, batch, cfg, enforcer, device, precision, epoch, step) -> None:
+    """One optimizer step, the mask kept at zero (gradients and weights) by ``enforcer``."""
+    model, optimizer, scaler = state.model, state.optimizer, state.scaler
+    with ComputeClock.measure():
+        with autocast(device, precision):
+            logits = answer_logits(model, batch)
+        loss = qa_loss(logits.float(), batch)
+        check_finite(loss, epoch, step)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        if enforcer is not None:
+            enforcer.mask_gradients()
+        scaler.unscale_(optimizer)
+        clip_gradients(model, cfg.clip_norm)
+        scaler.step(optimizer)
+        scaler.update()
+        state.scheduler.step()
+        if enforcer is not None:
+            enforcer.mask_weights()
+    state.loss_sum += loss.detach()
+    state.window_sum += loss.detach()
+
+
+def _log_loss(state: TrainingState, epoch: int, step: int, per_epoch: int) -> None:
+    """The mean loss of the window of steps ending here, at a window's end (one read from
+    the device per window)."""
+    window = log_window(per_epoch)
+    if (step + 1) % window == 0 or step + 1 == per_epoch:
+        done = step + 1 - step // window * window
+        state.history["steps"].append(
+            {
+                "step": epoch * per_epoch + step + 1,
+                "loss": state.window_sum.item() / done,
+                "lr": state.scheduler.get_last_lr()[0],
+            }
+        )
+        state.window_sum = torch.zeros((), device=state.window_sum.device)
+
+
+def _end_epoch(state, val, cfg, device, precision, epoch, per_epoch, on_epoch) -> None:
+    """Validation accuracy, the epoch's record, and the best epoch's weights kept (the
+    last epoch's are the model's own)."""
+    with autocast(device, precision):
+        val_acc = soft_accuracy(state.model, val, cfg.eval_batch_size)
+    record = {
+        "epoch": epoch + 1,
+        "loss": state.loss_sum.item() / per_epoch,
+        "val_accuracy": val_acc,
+    }
+    history = state.history
+    history["epochs"].append(record)
+    log.info("epoch %d: loss %.4f, val accuracy %.2f", epoch + 1, record["loss"], val_acc)
+    if on_epoch:
+        on_epoch(record)
+    if val_acc > history["best_val_accuracy"]:
+        history["best_epoch"], history["best_val_accuracy"] = epoch + 1, val_acc
+        last = epoch + 1 == cfg.epochs
+        state.best = None if last else copy.deepcopy(state.model.state_dict())
 
 
 # Training-loss points logged per epoch (history["steps"]): each the mean over a window of

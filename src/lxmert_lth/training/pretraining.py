@@ -80,10 +80,7 @@ def pretrain(
     ``tag_weight``, image tagging: each batch's images are shown again with an empty
     question ([CLS] [SEP]) and the answer head must name what ``tags`` (``data.image_tags``)
     says is in them, a loss weighted by ``tag_weight`` beside the family's."""
-    if tag_weight and tags is None:
-        raise ValueError("image tagging (tag_weight) needs the images' tags")
-    if data.lazy:
-        raise ValueError("pre-training reads its features in memory (features.in_memory)")
+    _check_inputs(data, tags, tag_weight)
     family = families.of_model(model)
     seed_everything(seed)
     gen = torch.Generator().manual_seed(seed)
@@ -98,50 +95,72 @@ def pretrain(
     for epoch in range(cfg.epochs):
         loss_sum = 0.0
         for step, batch in enumerate(batches(data, cfg.batch_size, gen, drop_last=True)):
-            n = batch["input_ids"].shape[0]
-            dev = batch["input_ids"].device
-            mismatched = (torch.rand(n, generator=gen) < mismatch_fraction).to(dev)
-            other = torch.randint(data.num_images, (n,), generator=gen).to(dev)
-            rows = torch.where(mismatched, other, data.image_rows[batch["index"]])
-            matched = (rows == data.image_rows[batch["index"]]).long()
-            # Words are masked in a fraction of the questions; questions are answered only when
-            # intact and paired with their own image (a masked colour word or a foreign
-            # image would make the answer a guess).
-            masked_rows = (torch.rand(n, generator=gen) < mlm_fraction).to(dev)
-            input_ids, mlm_labels = _mask_tokens(
-                batch["input_ids"],
-                batch["attention_mask"] * masked_rows[:, None],
-                tokenizer,
-                mlm_prob,
-                gen,
+            pairs, images, mlm_labels, matched, answerable, rows = _pairs(
+                batch, data, tokenizer, gen, mismatch_fraction, mlm_fraction, mlm_prob, augment
             )
-            answerable = (matched == 1) & ~masked_rows & (batch["label_idx"] >= 0).any(1)
-            images = data.images(rows)
-            if augment is not None:
-                images = augment(images, gen)
-            pairs = {**batch, "input_ids": input_ids, **images}
             with ComputeClock.measure():
                 out = model(**family.inputs(pairs))
-                loss = family.pretraining_loss(
-                    out, mlm_labels, matched, batch, answerable, aux_weight
-                )
+                loss = family.pretraining_loss(out, mlm_labels, matched, batch, answerable,
+                                               aux_weight)  # fmt: skip
                 if tag_weight:
-                    loss = loss + tag_weight * _tagging_loss(
-                        model, family, tokenizer, images, tags[rows]
-                    )
+                    tagging = _tagging_loss(model, family, tokenizer, images, tags[rows])
+                    loss = loss + tag_weight * tagging
                 check_finite(loss, epoch, step)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                clip_gradients(model, cfg.clip_norm)
-                optimizer.step()
-                scheduler.step()
+                _descend(model, loss, optimizer, scheduler, cfg.clip_norm)
             loss_sum += loss.item()
             bar.update()
-        record = {"epoch": epoch + 1, "loss": loss_sum / per_epoch}
-        if val is not None:
-            record["val_qa_accuracy"] = soft_accuracy(model, val, cfg.eval_batch_size)
-            model.train()
-        history.append(record)
-        log.info("pretrain epoch %d: %s", epoch + 1, record)
+        history.append(_epoch_record(model, epoch, loss_sum / per_epoch, val, cfg))
     bar.close()
     return history
+
+
+def _pairs(batch, data, tokenizer, gen, mismatch_fraction, mlm_fraction, mlm_prob, augment):
+    """A batch's pre-training pairs (drawn from ``gen`` in a fixed order): a fraction of
+    the images swapped for others (image-text matching), word pieces masked in a fraction
+    of the questions, the images augmented; returns (pairs, their images, MLM labels,
+    matched, answerable, image rows)."""
+    n = batch["input_ids"].shape[0]
+    dev = batch["input_ids"].device
+    mismatched = (torch.rand(n, generator=gen) < mismatch_fraction).to(dev)
+    other = torch.randint(data.num_images, (n,), generator=gen).to(dev)
+    rows = torch.where(mismatched, other, data.image_rows[batch["index"]])
+    matched = (rows == data.image_rows[batch["index"]]).long()
+    # Words are masked in a fraction of the questions; questions are answered only when
+    # intact and paired with their own image (a masked colour word or a foreign image
+    # would make the answer a guess).
+    masked_rows = (torch.rand(n, generator=gen) < mlm_fraction).to(dev)
+    input_ids, mlm_labels = _mask_tokens(
+        batch["input_ids"], batch["attention_mask"] * masked_rows[:, None], tokenizer, mlm_prob, gen
+    )
+    answerable = (matched == 1) & ~masked_rows & (batch["label_idx"] >= 0).any(1)
+    images = data.images(rows)
+    if augment is not None:
+        images = augment(images, gen)
+    pairs = {**batch, "input_ids": input_ids, **images}
+    return pairs, images, mlm_labels, matched, answerable, rows
+
+
+def _descend(model, loss, optimizer, scheduler, clip_norm: float) -> None:
+    """One optimizer step on ``loss``, gradients clipped."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    clip_gradients(model, clip_norm)
+    optimizer.step()
+    scheduler.step()
+
+
+def _check_inputs(data: EncodedSplit, tags, tag_weight: float) -> None:
+    if tag_weight and tags is None:
+        raise ValueError("image tagging (tag_weight) needs the images' tags")
+    if data.lazy:
+        raise ValueError("pre-training reads its features in memory (features.in_memory)")
+
+
+def _epoch_record(model, epoch: int, loss: float, val, cfg: TrainConfig) -> dict:
+    """An epoch's mean loss and, with ``val``, its question-answering accuracy."""
+    record = {"epoch": epoch + 1, "loss": loss}
+    if val is not None:
+        record["val_qa_accuracy"] = soft_accuracy(model, val, cfg.eval_batch_size)
+        model.train()
+    log.info("pretrain epoch %d: %s", epoch + 1, record)
+    return record
