@@ -102,9 +102,13 @@ def rehearsal_config(
     workdir: Path, official: dict, pretrained: Path, images: Path, family: str = "lxmert"
 ) -> Path:
     """``images``: the TSV of region features, or the COCO folder (a family of pixels)."""
+    from snakemake.utils import update_config
+
     from lxmert_lth.models import families
 
-    config = yaml.safe_load((ROOT / families.get(family).paper_config).read_text())
+    config: dict = {}
+    for path in families.get(family).paper_configs:  # each over the one before
+        update_config(config, yaml.safe_load((ROOT / path).read_text()))
     config["results"] = "results-paper"
     config["dataset"]["official"] = {**official, "min_answer_count": 9, "minival_images": 5000}
     config["dataset"]["max_questions"] = CAPS
@@ -264,9 +268,8 @@ def main() -> int:
     (workdir / "rehearsal.json").write_text(json.dumps(rows, indent=1))
     print("\n".join(projections(res, workdir)))
     print("\nThe full paper configuration:")
-    full = plan.load_config(
-        ROOT / families.get(args.family).paper_config, ROOT / "schemas" / "config.schema.yaml"
-    )
+    configs = [ROOT / path for path in families.get(args.family).paper_configs]
+    full = plan.load_config(configs, ROOT / "schemas" / "config.schema.yaml")
     full["results"] = str(workdir / "not-yet")
     print(plan.report(full, [1, 2, 8, 32], samples_per_second=None))
     over = [r["job"] for r in rows if r["asked_mb"] and r["peak_mb"] > r["asked_mb"]]

@@ -238,7 +238,7 @@ rule job_costs:
         # The model's size from a theta_0 the run makes (study.dense_seed: the shared one).
         theta0=R.first_theta0(),
         questions=[res(f"data/{split}.json") for split in ("train", "val", "test")],
-        paper=os.path.join(workflow.basedir, FAMILY.paper_config),
+        paper=[os.path.join(workflow.basedir, c) for c in FAMILY.paper_configs],
     output:
         csv=res("benchmarks/costs.csv"),
         md=res("benchmarks/costs.md"),

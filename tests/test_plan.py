@@ -188,8 +188,9 @@ def test_slots_and_throughput_must_be_positive(flag, value):
 
 
 def test_the_plan_knows_each_familys_real_size():
+    paper = ROOT / "configs" / "paper.yaml"  # each family's configuration: an overlay of it
     visualbert = plan.load_config(
-        ROOT / "configs" / "paper_visualbert.yaml", ROOT / "schemas" / "config.schema.yaml"
+        [paper, ROOT / "configs" / "paper_visualbert.yaml"], ROOT / "schemas" / "config.schema.yaml"
     )
     visualbert["results"] = "not-yet-written"
     size = plan.model_size(visualbert)
@@ -199,7 +200,7 @@ def test_the_plan_knows_each_familys_real_size():
     assert lxmert.parameters == families.get("lxmert").base_parameters == 213_930_297
     assert size.prunable < lxmert.prunable
     vilt = plan.load_config(
-        ROOT / "configs" / "paper_vilt.yaml", ROOT / "schemas" / "config.schema.yaml"
+        [paper, ROOT / "configs" / "paper_vilt.yaml"], ROOT / "schemas" / "config.schema.yaml"
     )
     vilt["results"] = "not-yet-written"
     vilt_size = plan.model_size(vilt)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from snakemake.utils import update_config
 
 import paper_fixtures as fx
 from conftest import ROOT, snakemake
@@ -121,7 +122,9 @@ def vqacp_test_config(folder) -> dict:
     """configs/paper_vqacp.yaml pointed at the fixtures, sized for a CPU test."""
     from test_paper_workflow import paper_test_config
 
-    config = yaml.safe_load((ROOT / "configs" / "paper_vqacp.yaml").read_text())
+    config = yaml.safe_load((ROOT / "configs" / "paper.yaml").read_text())
+    overlay = yaml.safe_load((ROOT / "configs" / "paper_vqacp.yaml").read_text())
+    update_config(config, overlay)  # read over paper.yaml, as --configfile A B does
     paper = paper_test_config(folder)  # the model, TSVs and recipe of the paper fixtures
     for key in ("features", "pretrained", "theta0", "finetune", "pruning", "study", "execution"):
         config[key] = paper[key]

@@ -13,6 +13,6 @@ run_job(
     # cost of (a machine's benchmark table, outside the digests), and the table reruns
     # with every benchmarked job, so with every change of a result.
     config=snakemake.config,
-    paper_config=snakemake.input.paper,
+    paper_configs=list(snakemake.input.paper),
     device=snakemake.params.device,
 )

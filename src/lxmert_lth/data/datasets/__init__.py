@@ -27,7 +27,17 @@ SHIFTED_SETS: dict[str, str] = {
     n: label for d in DATASETS.values() for n, label in d.shifted.items()
 }
 
-__all__ = ["DATASETS", "EASY_VQA", "SHIFTED_SETS", "Dataset", "ScoredSplit", "Sizes", "get", "of"]
+__all__ = [
+    "DATASETS",
+    "EASY_VQA",
+    "SHIFTED_SETS",
+    "Dataset",
+    "ScoredSplit",
+    "Sizes",
+    "foreign_keys",
+    "get",
+    "of",
+]
 
 
 def get(name: str) -> Dataset:
@@ -37,6 +47,11 @@ def get(name: str) -> Dataset:
         raise ConfigError(
             f"dataset.name: {name!r} is not a dataset (known: {', '.join(DATASETS)})"
         ) from None
+
+
+def foreign_keys(dataset: Dataset) -> list[str]:
+    """The ``dataset`` section's keys that other datasets read and ``dataset`` does not."""
+    return sorted({k for d in DATASETS.values() for k in d.own_keys} - set(dataset.own_keys))
 
 
 def of(config: Mapping) -> Dataset:

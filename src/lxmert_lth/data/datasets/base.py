@@ -72,6 +72,9 @@ class Dataset:
     # (the plan says it).
     shift_key: str | None = None
     shifted_how: str = ""
+    # The keys of the ``dataset`` section that only it reads (another dataset's are left
+    # out of its params: an overlay of configs/paper.yaml keeps paper.yaml's files).
+    own_keys: tuple[str, ...] = ()
     # What a question whose image has no features most likely means.
     unseen_image_hint: str = ""
 

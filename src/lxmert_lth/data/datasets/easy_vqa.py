@@ -56,6 +56,7 @@ EASY_VQA = EasyVQA(
     image_aspect=1.0,
     shifted={"pairs": "held-out pairs", "templates": "held-out templates"},
     shift_key="shift",
+    own_keys=("shift",),
     shifted_how="dataset.shift: the held-out pairs' images and templates leave train, val "
     "and pre-training, their test questions the test split",
 )

@@ -63,5 +63,6 @@ VQA_V2 = VQAv2(
         "rephrasings": "VQA-Rephrasings",
     },
     shift_key="ood",
+    own_keys=("format", "official", "lxmert", "ood"),
     shifted_how="dataset.ood: subsets of VQA v2 val, scored only",
 )

@@ -33,5 +33,6 @@ VQACP_V2 = VQACPv2(
     model_rules=("import_pretrained",),
     features_rule="convert_features",
     val_from_train=True,
+    own_keys=("vqacp",),
     unseen_image_hint=" (is its coco_split right?)",
 )

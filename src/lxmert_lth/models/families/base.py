@@ -49,8 +49,9 @@ class Family:
     answer_output: str
     # The published base checkpoint's parameter count (memory requests before any file).
     base_parameters: int
-    # Its study on VQA v2 (the repository's configuration; job_costs projects to it).
-    paper_config: str
+    # Its study on VQA v2: the repository's configuration files, each read over the one
+    # before (configs/paper.yaml, then the family's overlay); job_costs projects to it.
+    paper_configs: tuple[str, ...]
 
     # --- models and configurations ------------------------------------------------------
 

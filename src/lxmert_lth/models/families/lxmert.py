@@ -59,7 +59,7 @@ class Lxmert(Family):
     answer_head_name = "answer_head"
     answer_output = "logit_fc.3"
     base_parameters = 213_930_297  # LXMERT-base with 3,129 answers
-    paper_config = "configs/paper.yaml"
+    paper_configs = ("configs/paper.yaml",)
 
     def config_class(self):
         from transformers import LxmertConfig

@@ -43,7 +43,7 @@ class Vilt(AnsweringPretraining, Family):
     answer_output = "3"  # Linear, LayerNorm, GELU, Linear
     # ViLT-B/32 (dandelin/vilt-b32-mlm) as ViltForQuestionAnswering with 3,129 answers.
     base_parameters = 117_588_537
-    paper_config = "configs/paper_vilt.yaml"
+    paper_configs = ("configs/paper.yaml", "configs/paper_vilt.yaml")
 
     def config_class(self):
         from transformers import ViltConfig

@@ -34,7 +34,7 @@ class VisualBert(AnsweringPretraining, Family):
     answer_output = ""  # the head is one Linear layer
     # uclanlp/visualbert-vqa-coco-pre as VisualBertForQuestionAnswering with 3,129 answers.
     base_parameters = 113_856_825
-    paper_config = "configs/paper_visualbert.yaml"
+    paper_configs = ("configs/paper.yaml", "configs/paper_visualbert.yaml")
 
     def config_class(self):
         from transformers import VisualBertConfig

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from lxmert_lth.core.schema import non_default
+from lxmert_lth.data import datasets
 from lxmert_lth.pruning import kinds
 from lxmert_lth.workflow.checks import prunable_pattern
 
@@ -31,6 +32,8 @@ class Params:
         """The dataset section as params, without the shifted sets' keys when they make
         none (runs made before them keep their params, so nothing reruns)."""
         params = self.config_params("dataset")
+        for key in datasets.foreign_keys(self.dataset):  # another dataset's (an overlay's base)
+            params.pop(key, None)
         if params.get("shift") is None:
             params.pop("shift", None)
         if not any((params.get("ood") or {}).values()):

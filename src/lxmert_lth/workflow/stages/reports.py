@@ -198,11 +198,12 @@ def job_costs(
     files: list[str],
     outputs: Mapping[str, str],
     config: Mapping,
-    paper_config: str,
+    paper_configs: list[str],
     device: str,
 ) -> None:
-    """The run's costs by rule, and the paper configuration's at this run's rate."""
-    paper = plan.load_config(Path(paper_config), plan.SCHEMA)
+    """The run's costs by rule, and the paper configuration's (its files, each over the
+    one before) at this run's rate."""
+    paper = plan.load_config([Path(p) for p in paper_configs], plan.SCHEMA)
     if device == "auto":
         import torch
 
