@@ -22,6 +22,41 @@ from lxmert_lth.workflow.published import BLOCKS, REGENERATE, digests_path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# What makes a test a workflow test (marker ``workflow``; the rest are unit tests, which
+# ``pytest -m "not workflow"`` runs in about a minute): a fixture that runs the DAG, a
+# call that starts Snakemake, a linter or a job in a process of its own, or an explicit
+# ``pytest.mark.workflow`` (a test that computes for many seconds in its own process).
+WORKFLOW_FIXTURES = {"test_run", "run_copy"}
+WORKFLOW_CALLS = ("snakemake(", "run_snakemake(", "subprocess.")
+
+
+def pytest_collection_modifyitems(items):
+    """Mark the workflow tests (``slow`` ones included) ``workflow``."""
+    for item in items:
+        if item.get_closest_marker("slow") or _runs_a_process(item):
+            item.add_marker(pytest.mark.workflow)
+
+
+def _runs_a_process(item) -> bool:
+    """The test, a fixture it uses, or a function of its module that it calls, starts a
+    process (or the test uses a fixture that runs the DAG)."""
+    import inspect
+
+    function = getattr(item, "function", None)
+    if function is None:
+        return False
+    names = set(getattr(item, "fixturenames", ()))
+    if WORKFLOW_FIXTURES & names:
+        return True
+    defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+    sources = [inspect.getsource(function)]
+    sources += [inspect.getsource(d[-1].func) for n, d in defs.items() if n in names and d]
+    module = inspect.getmodule(function)
+    for name, helper in vars(module).items():
+        if inspect.isfunction(helper) and f"{name}(" in sources[0] and helper is not function:
+            sources.append(inspect.getsource(helper))
+    return any(call in text for text in sources for call in WORKFLOW_CALLS)
+
 
 def snakemake(
     workdir: Path,

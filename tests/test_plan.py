@@ -121,6 +121,7 @@ def test_stacked_configuration_files_plan_as_the_workflow_runs_them():
     assert "Critical path: 3 fine-tunes (dense -> low10 -> high10)" in text
 
 
+@pytest.mark.workflow  # splits easy-VQA as preparation will (seconds)
 def test_the_plan_counts_the_shifted_sets_and_what_they_take_from_test(tmp_path):
     """configs/ood.yaml over config.yaml: the held-out pairs and templates leave the test
     split for their own sets, which every training job scores too (easy-VQA's own counts,

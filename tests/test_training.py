@@ -60,6 +60,7 @@ def _train(model, foreach: bool, steps: int = 5) -> None:
         opt.step()
 
 
+@pytest.mark.workflow  # trains for many seconds
 def test_adamw_is_torchs_adamw_operation_for_operation_but_its_square_root(monkeypatch):
     """Ours against torch's per-tensor AdamW whose square root is made the correctly
     rounded one: bitwise the same steps. (torch's own ``Tensor.sqrt`` on the CPU is MKL's,
