@@ -63,24 +63,6 @@ onsuccess:
 
 rule all:
     input:
-        table=res("table1.md"),
-        figure=res("figure1.png"),
-        scores=res("scores.csv"),
+        # Every report rule's files (lxmert_lth.workflow.rules.dag: report_targets).
+        **R.report_targets(),
         models=R.all_kept_models(),
-        modules=res("module_sparsity.md"),
-        curves=res("curves/curves.pdf"),
-        costs=res("benchmarks/costs.md"),
-        speed=res("benchmarks/speed.md"),
-        # Linear mode connectivity, when asked for.
-        stability=(
-            [res("stability.md"), res("stability_barrier.png")]
-            if config["stability"]["enabled"]
-            else []
-        ),
-        # Accuracy out of distribution, when the run has shifted sets.
-        ood=[res("figure_ood.png"), res("ood.md")] if R.shifted else [],
-        # The paper configuration also compares its numbers with the published ones.
-        comparison=[res("comparison.md")] if DATASET.published_results else [],
-        # Other runs beside this one, when named (compare_runs).
-        runs=[res("runs.md")] if config["compare_runs"] else [],
-        runs_speed=[res("benchmarks/runs_speed.md")] if config["compare_runs"] else [],

@@ -34,6 +34,7 @@ from lxmert_lth.core.schema import SCHEMA  # the workflow's own schema
 from lxmert_lth.data import datasets
 from lxmert_lth.pruning.chain import fine_tunes, levels, stability_pairs, waits_for
 from lxmert_lth.workflow.checks import family_of, validate_config
+from lxmert_lth.workflow.rules import Rules
 from lxmert_lth.workflow.sizes import (  # noqa: F401  (the plan's names, as before)
     EVAL_COST,
     PREDICTION_BYTES,
@@ -123,7 +124,7 @@ def _jobs(config: Mapping, nets: list[Network]) -> list[str]:
         **dict.fromkeys(dataset.model_rules, 1),
         "finetune_dense": dense,
         "retrain_subnetwork": len(nets) - dense,
-        "tables, figure": 4,
+        **dict.fromkeys(Rules(config).report_targets(), 1),
     }
     return ["Jobs by rule", *(f"  {rule:22s} {count:5d}" for rule, count in jobs.items())]
 

@@ -82,3 +82,29 @@ class Dag:
             label = name if network.is_dense else f"retrain {network.kind}"
             jobs.append((label, self.benchfile(BENCHMARKS[name].format(**network.row()))))
         return jobs
+
+    def report_targets(self) -> dict[str, list[str]]:
+        """The report rules this run makes, each with its main files: ``rule all``'s
+        targets, and the plan's count of report jobs."""
+        runs = bool(self.config["compare_runs"])
+        targets = {
+            "collect_scores": ["scores.csv"],
+            "table1": ["table1.md"],
+            "figure1": ["figure1.png"],
+            "module_sparsity": ["module_sparsity.md"],
+            "training_curves": ["curves/curves.pdf"],
+            "job_costs": ["benchmarks/costs.md"],
+            "ticket_speed": ["benchmarks/speed.md"],
+            # Linear mode connectivity, when asked for.
+            "stability_report": ["stability.md", "stability_barrier.png"]
+            if self.config["stability"]["enabled"]
+            else [],
+            # Accuracy out of distribution, when the run has shifted sets.
+            "figure_ood": ["figure_ood.png", "ood.md"] if self.shifted else [],
+            # The paper configuration also compares its numbers with the published ones.
+            "compare_with_paper": ["comparison.md"] if self.dataset.published_results else [],
+            # Other runs beside this one, when named (compare_runs).
+            "compare_runs": ["runs.md"] if runs else [],
+            "compare_speeds": ["benchmarks/runs_speed.md"] if runs else [],
+        }
+        return {rule: [self.res(f) for f in files] for rule, files in targets.items() if files}
