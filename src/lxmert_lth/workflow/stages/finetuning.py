@@ -20,6 +20,7 @@ from lxmert_lth.core.errors import InputError
 from lxmert_lth.core.io import write_json
 from lxmert_lth.core.masks import Mask
 from lxmert_lth.core.network import Network
+from lxmert_lth.core.schema import non_default
 from lxmert_lth.data.evalai import write_submission
 from lxmert_lth.data.images import open_store
 from lxmert_lth.data.loaders import Loading, QuestionSplit, load_split
@@ -191,11 +192,8 @@ def write_theta0(theta0: Theta0, answers: str, seed: int) -> None:
     prunable = prunable_parameter_names(
         model, theta0.prunable_modules, theta0.prunable_set, theta0.scope
     )
-    extra = {"answer_head": theta0.answer_head}
-    if theta0.prunable_set != "linear_weights":
-        extra["prunable_set"] = theta0.prunable_set
-    if theta0.scope != "all":
-        extra["scope"] = theta0.scope
+    pruning = {"prunable_set": theta0.prunable_set, "scope": theta0.scope}
+    extra = {"answer_head": theta0.answer_head, **non_default("pruning", pruning)}
     meta = CheckpointMeta(
         config=model.config.to_dict(),
         answers=vocabulary,
