@@ -98,6 +98,20 @@ def write_coco(folder: Path, image_ids: list[str]) -> None:
         Image.fromarray(pixels).save(folder / rel, quality=90)
 
 
+def capped_images(config: Path) -> list:
+    """The images of the capped splits, by the preparation's own functions (the dataset's
+    reader, then ``subsample`` with the configuration's caps and split seed)."""
+    from lxmert_lth.data import datasets
+    from lxmert_lth.data.questions import subsample
+    from lxmert_lth.workflow import plan
+
+    section = plan.load_config(config, plan.SCHEMA)["dataset"]
+    splits, _ = datasets.get(section["name"]).read_splits(section)
+    caps, seed = section["max_questions"], section["split_seed"]
+    capped = [subsample(records, caps[name], seed) for name, records in splits.items()]
+    return sorted({q["image_id"] for records in capped for q in records})
+
+
 def rehearsal_config(
     workdir: Path, official: dict, pretrained: Path, images: Path, family: str = "lxmert"
 ) -> Path:
@@ -251,12 +265,9 @@ def main() -> int:
     visual.mkdir() if pixels else visual.write_bytes(b"")
     config = rehearsal_config(workdir, official, pretrained, visual, args.family)
     res = workdir / "results-paper"
-    # The questions first (at full size): the TSV (or folder) then holds their images.
-    run(workdir, "--cores", str(args.cores), "results-paper/data/test.json",
-        configfiles=[config], timeout=3600)  # fmt: skip
-    images = sorted(
-        {q["image_id"] for s in CAPS for q in json.loads((res / f"data/{s}.json").read_text())}
-    )
+    # The capped splits' images first, drawn as the preparation draws them: it checks
+    # every question's image against the features, so the TSV (or folder) must hold them.
+    images = capped_images(config)
     write_coco(visual, images) if pixels else write_tsv(visual, images)
     took = time.perf_counter() - start
     print(f"inputs written in {took:.0f} s: {len(images)} images in {visual}")
