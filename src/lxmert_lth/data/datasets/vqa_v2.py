@@ -41,6 +41,16 @@ class VQAv2(Dataset):
         return lxmert_splits(section["lxmert"])
 
 
+# The rules of a dataset read from the user's files (rules/data_vqa_files.smk): VQA v2's
+# and every dataset that shares its preparation.
+FROM_FILES = {
+    "rules": "vqa_files",
+    "once": ("prepare_vqa_v2", "features", "import_pretrained"),
+    "preparation": "prepare_vqa_v2",
+    "model_rules": ("import_pretrained",),
+    "features_rule": "convert_features",
+}
+
 VQA_V2 = VQAv2(
     name="vqa_v2",
     label="VQA v2",
@@ -50,11 +60,7 @@ VQA_V2 = VQAv2(
     # test2015 for EvalAI; 3,129 answers; 204,721 images (train2014 82,783, val2014
     # 40,504, test2015 81,434).
     sizes=Sizes(train=632_117, val=25_994, test=447_793, answers=3_129, images=204_721),
-    rules="vqa_files",
-    once=("prepare_vqa_v2", "features", "import_pretrained"),
-    preparation="prepare_vqa_v2",
-    model_rules=("import_pretrained",),
-    features_rule="convert_features",
+    **FROM_FILES,
     server="EvalAI",
     published_results=True,
     shifted={

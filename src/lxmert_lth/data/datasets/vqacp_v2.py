@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from lxmert_lth.data import vqacp_v2
 from lxmert_lth.data.datasets.base import Dataset, ScoredSplit, Sizes
+from lxmert_lth.data.datasets.vqa_v2 import FROM_FILES
 
 
 class VQACPv2(Dataset):
@@ -27,11 +28,7 @@ VQACP_V2 = VQACPv2(
     # About 438k training and 220k test questions, all of VQA v2's labelled ones, on
     # train2014 and val2014 images; validation: a fraction of the training images.
     sizes=Sizes(train=438_000, val=0, test=220_000, answers=3_129, images=123_287),
-    rules="vqa_files",
-    once=("prepare_vqa_v2", "features", "import_pretrained"),
-    preparation="prepare_vqa_v2",
-    model_rules=("import_pretrained",),
-    features_rule="convert_features",
+    **FROM_FILES,
     val_from_train=True,
     own_keys=("vqacp",),
     unseen_image_hint=" (is its coco_split right?)",
