@@ -8,10 +8,12 @@ real sizes where memory grows with them: the official VQA v2 JSONs at their real
 WordPiece tokenizer as a ``save_pretrained`` directory, and bottom-up-attention TSVs of
 the images the capped splits use (36 x 2048). Then runs ``configs/paper.yaml``'s DAG on
 them with Snakemake: data preparation on every question, training capped to 256
-questions (validation 128, test 256) for one epoch, one seed, Table 1's sparsity (50 %)
-and the IMP chain up to it. Prints, for every job, its wall time, peak memory (Snakemake's
-benchmark), the memory it asked for, and the bytes it wrote; then the plan of the full
-paper configuration (``python -m lxmert_lth.workflow.plan``): 84 fine-tunes, schedule, disk.
+questions (``--train-questions``; validation 128, test 256) for one epoch, one seed,
+Table 1's sparsity (50 %) and the IMP chain up to it, and the stability analysis of the
+50 % ticket (two copies from each rewinding point, their line at three points).
+Prints, for every job, its wall time, peak memory (Snakemake's benchmark), the memory
+it asked for, and the bytes it wrote; then the plan of the full paper configuration
+(``python -m lxmert_lth.workflow.plan``): 84 fine-tunes, schedule, disk.
 With ``--family visualbert``, the same for ``configs/paper_visualbert.yaml``: a
 VisualBERT-base with random weights in place of LXMERT-base; with ``--family vilt``, for
 ``configs/paper_vilt.yaml``: a ViLT-B/32 with random weights, and a folder of COCO-sized
@@ -113,7 +115,12 @@ def capped_images(config: Path) -> list:
 
 
 def rehearsal_config(
-    workdir: Path, official: dict, pretrained: Path, images: Path, family: str = "lxmert"
+    workdir: Path,
+    official: dict,
+    pretrained: Path,
+    images: Path,
+    family: str = "lxmert",
+    train_questions: int = CAPS["train"],
 ) -> Path:
     """``images``: the TSV of region features, or the COCO folder (a family of pixels)."""
     from snakemake.utils import update_config
@@ -125,7 +132,7 @@ def rehearsal_config(
         update_config(config, yaml.safe_load((ROOT / path).read_text()))
     config["results"] = "results-paper"
     config["dataset"]["official"] = {**official, "min_answer_count": 9, "minival_images": 5000}
-    config["dataset"]["max_questions"] = CAPS
+    config["dataset"]["max_questions"] = {**CAPS, "train": train_questions}
     if families.get(family).visual_input == "pixels":
         config["images"]["folder"] = str(images)
     else:
@@ -134,6 +141,7 @@ def rehearsal_config(
                             "answers": None}  # fmt: skip
     config["finetune"].update(epochs=1)
     config["study"].update(seeds=[0], sparsities=[50])
+    config["stability"] = {"enabled": True, "points": 3}
     config["execution"].update(device="cpu", train_threads=2, loader_workers=2)
     path = workdir / "rehearsal.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -213,23 +221,46 @@ def measure_save(theta0: Path, folder: Path) -> tuple[float, float]:
     return resume.last_save_cost, size
 
 
-def projections(res: Path, workdir: Path) -> list[str]:
+def full_config(family: str) -> dict:
+    """The family's paper configuration, its files each read over the one before."""
+    from lxmert_lth.models import families
+    from lxmert_lth.workflow import plan
+
+    configs = [ROOT / path for path in families.get(family).paper_configs]
+    return plan.load_config(configs, ROOT / "schemas" / "config.schema.yaml")
+
+
+def full_activations(family: str) -> int:
+    """Bytes of a fine-tune's activations at the full configuration's batch sizes."""
+    from lxmert_lth.workflow.sizes import activation_bytes
+
+    return activation_bytes(full_config(family), "finetune")
+
+
+def projections(res: Path, workdir: Path, activations: int) -> list[str]:
     """What the full configuration's jobs would ask and cost, from this run's files."""
     from lxmert_lth.data import datasets
     from lxmert_lth.workflow.resources import WORKER_MB, training_mem_mb
 
     theta0 = res / "seed0/theta0.safetensors"
     full = datasets.get("vqa_v2").sizes
-    per_question = {s: (res / f"data/{s}.json").stat().st_size / CAPS[s] for s in CAPS}
+    per_question = {}
+    for split in CAPS:
+        path = res / f"data/{split}.json"
+        per_question[split] = path.stat().st_size / len(json.loads(path.read_text()))
     questions = sum(per_question[s] * getattr(full, s) for s in CAPS)
     ask = training_mem_mb(theta0.stat().st_size, int(questions), 0, False, 4)
+    on_cpu = training_mem_mb(
+        theta0.stat().st_size, int(questions), 0, False, 4, activations=activations
+    )
     seconds, gib = measure_save(theta0, workdir / "save-test")
     minutes = 10
     share = seconds / (max(60 * minutes, 19 * seconds) + seconds)
     return [
         f"A fine-tune at the real question counts ({questions / 2**20:.0f} MiB of question "
         f"files, the paper configuration's 4 loader workers at {WORKER_MB} MB) asks "
-        f"{ask:,} MB.",
+        f"{ask:,} MB on a GPU node (execution.device: cuda), {on_cpu:,} MB where its "
+        f"activations are in host memory (cpu, or auto).",
         f"One save of the resumable state: {gib:.2f} GiB in {seconds:.1f} s here; every "
         f"{minutes} min of training (execution.checkpoint_minutes) that is "
         f"{100 * share:.1f} % of the time, whatever the GPU's step rate.",
@@ -243,11 +274,13 @@ def main() -> int:
     parser.add_argument("--report-only", action="store_true",
                         help="report on the rehearsal already in --workdir")  # fmt: skip
     parser.add_argument("--family", choices=sorted(FAMILIES), default="lxmert")
+    parser.add_argument("--train-questions", type=int, default=CAPS["train"],
+                        help="training questions (steps of 32) of each training job")  # fmt: skip
     args = parser.parse_args()
     if args.report_only:
         res = args.workdir / "results-paper"
         print_table(report(res))
-        print("\n".join(projections(res, args.workdir)))
+        print("\n".join(projections(res, args.workdir, full_activations(args.family))))
         return 0
     from bench_prepare_vqa_v2 import write_official
 
@@ -263,7 +296,9 @@ def main() -> int:
     pixels = families.get(args.family).visual_input == "pixels"
     visual = inputs / ("coco" if pixels else "obj36.tsv")
     visual.mkdir() if pixels else visual.write_bytes(b"")
-    config = rehearsal_config(workdir, official, pretrained, visual, args.family)
+    config = rehearsal_config(
+        workdir, official, pretrained, visual, args.family, args.train_questions
+    )
     res = workdir / "results-paper"
     # The capped splits' images first, drawn as the preparation draws them: it checks
     # every question's image against the features, so the TSV (or folder) must hold them.
@@ -277,10 +312,9 @@ def main() -> int:
     rows = report(res)
     print_table(rows)
     (workdir / "rehearsal.json").write_text(json.dumps(rows, indent=1))
-    print("\n".join(projections(res, workdir)))
+    print("\n".join(projections(res, workdir, full_activations(args.family))))
     print("\nThe full paper configuration:")
-    configs = [ROOT / path for path in families.get(args.family).paper_configs]
-    full = plan.load_config(configs, ROOT / "schemas" / "config.schema.yaml")
+    full = full_config(args.family)
     full["results"] = str(workdir / "not-yet")
     print(plan.report(full, [1, 2, 8, 32], samples_per_second=None))
     over = [r["job"] for r in rows if r["asked_mb"] and r["peak_mb"] > r["asked_mb"]]

@@ -66,6 +66,44 @@ def test_each_family_answers_a_batch_and_maps_every_prunable_weight(name):
     assert not any("embeddings" in n or n.startswith(family.answer_head_name) for n in names)
 
 
+def saved_activation_bytes(model, inputs: dict) -> int:
+    """Bytes of the tensors (not parameters) that autograd keeps for the backward pass of
+    one training forward, each storage once."""
+    params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    kept = {}
+
+    def pack(t):
+        storage = t.untyped_storage()
+        if storage.data_ptr() not in params:
+            kept[storage.data_ptr()] = storage.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        answer_logits(model, inputs)
+    return sum(kept.values())
+
+
+@pytest.mark.parametrize("name", sorted(families.FAMILIES))
+def test_the_activation_estimate_counts_what_autograd_keeps(name):
+    """workflow.sizes.training_activations against the tensors a training step saves:
+    per layer within 1 % (two depths apart), and the whole forward under the estimate."""
+    from lxmert_lth.workflow.sizes import training_activations
+
+    family, n, text = families.get(name), 8, 7
+    shape = {"hidden_size": 64, "num_attention_heads": 4, "intermediate_size": 256, "dropout": 0.1}
+    depth = {"lxmert": ("l_layers", "r_layers")}.get(name, ("num_hidden_layers",))
+    visual = {"vilt": 1 + (24 // 8) * (16 // 8)}.get(name, 4)  # patches, or 4 regions
+    measured, estimated = [], []
+    for layers in (2, 4):
+        model = small_model(name, **shape, **dict.fromkeys(depth, layers)).train()
+        measured.append(saved_activation_bytes(model, batch(n)))
+        stacks = family.encoder_stacks(model.config, text, visual)
+        estimated.append(training_activations(stacks, 64, 4, n))
+    per_layer = (measured[1] - measured[0]) / 2
+    assert per_layer == pytest.approx((estimated[1] - estimated[0]) / 2, rel=0.01)
+    assert measured[0] <= estimated[0] and measured[1] <= estimated[1]
+
+
 def test_visualberts_anatomy_is_one_stream_of_attention_and_feed_forward_layers():
     model = small_model("visualbert")
     names = prunable_parameter_names(model, families.get("visualbert").prunable_modules)

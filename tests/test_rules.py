@@ -158,17 +158,39 @@ def test_inputs_follow_the_dataset_and_the_family():
 def test_memory_requests(tmp_path):
     r = rules(execution={"mem_mb": 3000})
     job = SimpleNamespace(train="none")
-    assert (
-        r.requests.training_memory(None, job, 1) == 3000
-        and r.requests.training_memory(None, job, 2) == 6000
-    )
+    asked = r.requests.training_memory("finetune")
+    assert asked(None, job, 1) == 3000 and asked(None, job, 2) == 6000
     (tmp_path / "q.json").write_text("x" * 2**20)
     inputs = [str(tmp_path / "q.json")]
     assert rules().requests.questions_memory(None, inputs, 1) > 0
     resources = rules().requests.gpu_job_resources("finetune")
-    assert resources["gpu"] == 1 and resources["mem_mb"].__name__ == "training_memory"
+    assert resources["gpu"] == 1 and callable(resources["mem_mb"])
     runtime = resources["runtime"](None, SimpleNamespace(train="missing"), 2)
     assert runtime >= 2
+
+
+class Inputs(dict):
+    """A job's named input files, as Snakemake hands them to a resource function."""
+
+    __getattr__ = dict.__getitem__
+
+
+def test_a_training_request_counts_activations_unless_they_live_on_a_gpu(tmp_path):
+    """On the CPU (device cpu, or auto, which may fall back to it) a training job's
+    request holds its activations; where execution.device names CUDA they are the
+    device's, and the host's request leaves them out."""
+    from lxmert_lth.workflow.sizes import activation_bytes
+
+    (tmp_path / "theta0").write_bytes(b"x" * 2**20)
+    job = Inputs(theta0=str(tmp_path / "theta0"), train=str(tmp_path / "q"), features="none")
+    asked = {}
+    for device in ("cpu", "auto", "cuda", "cuda:1"):
+        r = rules(execution={"device": device})
+        asked[device] = r.requests.training_memory("finetune")(None, job, 1)
+    activations = activation_bytes(rules().config, "finetune")
+    assert activations > 0
+    assert asked["cpu"] == asked["auto"] and asked["cuda"] == asked["cuda:1"]
+    assert asked["cpu"] - asked["cuda"] == pytest.approx(1.25 * activations / 2**20, abs=2)
 
 
 def test_evalai_files_the_user_dropped_are_inputs(tmp_path):

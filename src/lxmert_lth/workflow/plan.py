@@ -41,6 +41,7 @@ from lxmert_lth.workflow.sizes import (  # noqa: F401  (the plan's names, as bef
     TRANSIENT_MODELS,
     ModelSize,
     Questions,
+    activation_bytes,
     feature_bytes,
     finetune_samples,
     finetune_work,
@@ -108,6 +109,7 @@ def report(
     per_finetune = finetune_samples(config, questions)
     lines = [*_jobs(config, nets), *_chain(study, pruning, nets), *_schedule(study, pruning, slots)]
     lines += _questions(config, questions, per_finetune, samples_per_second, slots, len(nets))
+    lines += _activations(config)
     lines += _stability(config, questions, per_finetune, samples_per_second)
     lines += _disk(config, nets, questions, running)
     return "\n".join(lines)
@@ -187,6 +189,20 @@ def _questions(
         *lines,
         f"Projected: {hours:.2f} GPU-hours per fine-tune, {hours * finetunes:.1f} in all, "
         f"at {samples_per_second:g} training samples/s per GPU; wall time {walls}",
+    ]
+
+
+def _activations(config: Mapping) -> list[str]:
+    """A fine-tune's activations, which its memory request counts where they are held in
+    host memory (``workflow.resources``)."""
+    recipe, mb = config["finetune"], activation_bytes(config, "finetune") / 2**20
+    if config["execution"]["device"].startswith("cuda"):
+        where = "on the device, left out of the host's memory request"
+    else:
+        where = "counted in the memory request (execution.device: cuda leaves them out)"
+    return [
+        f"A fine-tune's activations (batch {recipe['batch_size']}, evaluation batch "
+        f"{recipe['eval_batch_size']}): {mb:,.0f} MB, {where}"
     ]
 
 

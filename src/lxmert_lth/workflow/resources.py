@@ -2,9 +2,12 @@
 
 A training job holds, at its peak on the CPU, about six fp32 copies of its model
 (weights, gradients, AdamW's two moments, the best weights so far, and the transient copy
-of loading or of the mask maths), its question files as Python objects, and its region
-features when they are read into memory; on a GPU most of that lives on the device, so
-the request is generous there. The other jobs hold a model or two, or their question
+of loading or of the mask maths), its activations (``workflow.sizes.activation_bytes``:
+a training step's or an evaluation batch's, whichever is larger), its question files as
+Python objects, its region features when they are read into memory, and its loader
+workers. On a GPU the activations live on the device: they are left out of the host's
+request only where ``execution.device`` names CUDA (``auto`` may run on the CPU); the
+rest is generous there. The other jobs hold a model or two, or their question
 files. ``bench/bench_job_memory.py`` and ``bench/rehearse_paper.py`` measure the jobs at
 LXMERT-base's size against these requests (peaks as proportional set sizes: pages shared
 between a job and its loader workers counted once, as a cgroup charges them); every
@@ -18,6 +21,7 @@ import math
 import os
 
 from lxmert_lth.data.images import memory_bytes
+from lxmert_lth.workflow.sizes import activation_bytes
 
 MB = 2**20
 RUNTIME_MB = 1500  # Python, torch, transformers, h5py; a CUDA context on the host
@@ -41,12 +45,15 @@ def training_mem_mb(
     in_memory: bool,
     workers: int,
     attempt: int = 1,
+    activations: int = 0,
 ) -> int:
     """A fine-tuning or retraining job: its starting checkpoint (theta_0: the full
-    model), its question files, and its features if held in memory."""
+    model), its question files, its features if held in memory, its loader workers, and
+    the ``activations`` it holds in host memory (bytes)."""
     mb = (
         RUNTIME_MB
         + MODEL_COPIES * checkpoint_bytes / MB
+        + activations / MB
         + QUESTION_FACTOR * questions_bytes / MB
         + (features_bytes / MB if in_memory else 0)
         + WORKER_MB * workers
@@ -105,7 +112,7 @@ class Requests:
 
         return {
             "gpu": self.config["execution"]["gpus_per_job"],
-            "mem_mb": self.training_memory,
+            "mem_mb": self.training_memory(stage),
             "runtime": runtime,
         }
 
@@ -115,22 +122,36 @@ class Requests:
             return 0
         return memory_bytes(path)
 
-    def training_memory(self, wildcards, input, attempt) -> int:
-        """MB a training job asks for: execution.mem_mb when set, else derived from its
-        starting checkpoint, question files and features (``training_mem_mb``)."""
-        if self.config["execution"]["mem_mb"]:
-            return self.config["execution"]["mem_mb"] * 2 ** (attempt - 1)
-        splits = [input[s] for s in SPLITS if s in input.keys()]
-        # theta_0, or the pretrained model the dense job makes it from; none for pre-training.
-        start = input.get("theta0", input.get("pretrained"))
-        return training_mem_mb(
-            size_of(start) if start else 0,
-            size_of(*splits),
-            self.visual_memory_bytes(input.features),
-            self.config["features"]["in_memory"],
-            self.config["execution"]["loader_workers"],
-            attempt,
-        )
+    def host_activations(self, stage: str) -> int:
+        """Bytes of a training job's activations in host memory: none where
+        ``execution.device`` names CUDA, else ``workflow.sizes.activation_bytes``."""
+        if self.config["execution"]["device"].startswith("cuda"):
+            return 0
+        return activation_bytes(self.config, stage)
+
+    def training_memory(self, stage: str):
+        """MB a training job of ``stage`` asks for: execution.mem_mb when set, else
+        derived from its starting checkpoint, question files, features, loader workers
+        and activations (``training_mem_mb``)."""
+
+        def request(wildcards, input, attempt) -> int:
+            if self.config["execution"]["mem_mb"]:
+                return self.config["execution"]["mem_mb"] * 2 ** (attempt - 1)
+            splits = [input[s] for s in SPLITS if s in input.keys()]
+            # theta_0, or the pretrained model the dense job makes it from; none for
+            # pre-training.
+            start = input.get("theta0", input.get("pretrained"))
+            return training_mem_mb(
+                size_of(start) if start else 0,
+                size_of(*splits),
+                self.visual_memory_bytes(input.features),
+                self.config["features"]["in_memory"],
+                self.config["execution"]["loader_workers"],
+                attempt,
+                self.host_activations(stage),
+            )
+
+        return request
 
     def model_memory(self, wildcards, input, attempt) -> int:
         """MB of a job that loads and writes a model: a hub id (no local file) counts as

@@ -94,6 +94,19 @@ def finetune_work(config: Mapping):
     return Work(finetune_samples(config), model_size(config).prunable, positions(config))
 
 
+def architecture(config: Mapping):
+    """The study's model as a transformers configuration, and where it comes from: the
+    configuration's ``model`` section for a dataset of the small model, else the family's
+    published base architecture."""
+    family, dataset = family_of(config), datasets.of(config)
+    answers = dataset.sizes.answers
+    if dataset.small_model:
+        dim = dataset.feature_dim(config)
+        arch = family.small_config(config["tokenizer"]["vocab_size"], dim, answers, config["model"])
+        return arch, "config.yaml's model section"
+    return family.base_config(answers), f"{family.label}-base"
+
+
 def model_size(config: Mapping) -> ModelSize:
     """Parameters and prunable weights: from a theta_0 already written, else from the
     architecture built on torch's meta device (no memory)."""
@@ -105,24 +118,51 @@ def model_size(config: Mapping) -> ModelSize:
         return ModelSize(meta.num_total_parameters, prunable, str(theta0))
     import torch
 
-    from lxmert_lth.models.modeling import small_config
     from lxmert_lth.pruning.enforcement import prunable_parameter_names
 
-    family, dataset = family_of(config), datasets.of(config)
-    answers = dataset.sizes.answers
-    if dataset.small_model:
-        dim = dataset.feature_dim(config)
-        arch = small_config(config["tokenizer"]["vocab_size"], dim, answers, config["model"])
-        source = "config.yaml's model section"
-    else:
-        arch, source = family.base_config(answers), f"{family.label}-base"
+    arch, source = architecture(config)
     with torch.device("meta"):
-        model = family.qa_class()(arch)
+        model = family_of(config).qa_class()(arch)
     params = dict(model.named_parameters())
     names = prunable_parameter_names(model, prunable_pattern(config))
     return ModelSize(
         sum(p.numel() for p in params.values()), sum(params[n].numel() for n in names), source
     )
+
+
+def activation_bytes(config: Mapping, stage: str) -> int:
+    """Bytes of activations a training job of ``stage`` (``finetune``, ``pretrain``)
+    holds at its peak where they live in host memory (on the CPU): the larger of a
+    training step's and an evaluation batch's (``training_activations``,
+    ``evaluation_activations``), each with its batch's inputs."""
+    arch, _ = architecture(config)
+    family = family_of(config)
+    text = config["tokenizer"]["max_length"]
+    stacks = family.encoder_stacks(arch, text, family.visual_positions(config))
+    recipe = config[stage]
+    heads, hidden = arch.num_attention_heads, arch.hidden_size
+    sample = family.visual_input_bytes(config) + 3 * 8 * text  # ids, mask, token types
+    train = training_activations(stacks, hidden, heads, recipe["batch_size"])
+    evaluate = evaluation_activations(stacks, hidden, heads, recipe["eval_batch_size"])
+    return max(train + sample * recipe["batch_size"], evaluate + sample * recipe["eval_batch_size"])
+
+
+def training_activations(stacks, hidden: int, heads: int, batch: int) -> int:
+    """What a training step keeps for its backward pass on the CPU: per layer of ``s``
+    positions, ``b s h (72 + 12 a s / h)`` bytes. That is the per-layer count of
+    Korthikanti et al. (2022, arXiv 2205.05198, section 4.1: ``34 + 5 a s / h`` at 2-byte
+    values and 1-byte dropout masks) with 4-byte values and masks (the CPU's dropout
+    keeps an fp32 mask); one more layer per stack for the embeddings, pooler and head.
+    tests/test_families.py holds it to the tensors that autograd saves, for each family."""
+    return sum((layers + 1) * batch * s * (72 * hidden + 12 * heads * s) for s, layers in stacks)
+
+
+def evaluation_activations(stacks, hidden: int, heads: int, batch: int) -> int:
+    """An evaluation batch without gradients holds one layer's working set at a time:
+    its input, queries, keys, values and output beside the attention scores and
+    probabilities, or its input and output beside the feed-forward's inner layer before
+    and after its activation (fp32)."""
+    return max(4 * batch * s * max(5 * hidden + 2 * heads * s, 10 * hidden) for s, _ in stacks)
 
 
 def trained_bytes(network: Network, size: ModelSize, keep_controls: bool) -> int:

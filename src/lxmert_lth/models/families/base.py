@@ -95,6 +95,17 @@ class Family:
         """Positions an image takes in the model (the plan's and costs' estimates)."""
         return datasets.of(config).regions(config)
 
+    def visual_input_bytes(self, config: Mapping) -> int:
+        """Bytes one sample's image brings to a batch (memory requests): its regions'
+        features and boxes, fp32."""
+        of = datasets.of(config)
+        return 4 * of.regions(config) * (of.feature_dim(config) + 4)
+
+    def encoder_stacks(self, arch, text: int, visual: int) -> list[tuple[int, int]]:
+        """(positions, layers) of each stack of transformer layers that a sample passes
+        through (memory requests): here one stream of word pieces and image together."""
+        return [(text + visual, arch.num_hidden_layers)]
+
     def answers_kwargs(self, num_answers: int) -> dict:
         """The configuration keyword that sets the number of answers."""
         raise NotImplementedError

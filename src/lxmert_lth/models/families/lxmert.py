@@ -95,6 +95,12 @@ class Lxmert(Family):
     def base_config(self, num_answers: int, feature_dim: int = 2048):
         return self.config_class()(num_qa_labels=num_answers, visual_feat_dim=feature_dim)
 
+    def encoder_stacks(self, arch, text: int, visual: int) -> list[tuple[int, int]]:
+        """Language and vision layers on their own streams; a cross-modality layer holds
+        about two layers' activations on each stream (cross- and self-attention)."""
+        cross = 2 * arch.x_layers
+        return [(text, arch.l_layers + cross), (visual, arch.r_layers + cross)]
+
     def answers_kwargs(self, num_answers: int) -> dict:
         return {"num_qa_labels": num_answers}
 

@@ -70,17 +70,28 @@ class Vilt(AnsweringPretraining, Family):
     def base_config(self, num_answers: int, feature_dim: int = 3):
         return self.config_class()(num_labels=num_answers)
 
-    def visual_positions(self, config: Mapping) -> int:
-        """[CLS] and the patches of a typical image of the dataset: easy-VQA's are square,
-        COCO's mostly 4:3 (640 x 480: 384 x 512 in 12 x 16 patches for ViLT-B/32)."""
+    def image_shape(self, config: Mapping) -> tuple[int, int]:
+        """(height, width) of a typical image of the dataset as the model reads it:
+        easy-VQA's are square, COCO's mostly 4:3 (640 x 480: 384 x 512 for ViLT-B/32)."""
         images = config["images"]
-        patch = config["model"].get("patch_size") or self.base_config(1).patch_size
         div = images["size_divisor"]
         aspect = datasets.of(config).image_aspect
         longest = int(1333 / 800 * images["shortest_edge"])
         short = images["shortest_edge"] // div * div
         long = min(int(images["shortest_edge"] * aspect + 0.5), longest) // div * div
+        return short, long
+
+    def visual_positions(self, config: Mapping) -> int:
+        """[CLS] and the patches of a typical image (``image_shape``: 12 x 16 patches of
+        a COCO image for ViLT-B/32)."""
+        patch = config["model"].get("patch_size") or self.base_config(1).patch_size
+        short, long = self.image_shape(config)
         return 1 + (short // patch) * (long // patch)
+
+    def visual_input_bytes(self, config: Mapping) -> int:
+        """A typical image's pixels: three fp32 channels and an int64 pixel mask."""
+        short, long = self.image_shape(config)
+        return (3 * 4 + 8) * short * long
 
     def inputs(self, batch):
         return {
