@@ -16,7 +16,8 @@ import numpy as np
 from PIL import Image
 
 from lxmert_lth.core.errors import InputError
-from lxmert_lth.data.easyvqa_shift import apply_shift
+from lxmert_lth.data import statements
+from lxmert_lth.data.easyvqa_shift import apply_shift, image_pairs
 from lxmert_lth.data.questions import hold_out_images, subsample
 
 YES_NO = {"yes", "no"}
@@ -89,6 +90,29 @@ def splits(
         "test": subsample(test, cap, split_seed),
         "pretrain": subsample(train, max_questions["pretrain"], split_seed + 1),
     }, {name: subsample(records, cap, split_seed) for name, records in sets.items()}
+
+
+STATEMENT_IDS = 20_000_000  # the first statement id (question ids stay below it)
+
+
+def statement_splits(val_fraction: float, split_seed: int, per_image: int) -> dict[str, list[dict]]:
+    """Statement verification on pairs of easy-VQA images (``data.statements``):
+    ``per_image`` statements per image of each split, half true. The images split as
+    the questions do (``splits``: validation images drawn from the training images by
+    the same seed; test pairs only from the package's test images), so no pair holds
+    images of two splits and neither task trains on the other's validation or test
+    images. Each image's shape and colour are read from its own questions; an image
+    whose questions name neither is left out."""
+    train_all = _easy_vqa_records("train", 0)
+    test = _easy_vqa_records("test", 10_000_000)
+    train, val = hold_out_images(train_all, val_fraction, split_seed)
+    out, first = {}, STATEMENT_IDS
+    for k, (name, records) in enumerate((("train", train), ("val", val), ("test", test))):
+        attributes = image_pairs(records)
+        count = per_image * len(attributes)
+        out[name] = statements.generate(attributes, count, split_seed + k, first)
+        first += count
+    return out
 
 
 def images() -> dict[str, str]:
