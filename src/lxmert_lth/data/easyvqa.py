@@ -92,9 +92,6 @@ def splits(
     }, {name: subsample(records, cap, split_seed) for name, records in sets.items()}
 
 
-STATEMENT_IDS = 20_000_000  # the first statement id (question ids stay below it)
-
-
 def statement_splits(val_fraction: float, split_seed: int, per_image: int) -> dict[str, list[dict]]:
     """Statement verification on pairs of easy-VQA images (``data.statements``):
     ``per_image`` statements per image of each split, half true. The images split as
@@ -106,12 +103,12 @@ def statement_splits(val_fraction: float, split_seed: int, per_image: int) -> di
     train_all = _easy_vqa_records("train", 0)
     test = _easy_vqa_records("test", 10_000_000)
     train, val = hold_out_images(train_all, val_fraction, split_seed)
-    out, first = {}, STATEMENT_IDS
+    out = {}
     for k, (name, records) in enumerate((("train", train), ("val", val), ("test", test))):
         attributes = image_pairs(records)
         count = per_image * len(attributes)
-        out[name] = statements.generate(attributes, count, split_seed + k, first)
-        first += count
+        prefix = f"easyvqa_{name}_statement_"
+        out[name] = statements.generate(attributes, count, split_seed + k, prefix)
     return out
 
 

@@ -1,11 +1,12 @@
 """Statement verification: a statement about a pair of images, true or false (NLVR2's
 form; Suhr et al., 2019). The workflow's record of one, whatever its source::
 
-    {"statement_id": 20000000, "image_ids": ["left id", "right id"],
+    {"statement_id": "easyvqa_test_statement_0000012", "image_ids": ["left id", "right id"],
      "sentence": "both images show a circle.", "label": 1}
 
-``label`` is 1 for true and 0 for false, as in LXMERT's preprocessed NLVR2 files; the
-score of a prediction is whether it equals the label (accuracy). This module holds the
+``statement_id`` is a string (NLVR2's ``uid``); ``label`` is 1 for true and 0 for false,
+as in LXMERT's preprocessed NLVR2 files, and None where a split is unlabelled; the score
+of a prediction is whether it equals the label (accuracy). This module holds the
 format's check (one home for what a record must be) and the embedded default's
 generator: statements about pairs of easy-VQA images, their labels read from each image's
 shape and colour (:func:`lxmert_lth.data.easyvqa_shift.image_pairs`)."""
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lxmert_lth.core.errors import InputError
+from lxmert_lth.core.errors import InputError, refuse_repeats
 from lxmert_lth.data.easyvqa_shift import COLOURS, SHAPES
 
 Attributes = tuple[str, str]  # (shape, colour)
@@ -78,7 +79,7 @@ def _values(template: Template, left: Attributes, right: Attributes, target: int
 MAX_DRAWS = 10_000  # pairs drawn for one statement before giving up (a degenerate image set)
 
 
-def generate(images: Mapping[str, Attributes], count: int, seed: int, first_id: int) -> list[dict]:
+def generate(images: Mapping[str, Attributes], count: int, seed: int, prefix: str) -> list[dict]:
     """``count`` statements about pairs of two different ``images`` (image id -> (shape,
     colour)). Each template takes an equal share of the statements and each template's
     statements are half true (a seeded permutation assigns both), so neither the words
@@ -105,7 +106,7 @@ def generate(images: Mapping[str, Attributes], count: int, seed: int, first_id: 
             )
         records.append(
             {
-                "statement_id": first_id + k,
+                "statement_id": f"{prefix}{k:07d}",
                 "image_ids": [ids[left], ids[right]],
                 "sentence": template.sentence(values[int(rng.integers(len(values)))]),
                 "label": target,
@@ -114,18 +115,22 @@ def generate(images: Mapping[str, Attributes], count: int, seed: int, first_id: 
     return records
 
 
-KEYS = {"statement_id": int, "image_ids": list, "sentence": str, "label": int}
+KEYS = {"statement_id": str, "image_ids": list, "sentence": str, "label": int}
 _NAMES = {int: "an integer", list: "a list", str: "a string"}
 
 
 def check_records(records: Sequence[Mapping], where: str) -> None:
     """Every record in the workflow's statement format: its keys and their types, two
-    image ids, a label 0 or 1; ``where`` names the file in the message."""
+    image ids, a label 0 or 1 (or None: unlabelled), no statement id twice; ``where``
+    names the file in the message."""
     for i, r in enumerate(records):
         for key, kind in KEYS.items():
+            if key == "label" and r.get(key, 0) is None:
+                continue
             if not isinstance(r.get(key), kind) or isinstance(r.get(key), bool):
                 raise InputError(f"{where}: record {i}: {key!r} must be {_NAMES[kind]}")
         if len(r["image_ids"]) != 2 or not all(isinstance(x, str) for x in r["image_ids"]):
             raise InputError(f"{where}: record {i}: 'image_ids' must be two image ids")
-        if r["label"] not in (0, 1):
+        if r["label"] not in (0, 1, None):
             raise InputError(f"{where}: record {i}: 'label' must be 0 or 1, not {r['label']}")
+    refuse_repeats(records, "statement_id", where)
