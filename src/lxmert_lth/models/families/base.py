@@ -161,6 +161,31 @@ class Family:
         """Encoders, then the other modules, as tables and figures list them."""
         return [*self.encoders.values(), *self.other_modules.values()]
 
+    # --- statement verification over two images (models.verification) -----------------
+
+    # The encoder's module name (its weights are what a task's model takes from another's),
+    # the verification head's, and encoder modules a source may lack (drawn fresh then).
+    encoder_name: str
+    verification_head_name: str = "classifier"
+    optional_encoder_modules: tuple[str, ...] = ()
+
+    def verification_class(self):
+        """The model of a statement about two images (logits of false and true)."""
+        raise NotImplementedError
+
+    def verification_config(self, config):
+        """The verification model's configuration from the family's question-answering
+        or pretraining one (the same encoder)."""
+        return config
+
+    def verification_inputs(self, batch: Mapping[str, torch.Tensor]) -> dict:
+        """The verification model's keyword arguments from a batch of pairs (each visual
+        input with an image axis of 2 after the batch's)."""
+        raise NotImplementedError
+
+    def adapt_encoder_state(self, state: dict, model: nn.Module) -> None:
+        """Make a question-answering encoder's weights fit the verification model's."""
+
     # --- importing a user's checkpoint ----------------------------------------------------
 
     def load_pretrained(self, source: str, config_source: str | None = None):

@@ -139,6 +139,16 @@ class Lxmert(Family):
             loss = loss + qa_loss(out.question_answering_score[answerable], rows)
         return loss
 
+    encoder_name = "lxmert"
+
+    def verification_class(self):
+        from lxmert_lth.models.verification import LxmertForVerification
+
+        return LxmertForVerification
+
+    def verification_inputs(self, batch):
+        return self.inputs(batch)
+
     def fresh_answer_head(self, model):
         head = type(model.answer_head)(model.config, model.config.num_qa_labels)
         head.apply(model._init_weights)

@@ -102,6 +102,33 @@ class Vilt(AnsweringPretraining, Family):
             "pixel_mask": batch["pixel_mask"],
         }
 
+    encoder_name = "vilt"
+    # dandelin/vilt-b32-mlm has no pooler (its model for masked LM drops it).
+    optional_encoder_modules = ("vilt.pooler.",)
+
+    def verification_class(self):
+        from transformers import ViltForImagesAndTextClassification
+
+        return ViltForImagesAndTextClassification
+
+    def verification_config(self, config):
+        """ViltForImagesAndTextClassification's: two images, a third modality type."""
+        from copy import deepcopy
+
+        config = deepcopy(config)
+        config.num_images, config.modality_type_vocab_size, config.num_labels = 2, 3, 2
+        return config
+
+    def verification_inputs(self, batch):
+        return self.inputs(batch)  # pixel_values (B, 2, 3, H, W), pixel_mask (B, 2, H, W)
+
+    def adapt_encoder_state(self, state, model):
+        """The right image's modality type starts as the image type, as the original
+        ViLT code's NLVR2 set-up does (its third row a copy of the second)."""
+        key = "vilt.embeddings.token_type_embeddings.weight"
+        if key in state and state[key].shape[0] == 2:
+            state[key] = state[key][[0, 1, 1]].clone()
+
     def logits(self, output):
         return output.logits
 

@@ -72,6 +72,41 @@ class VisualBert(AnsweringPretraining, Family):
             "visual_token_type_ids": ones,
         }
 
+    encoder_name = "visual_bert"
+    verification_head_name = "cls"
+
+    def verification_class(self):
+        from transformers import VisualBertForVisualReasoning
+
+        return VisualBertForVisualReasoning
+
+    def verification_config(self, config):
+        from copy import deepcopy
+
+        config = deepcopy(config)
+        config.num_labels = 2
+        return config
+
+    def verification_inputs(self, batch):
+        """VisualBertForVisualReasoning's form: the two images' regions in one visual
+        sequence, the left image's of visual token type 0 and the right's of type 1
+        (the visual token types' two rows)."""
+        import torch
+
+        feats = batch["visual_feats"]  # (B, 2, regions, features)
+        b, pair, regions = feats.shape[:3]
+        image = torch.arange(pair, device=feats.device).repeat_interleave(regions)
+        return {
+            "input_ids": batch["input_ids"],
+            "attention_mask": batch["attention_mask"],
+            "token_type_ids": batch["token_type_ids"],
+            "visual_embeds": feats.flatten(1, 2),
+            "visual_attention_mask": torch.ones(
+                b, pair * regions, dtype=torch.long, device=feats.device
+            ),  # fmt: skip
+            "visual_token_type_ids": image.expand(b, -1),
+        }
+
     def logits(self, output):
         return output.logits
 
