@@ -8,10 +8,20 @@ from __future__ import annotations
 import pytest
 import torch
 from test_families import batch
+from test_features import write_store
 
+from lxmert_lth.data import statements
+from lxmert_lth.data.easyvqa import FEATURE_DIM
+from lxmert_lth.data.features import FeatureStore
+from lxmert_lth.data.loaders import batches, encode_split
+from lxmert_lth.data.tasks import VERIFICATION
 from lxmert_lth.models import families
+from lxmert_lth.models.modeling import small_config
+from lxmert_lth.models.tasks import of_model
 from lxmert_lth.models.verification import LxmertForVerification, verification_model
-from tiny_models import small_model
+from lxmert_lth.training.inference import predict_indices, soft_accuracy
+from lxmert_lth.training.loop import TrainConfig, train_qa
+from tiny_models import ARCH, small_model
 
 
 def pair_batch(n: int = 3) -> dict:
@@ -94,3 +104,65 @@ def test_a_source_of_another_shape_is_refused():
     source.config.l_layers = 2  # the configuration says two layers, the weights hold one
     with pytest.raises(ValueError, match="does not match the verification model"):
         verification_model(family, source)
+
+
+# --- statements through the loaders and the training loop ------------------------------
+
+
+class Words:
+    """A tokenizer of the tiny models' vocabulary (40): one piece per word."""
+
+    def __call__(self, texts, max_length, **_):
+        ids = [[1] + [5 + len(w) % 30 for w in t.split()][: max_length - 2] + [2] for t in texts]
+        width = max(map(len, ids))
+        rows = [row + [0] * (width - len(row)) for row in ids]
+        mask = [[1] * len(row) + [0] * (width - len(row)) for row in ids]
+        return {"input_ids": torch.tensor(rows), "attention_mask": torch.tensor(mask),
+                "token_type_ids": torch.zeros(len(rows), width, dtype=torch.long)}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def pairs(tmp_path_factory):
+    """Statements about pairs of the six features test images, and their store."""
+    path = tmp_path_factory.mktemp("pairs") / "f.h5"
+    write_store(path, n=6)
+    shapes = ["rectangle", "circle", "triangle"]  # write_store draws list(SHAPES)[i % 3]
+    images = {f"img{i}": (shapes[i % 3], ["red", "blue"][i // 3]) for i in range(6)}
+    return statements.generate(images, 24, 0, "s"), FeatureStore(path)
+
+
+def test_statements_load_as_pairs_in_memory_and_lazily_alike(pairs):
+    records, store = pairs
+    answers = VERIFICATION.answers
+    memory = encode_split(records, Words(), answers, store, 12, task=VERIFICATION)
+    lazy = encode_split(records, Words(), answers, store, 12, in_memory=False, task=VERIFICATION)
+    assert memory.image_rows.shape == (24, 2) and memory.question_ids[0] == "s0000000"
+    assert memory.label_idx[:, 0].tolist() == [r["label"] for r in records]
+    for a, b in zip(batches(memory, 8), batches(lazy, 8), strict=True):
+        assert a["visual_feats"].shape[:2] == (8, 2)
+        for key in a:
+            assert torch.equal(a[key], b[key]), key
+    first = next(batches(memory, 1))
+    left, right = store.read(records[0]["image_ids"])[0]
+    assert torch.allclose(first["visual_feats"][0, 0], torch.as_tensor(left))
+    assert torch.allclose(first["visual_feats"][0, 1], torch.as_tensor(right))
+
+
+def test_a_verification_model_trains_and_is_scored_by_accuracy(pairs):
+    """A few steps of the study's training loop on statements: the task's loss (cross-
+    entropy) goes down, and the validation score is the share of labels predicted."""
+    records, store = pairs
+    split = encode_split(records, Words(), VERIFICATION.answers, store, 12, task=VERIFICATION)
+    family = families.get("lxmert")
+    torch.manual_seed(0)
+    source = family.qa_class()(small_config(40, FEATURE_DIM, 5, ARCH["lxmert"]))
+    model = verification_model(family, source)
+    assert of_model(model).task is VERIFICATION
+    cfg = TrainConfig(epochs=3, batch_size=8, lr=1e-2, warmup_ratio=0.0, weight_decay=0.0,
+                      clip_norm=5.0, eval_batch_size=16, bias_correction=True)  # fmt: skip
+    history = train_qa(model, split, split, cfg, seed=0, progress=False)
+    losses = [e["loss"] for e in history["epochs"]]
+    assert losses[-1] < losses[0]
+    predicted = predict_indices(model, split, 16)
+    share = (predicted == split.label_idx[:, 0]).float().mean().item()
+    assert soft_accuracy(model, split, 16) == pytest.approx(100 * share)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from lxmert_lth.core.errors import InputError, UserError
-from lxmert_lth.data.questions import load_questions
+from lxmert_lth.data.tasks import ANSWERING, Task
 
 
 @dataclass
@@ -26,7 +26,9 @@ class EncodedSplit:
     input_ids: torch.Tensor  # (N, L) int64
     attention_mask: torch.Tensor  # (N, L) int64
     token_type_ids: torch.Tensor  # (N, L) int64
-    image_rows: torch.Tensor  # (N,) int64, row into ``visual`` (in memory) or the store
+    # (N,) int64, row into ``visual`` (in memory) or the store; (N, k) for k images a
+    # sample (a statement's pair), whose inputs then have an image axis after the batch's.
+    image_rows: torch.Tensor
     label_idx: torch.Tensor  # (N, K) int64, -1 = padding
     label_score: torch.Tensor  # (N, K) float32
     # The split's images in memory, as the store loads them (region features and boxes,
@@ -49,7 +51,7 @@ class EncodedSplit:
 
     def images(self, rows: torch.Tensor) -> dict[str, torch.Tensor]:
         """The model's visual inputs of these image rows (in memory)."""
-        return self.store.gather(self.visual, rows)
+        return per_sample(lambda flat: self.store.gather(self.visual, flat), rows)
 
     def to(self, device) -> EncodedSplit:
         """In memory: every tensor moves; lazy: tensors stay on the CPU for the loader
@@ -78,6 +80,15 @@ class QuestionSplit:
     encoded: EncodedSplit
 
 
+def per_sample(fetch, rows: torch.Tensor) -> dict[str, torch.Tensor]:
+    """``fetch`` (image rows -> visual inputs) for one image a sample (rows (B,)) or k
+    (rows (B, k)): read together, so that pixels are padded to one size, then given an
+    image axis (B, k, ...)."""
+    if rows.dim() == 1:
+        return fetch(rows)
+    return {k: v.unflatten(0, tuple(rows.shape)) for k, v in fetch(rows.flatten()).items()}
+
+
 def load_split(
     path,
     tokenizer,
@@ -86,9 +97,10 @@ def load_split(
     max_length: int,
     device,
     loading: Loading = Loading(),  # noqa: B008 (a frozen dataclass)
+    task: Task = ANSWERING,
 ) -> QuestionSplit:
-    """Read a question file and encode it for the model on ``device``."""
-    questions = load_questions(path)
+    """Read a file of the task's records and encode it for the model on ``device``."""
+    questions = task.read(path)
     encoded = encode_split(
         questions,
         tokenizer,
@@ -98,6 +110,7 @@ def load_split(
         str(path),
         in_memory=loading.in_memory,
         loader_workers=loading.workers,
+        task=task,
     )
     return QuestionSplit(questions, encoded.to(device))
 
@@ -111,44 +124,49 @@ def encode_split(
     source: str = "questions",
     in_memory: bool = True,
     loader_workers: int = 0,
+    task: Task = ANSWERING,
 ) -> EncodedSplit:
-    """Tokenise questions (at most ``max_length`` word pieces incl. [CLS]/[SEP]),
+    """Tokenise the records' text (at most ``max_length`` word pieces incl. [CLS]/[SEP]),
     map soft labels to answer indices (answers outside the vocabulary are dropped, as in
     the original recipe), and load the split's images from ``store`` (``in_memory``) or
     point at them there (read per batch by ``loader_workers`` processes)."""
     if not questions:
-        raise InputError(f"{source}: no questions")
+        raise InputError(f"{source}: no {task.noun}s")
     answer_index = {a: i for i, a in enumerate(answers)}
     enc = tokenizer(
-        [q["question"] for q in questions],
+        [q[task.text_key] for q in questions],
         padding="longest",
         truncation=True,
         max_length=max_length,
         return_tensors="pt",
     )
-    images = sorted({str(q["image_id"]) for q in questions})
+    per_record = [task.image_ids(q) for q in questions]
+    images = sorted({i for ids in per_record for i in ids})
     missing = [i for i in images if i not in store]
     if missing:
-        qid = next(q["question_id"] for q in questions if str(q["image_id"]) == missing[0])
-        raise InputError(f"{store.path}: image {missing[0]!r} of question {qid} is not in it")
+        at = next(k for k, ids in enumerate(per_record) if missing[0] in ids)
+        qid = questions[at][task.id_key]
+        raise InputError(f"{store.path}: image {missing[0]!r} of {task.noun} {qid} is not in it")
     if in_memory:
         row = {image: r for r, image in enumerate(images)}
         visual = store.load(images)
     else:
         row = dict(zip(images, store.rows(images).tolist(), strict=True))
-    width = max(1, max(len(q["label"]) for q in questions))
+    image_rows = torch.tensor([[row[i] for i in ids] for ids in per_record])
+    labels = [task.scores(q) for q in questions]
+    width = max(1, max(len(label) for label in labels))
     label_idx = torch.full((len(questions), width), -1, dtype=torch.long)
     label_score = torch.zeros((len(questions), width))
-    for i, q in enumerate(questions):
-        known = [(answer_index[a], s) for a, s in q["label"].items() if a in answer_index]
+    for i, label in enumerate(labels):
+        known = [(answer_index[a], s) for a, s in label.items() if a in answer_index]
         for j, (a, s) in enumerate(known):
             label_idx[i, j], label_score[i, j] = a, s
     return EncodedSplit(
-        question_ids=[q["question_id"] for q in questions],
+        question_ids=[q[task.id_key] for q in questions],
         input_ids=enc["input_ids"],
         attention_mask=enc["attention_mask"],
         token_type_ids=enc["token_type_ids"],
-        image_rows=torch.tensor([row[str(q["image_id"])] for q in questions]),
+        image_rows=image_rows[:, 0] if task.images_per_sample == 1 else image_rows,
         label_idx=label_idx,
         label_score=label_score,
         visual=visual if in_memory else None,
@@ -205,9 +223,10 @@ class _LazyBatches(torch.utils.data.Dataset):
         return len(self.split)
 
     def __getitem__(self, idx: torch.Tensor) -> dict[str, torch.Tensor]:
-        rows = self.split.image_rows[idx].numpy()
+        rows = self.split.image_rows[idx]
         try:
-            return {**_text_fields(self.split, idx), **self.split.store.batch(rows)}
+            images = per_sample(lambda flat: self.split.store.batch(flat.numpy()), rows)
+            return {**_text_fields(self.split, idx), **images}
         except UserError as err:
             # Handed to the main process as it is: raised in a loader worker, torch would
             # wrap its one line in "Caught InputError in DataLoader worker process 0" and

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 import torch
 
 from lxmert_lth.data.loaders import EncodedSplit, batches
-from lxmert_lth.models import families
+from lxmert_lth.models.tasks import task_logits
 
 
 class ComputeClock:
@@ -33,9 +33,9 @@ class ComputeClock:
 
 
 def answer_logits(model, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
-    """The model's answer logits for a batch, through its family's inputs and outputs."""
-    family = families.of_model(model)
-    return family.logits(model(**family.inputs(batch)))
+    """The model's answer logits for a batch (its task's answers: the vocabulary's, or
+    false and true), through its family's and its task's inputs and outputs."""
+    return task_logits(model, batch)
 
 
 @torch.no_grad()

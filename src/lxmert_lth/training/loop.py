@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from lxmert_lth.core.errors import UserError
 from lxmert_lth.data.loaders import EncodedSplit, batches
-from lxmert_lth.models.losses import qa_loss
+from lxmert_lth.models import tasks
 from lxmert_lth.pruning.enforcement import MaskEnforcer
 from lxmert_lth.runtime.devices import autocast
 from lxmert_lth.training.inference import ComputeClock, answer_logits, soft_accuracy
@@ -218,7 +218,7 @@ def _step(state: TrainingState, batch, cfg, enforcer, device, precision, epoch, 
     with ComputeClock.measure():
         with autocast(device, precision):
             logits = answer_logits(model, batch)
-        loss = qa_loss(logits.float(), batch)
+        loss = tasks.of_model(model).loss(logits.float(), batch)
         check_finite(loss, epoch, step)
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
