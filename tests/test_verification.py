@@ -10,13 +10,14 @@ import torch
 from test_families import batch
 from test_features import write_store
 
+from lxmert_lth.core.checkpoints import CheckpointMeta, CheckpointTensors
 from lxmert_lth.data import statements
 from lxmert_lth.data.easyvqa import FEATURE_DIM
 from lxmert_lth.data.features import FeatureStore
 from lxmert_lth.data.loaders import batches, encode_split
 from lxmert_lth.data.tasks import VERIFICATION
 from lxmert_lth.models import families
-from lxmert_lth.models.modeling import small_config
+from lxmert_lth.models.modeling import load_checkpoint, save_checkpoint, small_config
 from lxmert_lth.models.tasks import of_model
 from lxmert_lth.models.verification import LxmertForVerification, verification_model
 from lxmert_lth.training.inference import predict_indices, soft_accuracy
@@ -166,3 +167,21 @@ def test_a_verification_model_trains_and_is_scored_by_accuracy(pairs):
     predicted = predict_indices(model, split, 16)
     share = (predicted == split.label_idx[:, 0]).float().mean().item()
     assert soft_accuracy(model, split, 16) == pytest.approx(100 * share)
+
+
+def test_a_verification_checkpoint_names_its_task_and_loads_as_its_model(tmp_path):
+    """save_checkpoint records a task other than answering (answering's checkpoints carry
+    no key, as before tasks); load_checkpoint builds that task's model."""
+    for name in sorted(families.FAMILIES):
+        family, model = made(name)
+        meta = CheckpointMeta({}, list(VERIFICATION.answers), 0, [], 0)
+        save_checkpoint(tmp_path / f"{name}.safetensors", model, meta)
+        assert (
+            CheckpointTensors(tmp_path / f"{name}.safetensors").metadata["task"] == "verification"
+        )
+        again, _ = load_checkpoint(tmp_path / f"{name}.safetensors", name)
+        inputs = family.verification_inputs(pair_batch())
+        assert type(again) is type(model)
+        assert torch.equal(again.eval()(**inputs).logits, model(**inputs).logits)
+    save_checkpoint(tmp_path / "qa.safetensors", small_model("lxmert"), meta)
+    assert "task" not in CheckpointTensors(tmp_path / "qa.safetensors").metadata

@@ -28,7 +28,7 @@ from lxmert_lth.core.errors import InputError
 from lxmert_lth.core.io import save_tensors
 from lxmert_lth.core.masks import Mask
 from lxmert_lth.data.questions import read_answer_list
-from lxmert_lth.models import families
+from lxmert_lth.models import families, tasks
 from lxmert_lth.models.loading import WrongModelType, from_pretrained
 
 log = logging.getLogger("lxmert_lth")
@@ -205,6 +205,9 @@ def save_checkpoint(path, model, meta: CheckpointMeta, mask: Mask | None = None)
     """The model's state dict, with its configuration and ``meta`` as metadata; with a
     ``mask``, in the compact layout (``lxmert_lth.core.checkpoints``)."""
     meta = replace(meta, config=model.config.to_dict())
+    task = tasks.of_model(model).task.name
+    if task != tasks.DEFAULT:  # the default task's checkpoints carry no key, as before
+        meta = meta.with_extra(**meta.extra, task=task)
     if mask is None:
         save_tensors(path, model.state_dict(), meta.to_json())
         return
@@ -225,9 +228,10 @@ def fresh_weights(meta: CheckpointMeta, names: Sequence[str], seed: int) -> dict
 
 
 def _model_of(meta: CheckpointMeta, source: str):
-    """A new question-answering model of a checkpoint's configuration and family."""
+    """A new model of a checkpoint's configuration, family and task."""
     family = families.of_config(meta.config, source)
-    return family.qa_class()(family.config_class().from_dict(meta.config))
+    task_model = tasks.get(meta.extra.get("task", tasks.DEFAULT), source)
+    return task_model.model_class(family)(family.config_class().from_dict(meta.config))
 
 
 def model_from_state(

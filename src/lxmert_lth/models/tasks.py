@@ -16,6 +16,7 @@ from collections.abc import Mapping
 import torch
 import torch.nn.functional as F
 
+from lxmert_lth.core.errors import InputError
 from lxmert_lth.data.tasks import ANSWERING, VERIFICATION, Task
 from lxmert_lth.models import families
 from lxmert_lth.models.losses import qa_loss
@@ -76,6 +77,14 @@ class VerificationModel(TaskModel):
 
 
 MODELS = {m.task.name: m for m in (AnsweringModel(), VerificationModel())}
+DEFAULT = ANSWERING.name  # a checkpoint that names no task (every one before tasks)
+
+
+def get(name: str, source: str = "checkpoint") -> TaskModel:
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise InputError(f"{source}: task {name!r} is none of {sorted(MODELS)}") from None
 
 
 def of_model(model) -> TaskModel:
