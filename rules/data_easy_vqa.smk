@@ -5,11 +5,7 @@
 rule prepare_questions:
     output:
         **R.shifted_files(),
-        train=res("data/train.json"),
-        val=res("data/val.json"),
-        test=res("data/test.json"),
-        pretrain=res("data/pretrain.json"),
-        answers=res("data/answers.json"),
+        **R.preparation_files(),
     log:
         logfile("prepare_questions.log"),
     conda:
@@ -62,11 +58,7 @@ rule build_tokenizer:
 # The embedded default pre-trains its own small model on the training images.
 rule pretrain:
     input:
-        train=res("data/pretrain.json"),
-        val=res("data/val.json"),
-        answers=res("data/answers.json"),
-        features=R.visual_input(),
-        tokenizer=res("tokenizer"),
+        **R.pretraining_data(),
     output:
         directory(res("pretrained")),
     log:

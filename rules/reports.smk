@@ -289,5 +289,6 @@ rule ticket_speed:
         split=SCORED.label,
         questions=EXECUTION["speed_questions"],
         repeats=EXECUTION["speed_repeats"],
+        **R.task_params(),
     script:
         "../workflow_scripts/ticket_speed.py"

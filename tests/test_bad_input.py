@@ -135,7 +135,8 @@ def test_missing_easy_vqa_package_is_named(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "easy_vqa", None)  # import easy_vqa -> ImportError
     out = {k: str(tmp_path / f"{k}.json") for k in ("train", "val", "test", "pretrain", "answers")}
     with pytest.raises(InputError, match="pip install easy-vqa"):
-        prepare_questions(out, {"val_fraction": 0.1, "split_seed": 0, "min_answer_count": 1,
+        prepare_questions(out, {"name": "easy_vqa", "val_fraction": 0.1, "split_seed": 0,
+                                "min_answer_count": 1,
                                 "max_questions": dict.fromkeys(out)})  # fmt: skip
     assert list(tmp_path.iterdir()) == []
 
@@ -199,8 +200,8 @@ def test_diverged_finetune_job_writes_nothing(tmp_path, monkeypatch):
     options = finetuning.JobOptions("cpu", "fp32", False, Loading(), None, 0)
     with pytest.raises(TrainingDiverged):
         finetuning.finetune(
-            data, finetuning.StartingPoint(str(ckpt)), outputs, Network(0), RECIPE, 5, "test",
-            options,
+            data, finetuning.StartingPoint(str(ckpt)), outputs, Network(0), RECIPE, 5,
+            finetuning.Scoring("test"), options,
         )  # fmt: skip
     assert not out.exists() or list(out.iterdir()) == []
 

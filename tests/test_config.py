@@ -135,24 +135,22 @@ def test_the_reference_says_when_a_key_is_required_and_what_it_takes():
 
     page = config_reference.render(config_reference.load_schema(SCHEMA))
     row = {line.split("|")[1].strip(): line for line in page.splitlines() if line.startswith("| `")}
-    assert "required when dataset.name `easy_vqa`" in row["`tokenizer.vocab_size`"]
+    easy = "dataset.name one of `easy_vqa`, `easy_vqa_statements`"
+    assert f"required when {easy}" in row["`tokenizer.vocab_size`"]
     # Nested conditions say every condition they are under.
     assert (
-        "required when dataset.name not `easy_vqa` and model.family not `vilt`"
+        "required when dataset.name one of `vqa_v2`, `vqacp_v2` and model.family not `vilt`"
         in row["`features.tsv`"]
     )
     # A nested branch narrows the values a key may take: "not easy_vqa, then vqacp_v2".
-    assert (
-        "| required when dataset.name `easy_vqa` or dataset.name `vqacp_v2` |"
-        in (row["`dataset.val_fraction`"])
-    )
+    assert f"| required when {easy} or dataset.name `vqacp_v2` |" in (row["`dataset.val_fraction`"])
     assert "| required when dataset.name `vqa_v2` |" in row["`dataset.format`"]
     assert (
         "required when dataset.name `vqa_v2` and dataset.format `lxmert`" in row["`dataset.lxmert`"]
     )
     assert (
-        "required when dataset.name `easy_vqa` and model.family `visualbert` or dataset.name "
-        "`easy_vqa` and model.family `vilt`" in row["`model.num_hidden_layers`"]
+        f"required when {easy} and model.family `visualbert` or {easy} and model.family `vilt`"
+        in row["`model.num_hidden_layers`"]
     )
     assert "integer ≥ 1, ≤ 50" in row["`pruning.step`"] and "| required |" in row["`pruning.step`"]
     assert "| `0.1` |" in row["`model.dropout`"]

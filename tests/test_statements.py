@@ -10,10 +10,13 @@ from collections import Counter
 
 import pytest
 
-from lxmert_lth.core.errors import InputError
+from conftest import ROOT
+from lxmert_lth.core.errors import ConfigError, InputError
 from lxmert_lth.data import easyvqa, statements
+from lxmert_lth.data.datasets import EASY_VQA, EASY_VQA_STATEMENTS
 from lxmert_lth.data.easyvqa_shift import image_pairs
 from lxmert_lth.data.questions import hold_out_images
+from lxmert_lth.workflow.plan import SCHEMA, load_config
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +112,27 @@ def test_a_record_out_of_format_is_refused_naming_file_and_record(change, messag
     statements.check_records([record], "f.json")
     with pytest.raises(InputError, match=f"f.json: (record 1: )?{re.escape(message)}"):
         statements.check_records([record, {**record, **change}], "f.json")
+
+
+def test_the_statements_pretrain_on_exactly_the_questions_of_easy_vqa():
+    """Both tasks start from the same pretrained model: the statements' preparation
+    writes the questions' own pre-training and validation splits and answers."""
+    section = {"val_fraction": 0.1, "split_seed": 0, "min_answer_count": 1, "shift": None,
+               "statements_per_image": 1,
+               "max_questions": {"train": 300, "val": 50, "test": 80, "pretrain": 400}}  # fmt: skip
+    questions, made = EASY_VQA.prepare(section), EASY_VQA_STATEMENTS.prepare(section)
+    assert made.splits["pretrain"] == questions.splits["pretrain"]
+    assert made.splits["pretrain_val"] == questions.splits["val"]
+    assert made.answers == {"answers": ["false", "true"],
+                            "pretrain_answers": questions.answers["answers"]}  # fmt: skip
+    assert [len(made.splits[s]) for s in ("train", "val", "test")] == [300, 50, 80]
+    assert "statement_id" in made.splits["train"][0]
+
+
+def test_the_verification_overlay_is_valid_and_a_copied_answer_head_is_refused(tmp_path):
+    files = [ROOT / "config.yaml", ROOT / "configs" / "verification.yaml"]
+    assert load_config(files, SCHEMA)["dataset"]["name"] == "easy_vqa_statements"
+    copied = tmp_path / "copied.yaml"  # the default copies its pretrained answer head
+    copied.write_text("theta0: {answer_head: copy_pretrained}\n")
+    with pytest.raises(ConfigError, match="copy_pretrained .* set answer_head: random"):
+        load_config([*files, copied], SCHEMA)

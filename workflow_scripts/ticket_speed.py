@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from lxmert_lth.data import tasks
 from lxmert_lth.workflow.harness import run_job
 from lxmert_lth.workflow.stages.speed import ticket_speed
 
@@ -20,4 +21,5 @@ run_job(
     questions=snakemake.params.questions,
     repeats=snakemake.params.repeats,
     threads=snakemake.threads,
+    task=tasks.of_params(snakemake.params),
 )

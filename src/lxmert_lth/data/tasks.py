@@ -15,12 +15,14 @@ No torch at import: the Snakefile's parse reads these objects.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lxmert_lth.core.errors import InputError
-from lxmert_lth.core.io import read_json
+from lxmert_lth.core.io import read_json, write_json
+from lxmert_lth.data.evalai import write_submission
 from lxmert_lth.data.questions import load_questions
 from lxmert_lth.data.statements import check_records
+from lxmert_lth.data.vqa_eval import score_predictions
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class Task:
     images_per_sample: int
     # The answers the task fixes (the model's outputs in order), or None: the dataset's.
     answers: tuple[str, ...] | None = None
+    # Table 1's score columns: a score's key -> its title (the breakdown, then overall).
+    columns: Mapping[str, str] = field(default_factory=dict)
 
     def image_ids(self, record: Mapping) -> list[str]:
         raise NotImplementedError
@@ -45,6 +49,15 @@ class Task:
         """A file of the task's records in the workflow's format, checked."""
         raise NotImplementedError
 
+    def score(self, predictions: Mapping, records, rule: str) -> dict:
+        """Scores x100 of ``predictions`` (record id -> answer) on ``records``: overall,
+        its count, and the task's breakdown."""
+        raise NotImplementedError
+
+    def write_predictions(self, path, predictions: Mapping, records) -> None:
+        """The test split's predictions, one entry per record, checked to cover them."""
+        raise NotImplementedError
+
 
 class Answering(Task):
     def image_ids(self, record):
@@ -55,6 +68,14 @@ class Answering(Task):
 
     def read(self, path):
         return load_questions(path)
+
+    def score(self, predictions, records, rule):
+        """The VQA evaluator's (``data.vqa_eval``), by ``rule``, per answer type."""
+        return score_predictions(predictions, records, rule)
+
+    def write_predictions(self, path, predictions, records):
+        """An EvalAI submission file (``data.evalai``)."""
+        write_submission(path, predictions, [r[self.id_key] for r in records])
 
 
 class Verification(Task):
@@ -72,13 +93,63 @@ class Verification(Task):
         check_records(records, str(path))
         return records
 
+    def score(self, predictions, records, rule):
+        """Accuracy (``rule`` aside: a statement is true or false), overall and on the
+        true and on the false statements."""
+        hits: dict[str, list[bool]] = {answer: [] for answer in self.answers}
+        for r in records:
+            if r[self.id_key] not in predictions:
+                raise ValueError(f"statement {r[self.id_key]} has no prediction")
+            truth = self.answers[r["label"]]
+            hits[truth].append(predictions[r[self.id_key]] == truth)
+        every = [h for answer in self.answers for h in hits[answer]]
+        scores = {"overall": _percent(every), "n_overall": len(every)}
+        for answer in self.answers:
+            scores[answer], scores[f"n_{answer}"] = _percent(hits[answer]), len(hits[answer])
+        return scores
 
-ANSWERING = Answering("answering", "question answering", "question", "question_id", "question", 1)
+    def write_predictions(self, path, predictions, records):
+        """[{"statement_id": ..., "answer": "true" or "false"}, ...] in the records' order."""
+        ids = [r[self.id_key] for r in records]
+        if set(ids) != set(predictions):
+            raise ValueError(f"{path}: the predictions are not the test statements'")
+        write_json(path, [{self.id_key: i, "answer": predictions[i]} for i in ids])
+
+
+def _percent(hits: list[bool]) -> float | None:
+    return 100.0 * sum(hits) / len(hits) if hits else None
+
+
+ANSWERING = Answering(
+    "answering", "question answering", "question", "question_id", "question", 1,
+    columns={"yes/no": "Yes/No", "number": "Number", "other": "Other", "overall": "Overall"},
+)  # fmt: skip
 VERIFICATION = Verification(
     "verification", "statement verification", "statement", "statement_id", "sentence", 2,
-    answers=("false", "true"),
+    answers=("false", "true"), columns={"true": "True", "false": "False", "overall": "Overall"},
 )  # fmt: skip
 TASKS = {task.name: task for task in (ANSWERING, VERIFICATION)}
+DEFAULT = ANSWERING  # runs and checkpoints made before tasks
+
+
+def params(task: Task) -> dict:
+    """A job's ``task`` param: none for the default task (runs made before tasks keep
+    their params, so nothing reruns)."""
+    return {} if task is DEFAULT else {"task": task.name}
+
+
+def of_scores(columns) -> Task:
+    """The task whose score columns a scores table has."""
+    have = set(columns)
+    for task in TASKS.values():
+        if set(task.columns) <= have:
+            return task
+    raise InputError(f"scores with columns {sorted(have)} are of no task's")
+
+
+def of_params(params: Mapping) -> Task:
+    """The task of a job's params (``params``' inverse)."""
+    return get(params.get("task", DEFAULT.name))
 
 
 def get(name: str) -> Task:

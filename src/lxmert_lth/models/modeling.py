@@ -27,8 +27,9 @@ from lxmert_lth.core.checkpoints import CheckpointMeta, CheckpointTensors, compa
 from lxmert_lth.core.errors import InputError
 from lxmert_lth.core.io import save_tensors
 from lxmert_lth.core.masks import Mask
+from lxmert_lth.data import tasks
 from lxmert_lth.data.questions import read_answer_list
-from lxmert_lth.models import families, tasks
+from lxmert_lth.models import families
 from lxmert_lth.models.loading import WrongModelType, from_pretrained
 
 log = logging.getLogger("lxmert_lth")
@@ -202,12 +203,12 @@ def num_parameters(model: torch.nn.Module, names: Sequence[str] | None = None) -
 
 
 def save_checkpoint(path, model, meta: CheckpointMeta, mask: Mask | None = None) -> None:
-    """The model's state dict, with its configuration and ``meta`` as metadata; with a
+    """The model's state dict, with its configuration and ``meta`` as metadata (and its
+    task, unless the default: every question-answering checkpoint is as before); with a
     ``mask``, in the compact layout (``lxmert_lth.core.checkpoints``)."""
+    task = tasks.get(families.of_model(model).task_of(model))
     meta = replace(meta, config=model.config.to_dict())
-    task = tasks.of_model(model).task.name
-    if task != tasks.DEFAULT:  # the default task's checkpoints carry no key, as before
-        meta = meta.with_extra(**meta.extra, task=task)
+    meta = meta.with_extra(**{**meta.extra, **tasks.params(task)})
     if mask is None:
         save_tensors(path, model.state_dict(), meta.to_json())
         return
@@ -230,8 +231,10 @@ def fresh_weights(meta: CheckpointMeta, names: Sequence[str], seed: int) -> dict
 def _model_of(meta: CheckpointMeta, source: str):
     """A new model of a checkpoint's configuration, family and task."""
     family = families.of_config(meta.config, source)
-    task_model = tasks.get(meta.extra.get("task", tasks.DEFAULT), source)
-    return task_model.model_class(family)(family.config_class().from_dict(meta.config))
+    task = meta.extra.get("task", tasks.DEFAULT.name)  # none: a question-answering model
+    if task not in tasks.TASKS:
+        raise InputError(f"{source}: task {task!r} is none of {sorted(tasks.TASKS)}")
+    return family.model_class(task)(family.config_class().from_dict(meta.config))
 
 
 def model_from_state(

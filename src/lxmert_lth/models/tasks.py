@@ -16,17 +16,18 @@ from collections.abc import Mapping
 import torch
 import torch.nn.functional as F
 
-from lxmert_lth.core.errors import InputError
 from lxmert_lth.data.tasks import ANSWERING, VERIFICATION, Task
 from lxmert_lth.models import families
 from lxmert_lth.models.losses import qa_loss
+from lxmert_lth.models.modeling import load_theta0
+from lxmert_lth.models.verification import verification_theta0
 
 
 class TaskModel:
     task: Task
 
     def model_class(self, family):
-        raise NotImplementedError
+        return family.model_class(self.task.name)
 
     def inputs(self, family, batch: Mapping[str, torch.Tensor]) -> dict:
         raise NotImplementedError
@@ -40,12 +41,13 @@ class TaskModel:
     def head_name(self, family) -> str:
         raise NotImplementedError
 
+    def theta0(self, pretrained, answers, seed: int, answer_head: str, family: str | None):
+        """theta_0 of a seed: the pretrained encoder and the task's head for ``answers``."""
+        raise NotImplementedError
+
 
 class AnsweringModel(TaskModel):
     task = ANSWERING
-
-    def model_class(self, family):
-        return family.qa_class()
 
     def inputs(self, family, batch):
         return family.inputs(batch)
@@ -59,12 +61,12 @@ class AnsweringModel(TaskModel):
     def head_name(self, family):
         return family.answer_head_name
 
+    def theta0(self, pretrained, answers, seed, answer_head, family):
+        return load_theta0(pretrained, answers, seed, answer_head, family=family)
+
 
 class VerificationModel(TaskModel):
     task = VERIFICATION
-
-    def model_class(self, family):
-        return family.verification_class()
 
     def inputs(self, family, batch):
         return family.verification_inputs(batch)
@@ -75,25 +77,17 @@ class VerificationModel(TaskModel):
     def head_name(self, family):
         return family.verification_head_name
 
+    def theta0(self, pretrained, answers, seed, answer_head, family):
+        """A fresh head (``answer_head`` random: the checks refuse copy_pretrained)."""
+        return verification_theta0(pretrained, seed, family)
+
 
 MODELS = {m.task.name: m for m in (AnsweringModel(), VerificationModel())}
-DEFAULT = ANSWERING.name  # a checkpoint that names no task (every one before tasks)
-
-
-def get(name: str, source: str = "checkpoint") -> TaskModel:
-    try:
-        return MODELS[name]
-    except KeyError:
-        raise InputError(f"{source}: task {name!r} is none of {sorted(MODELS)}") from None
 
 
 def of_model(model) -> TaskModel:
     """The task a model is built for, by its class within its family."""
-    family = families.of_model(model)
-    for task_model in MODELS.values():
-        if isinstance(model, task_model.model_class(family)):
-            return task_model
-    raise ValueError(f"{type(model).__name__} is the model of no task of {family.label}")
+    return MODELS[families.of_model(model).task_of(model)]
 
 
 def task_logits(model, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:

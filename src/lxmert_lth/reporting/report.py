@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 
 from lxmert_lth.core.io import atomic_path, save_figure
 from lxmert_lth.core.network import DENSE
+from lxmert_lth.data import tasks
 from lxmert_lth.data.datasets import SHIFTED_SETS
 from lxmert_lth.models import families
 from lxmert_lth.pruning.kinds import KINDS
@@ -21,7 +22,6 @@ from lxmert_lth.reporting import paper
 # Label and colour/marker of each kind in every table and figure (lxmert_lth.pruning.kinds).
 KIND_LABELS = {DENSE: "dense", **{k.name: k.label for k in KINDS.values()}}
 STYLES = {k.name: k.style for k in KINDS.values()}
-COLUMNS = {"yes/no": "Yes/No", "number": "Number", "other": "Other", "overall": "Overall"}
 DASH = "–"
 
 
@@ -88,7 +88,8 @@ def build_table1(
         if sel.empty:
             continue
         row = {"method": method_label(kind, family), "seeds": len(sel)}
-        for col, title in {**COLUMNS, **shifted_columns(scores)}.items():
+        for col, title in {**tasks.of_scores(scores.columns).columns,
+                           **shifted_columns(scores)}.items():  # fmt: skip
             row[title] = _cell(sel[col])
         rows.append(row)
     return pd.DataFrame(rows)

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 
 from lxmert_lth.core.errors import ConfigError, InputError
 from lxmert_lth.core.options import PruningOptions
-from lxmert_lth.data import datasets
+from lxmert_lth.data import datasets, tasks
 from lxmert_lth.data.augment import Augment
 from lxmert_lth.models import families
 from lxmert_lth.pruning import granularities
@@ -70,7 +70,19 @@ def check_config(config: Mapping, schema: Mapping) -> None:
     _check_shifted_sets(config["dataset"])
     _check_family(config)
     _check_device(config["execution"]["device"])
+    _check_task(config)
     _check_prunable_weights(config)
+
+
+def _check_task(config: Mapping) -> None:
+    """A task whose answers are fixed (verification: false, true) has no pretrained
+    answer head to copy."""
+    task = tasks.get(datasets.of(config).task)
+    if task.answers is not None and config["theta0"]["answer_head"] == "copy_pretrained":
+        raise ConfigError(
+            f"theta0.answer_head: copy_pretrained copies a question-answering head, and "
+            f"{datasets.of(config).label} is {task.label}: set answer_head: random"
+        )
 
 
 def _check_prunable_weights(config: Mapping) -> None:

@@ -98,19 +98,23 @@ def _value(value) -> str:
     return f"`{json.dumps(value)}`" if not isinstance(value, str) else f"`{value}`"
 
 
+def _accepted(test: Mapping) -> tuple:
+    return (test["const"],) if "const" in test else tuple(test["enum"])
+
+
 def conditional_requirements(schema: Mapping) -> dict[str, str]:
     """Keys the schema's ``if``/``then``/``else`` require, with the condition in words. A
     condition is, per key it tests, the values that key may still take; nested branches
     narrow it (``dataset.name`` not `easy_vqa`, then `vqacp_v2`: just `vqacp_v2`)."""
     found: dict[str, list[str]] = {}
 
-    def condition(branch_if: Mapping, prefix: str) -> tuple[str, str]:
+    def condition(branch_if: Mapping, prefix: str) -> tuple[str, tuple]:
+        """The key a branch tests and the values (``const`` or ``enum``) that take it."""
         ((section, inner),) = branch_if["properties"].items()
-        props = inner.get("properties", inner)
-        if "const" in inner:  # a key of this section
-            return f"{prefix}{section}", inner["const"]
-        ((key, test),) = props.items()
-        return f"{prefix}{section}.{key}", test["const"]
+        if "const" in inner or "enum" in inner:  # a key of this section
+            return f"{prefix}{section}", _accepted(inner)
+        ((key, test),) = inner.get("properties", inner).items()
+        return f"{prefix}{section}.{key}", _accepted(test)
 
     def values(key: str) -> tuple:
         node = schema
@@ -121,11 +125,15 @@ def conditional_requirements(schema: Mapping) -> dict[str, str]:
     def words(when: Mapping[str, tuple]) -> str:
         parts = []
         for key, left in when.items():
+            out = [f"`{v}`" for v in values(key) if v not in left]
             if len(left) == 1:
                 parts.append(f"{key} `{left[0]}`")
+            elif len(left) <= len(out):
+                parts.append(f"{key} one of " + ", ".join(f"`{v}`" for v in left))
+            elif len(out) == 1:
+                parts.append(f"{key} not {out[0]}")
             else:
-                ruled_out = " or ".join(f"`{v}`" for v in values(key) if v not in left)
-                parts.append(f"{key} not {ruled_out}")
+                parts.append(f"{key} neither " + " nor ".join(out))
         return " and ".join(parts)
 
     def collect(node: Mapping, prefix: str, when: Mapping[str, tuple]) -> None:
@@ -143,11 +151,11 @@ def conditional_requirements(schema: Mapping) -> dict[str, str]:
         for branch in [node, *node.get("allOf", [])]:
             if "if" not in branch:
                 continue
-            key, value = condition(branch["if"], prefix)
+            key, taken = condition(branch["if"], prefix)
             possible = outer.get(key, values(key))
             for sub, left in (
-                ("then", tuple(v for v in possible if v == value)),
-                ("else", tuple(v for v in possible if v != value)),
+                ("then", tuple(v for v in possible if v in taken)),
+                ("else", tuple(v for v in possible if v not in taken)),
             ):
                 if left:  # a branch no value reaches says nothing
                     collect(branch.get(sub, {}), prefix, {**outer, key: left})

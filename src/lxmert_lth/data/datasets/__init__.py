@@ -15,12 +15,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from lxmert_lth.core.errors import ConfigError
-from lxmert_lth.data.datasets.base import Dataset, ScoredSplit, Sizes
-from lxmert_lth.data.datasets.easy_vqa import EASY_VQA
+from lxmert_lth.data.datasets.base import Dataset, Prepared, ScoredSplit, Sizes
+from lxmert_lth.data.datasets.easy_vqa import EASY_VQA, EASY_VQA_STATEMENTS
 from lxmert_lth.data.datasets.vqa_v2 import VQA_V2
 from lxmert_lth.data.datasets.vqacp_v2 import VQACP_V2
 
-DATASETS: dict[str, Dataset] = {d.name: d for d in (EASY_VQA, VQA_V2, VQACP_V2)}
+DATASETS: dict[str, Dataset] = {
+    d.name: d for d in (EASY_VQA, EASY_VQA_STATEMENTS, VQA_V2, VQACP_V2)
+}
 
 # Every shifted set's label, in the order tables show them (the registry's order).
 SHIFTED_SETS: dict[str, str] = {
@@ -32,6 +34,7 @@ __all__ = [
     "EASY_VQA",
     "SHIFTED_SETS",
     "Dataset",
+    "Prepared",
     "ScoredSplit",
     "Sizes",
     "foreign_keys",

@@ -36,6 +36,16 @@ class Sizes:
 
 
 @dataclass(frozen=True)
+class Prepared:
+    """What a preparation writes: records by output name (train, val, test, pretrain,
+    ...), answer lists by output name (answers, ...), and the shifted sets."""
+
+    splits: Mapping[str, list]
+    answers: Mapping[str, list]
+    sets: Mapping[str, list] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Dataset:
     name: str  # dataset.name, the schema's enum
     label: str
@@ -77,6 +87,16 @@ class Dataset:
     own_keys: tuple[str, ...] = ()
     # What a question whose image has no features most likely means.
     unseen_image_hint: str = ""
+    # Its task (``data.tasks``): the form of its records, its model's head and its score.
+    task: str = "answering"
+    # The files the embedded pre-training reads (its questions, the validation questions
+    # it is scored on, their answers), by the pretrain rule's input names, under the
+    # results folder: a dataset of another task keeps questions of its own for it.
+    pretraining_files: Mapping[str, str] = field(
+        default_factory=lambda: {
+            "train": "data/pretrain.json", "val": "data/val.json", "answers": "data/answers.json"
+        }
+    )  # fmt: skip
 
     def check(self, section: Mapping) -> None:
         """What the schema cannot say of its ``dataset`` section (ConfigError)."""

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from lxmert_lth.data import datasets
+from lxmert_lth.data import datasets, tasks
 
 if TYPE_CHECKING:  # the Snakefile reads families' names and patterns without torch
     import torch
@@ -172,6 +172,24 @@ class Family:
     def verification_class(self):
         """The model of a statement about two images (logits of false and true)."""
         raise NotImplementedError
+
+    def model_class(self, task: str):
+        """The family's model of a task (``data.tasks``)."""
+        classes = {
+            tasks.ANSWERING.name: self.qa_class,
+            tasks.VERIFICATION.name: self.verification_class,
+        }
+        return classes[task]()
+
+    def task_of(self, model) -> str:
+        """The task a model of the family is built for, by its class (the embedded
+        pre-training's model answers questions too)."""
+        for task in tasks.TASKS:
+            if isinstance(model, self.model_class(task)):
+                return task
+        if isinstance(model, self.pretraining_class()):
+            return tasks.ANSWERING.name
+        raise ValueError(f"{type(model).__name__} is the model of no task of {self.label}")
 
     def verification_config(self, config):
         """The verification model's configuration from the family's question-answering

@@ -44,6 +44,20 @@ class Inputs:
         splits = {s: self.res(f"data/{s}.json") for s in SPLITS}
         return {**splits, "folder": folder}
 
+    def preparation_files(self) -> dict:
+        """What the easy-VQA preparation writes for the dataset: its splits and answers,
+        and the files pre-training reads (``Dataset.pretraining_files``)."""
+        fixed = {s: self.res(f"data/{s}.json") for s in (*SPLITS, "answers")}
+        names = {"train": "pretrain", "val": "pretrain_val", "answers": "pretrain_answers"}
+        own = {names[k]: self.res(path) for k, path in self.dataset.pretraining_files.items()}
+        return {**{k: v for k, v in own.items() if v not in fixed.values()}, **fixed}
+
+    def pretraining_data(self) -> dict:
+        """The pretrain rule's inputs: its question files and answers, and the images
+        and tokenizer."""
+        files = {k: self.res(path) for k, path in self.dataset.pretraining_files.items()}
+        return {**files, "features": self.visual_input(), "tokenizer": self.res("tokenizer")}
+
     def shifted_files(self) -> dict:
         """The shifted sets' question files, keyed as the data and training rules name them."""
         return {SHIFTED_PREFIX + n: self.res(f"data/shifted/{n}.json") for n in self.shifted}

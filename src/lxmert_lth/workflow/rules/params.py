@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from lxmert_lth.core.schema import non_default
-from lxmert_lth.data import datasets
+from lxmert_lth.data import datasets, tasks
 from lxmert_lth.pruning import kinds
 from lxmert_lth.workflow.checks import prunable_pattern
 
@@ -40,6 +40,11 @@ class Params:
             params.pop("ood", None)
         return params
 
+    def task_params(self) -> dict:
+        """The dataset's task, for the jobs that read its records (none for the default
+        task: runs made before tasks keep their params)."""
+        return tasks.params(tasks.get(self.dataset.task))
+
     def numerics_params(self) -> dict:
         """The numerics of a job that computes with torch (they change its digits); the
         harness pins them before torch loads."""
@@ -57,6 +62,7 @@ class Params:
             "tf32": execution["tf32"],
             "scored_split": self.scored.name,
             "evaluation": self.config_params("evaluation"),
+            **self.task_params(),
             **self.numerics_params(),
         }
 

@@ -19,23 +19,18 @@ from lxmert_lth.data import datasets, easyvqa, vqa_v2_ood
 from lxmert_lth.data.bottom_up_attention import convert_tsvs
 from lxmert_lth.data.features import FeatureStore, FeatureWriter
 from lxmert_lth.data.images import Processing, coco_images, write_index
-from lxmert_lth.data.questions import build_answer_vocab, load_questions, subsample
+from lxmert_lth.data.questions import load_questions, subsample
 from lxmert_lth.data.vqa_v2 import check_labelled
 
 log = logging.getLogger("lxmert_lth")
 
 
 def prepare_questions(outputs: Mapping[str, str], dataset: Mapping) -> None:
-    """easy-VQA -> train/val/test/pretrain question files, the answer vocabulary and,
-    with ``dataset.shift``, the shifted sets."""
-    splits, sets = easyvqa.splits(
-        dataset["val_fraction"],
-        dataset["split_seed"],
-        dataset["max_questions"],
-        dataset.get("shift"),
-    )
-    answers = build_answer_vocab(splits["train"], dataset["min_answer_count"])
-    write_splits(outputs, splits, answers, sets)
+    """easy-VQA -> train/val/test/pretrain files of the dataset's task (questions, or
+    statements with the questions' pre-training split), the answers and, with
+    ``dataset.shift``, the shifted sets."""
+    prepared = datasets.get(dataset["name"]).prepare(dataset)
+    write_splits(outputs, prepared.splits, prepared.answers, prepared.sets)
 
 
 def prepare_vqa_v2(
@@ -85,18 +80,21 @@ def ood_sets(ood: Mapping, splits: Mapping[str, list], answers: list) -> dict[st
 def write_splits(
     outputs: Mapping[str, str],
     splits: Mapping[str, list],
-    answers: list,
+    answers: list | Mapping[str, list],
     sets: Mapping[str, list] | None = None,
 ) -> None:
     """The one writer of question files (``outputs[split]``, a shifted set's
-    ``outputs[SHIFTED_PREFIX + name]``) and ``outputs["answers"]``."""
+    ``outputs[SHIFTED_PREFIX + name]``) and answer lists (``answers``: the list of
+    ``outputs["answers"]``, or lists by output name)."""
     files = {**splits, **{SHIFTED_PREFIX + name: q for name, q in (sets or {}).items()}}
     for name, records in files.items():
-        images = len({q["image_id"] for q in records})
-        log.info("%s: %d questions on %d images", name, len(records), images)
+        images = len({i for q in records for i in q.get("image_ids", [q.get("image_id")])})
+        log.info("%s: %d records on %d images", name, len(records), images)
         write_json(outputs[name], records)
-    write_json(outputs["answers"], {"answers": answers})
-    log.info("%d answers", len(answers))
+    lists = answers if isinstance(answers, Mapping) else {"answers": answers}
+    for name, values in lists.items():
+        write_json(outputs[name], {"answers": values})
+        log.info("%s: %d answers", name, len(values))
 
 
 def extract_features(out_h5: str, dtype: str) -> None:

@@ -21,13 +21,15 @@ from lxmert_lth.core.io import write_json
 from lxmert_lth.core.masks import Mask
 from lxmert_lth.core.network import Network
 from lxmert_lth.core.schema import non_default
-from lxmert_lth.data.evalai import write_submission
+from lxmert_lth.data import tasks
 from lxmert_lth.data.images import open_store
 from lxmert_lth.data.loaders import Loading, QuestionSplit, load_split
 from lxmert_lth.data.questions import read_answer_list
+from lxmert_lth.data.tasks import Task
 from lxmert_lth.data.tokenization import load_tokenizer
 from lxmert_lth.data.vqa_eval import consistency, score_predictions
-from lxmert_lth.models.modeling import load_checkpoint, load_theta0, num_parameters, save_checkpoint
+from lxmert_lth.models import tasks as task_models
+from lxmert_lth.models.modeling import load_checkpoint, num_parameters, save_checkpoint
 from lxmert_lth.pruning.enforcement import MaskEnforcer, prunable_parameter_names
 from lxmert_lth.runtime.devices import autocast, choose_device, configure_cuda
 from lxmert_lth.training.inference import ComputeClock, predict_indices
@@ -92,7 +94,9 @@ def finetune(
     log.info("device %s", device)
     precision = configure_cuda(device, options.precision, options.tf32)
     prepared = prepare_network(start, data.answers, device)
-    splits = encode_splits(data, prepared.meta.answers, max_length, device, options.loading)
+    splits = encode_splits(
+        data, prepared.meta.answers, max_length, device, options.loading, scoring.task
+    )
     cfg = TrainConfig.from_dict(recipe)
     resume = None
     if options.resume_folder:
@@ -170,7 +174,7 @@ def finetune_dense(
     """The dense network of a seed: its theta_0, written first, fine-tuned. A rerun after
     a kill writes theta_0 again (the same tensors) and resumes the fine-tune: its saved
     state is keyed by what theta_0 is made from, not by theta_0's file."""
-    write_theta0(theta0, data.answers, seed)
+    write_theta0(theta0, data.answers, seed, scoring.task)
     start = StartingPoint(theta0.path)
     pretrained = sorted(str(p) for p in Path(theta0.pretrained).rglob("*") if p.is_file())
     settings = {f.name: getattr(theta0, f.name) for f in fields(theta0)}
@@ -181,13 +185,13 @@ def finetune_dense(
     )  # fmt: skip
 
 
-def write_theta0(theta0: Theta0, answers: str, seed: int) -> None:
-    """theta_0 of a seed: the pretrained weights plus an answer head for the data's
+def write_theta0(theta0: Theta0, answers: str, seed: int, task: Task = tasks.DEFAULT) -> None:
+    """theta_0 of a seed: the pretrained weights plus the task's head for the data's
     answers, initialised with the seed (or copied from pretraining where answers match),
     with the names of its prunable parameters (``prunable_set``, ``scope``)."""
     vocabulary = read_answer_list(answers)
-    model = load_theta0(
-        theta0.pretrained, vocabulary, seed, theta0.answer_head, family=theta0.family
+    model = task_models.MODELS[task.name].theta0(
+        theta0.pretrained, vocabulary, seed, theta0.answer_head, theta0.family
     )
     prunable = prunable_parameter_names(
         model, theta0.prunable_modules, theta0.prunable_set, theta0.scope
@@ -251,13 +255,18 @@ def check_answers(checkpoint: str, head: list[str], answers_path: str) -> None:
 
 
 def encode_splits(
-    data: TrainingData, answers: list[str], max_length: int, device, loading: Loading
+    data: TrainingData,
+    answers: list[str],
+    max_length: int,
+    device,
+    loading: Loading,
+    task: Task = tasks.DEFAULT,
 ) -> Splits:
     tokenizer = load_tokenizer(data.tokenizer)
     store = open_store(data.features)
 
     def load(path: str) -> QuestionSplit:
-        return load_split(path, tokenizer, answers, store, max_length, device, loading)
+        return load_split(path, tokenizer, answers, store, max_length, device, loading, task)
 
     shifted = {name: load(path) for name, path in data.shifted.items()}
     return Splits(load(data.train), load(data.val), load(data.test), shifted)
@@ -287,7 +296,7 @@ def write_results(
     # The test split is predicted for its submission file, or when it is the scored one.
     wanted = outputs.predictions is not None or scored is splits.test
     predictions = predict(splits.test) if wanted else {}
-    scores = score_predictions(
+    scores = scoring.task.score(
         predictions if scored is splits.test else predict(scored), scored.questions, scoring.rule
     )
     log.info("%s accuracy (%s rule) %s", scoring.split, scoring.rule, scores)
@@ -304,8 +313,7 @@ def write_results(
     for name, split in splits.shifted.items():
         row.update(score_shifted(name, predict(split), split.questions, scoring.rule))
     if outputs.predictions is not None:
-        test_ids = [q["question_id"] for q in splits.test.questions]
-        write_submission(outputs.predictions, predictions, test_ids)
+        scoring.task.write_predictions(outputs.predictions, predictions, splits.test.questions)
     trained = replace(prepared.meta, seed=network.seed).with_extra(
         kind=network.kind, sparsity=network.sparsity
     )

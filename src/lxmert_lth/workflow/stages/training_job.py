@@ -15,7 +15,9 @@ from dataclasses import dataclass, field, fields
 from lxmert_lth.core.grid import SHIFTED_PREFIX
 from lxmert_lth.core.options import PruningOptions
 from lxmert_lth.core.schema import with_defaults
+from lxmert_lth.data import tasks
 from lxmert_lth.data.loaders import Loading
+from lxmert_lth.data.tasks import Task
 
 # The configuration's keys a job reads besides its rule's inputs, outputs, wildcards and
 # params: they change no result (how features are read, the loader's workers, how often
@@ -89,10 +91,12 @@ class FinetuneOutputs:
 @dataclass(frozen=True)
 class Scoring:
     """What a job scores locally: the labelled split (test, or val = minival), by the
-    evaluator's rule (``lxmert_lth.data.vqa_eval.RULES``)."""
+    evaluator's rule (``lxmert_lth.data.vqa_eval.RULES``), for the dataset's task (which
+    also gives the records' form and the model's head)."""
 
     split: str
     rule: str = "official"
+    task: Task = tasks.DEFAULT
 
 
 @dataclass(frozen=True)
@@ -154,7 +158,7 @@ def training_arguments(job) -> dict:
         "data": TrainingData.from_input(job.input),
         "recipe": p.recipe,
         "max_length": p.max_length,
-        "scoring": Scoring(p.scored_split, p.evaluation["rule"]),
+        "scoring": Scoring(p.scored_split, p.evaluation["rule"], tasks.of_params(p)),
         "options": JobOptions.from_job(job),
     }
 
