@@ -35,8 +35,11 @@ class Task:
     images_per_sample: int
     # The answers the task fixes (the model's outputs in order), or None: the dataset's.
     answers: tuple[str, ...] | None = None
-    # Table 1's score columns: a score's key -> its title (the breakdown, then overall).
+    # Table 1's score columns: a score's key -> its title (the breakdown, then overall),
+    # what its numbers are, and what a dash in a column means.
     columns: Mapping[str, str] = field(default_factory=dict)
+    metric: str = "accuracy"
+    dash: str = ""
 
     def image_ids(self, record: Mapping) -> list[str]:
         raise NotImplementedError
@@ -123,6 +126,7 @@ def _percent(hits: list[bool]) -> float | None:
 ANSWERING = Answering(
     "answering", "question answering", "question", "question_id", "question", 1,
     columns={"yes/no": "Yes/No", "number": "Number", "other": "Other", "overall": "Overall"},
+    metric="VQA accuracy", dash=" A dash: the split has no question of that type.",
 )  # fmt: skip
 VERIFICATION = Verification(
     "verification", "statement verification", "statement", "statement_id", "sentence", 2,

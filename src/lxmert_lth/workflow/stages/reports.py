@@ -13,7 +13,7 @@ import pandas as pd
 
 from lxmert_lth.core.io import atomic_path, read_json
 from lxmert_lth.core.network import Network
-from lxmert_lth.data import datasets
+from lxmert_lth.data import datasets, tasks
 from lxmert_lth.data.evalai import read_result
 from lxmert_lth.pruning.chain import fine_tunes
 from lxmert_lth.reporting.costs import write_costs
@@ -80,10 +80,11 @@ def table1(
         )
     else:
         table = build_table1(scores, sparsity, kinds, family)
+        task = tasks.get(datasets.get(dataset).task)
         caption = (
-            f"Table 1 ({dataset}, {split} split): VQA accuracy (%) of the dense network and of "
-            f"{sparsity}%-sparse subnetworks rewound to theta_0 and retrained; mean ± sample "
-            f"std over seeds {seeds}. A dash: the split has no question of that type."
+            f"Table 1 ({dataset}, {split} split): {task.metric} (%) of the dense network and "
+            f"of {sparsity}%-sparse subnetworks rewound to theta_0 and retrained; mean ± "
+            f"sample std over seeds {seeds}.{task.dash}"
         )
         if shifted_columns(scores):
             caption += (
