@@ -200,3 +200,49 @@ def test_evalai_files_the_user_dropped_are_inputs(tmp_path):
     (tmp_path / "evalai" / "seed0" / "low50.json").write_text("{}")
     assert r.server_results() == {"seed0/low50": str(tmp_path / "evalai/seed0/low50.json")}
     assert Network.from_folder("seed0/low50") == Network(0, "low", 50)
+
+
+def test_a_transferred_ticket_takes_the_other_runs_mask_and_waits_for_none_here():
+    """The transfer kind's mask is study.transfer_from's ticket of the same seed and
+    sparsity; nothing of this run is trained for it."""
+    from lxmert_lth.pruning import chain
+
+    r = rules("verification", "transfer")
+    wildcards = _Wildcards(seed=1, kind="transfer", sparsity=30)
+    assert r.mask_sources(wildcards) == {"reference": "results/seed1/low30/mask.safetensors"}
+    network = Network(1, "transfer", 30)
+    assert chain.waits_for(network, r.pruning, r.study) == []
+    assert r.mask_params(wildcards)["transfer_from"] == "results"
+
+
+@pytest.mark.parametrize(
+    "study, message",
+    [
+        ("{kinds: [low, transfer]}", "give that run's results folder"),
+        ("{kinds: [low, transfer], transfer_from: results-verification/}",
+         "this run's own results folder"),
+    ],
+)  # fmt: skip
+def test_a_transfer_without_another_run_is_refused(tmp_path, study, message):
+    from lxmert_lth.core.errors import ConfigError
+
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text(f"study: {study}\n")
+    files = [ROOT / "config.yaml", ROOT / "configs" / "verification.yaml", overlay]
+    with pytest.raises(ConfigError, match=f"study.transfer_from: .*{message}"):
+        load_config(files, SCHEMA)
+
+
+def test_a_mask_of_another_architecture_does_not_transfer():
+    import numpy as np
+
+    from lxmert_lth.core.errors import InputError
+    from lxmert_lth.core.masks import Mask
+    from lxmert_lth.pruning.kinds import check_fits
+
+    mask = Mask({"a.weight": np.ones((4, 2), bool)})
+    check_fits(mask, {"a.weight": (4, 2)}, "m.safetensors")
+    with pytest.raises(InputError, match="m.safetensors: its mask does not fit .*'a.weight'"):
+        check_fits(mask, {"a.weight": (4, 3)}, "m.safetensors")
+    with pytest.raises(InputError, match="first: 'b.weight'"):
+        check_fits(mask, {"a.weight": (4, 2), "b.weight": (2, 2)}, "m.safetensors")

@@ -31,7 +31,10 @@ def mask_sources(
 
 
 def waits_for(network: Network, pruning: Mapping, study: Mapping | None = None) -> list[Network]:
-    """The networks whose training must finish before this one's can start."""
+    """The networks of this run whose training must finish before this one's can start
+    (a kind whose sources are another run's waits for none)."""
+    if not network.is_dense and kinds.get(network.kind).external:
+        return []
     return sorted({source for source, _ in mask_sources(network, pruning, study).values()})
 
 

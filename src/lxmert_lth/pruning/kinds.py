@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import ClassVar
 
+from lxmert_lth.core.errors import InputError
 from lxmert_lth.core.network import LATE, MASK, TRAINED, Network
 from lxmert_lth.core.options import PruningOptions
 from lxmert_lth.pruning import granularities
@@ -53,6 +54,13 @@ class Kind:
     # Where its rewound weights come from: theta_0, the dense network's early weights
     # (LATE), or fresh draws of the prunable tensors ("fresh").
     rewind_from: ClassVar[str] = "theta0"
+    # Its sources are in another run's results folder (``external_folder``), not this
+    # run's: it waits for none of this run's networks.
+    external: ClassVar[bool] = False
+
+    def external_folder(self, study: Mapping) -> str | None:
+        """The results folder its sources are in, when not this run's."""
+        return None
 
     @property
     def style(self) -> tuple[str, str]:
@@ -175,9 +183,43 @@ class Late(Kind):
         return {"late_rewind_step": study["late_rewind_step"]}
 
 
+class Transfer(Kind):
+    """Another task's ticket over this run's theta_0 (Gan et al., CVPR 2022): the mask of
+    ``study.transfer_from``'s IMP ticket of the same seed and sparsity, rewound to this
+    run's theta_0 (the same pretrained encoder, this task's head) and retrained here."""
+
+    name, label, colour, marker = "transfer", "transferred ticket", "tab:olive", "*"
+    external = True
+
+    def external_folder(self, study):
+        return study["transfer_from"]
+
+    def make(self, network, shapes, files, options, meta):
+        mask = load(files["reference"])
+        check_fits(mask, shapes, files["reference"])
+        return mask, {"mask_of": files["reference"]}
+
+    def params(self, options, study):
+        return {"transfer_from": study["transfer_from"]}
+
+
+def check_fits(mask, shapes: Mapping, source: str) -> None:
+    """A mask of another run prunes exactly this run's prunable tensors, shape for shape."""
+    theirs = {name: tuple(t.shape) for name, t in mask.tensors.items()}
+    ours = {name: tuple(shape) for name, shape in shapes.items()}
+    if theirs != ours:
+        name = sorted(set(theirs) ^ set(ours) or [n for n in ours if ours[n] != theirs[n]])[0]
+        raise InputError(
+            f"{source}: its mask does not fit this run's prunable weights (first: {name!r}, "
+            f"{theirs.get(name)} there, {ours.get(name)} here): study.transfer_from must be a "
+            "run of the same model family and architecture"
+        )
+
+
 # In the order of tables and figures.
 KINDS: dict[str, Kind] = {
-    k.name: k for k in (Low(), High(), Random(), OneShot(), Shuffled(), Reinit(), Late())
+    k.name: k
+    for k in (Low(), High(), Random(), OneShot(), Shuffled(), Reinit(), Late(), Transfer())
 }
 # The controls of the ticket.
 CONTROL_KINDS = tuple(name for name, kind in KINDS.items() if kind.control)

@@ -67,6 +67,7 @@ def check_config(config: Mapping, schema: Mapping) -> None:
     _check_schedule(config["study"], config["pruning"])
     _check_pattern(prunable_pattern(config))
     _check_late_step(config)
+    _check_transfer(config)
     _check_shifted_sets(config["dataset"])
     _check_family(config)
     _check_device(config["execution"]["device"])
@@ -183,6 +184,24 @@ def _check_shifted_sets(dataset: Mapping) -> None:
                 f"dataset.{key}: makes {owner.label}'s shifted sets, not {ours.label}'s{mine}"
             )
     ours.check(dataset)
+
+
+def _check_transfer(config: Mapping) -> None:
+    """The transfer kind needs another run's results folder to take its tickets from."""
+    study = config["study"]
+    if "transfer" not in study["kinds"]:
+        return
+    source = study.get("transfer_from")
+    if not source:
+        raise ConfigError(
+            "study.transfer_from: the transfer kind takes its masks from another task's run: "
+            "give that run's results folder (configs/transfer.yaml)"
+        )
+    if os.path.normpath(source) == os.path.normpath(config["results"]):
+        raise ConfigError(
+            f"study.transfer_from: {source!r} is this run's own results folder; a transferred "
+            "ticket comes from another task's run"
+        )
 
 
 def _check_late_step(config: Mapping) -> None:

@@ -105,8 +105,9 @@ class Inputs:
         network = Network.from_wildcards(wildcards)
         self.study_network(network, network.folder)
         sources = chain.mask_sources(network, self.pruning, self.study)
+        folder = kinds.get(network.kind).external_folder(self.study) or self.results
         return {
-            role: self.network_file(source, self.file_of(what))
+            role: os.path.join(folder, source.folder, self.file_of(what))
             for role, (source, what) in sources.items()
         }
 
