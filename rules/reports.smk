@@ -284,11 +284,11 @@ rule ticket_speed:
     resources:
         mem_mb=R.requests.speed_memory,
     params:
+        **R.task_params(),
         granularity=PRUNING_OPTIONS.granularity,
         max_length=config["tokenizer"]["max_length"],
         split=SCORED.label,
         questions=EXECUTION["speed_questions"],
         repeats=EXECUTION["speed_repeats"],
-        **R.task_params(),
     script:
         "../workflow_scripts/ticket_speed.py"

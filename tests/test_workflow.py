@@ -305,13 +305,24 @@ def test_training_jobs_ask_for_memory_from_what_they_load_and_stay_under_it(run_
     """The request is derived from the job's files; the measured peak (Snakemake's
     benchmark) of every training job of the run is under it."""
     from lxmert_lth.workflow import resources as memory
+    from lxmert_lth.workflow.launch import TEST_CONFIG
+    from lxmert_lth.workflow.plan import SCHEMA
+    from lxmert_lth.workflow.plan import load_config as with_defaults
+    from lxmert_lth.workflow.sizes import activation_bytes
 
     res = run_copy / RESULTS
     splits = sum((res / f"data/{s}.json").stat().st_size for s in ("train", "val", "test"))
     features = (res / "features/regions.h5").stat().st_size
+    # device auto: the activations may be in host memory, so they are counted.
+    activations = activation_bytes(with_defaults(TEST_CONFIG, SCHEMA), "finetune")
     request = {
         seed: memory.training_mem_mb(
-            (res / f"seed{seed}/theta0.safetensors").stat().st_size, splits, features, True, 0
+            (res / f"seed{seed}/theta0.safetensors").stat().st_size,
+            splits,
+            features,
+            True,
+            0,
+            activations=activations,
         )
         for seed in SEEDS
     }

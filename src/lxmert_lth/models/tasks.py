@@ -19,8 +19,8 @@ import torch.nn.functional as F
 from lxmert_lth.data.tasks import ANSWERING, VERIFICATION, Task
 from lxmert_lth.models import families
 from lxmert_lth.models.losses import qa_loss
-from lxmert_lth.models.modeling import load_theta0
-from lxmert_lth.models.verification import verification_theta0
+from lxmert_lth.models.modeling import load_pretrained, load_theta0
+from lxmert_lth.models.verification import verification_model
 
 
 class TaskModel:
@@ -78,8 +78,13 @@ class VerificationModel(TaskModel):
         return family.verification_head_name
 
     def theta0(self, pretrained, answers, seed, answer_head, family):
-        """A fresh head (``answer_head`` random: the checks refuse copy_pretrained)."""
-        return verification_theta0(pretrained, seed, family)
+        """The user's (or the embedded default's) pretrained encoder with a head drawn from
+        ``seed``, the global torch stream left as it was (``answer_head`` is random: the
+        checks refuse copy_pretrained)."""
+        source = load_pretrained(pretrained, family=family)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return verification_model(families.get(family), source)
 
 
 MODELS = {m.task.name: m for m in (AnsweringModel(), VerificationModel())}

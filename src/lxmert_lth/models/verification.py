@@ -17,9 +17,6 @@ from torch import nn
 from transformers import LxmertModel, LxmertPreTrainedModel
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from lxmert_lth.models import families
-from lxmert_lth.models.modeling import load_pretrained
-
 PAIR = 2  # images per statement
 
 
@@ -79,12 +76,3 @@ def verification_model(family, source: nn.Module) -> nn.Module:
         name = (lacking or unexpected)[0]
         raise ValueError(f"{family.label}: {name} does not match the verification model")
     return model
-
-
-def verification_theta0(pretrained, seed: int, family: str | None = None) -> nn.Module:
-    """theta_0 of a verification task: the user's (or the embedded default's) pretrained
-    encoder with a head drawn from ``seed`` (the global torch stream left as it was)."""
-    source = load_pretrained(pretrained, family=family)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return verification_model(families.get(family), source)
