@@ -93,6 +93,7 @@ class Requests:
 
     def __init__(self, config, family):
         self.config, self.family = config, family
+        self._activations: dict[str, int] = {}  # by stage: the same for every job
 
     def gpu_job_resources(self, stage: str, split: str = "train", passes: int | None = None):
         """Resources of a training job. ``runtime`` (minutes) scales with the epochs and
@@ -127,7 +128,9 @@ class Requests:
         ``execution.device`` names CUDA, else ``workflow.sizes.activation_bytes``."""
         if self.config["execution"]["device"].startswith("cuda"):
             return 0
-        return activation_bytes(self.config, stage)
+        if stage not in self._activations:
+            self._activations[stage] = activation_bytes(self.config, stage)
+        return self._activations[stage]
 
     def training_memory(self, stage: str):
         """MB a training job of ``stage`` asks for: execution.mem_mb when set, else

@@ -150,8 +150,8 @@ def activation_bytes(config: Mapping, stage: str) -> int:
 def training_activations(stacks, hidden: int, heads: int, batch: int) -> int:
     """What a training step keeps for its backward pass on the CPU: per layer of ``s``
     positions, ``b s h (72 + 12 a s / h)`` bytes. That is the per-layer count of
-    Korthikanti et al. (2022, arXiv 2205.05198, section 4.1: ``34 + 5 a s / h`` at 2-byte
-    values and 1-byte dropout masks) with 4-byte values and masks (the CPU's dropout
+    Korthikanti et al. (2022, arXiv 2205.05198: ``34 + 5 a s / h`` at 2-byte values and
+    1-byte dropout masks) with 4-byte values and masks (the CPU's dropout
     keeps an fp32 mask); one more layer per stack for the embeddings, pooler and head.
     tests/test_families.py holds it to the tensors that autograd saves, for each family."""
     return sum((layers + 1) * batch * s * (72 * hidden + 12 * heads * s) for s, layers in stacks)

@@ -49,12 +49,10 @@ class EasyVQA(Dataset):
         return easyvqa.FEATURE_DIM
 
 
-EASY_VQA = EasyVQA(
-    name="easy_vqa",
-    label="easy-VQA",
+# What every dataset made from the package shares: its rules, its own tokenizer, features
+# and small pretrained model, validation from the training images, square images.
+FROM_PACKAGE = dict(
     scored=ScoredSplit("test", "test"),
-    # The package's train (38,575) and test (9,673) questions, 13 answers, 5,000 images.
-    sizes=Sizes(train=38_575, val=0, test=9_673, answers=13, images=5_000),
     rules="easy_vqa",
     once=("features", "pretrain"),
     preparation="prepare_questions",
@@ -64,6 +62,14 @@ EASY_VQA = EasyVQA(
     small_model=True,
     val_from_train=True,
     image_aspect=1.0,
+)
+
+EASY_VQA = EasyVQA(
+    name="easy_vqa",
+    label="easy-VQA",
+    # The package's train (38,575) and test (9,673) questions, 13 answers, 5,000 images.
+    sizes=Sizes(train=38_575, val=0, test=9_673, answers=13, images=5_000),
+    **FROM_PACKAGE,
     shifted={"pairs": "held-out pairs", "templates": "held-out templates"},
     shift_key="shift",
     own_keys=("shift",),
@@ -107,18 +113,9 @@ class EasyVQAStatements(EasyVQA):
 EASY_VQA_STATEMENTS = EasyVQAStatements(
     name="easy_vqa_statements",
     label="easy-VQA statements",
-    scored=ScoredSplit("test", "test"),
     # Two statements per image with named attributes: 7,084 train+val, 1,760 test.
     sizes=Sizes(train=6_372, val=712, test=1_760, answers=2, images=5_000),
-    rules="easy_vqa",
-    once=("features", "pretrain"),
-    preparation="prepare_questions",
-    model_rules=("build_tokenizer", "pretrain"),
-    features_rule="extract_features",
-    tokenizer="tokenizer",
-    small_model=True,
-    val_from_train=True,
-    image_aspect=1.0,
+    **FROM_PACKAGE,
     own_keys=("statements_per_image",),
     task="verification",
     pretraining_files={

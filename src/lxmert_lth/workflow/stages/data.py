@@ -46,7 +46,8 @@ def prepare_vqa_v2(
         check_labelled(splits[name], f"{name} split")
     if features is not None:
         refuse_unseen_images(splits, features, datasets.get(dataset["name"]).unseen_image_hint)
-    write_splits(outputs, splits, answers, ood_sets(dataset.get("ood") or {}, splits, answers))
+    sets = ood_sets(dataset.get("ood") or {}, splits, answers)
+    write_splits(outputs, splits, {"answers": answers}, sets)
 
 
 def refuse_unseen_images(splits: Mapping[str, list], features: str, hint: str = "") -> None:
@@ -80,19 +81,17 @@ def ood_sets(ood: Mapping, splits: Mapping[str, list], answers: list) -> dict[st
 def write_splits(
     outputs: Mapping[str, str],
     splits: Mapping[str, list],
-    answers: list | Mapping[str, list],
+    answers: Mapping[str, list],
     sets: Mapping[str, list] | None = None,
 ) -> None:
     """The one writer of question files (``outputs[split]``, a shifted set's
-    ``outputs[SHIFTED_PREFIX + name]``) and answer lists (``answers``: the list of
-    ``outputs["answers"]``, or lists by output name)."""
+    ``outputs[SHIFTED_PREFIX + name]``) and answer lists (``answers``, by output name)."""
     files = {**splits, **{SHIFTED_PREFIX + name: q for name, q in (sets or {}).items()}}
     for name, records in files.items():
         images = len({i for q in records for i in q.get("image_ids", [q.get("image_id")])})
         log.info("%s: %d records on %d images", name, len(records), images)
         write_json(outputs[name], records)
-    lists = answers if isinstance(answers, Mapping) else {"answers": answers}
-    for name, values in lists.items():
+    for name, values in answers.items():
         write_json(outputs[name], {"answers": values})
         log.info("%s: %d answers", name, len(values))
 
