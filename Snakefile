@@ -44,6 +44,13 @@ include: f"rules/data_{DATASET.rules}.smk"
 include: "rules/images.smk"
 include: "rules/finetuning.smk"
 include: "rules/subnetworks.smk"
+
+
+if "pretraining" in STUDY["kinds"] and not STUDY["pretraining_tickets_from"]:
+
+    include: "rules/pretraining_tickets.smk"
+
+
 include: "rules/reports.smk"
 include: "rules/analysis.smk"
 include: "rules/stability.smk"

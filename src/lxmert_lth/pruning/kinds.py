@@ -54,12 +54,12 @@ class Kind:
     # Where its rewound weights come from: theta_0, the dense network's early weights
     # (LATE), or fresh draws of the prunable tensors ("fresh").
     rewind_from: ClassVar[str] = "theta0"
-    # Its sources are in another run's results folder (``external_folder``), not this
-    # run's: it waits for none of this run's networks.
+    # Its sources are outside this run's networks (``external_folder``: another run's
+    # results, or a chain of its own): it waits for none of this run's fine-tunes.
     external: ClassVar[bool] = False
 
-    def external_folder(self, study: Mapping) -> str | None:
-        """The results folder its sources are in, when not this run's."""
+    def external_folder(self, study: Mapping, results: str) -> str | None:
+        """The folder its sources are in, when not this run's networks' (``results``)."""
         return None
 
     @property
@@ -191,7 +191,7 @@ class Transfer(Kind):
     name, label, colour, marker = "transfer", "transferred ticket", "tab:olive", "*"
     external = True
 
-    def external_folder(self, study):
+    def external_folder(self, study, results):
         return study["transfer_from"]
 
     def make(self, network, shapes, files, options, meta):
@@ -203,6 +203,37 @@ class Transfer(Kind):
         return {"transfer_from": study["transfer_from"]}
 
 
+class Pretraining(Kind):
+    """A pre-training ticket (Gan et al., CVPR 2022): the mask of IMP on the pre-training
+    objectives (``rules/pretraining_tickets.smk``: continued pre-training from the
+    pretrained weights, prune, rewind to them, repeat) of the same seed and sparsity,
+    over this run's theta_0 and retrained on its task. The chain is this run's own
+    (``{results}/pretraining``) or another run's (``study.pretraining_tickets_from``)."""
+
+    name, label, colour, marker = "pretraining", "pre-training ticket", "tab:brown", "P"
+    external = True
+
+    def external_folder(self, study, results):
+        return pretraining_folder(study, results)
+
+    def make(self, network, shapes, files, options, meta):
+        mask = load(files["reference"])
+        check_fits(mask, shapes, files["reference"])
+        return mask, {"mask_of": files["reference"]}
+
+    def params(self, options, study):
+        return {"pretraining_ticket_epochs": study["pretraining_ticket_epochs"]}
+
+
+def pretraining_folder(study: Mapping, results: str) -> str:
+    """Where the pre-training tickets' chain is: ``PRETRAINING_FOLDER`` of this run's
+    results, or of ``study.pretraining_tickets_from``'s."""
+    return f"{study.get('pretraining_tickets_from') or results}/{PRETRAINING_FOLDER}"
+
+
+PRETRAINING_FOLDER = "pretraining"
+
+
 def check_fits(mask, shapes: Mapping, source: str) -> None:
     """A mask of another run prunes exactly this run's prunable tensors, shape for shape."""
     theirs = {name: tuple(t.shape) for name, t in mask.tensors.items()}
@@ -211,15 +242,25 @@ def check_fits(mask, shapes: Mapping, source: str) -> None:
         name = sorted(set(theirs) ^ set(ours) or [n for n in ours if ours[n] != theirs[n]])[0]
         raise InputError(
             f"{source}: its mask does not fit this run's prunable weights (first: {name!r}, "
-            f"{theirs.get(name)} there, {ours.get(name)} here): study.transfer_from must be a "
-            "run of the same model family and architecture"
+            f"{theirs.get(name)} there, {ours.get(name)} here): a mask taken from elsewhere must "
+            "come from the same model family and architecture"
         )
 
 
 # In the order of tables and figures.
 KINDS: dict[str, Kind] = {
     k.name: k
-    for k in (Low(), High(), Random(), OneShot(), Shuffled(), Reinit(), Late(), Transfer())
+    for k in (
+        Low(),
+        High(),
+        Random(),
+        OneShot(),
+        Shuffled(),
+        Reinit(),
+        Late(),
+        Transfer(),
+        Pretraining(),
+    )
 }
 # The controls of the ticket.
 CONTROL_KINDS = tuple(name for name, kind in KINDS.items() if kind.control)

@@ -14,6 +14,7 @@ from lxmert_lth.data.augment import Augment
 from lxmert_lth.data.loaders import EncodedSplit, batches
 from lxmert_lth.models import families
 from lxmert_lth.models.losses import dense_qa_loss
+from lxmert_lth.pruning.enforcement import MaskEnforcer
 from lxmert_lth.training.inference import ComputeClock, soft_accuracy
 from lxmert_lth.training.loop import TrainConfig, check_finite, seed_everything, steps_per_epoch
 from lxmert_lth.training.optim import adamw, clip_gradients, linear_warmup
@@ -70,6 +71,7 @@ def pretrain(
     augment: Augment | None = None,
     tags: torch.Tensor | None = None,
     tag_weight: float = 0.0,
+    enforcer: MaskEnforcer | None = None,
 ) -> list[dict]:
     """The embedded default's pre-training on (question, image) pairs, with LXMERT's
     objectives: masked language modelling (``mlm_prob`` of the word pieces in
@@ -79,7 +81,8 @@ def pretrain(
     shifts and mirrors the images of every batch (families that read pixels). With
     ``tag_weight``, image tagging: each batch's images are shown again with an empty
     question ([CLS] [SEP]) and the answer head must name what ``tags`` (``data.image_tags``)
-    says is in them, a loss weighted by ``tag_weight`` beside the family's."""
+    says is in them, a loss weighted by ``tag_weight`` beside the family's. ``enforcer``
+    keeps a mask's pruned weights at zero (a pre-training ticket's continued pre-training)."""
     _check_inputs(data, tags, tag_weight)
     family = families.of_model(model)
     seed_everything(seed)
@@ -106,7 +109,7 @@ def pretrain(
                     tagging = _tagging_loss(model, family, tokenizer, images, tags[rows])
                     loss = loss + tag_weight * tagging
                 check_finite(loss, epoch, step)
-                _descend(model, loss, optimizer, scheduler, cfg.clip_norm)
+                _descend(model, loss, optimizer, scheduler, cfg.clip_norm, enforcer)
             loss_sum += loss.item()
             bar.update()
         history.append(_epoch_record(model, epoch, loss_sum / per_epoch, val, cfg))
@@ -140,12 +143,16 @@ def _pairs(batch, data, tokenizer, gen, mismatch_fraction, mlm_fraction, mlm_pro
     return pairs, images, mlm_labels, matched, answerable, rows
 
 
-def _descend(model, loss, optimizer, scheduler, clip_norm: float) -> None:
-    """One optimizer step on ``loss``, gradients clipped."""
+def _descend(model, loss, optimizer, scheduler, clip_norm: float, enforcer) -> None:
+    """One optimizer step on ``loss``, gradients clipped, a mask kept (as fine-tuning's)."""
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
+    if enforcer is not None:
+        enforcer.mask_gradients()
     clip_gradients(model, clip_norm)
     optimizer.step()
+    if enforcer is not None:
+        enforcer.mask_weights()
     scheduler.step()
 
 

@@ -68,6 +68,7 @@ def check_config(config: Mapping, schema: Mapping) -> None:
     _check_pattern(prunable_pattern(config))
     _check_late_step(config)
     _check_transfer(config)
+    _check_pretraining_tickets(config)
     _check_shifted_sets(config["dataset"])
     _check_family(config)
     _check_device(config["execution"]["device"])
@@ -201,6 +202,38 @@ def _check_transfer(config: Mapping) -> None:
         raise ConfigError(
             f"study.transfer_from: {source!r} is this run's own results folder; a transferred "
             "ticket comes from another task's run"
+        )
+
+
+def _check_pretraining_tickets(config: Mapping) -> None:
+    """The pretraining kind's chain prunes single weights of the pre-training model's
+    encoders, from the run's own pre-training unless another run's chain is named."""
+    study, pruning = config["study"], config["pruning"]
+    if "pretraining" not in study["kinds"]:
+        return
+    source = study.get("pretraining_tickets_from")
+    if source and os.path.normpath(source) == os.path.normpath(config["results"]):
+        raise ConfigError(
+            f"study.pretraining_tickets_from: {source!r} is this run's own results folder; "
+            "leave it null for this run's own chain"
+        )
+    if not source and not datasets.of(config).small_model:
+        raise ConfigError(
+            "study.kinds: pretraining: the pre-training tickets' chain continues the run's "
+            f"own pre-training, which {datasets.of(config).label} does not do; name a run "
+            "that made them in study.pretraining_tickets_from"
+        )
+    options = PruningOptions.of(pruning)
+    if (options.granularity, options.schedule, options.prunable_set, options.scope) != (
+        "unstructured",
+        "original",
+        "linear_weights",
+        "all",
+    ):
+        raise ConfigError(
+            "study.kinds: pretraining: the pre-training tickets' chain prunes single weights "
+            "of every prunable Linear layer (pruning.granularity unstructured, schedule "
+            "original, prunable_set linear_weights, scope all)"
         )
 
 

@@ -10,6 +10,7 @@ from lxmert_lth.core.grid import (
     SHIFTED_PREFIX,
     dense_network,
     networks,
+    previous_level,
     theta0_seed,
 )
 from lxmert_lth.core.network import (
@@ -58,6 +59,20 @@ class Inputs:
         files = {k: self.res(path) for k, path in self.dataset.pretraining_files.items()}
         return {**files, "features": self.visual_input(), "tokenizer": self.res("tokenizer")}
 
+    def pretraining_level_inputs(self, wildcards) -> dict:
+        """A level of the pre-training tickets' chain: the pre-training data, the
+        pretrained model and the previous level's mask (none at the first)."""
+        inputs = {**self.pretraining_data(), "pretrained": self.res("pretrained")}
+        previous = previous_level(int(wildcards.sparsity), self.options.step)
+        if previous > 0:
+            inputs["previous_mask"] = self.pretraining_mask(int(wildcards.seed), previous)
+        return inputs
+
+    def pretraining_mask(self, seed: int, sparsity: int) -> str:
+        """This run's pre-training ticket of ``seed`` at ``sparsity``."""
+        folder = kinds.pretraining_folder({}, self.results)
+        return os.path.join(folder, Network(seed, "low", sparsity).folder, "mask.safetensors")
+
     def shifted_files(self) -> dict:
         """The shifted sets' question files, keyed as the data and training rules name them."""
         return {SHIFTED_PREFIX + n: self.res(f"data/shifted/{n}.json") for n in self.shifted}
@@ -105,7 +120,7 @@ class Inputs:
         network = Network.from_wildcards(wildcards)
         self.study_network(network, network.folder)
         sources = chain.mask_sources(network, self.pruning, self.study)
-        folder = kinds.get(network.kind).external_folder(self.study) or self.results
+        folder = kinds.get(network.kind).external_folder(self.study, self.results) or self.results
         return {
             role: os.path.join(folder, source.folder, self.file_of(what))
             for role, (source, what) in sources.items()

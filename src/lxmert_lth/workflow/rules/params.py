@@ -80,6 +80,21 @@ class Params:
             params["late_rewind_step"] = self.study["late_rewind_step"]
         return params
 
+    def pretraining_level_params(self) -> dict:
+        """Everything that changes a level of the pre-training tickets' chain: the
+        pre-training recipe at the chain's epochs, what is prunable and how it is ranked."""
+        recipe = {**self.config["pretrain"], "epochs": self.study["pretraining_ticket_epochs"]}
+        return {
+            "recipe": canonical(recipe),
+            "pruning": {
+                "prunable_modules": prunable_pattern(self.config),
+                "ranking": self.options.ranking,
+            },
+            "max_length": self.config["tokenizer"]["max_length"],
+            "device": self.execution["device"],
+            **self.numerics_params(),
+        }
+
     def mask_params(self, wildcards) -> dict:
         """The pruning options a kind's subnetwork depends on: its kind's own
         (``pruning.kinds``), and enforce_masks only when off."""

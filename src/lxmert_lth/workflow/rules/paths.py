@@ -14,9 +14,13 @@ from lxmert_lth.core.network import (
     TRAINED,
     Network,
 )
+from lxmert_lth.pruning.kinds import PRETRAINING_FOLDER
 
 
 class Paths:
+    # The pre-training tickets' chain, under the results folder.
+    PRETRAINING = PRETRAINING_FOLDER
+
     def res(self, *parts: str) -> str:
         """A path under the results folder."""
         return os.path.join(self.results, *parts)
