@@ -292,3 +292,42 @@ rule ticket_speed:
         repeats=EXECUTION["speed_repeats"],
     script:
         "../workflow_scripts/ticket_speed.py"
+
+
+# Tickets across tasks (compare_tasks: label -> the task's run and its transfer source):
+# the transfer matrix and each target task's accuracy against sparsity.
+rule compare_tasks:
+    input:
+        [
+            os.path.join(run["results"], "scores.csv")
+            for run in config["compare_tasks"].values()
+        ],
+    output:
+        csv=res("tasks.csv"),
+        md=res("tasks.md"),
+        html=report(
+            res("tasks.html"),
+            caption="../report/tasks.rst",
+            category="Tickets across tasks",
+            labels={"view": "table"},
+        ),
+        png=report(
+            res("tasks.png"),
+            caption="../report/tasks.rst",
+            category="Tickets across tasks",
+            labels={"view": "figure"},
+        ),
+        pdf=res("tasks.pdf"),
+    log:
+        logfile("compare_tasks.log"),
+    conda:
+        ENV
+    params:
+        labels=list(config["compare_tasks"]),
+        transfer_from={
+            label: run["transfer_from"]
+            for label, run in config["compare_tasks"].items()
+        },
+        sparsity=STUDY["table_sparsity"],
+    script:
+        "../workflow_scripts/compare_tasks.py"

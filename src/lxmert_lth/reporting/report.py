@@ -174,7 +174,8 @@ def write_markdown(md_path, text: str, html_path=None) -> None:
 def plot_figure1(
     scores: pd.DataFrame, kinds: Sequence[str], png_path, pdf_path, title: str
 ) -> None:
-    """Overall accuracy against sparsity, error bars over seeds, dense as a reference."""
+    """Overall accuracy against sparsity, error bars over seeds, dense as a reference; the
+    y axis named by the scores' task (VQA accuracy, or a verification task's accuracy)."""
     # A Figure of its own, not pyplot's: no global state, no GUI backend to choose.
     fig = Figure(figsize=(6.0, 4.0), dpi=150)
     ax = fig.subplots()
@@ -200,13 +201,16 @@ def plot_figure1(
             label=KIND_LABELS.get(kind, kind),
         )
     ax.set_xlabel("sparsity (% of prunable weights removed)")
-    finish_accuracy_plot(fig, ax, title, 10, png_path, pdf_path)
+    ylabel = f"{tasks.of_scores(scores.columns).metric} (%)"
+    finish_accuracy_plot(fig, ax, title, 10, png_path, pdf_path, ylabel)
 
 
-def finish_accuracy_plot(fig, ax, title: str, title_size: int, png: str, pdf: str) -> None:
+def finish_accuracy_plot(
+    fig, ax, title: str, title_size: int, png: str, pdf: str, ylabel: str = "VQA accuracy (%)"
+) -> None:
     """An accuracy plot's y label, title, grid and legend, laid out and written as PNG and
     PDF (the one ending of Figure 1 and the speed figures)."""
-    ax.set_ylabel("VQA accuracy (%)")
+    ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=title_size)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

@@ -69,6 +69,7 @@ def check_config(config: Mapping, schema: Mapping) -> None:
     _check_late_step(config)
     _check_transfer(config)
     _check_pretraining_tickets(config)
+    _check_compare_tasks(config.get("compare_tasks") or {})
     _check_shifted_sets(config["dataset"])
     _check_family(config)
     _check_device(config["execution"]["device"])
@@ -235,6 +236,18 @@ def _check_pretraining_tickets(config: Mapping) -> None:
             "of every prunable Linear layer (pruning.granularity unstructured, schedule "
             "original, prunable_set linear_weights, scope all)"
         )
+
+
+def _check_compare_tasks(compared: Mapping) -> None:
+    """Each task's transfer source is another task of the comparison."""
+    for label, run in compared.items():
+        source = run.get("transfer_from")
+        if source is not None and (source not in compared or source == label):
+            known = ", ".join(k for k in compared if k != label)
+            raise ConfigError(
+                f"compare_tasks.{label}.transfer_from: {source!r} is not another task of "
+                f"compare_tasks (the others: {known})"
+            )
 
 
 def _check_late_step(config: Mapping) -> None:

@@ -106,5 +106,7 @@ class Dag:
             # Other runs beside this one, when named (compare_runs).
             "compare_runs": ["runs.md"] if runs else [],
             "compare_speeds": ["benchmarks/runs_speed.md"] if runs else [],
+            # Tickets across tasks, when named (compare_tasks).
+            "compare_tasks": ["tasks.md", "tasks.png"] if self.config["compare_tasks"] else [],
         }
         return {rule: [self.res(f) for f in files] for rule, files in targets.items() if files}

@@ -32,6 +32,7 @@ from lxmert_lth.reporting.report import (
     write_table,
 )
 from lxmert_lth.reporting.speed import compare, plot_compare
+from lxmert_lth.reporting.tasks import Target, build_matrix, plot_targets
 from lxmert_lth.runtime.numerics import processor
 from lxmert_lth.workflow import plan
 
@@ -165,6 +166,33 @@ def compare_runs(
     plot_runs(
         runs, outputs["png"], outputs["pdf"], f"Runs compared ({split}): accuracy vs. sparsity"
     )
+
+
+def compare_tasks(
+    score_files: Mapping[str, str],
+    transfer_from: Mapping[str, str | None],
+    outputs: Mapping[str, str],
+    sparsity: int,
+) -> None:
+    """Tickets across tasks (label -> the task's scores.csv, and the label of the task
+    each takes transferred tickets from): the transfer matrix and a figure per target."""
+    targets = {
+        label: Target(pd.read_csv(path), transfer_from.get(label))
+        for label, path in score_files.items()
+    }
+    for label, target in targets.items():
+        log.info("%s: %d scores from %s", label, len(target.scores), score_files[label])
+    caption = (
+        f"Tickets across tasks at {sparsity}% sparsity: each target task's accuracy (%, its "
+        "own metric, mean ± sample std over seeds) of the tickets of each source, every one "
+        "rewound to the target's theta_0 and retrained on it; the share of the target's own "
+        "ticket; the highest sparsity where each keeps 99% of the target's dense accuracy. "
+        f"Runs: {', '.join(f'{k} = {v}' for k, v in score_files.items())}."
+    )
+    table = build_matrix(targets, sparsity)
+    write_table(table, outputs["csv"], outputs["md"], caption, outputs.get("html"))
+    title = "Tickets across tasks: accuracy vs. sparsity, mean ± std over seeds"
+    plot_targets(targets, outputs["png"], outputs["pdf"], title)
 
 
 def training_curves(
