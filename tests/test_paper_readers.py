@@ -16,7 +16,7 @@ from transformers import LxmertForPreTraining
 
 import paper_fixtures as fx
 from lxmert_lth.core.errors import InputError
-from lxmert_lth.data import evalai, vqa_v2
+from lxmert_lth.data import evalai, tasks, vqa_v2
 from lxmert_lth.data.bottom_up_attention import convert_tsvs, encode_row, iter_tsv, parse_row
 from lxmert_lth.data.features import FeatureStore
 from lxmert_lth.data.loaders import batches, encode_split
@@ -109,7 +109,7 @@ def test_unlabelled_training_split_is_refused(tmp_path):
     paths = fx.write_official(tmp_path)
     test = vqa_v2.official_records(paths["test_questions"])
     with pytest.raises(InputError, match="question 3000 is unlabelled"):
-        vqa_v2.check_labelled(test, "train split")
+        tasks.ANSWERING.check_labelled(test, "train split")
 
 
 # --- bottom-up-attention TSVs ---------------------------------------------------------

@@ -28,9 +28,12 @@ prediction scores 1 when it equals the label (accuracy, as LXMERT's NLVR2 evalua
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from lxmert_lth.core.errors import InputError, refuse_repeats
 from lxmert_lth.core.io import read_json
-from lxmert_lth.data import statements
+from lxmert_lth.data import statements, tasks
+from lxmert_lth.data.vqa_v2 import lxmert_vocabulary
 
 YES_NO = {"yes", "no"}
 
@@ -104,3 +107,47 @@ def nlvr2_records(path) -> list[dict]:
         )
     statements.check_records(records, str(path))
     return records
+
+
+def gqa_splits(spec: Mapping[str, str]) -> tuple[dict[str, list], list]:
+    """The paper configuration's GQA (``dataset.gqa``): LXMERT's ``train`` trained on,
+    ``valid`` for model selection, ``testdev`` scored locally (labelled); the answers of
+    its ``trainval_ans2label.json`` / ``trainval_label2ans.json``."""
+    answers = lxmert_vocabulary(spec["ans2label"], spec["label2ans"])
+    splits = {
+        "train": gqa_records(spec["train"]),
+        "val": gqa_records(spec["valid"]),
+        "test": gqa_records(spec["testdev"]),
+    }
+    names = {"train": "train", "val": "valid", "test": "testdev"}
+    _refuse_shared_ids(splits, "question_id", names, spec)
+    return splits, answers
+
+
+def nlvr2_splits(spec: Mapping[str, str]) -> tuple[dict[str, list], list]:
+    """The paper configuration's NLVR2 (``dataset.nlvr2``): ``train`` trained on,
+    ``valid`` (dev) for model selection, ``test`` (test-P) scored locally; the answers
+    are the task's own (false, true)."""
+    splits = {
+        "train": nlvr2_records(spec["train"]),
+        "val": nlvr2_records(spec["valid"]),
+        "test": nlvr2_records(spec["test"]),
+    }
+    names = {"train": "train", "val": "valid", "test": "test"}
+    _refuse_shared_ids(splits, "statement_id", names, spec)
+    return splits, list(tasks.VERIFICATION.answers)
+
+
+def _refuse_shared_ids(splits: Mapping[str, list], key: str, names: Mapping[str, str],
+                      spec: Mapping[str, str]) -> None:  # fmt: skip
+    """A record id in two splits (a file named twice, or the wrong file) is refused;
+    ``names``: each split's key in ``spec``."""
+    seen: dict[str, str] = {}
+    for split, records in splits.items():
+        for r in records:
+            other = seen.setdefault(r[key], split)
+            if other != split:
+                raise InputError(
+                    f"{spec[names[split]]} (the {names[split]} file): {key} {r[key]!r} is also "
+                    f"in the {names[other]} file, {spec[names[other]]} (each split's is its own)"
+                )

@@ -44,6 +44,19 @@ class Task:
     def image_ids(self, record: Mapping) -> list[str]:
         raise NotImplementedError
 
+    def labelled(self, record: Mapping) -> bool:
+        """Whether a record has its label (a test split's may not)."""
+        raise NotImplementedError
+
+    def check_labelled(self, records, source: str) -> None:
+        """Training and validation records need their labels: the first without is named."""
+        unlabelled = next((r for r in records if not self.labelled(r)), None)
+        if unlabelled is not None:
+            raise InputError(
+                f"{source}: {self.noun} {unlabelled[self.id_key]} is unlabelled "
+                "(training and validation splits must be labelled)"
+            )
+
     def scores(self, record: Mapping) -> Mapping[str, float]:
         """answer -> soft score, the training target and the score of a prediction."""
         raise NotImplementedError
@@ -66,6 +79,9 @@ class Answering(Task):
     def image_ids(self, record):
         return [str(record["image_id"])]
 
+    def labelled(self, record):
+        return record.get("answer_type") is not None
+
     def scores(self, record):
         return record["label"]
 
@@ -84,6 +100,9 @@ class Answering(Task):
 class Verification(Task):
     def image_ids(self, record):
         return [str(i) for i in record["image_ids"]]
+
+    def labelled(self, record):
+        return record.get("label") is not None
 
     def scores(self, record):
         label = record["label"]

@@ -283,13 +283,3 @@ def lxmert_splits(paths: Mapping[str, str]):
         "test": lxmert_records(paths["test"]),
     }
     return splits, answers
-
-
-def check_labelled(records: Sequence[dict], source: str) -> None:
-    """Training and validation questions need answers (``answer_type`` None: unlabelled)."""
-    unlabelled = next((q for q in records if q["answer_type"] is None), None)
-    if unlabelled is not None:
-        raise InputError(
-            f"{source}: question {unlabelled['question_id']} is unlabelled "
-            "(training and validation splits must be labelled)"
-        )

@@ -18,7 +18,7 @@ from pathlib import Path
 from lxmert_lth.core.checkpoints import CheckpointMeta, CheckpointTensors
 from lxmert_lth.core.io import read_json
 from lxmert_lth.core.network import THETA0_FILE, Network
-from lxmert_lth.data import datasets
+from lxmert_lth.data import datasets, tasks
 from lxmert_lth.pruning import kinds
 from lxmert_lth.reporting.costs import Work
 from lxmert_lth.workflow.checks import family_of, prunable_pattern
@@ -83,9 +83,11 @@ def finetune_samples(config: Mapping, questions: Questions | None = None) -> flo
 
 def positions(config: Mapping) -> int:
     """Positions a sample passes through the model with: word pieces, and regions or
-    patches (the family's)."""
-
-    return config["tokenizer"]["max_length"] + family_of(config).visual_positions(config)
+    patches (the family's), for each of the task's images (as the family reads a pair)."""
+    family = family_of(config)
+    images = tasks.get(datasets.of(config).task).images_per_sample
+    passes, visual = family.passes(images, family.visual_positions(config))
+    return passes * (config["tokenizer"]["max_length"] + visual)
 
 
 def finetune_work(config: Mapping):
@@ -121,8 +123,12 @@ def model_size(config: Mapping) -> ModelSize:
     from lxmert_lth.pruning.enforcement import prunable_parameter_names
 
     arch, source = architecture(config)
+    family = family_of(config)
+    task = datasets.of(config).task
+    if task != tasks.ANSWERING.name:
+        arch = family.verification_config(arch)
     with torch.device("meta"):
-        model = family_of(config).qa_class()(arch)
+        model = family.model_class(task)(arch)
     params = dict(model.named_parameters())
     names = prunable_parameter_names(model, prunable_pattern(config))
     return ModelSize(
@@ -138,13 +144,17 @@ def activation_bytes(config: Mapping, stage: str) -> int:
     arch, _ = architecture(config)
     family = family_of(config)
     text = config["tokenizer"]["max_length"]
-    stacks = family.encoder_stacks(arch, text, family.visual_positions(config))
+    # A task of two images a sample (verification): two passes or a longer one.
+    images = tasks.get(datasets.of(config).task).images_per_sample if stage == "finetune" else 1
+    passes, visual = family.passes(images, family.visual_positions(config))
+    stacks = family.encoder_stacks(arch, text, visual)
     recipe = config[stage]
     heads, hidden = arch.num_attention_heads, arch.hidden_size
-    sample = family.visual_input_bytes(config) + 3 * 8 * text  # ids, mask, token types
-    train = training_activations(stacks, hidden, heads, recipe["batch_size"])
-    evaluate = evaluation_activations(stacks, hidden, heads, recipe["eval_batch_size"])
-    return max(train + sample * recipe["batch_size"], evaluate + sample * recipe["eval_batch_size"])
+    sample = images * family.visual_input_bytes(config) + 3 * 8 * text  # + ids, mask, types
+    batch, eval_batch = recipe["batch_size"], recipe["eval_batch_size"]
+    train = training_activations(stacks, hidden, heads, passes * batch)
+    evaluate = evaluation_activations(stacks, hidden, heads, passes * eval_batch)
+    return max(train + sample * batch, evaluate + sample * eval_batch)
 
 
 def training_activations(stacks, hidden: int, heads: int, batch: int) -> int:

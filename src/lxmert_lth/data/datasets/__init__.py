@@ -17,11 +17,12 @@ from collections.abc import Mapping
 from lxmert_lth.core.errors import ConfigError
 from lxmert_lth.data.datasets.base import Dataset, Prepared, ScoredSplit, Sizes
 from lxmert_lth.data.datasets.easy_vqa import EASY_VQA, EASY_VQA_STATEMENTS
+from lxmert_lth.data.datasets.lxmert_tasks import GQA_DATASET, NLVR2_DATASET
 from lxmert_lth.data.datasets.vqa_v2 import VQA_V2
 from lxmert_lth.data.datasets.vqacp_v2 import VQACP_V2
 
 DATASETS: dict[str, Dataset] = {
-    d.name: d for d in (EASY_VQA, EASY_VQA_STATEMENTS, VQA_V2, VQACP_V2)
+    d.name: d for d in (EASY_VQA, EASY_VQA_STATEMENTS, VQA_V2, VQACP_V2, GQA_DATASET, NLVR2_DATASET)
 }
 
 # Every shifted set's label, in the order tables show them (the registry's order).

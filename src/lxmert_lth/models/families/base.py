@@ -168,6 +168,14 @@ class Family:
     encoder_name: str
     verification_head_name: str = "classifier"
     optional_encoder_modules: tuple[str, ...] = ()
+    # A sample's images read in one sequence (VisualBERT: the pair's regions side by
+    # side), not one encoder pass per image with the text (LXMERT, ViLT).
+    images_in_one_sequence: bool = False
+
+    def passes(self, images: int, visual: int) -> tuple[int, int]:
+        """(encoder passes per sample, visual positions per pass) for a sample of
+        ``images`` images of ``visual`` positions each (memory requests)."""
+        return (1, images * visual) if self.images_in_one_sequence else (images, visual)
 
     def verification_class(self):
         """The model of a statement about two images (logits of false and true)."""

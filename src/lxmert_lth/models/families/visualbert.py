@@ -31,6 +31,7 @@ class VisualBert(AnsweringPretraining, Family):
         "cls.": "answer head",
     }
     answer_head_name = "cls"
+    images_in_one_sequence = True
     answer_output = ""  # the head is one Linear layer
     # uclanlp/visualbert-vqa-coco-pre as VisualBertForQuestionAnswering with 3,129 answers.
     base_parameters = 113_856_825

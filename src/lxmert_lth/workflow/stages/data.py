@@ -15,12 +15,11 @@ from tqdm import tqdm
 from lxmert_lth.core.errors import InputError
 from lxmert_lth.core.grid import SHIFTED_PREFIX
 from lxmert_lth.core.io import write_json
-from lxmert_lth.data import datasets, easyvqa, vqa_v2_ood
+from lxmert_lth.data import datasets, easyvqa, tasks, vqa_v2_ood
 from lxmert_lth.data.bottom_up_attention import convert_tsvs
 from lxmert_lth.data.features import FeatureStore, FeatureWriter
 from lxmert_lth.data.images import Processing, coco_images, write_index
 from lxmert_lth.data.questions import load_questions, subsample
-from lxmert_lth.data.vqa_v2 import check_labelled
 
 log = logging.getLogger("lxmert_lth")
 
@@ -36,33 +35,39 @@ def prepare_questions(outputs: Mapping[str, str], dataset: Mapping) -> None:
 def prepare_vqa_v2(
     outputs: Mapping[str, str], dataset: Mapping, features: str | None = None
 ) -> None:
-    """VQA v2 (official or LXMERT files) or VQA-CP v2 -> train/val/test question files,
-    answers and (VQA v2, ``dataset.ood``) the shifted sets; with ``features``, every
-    question's image checked for region features first."""
-    splits, answers = datasets.get(dataset["name"]).read_splits(dataset)
+    """A dataset of the user's files (VQA v2's official or LXMERT files, VQA-CP v2, GQA,
+    NLVR2) -> train/val/test files of its task's records, answers and (VQA v2,
+    ``dataset.ood``) the shifted sets; with ``features``, every record's images checked
+    for region features first."""
+    source = datasets.get(dataset["name"])
+    task = tasks.get(source.task)
+    splits, answers = source.read_splits(dataset)
     limits, seed = dataset["max_questions"], dataset["split_seed"]
     splits = {name: subsample(records, limits[name], seed) for name, records in splits.items()}
     for name in ("train", "val"):
-        check_labelled(splits[name], f"{name} split")
+        task.check_labelled(splits[name], f"{name} split")
     if features is not None:
-        refuse_unseen_images(splits, features, datasets.get(dataset["name"]).unseen_image_hint)
+        refuse_unseen_images(splits, features, source.unseen_image_hint, task)
     sets = ood_sets(dataset.get("ood") or {}, splits, answers)
     write_splits(outputs, splits, {"answers": answers}, sets)
 
 
-def refuse_unseen_images(splits: Mapping[str, list], features: str, hint: str = "") -> None:
-    """Every question's image has region features, or one line naming the first that
+def refuse_unseen_images(
+    splits: Mapping[str, list], features: str, hint: str = "", task=tasks.DEFAULT
+) -> None:
+    """Every record's images have region features, or one line naming the first that
     has none, with the dataset's ``hint`` (VQA-CP names each image's COCO split itself: a
     wrong one shows here)."""
     have = FeatureStore(features).row_of
     for name, records in splits.items():
-        missing = next((q for q in records if q["image_id"] not in have), None)
-        if missing is not None:
-            raise InputError(
-                f"{features}: no features for image {missing['image_id']!r} of question "
-                f"{missing['question_id']} ({name} split){hint}: the bottom-up-attention "
-                "TSVs (features.tsv) must cover every question's image"
-            )
+        for r in records:
+            missing = next((i for i in task.image_ids(r) if i not in have), None)
+            if missing is not None:
+                raise InputError(
+                    f"{features}: no features for image {missing!r} of {task.noun} "
+                    f"{r[task.id_key]} ({name} split){hint}: the bottom-up-attention TSVs "
+                    f"(features.tsv) must cover every {task.noun}'s images"
+                )
 
 
 def ood_sets(ood: Mapping, splits: Mapping[str, list], answers: list) -> dict[str, list]:
