@@ -139,7 +139,7 @@ def test_the_reference_says_when_a_key_is_required_and_what_it_takes():
     assert f"required when {easy}" in row["`tokenizer.vocab_size`"]
     # Nested conditions say every condition they are under.
     assert (
-        f"required when dataset.name neither `easy_vqa` nor `easy_vqa_statements` and "
+        "required when dataset.name neither `easy_vqa` nor `easy_vqa_statements` and "
         "model.family not `vilt`" in row["`features.tsv`"]
     )
     # A nested branch narrows the values a key may take: "not easy_vqa, then vqacp_v2".

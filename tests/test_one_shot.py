@@ -1,0 +1,137 @@
+"""One-shot pruning of one layer (pruning.one_shot), checked by hand: Wanda's scores on a
+small layer, SparseGPT against the optimal brain surgeon's exact solution for one pruned
+weight and against magnitude pruning's reconstruction error, exact counts and N:M."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lxmert_lth.core.errors import InputError
+from lxmert_lth.core.masks import num_to_prune
+from lxmert_lth.pruning.one_shot import (
+    InputStatistics,
+    magnitude_mask,
+    n_of_m_mask,
+    reconstruction_error,
+    row_mask,
+    sparsegpt,
+    wanda_scores,
+)
+
+
+def _stats(x: torch.Tensor, valid=None, hessian=True) -> InputStatistics:
+    stats = InputStatistics(x.shape[-1], hessian)
+    stats.add(x, valid)
+    return stats
+
+
+def test_wandas_scores_and_mask_by_hand_without_padding():
+    """Two real tokens (1, 2, 0, 0.1) and (1, 0, 2, 0.1), and a padding token that counts
+    nowhere: input norms sqrt(2), 2, 2, 0.1 sqrt(2)."""
+    w = torch.tensor([[1.0, -2.0, 3.0, -4.0], [4.0, 3.0, -2.0, 1.0]])
+    x = torch.tensor([[[1.0, 2.0, 0.0, 0.1], [1.0, 0.0, 2.0, 0.1], [50.0, 50.0, 50.0, 50.0]]])
+    valid = torch.tensor([[True, True, False]])
+    stats = _stats(x, valid)
+    assert stats.tokens == 2
+    r2 = 2**0.5
+    assert stats.norms.tolist() == pytest.approx([r2, 2.0, 2.0, 0.1 * r2])
+    scores = wanda_scores(w, stats.norms)
+    expected = [r2, 4.0, 6.0, 0.4 * r2, 4 * r2, 6.0, 4.0, 0.1 * r2]
+    assert scores.reshape(-1).tolist() == pytest.approx(expected)
+    # Half of each row: row 0 loses inputs 3 and 0 (0.57, 1.41) where magnitude would
+    # lose 0 and 1 (|w| 1, 2): the small input makes -4 matter least; row 1 loses 3, 2.
+    assert row_mask(scores, 50).tolist() == [[False, True, True, False], [True, True, False, False]]
+    assert magnitude_mask(w, 50, per_row=True).tolist()[0] == [False, False, True, True]
+    # Over the whole layer, magnitude keeps the four largest: 3, -4, 4, 3.
+    assert magnitude_mask(w, 50, per_row=False).tolist() == [
+        [False, False, True, True], [True, True, False, False]
+    ]  # fmt: skip
+
+
+def test_masks_prune_exact_counts_and_n_of_m_keeps_the_largest_of_each_group():
+    g = torch.Generator().manual_seed(0)
+    scores = torch.rand(6, 16, generator=g, dtype=torch.float64)
+    for sparsity in (10, 25, 50, 70, 90):
+        assert (~magnitude_mask(scores, sparsity, per_row=False)).sum() == num_to_prune(
+            96, sparsity
+        )
+        per_row = (~magnitude_mask(scores, sparsity, per_row=True)).sum(1)
+        assert per_row.tolist() == [num_to_prune(16, sparsity)] * 6
+    keep = n_of_m_mask(scores, 2, 4)
+    groups = keep.reshape(6, 4, 4)
+    assert (groups.sum(-1) == 2).all()
+    top = scores.reshape(6, 4, 4).topk(2, dim=-1).indices
+    assert torch.equal(groups, torch.zeros_like(groups).scatter_(-1, top, True))
+    with pytest.raises(InputError, match="not groups of 4"):
+        n_of_m_mask(scores[:, :6], 2, 4)
+
+
+def _layer(seed: int, rows: int = 16, cols: int = 32, tokens: int = 200):
+    g = torch.Generator().manual_seed(seed)
+    w = torch.randn(rows, cols, generator=g, dtype=torch.float64)
+    x = torch.randn(tokens, cols, generator=g, dtype=torch.float64)
+    x = x @ torch.randn(cols, cols, generator=g, dtype=torch.float64)  # correlated inputs
+    return w, x
+
+
+def test_sparsegpt_prunes_one_weight_as_the_optimal_brain_surgeon():
+    """With one weight pruned, in the first column, SparseGPT's update of its row is OBS's
+    exact one: delta = -w_q / [H^-1]_qq * H^-1[:, q] (H dampened as SparseGPT's)."""
+    w, x = _layer(1, rows=3, cols=6, tokens=40)
+    w[1, 0] = 1e-3  # the lowest w^2 / [H^-1]_qq
+    stats = _stats(x)
+    sparsity = 100 / 18  # one of 18 weights
+    new, keep = sparsegpt(w, stats, sparsity, block_size=4, dampening=0.01)
+    assert (~keep).nonzero().tolist() == [[1, 0]]
+    h = stats.xtx + 0.01 * torch.diag(stats.xtx).mean() * torch.eye(6, dtype=torch.float64)
+    hinv = torch.linalg.inv(h)
+    expected = w.clone()
+    expected[1] -= w[1, 0] / hinv[0, 0] * hinv[:, 0]
+    assert new[1, 0] == 0
+    assert torch.allclose(new, expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_sparsegpt_reconstructs_better_than_magnitude_pruning(seed):
+    w, x = _layer(seed)
+    stats = _stats(x)
+    new, keep = sparsegpt(w, stats, 50, block_size=8)
+    magnitude = w * magnitude_mask(w, 50, per_row=True)
+    assert (~keep).sum() == num_to_prune(w.numel(), 50)
+    assert not new[~keep].any()
+    assert reconstruction_error(w, new, stats) < reconstruction_error(w, magnitude, stats)
+
+
+def test_sparsegpts_counts_are_exact_over_uneven_blocks_and_n_of_m():
+    w, x = _layer(7, rows=5, cols=10)
+    stats = _stats(x)
+    for sparsity in (10, 33, 50, 90):
+        _, keep = sparsegpt(w, stats, sparsity, block_size=4)
+        assert (~keep).sum() == num_to_prune(50, sparsity)
+    w, x = _layer(8, rows=5, cols=16)
+    new, keep = sparsegpt(w, _stats(x), n_of_m=(2, 4), block_size=8)
+    assert (keep.reshape(5, 4, 4).sum(-1) == 2).all() and not new[~keep].any()
+    with pytest.raises(InputError, match="block size 6 is not a multiple of M = 4"):
+        sparsegpt(w, _stats(x), n_of_m=(2, 4), block_size=6)
+
+
+def test_a_hessian_not_positive_definite_names_the_layer_and_the_option():
+    w, x = _layer(2, rows=4, cols=8, tokens=3)  # rank 3 of 8: singular without dampening
+    with pytest.raises(InputError, match=r"lxmert.encoder.layer.0.attention.self.query: the "
+                       r"Hessian .* raise one_shot.dampening"):  # fmt: skip
+        sparsegpt(
+            w, _stats(x), 50, dampening=0.0, layer="lxmert.encoder.layer.0.attention.self.query"
+        )
+    new, _ = sparsegpt(w, _stats(x), 50, dampening=0.01)
+    assert torch.isfinite(new).all()
+
+
+def test_a_dead_input_is_pruned_nowhere_but_zeroed():
+    """An input that is zero on every token has no curvature: SparseGPT gives it H = 1 and
+    zeroes its column, as the reference does."""
+    w, x = _layer(3, rows=4, cols=8)
+    x[:, 5] = 0
+    new, keep = sparsegpt(w, _stats(x), 25, block_size=4)
+    assert not new[:, 5].any() and torch.isfinite(new).all()
+    assert (~keep).sum() == num_to_prune(32, 25)
