@@ -135,3 +135,70 @@ def test_a_dead_input_is_pruned_nowhere_but_zeroed():
     new, keep = sparsegpt(w, _stats(x), 25, block_size=4)
     assert not new[:, 5].any() and torch.isfinite(new).all()
     assert (~keep).sum() == num_to_prune(32, 25)
+
+
+# --- a whole network, group by group (pruning.calibration) ------------------------------
+
+
+def _network(name: str):
+    from test_families import batch
+
+    from lxmert_lth.models import families
+    from lxmert_lth.pruning.enforcement import prunable_parameter_names
+    from tiny_models import small_model
+
+    family = families.get(name)
+    model = small_model(name)
+    inputs = family.inputs(batch(4))
+    inputs["attention_mask"] = inputs["attention_mask"].clone()
+    inputs["attention_mask"][:, 5:] = 0  # the last two word pieces are padding
+    return model, [inputs], prunable_parameter_names(model, family.prunable_modules)
+
+
+@pytest.mark.parametrize("name", ["lxmert", "visualbert", "vilt"])
+@pytest.mark.parametrize("method", ["wanda", "sparsegpt"])
+def test_every_layer_of_every_family_loses_its_share(name, method):
+    from lxmert_lth.pruning.calibration import OneShotOptions, calibrated_mask
+
+    model, batches, names = _network(name)
+    mask = calibrated_mask(model, batches, names, OneShotOptions(method, 50), progress=False)
+    params = dict(model.named_parameters())
+    assert sorted(mask.tensors) == sorted(names)
+    for n, keep in mask.tensors.items():
+        assert (~keep).sum() == num_to_prune(keep.size, 50)
+        assert not params[n].detach().numpy()[~keep].any()
+        if method == "wanda":  # the same share of every row
+            assert len(set((~keep).sum(1).tolist())) == 1
+
+
+def test_padding_changes_nothing_and_each_group_reads_the_pruned_groups_before_it():
+    """Word pieces at padded positions do not move the mask; the second group's mask is
+    Wanda's on the inputs it gets once the first group is pruned."""
+    import copy
+
+    from lxmert_lth.pruning.calibration import (
+        OneShotOptions,
+        _collect,
+        calibrated_mask,
+        layer_groups,
+    )
+
+    model, batches, names = _network("lxmert")
+    dense = copy.deepcopy(model)
+    options = OneShotOptions("wanda", 50)
+    mask = calibrated_mask(model, batches, names, options, progress=False)
+    other, padded, _ = _network("lxmert")
+    padded[0]["input_ids"] = padded[0]["input_ids"].clone()
+    padded[0]["input_ids"][:, 5:] = 3
+    again = calibrated_mask(other, padded, names, options, progress=False)
+    assert all((mask.tensors[n] == again.tensors[n]).all() for n in names)
+
+    first, second = layer_groups(dense, names)[:2]
+    modules = dict(dense.named_modules())
+    with torch.no_grad():
+        for n in first:
+            modules[n].weight.mul_(torch.from_numpy(mask.tensors[f"{n}.weight"]))
+    stats = _collect(dense, batches, {n: modules[n] for n in second}, hessian=False)
+    for n in second:
+        expected = row_mask(wanda_scores(modules[n].weight, stats[n].norms), 50)
+        assert (expected.numpy() == mask.tensors[f"{n}.weight"]).all()

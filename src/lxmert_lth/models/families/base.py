@@ -119,6 +119,15 @@ class Family:
         """The model's keyword arguments from a batch (``lxmert_lth.data.loaders``)."""
         raise NotImplementedError
 
+    # A module whose output's second item is the mask of the whole sequence the layers
+    # read (ViLT's embeddings: the text's and the image patches'), caught as it runs.
+    sequence_mask_module: str | None = None
+
+    def token_masks(self, inputs: Mapping[str, torch.Tensor]) -> list[torch.Tensor]:
+        """(batch, positions) masks, True at real tokens, of the sequences the encoder's
+        layers read (one-shot calibration leaves padding out): here the text's."""
+        return [inputs["attention_mask"].bool()]
+
     def logits(self, output) -> torch.Tensor:
         """The answer logits (B, answers) of the question-answering model's output."""
         raise NotImplementedError

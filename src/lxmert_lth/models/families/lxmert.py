@@ -116,6 +116,14 @@ class Lxmert(Family):
             "visual_pos": batch["visual_pos"],
         }
 
+    def token_masks(self, inputs):
+        """The language stream's text, and the vision stream's regions (all real)."""
+        import torch
+
+        feats = inputs["visual_feats"]
+        regions = torch.ones(feats.shape[:2], dtype=torch.bool, device=feats.device)
+        return [inputs["attention_mask"].bool(), regions]
+
     def logits(self, output):
         return output.question_answering_score
 

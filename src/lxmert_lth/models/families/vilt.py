@@ -102,6 +102,9 @@ class Vilt(AnsweringPretraining, Family):
             "pixel_mask": batch["pixel_mask"],
         }
 
+    # Its embeddings return the text's and the kept patches' mask beside the sequence.
+    sequence_mask_module = "vilt.embeddings"
+
     encoder_name = "vilt"
     # dandelin/vilt-b32-mlm has no pooler (its model for masked LM drops it).
     optional_encoder_modules = ("vilt.pooler.",)

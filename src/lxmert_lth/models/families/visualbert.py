@@ -59,6 +59,13 @@ class VisualBert(AnsweringPretraining, Family):
     def base_config(self, num_answers: int, feature_dim: int = 2048):
         return self.config_class()(visual_embedding_dim=feature_dim, num_labels=num_answers)
 
+    def token_masks(self, inputs):
+        """One sequence: the text, then the regions."""
+        import torch
+
+        visual = inputs["visual_attention_mask"].bool()
+        return [torch.cat([inputs["attention_mask"].bool(), visual], dim=1)]
+
     def inputs(self, batch):
         import torch
 
