@@ -51,6 +51,11 @@ if "pretraining" in STUDY["kinds"] and not STUDY["pretraining_tickets_from"]:
     include: "rules/pretraining_tickets.smk"
 
 
+if R.one_shot_methods():
+
+    include: "rules/one_shot.smk"
+
+
 include: "rules/reports.smk"
 include: "rules/analysis.smk"
 include: "rules/stability.smk"

@@ -202,3 +202,83 @@ def test_padding_changes_nothing_and_each_group_reads_the_pruned_groups_before_i
     for n in second:
         expected = row_mask(wanda_scores(modules[n].weight, stats[n].norms), 50)
         assert (expected.numpy() == mask.tensors[f"{n}.weight"]).all()
+
+
+# --- the workflow's one-shot kinds (rules/one_shot.smk, workflow.stages.one_shot) ------
+
+
+def test_one_shot_jobs_make_both_networks_from_the_dense_one():
+    from test_rules import _Wildcards, rules
+
+    r = rules("one_shot")
+    assert r.one_shot_methods() == ["magnitude", "sparsegpt", "wanda"]
+    wildcards = _Wildcards(seed=1, kind="wanda", sparsity=50)
+    assert r.mask_sources(wildcards) == {
+        "trained": "results-one_shot/seed1/dense/model.safetensors"
+    }
+    assert r.mask_params(wildcards)["method"] == "wanda"
+    trained = {n.name for n in r.trained_networks() if n.seed == 1}
+    assert "wandaft50" in trained and "wanda50" not in trained
+    jobs = dict((path, label) for label, path in r.benchmarked_jobs())
+    assert jobs["results-one_shot/benchmarks/seed1/one_shot_wanda50.tsv"] == "one-shot wanda"
+    # retrain_subnetwork never makes them, even with the controls' weights kept.
+    kept = rules("one_shot", study={"keep_control_weights": True}).kinds_with_weights()
+    assert not set(kept.split("|")) & {"wanda", "wandaft", "magnitude", "sparsegptft"}
+
+
+@pytest.mark.parametrize(
+    "overlay, message",
+    [
+        ("pruning: {granularity: heads_neurons}\nstudy: {sparsities: [50], table_sparsity: 50}",
+         "prunes single weights: pruning.granularity must be unstructured or n_of_m"),
+        ("stability: {enabled: true}", "not rewound"),
+    ],
+)  # fmt: skip
+def test_what_one_shot_kinds_cannot_do_is_refused(tmp_path, overlay, message):
+    from pathlib import Path
+
+    from lxmert_lth.core.errors import ConfigError
+    from lxmert_lth.core.schema import SCHEMA
+    from lxmert_lth.workflow.plan import load_config
+
+    root = Path(__file__).resolve().parents[1]
+    path = tmp_path / "overlay.yaml"
+    path.write_text(overlay + "\n")
+    with pytest.raises(ConfigError, match=message):
+        load_config([root / "config.yaml", root / "configs" / "one_shot.yaml", path], SCHEMA)
+
+
+@pytest.mark.parametrize("method", ["magnitude", "wanda", "sparsegpt"])
+def test_the_stage_prunes_each_method_to_its_count_on_calibration_drawn_by_seed(tmp_path, method):
+    from test_images import pretraining_split
+
+    from lxmert_lth.core.network import Network
+    from lxmert_lth.core.options import PruningOptions
+    from lxmert_lth.core.schema import defaults
+    from lxmert_lth.models import families
+    from lxmert_lth.pruning.enforcement import prunable_parameter_names
+    from lxmert_lth.workflow.stages.one_shot import _calibration, _prune
+    from tiny_models import small_model
+
+    _, _, split = pretraining_split(tmp_path)
+    model = small_model("vilt")
+    one = _calibration(model, split, 5, 4, seed=3)
+    assert [b["input_ids"].shape[0] for b in one] == [4, 1]
+    two = _calibration(model, split, 5, 4, seed=3)
+    assert all(
+        torch.equal(a["pixel_values"], b["pixel_values"]) for a, b in zip(one, two, strict=True)
+    )
+    names = prunable_parameter_names(model, families.get("vilt").prunable_modules)
+    settings = {**defaults("one_shot"), "calibration_questions": 8}
+    pruning = PruningOptions.of({}, partial=True)
+    mask = _prune(model, names, split, Network(0, method, 40), settings, pruning, 4)
+    # Magnitude ranks all weights together (global), SparseGPT each layer, Wanda each row.
+    shapes = [t.shape for t in mask.tensors.values()]
+    expected = {
+        "magnitude": num_to_prune(sum(r * c for r, c in shapes), 40),
+        "sparsegpt": sum(num_to_prune(r * c, 40) for r, c in shapes),
+        "wanda": sum(r * num_to_prune(c, 40) for r, c in shapes),
+    }
+    assert mask.num_pruned == expected[method]
+    params = dict(model.named_parameters())
+    assert all(not params[n].detach().numpy()[~k].any() for n, k in mask.tensors.items())

@@ -54,6 +54,12 @@ class Kind:
     # Where its rewound weights come from: theta_0, the dense network's early weights
     # (LATE), or fresh draws of the prunable tensors ("fresh").
     rewind_from: ClassVar[str] = "theta0"
+    # The job that makes it: "retrain" (its mask, rewound and retrained: rule
+    # retrain_subnetwork) or "one_shot" (pruned from the dense network and scored as
+    # pruned and after a short retraining, both by rule one_shot_prune).
+    made_by: ClassVar[str] = "retrain"
+    # Whether its network is trained (a one-shot network scored as pruned is not).
+    trains: ClassVar[bool] = True
     # Its sources are outside this run's networks (``external_folder``: another run's
     # results, or a chain of its own): it waits for none of this run's fine-tunes.
     external: ClassVar[bool] = False
@@ -225,6 +231,47 @@ class Pretraining(Kind):
         return {"pretraining_ticket_epochs": study["pretraining_ticket_epochs"]}
 
 
+class OneShotPruned(Kind):
+    """The dense fine-tuned network of the same seed pruned in one shot by ``method``
+    (``lxmert_lth.pruning.one_shot``; docs/method.md, "One-shot pruning") and kept as it
+    is: not rewound, not retrained. Its twin ``{name}ft`` is the same network after a
+    short retraining under its mask (``one_shot.retrain_epochs``)."""
+
+    method: ClassVar[str]
+    made_by = "one_shot"
+    rewind_from = "pruned"
+    trains = False
+
+    def sources(self, network, options, study):
+        return {"trained": (dense(network, study), TRAINED)}
+
+    def make(self, network, shapes, files, options, meta):
+        raise NotImplementedError(f"{self.name}: made by rule one_shot_prune")
+
+    def params(self, options, study):
+        return {"method": self.method, **super().params(options, study)}
+
+
+def _one_shot_kinds(method: str, label: str, colour: str, marker: str) -> tuple[Kind, Kind]:
+    """A one-shot method's two kinds: as pruned, and retrained (``{method}ft``)."""
+    pruned = type(method.title(), (OneShotPruned,), {
+        "name": method, "label": label, "colour": colour, "marker": marker, "method": method,
+    })()  # fmt: skip
+    retrained = type(f"{method.title()}Retrained", (OneShotPruned,), {
+        "name": f"{method}ft", "label": f"{label} + retraining", "colour": colour,
+        "marker": marker, "method": method, "trains": True,
+    })()  # fmt: skip
+    return pruned, retrained
+
+
+# Each one-shot method: its label, colour and marker.
+ONE_SHOT_METHODS = {
+    "magnitude": ("trained magnitude", "tab:pink", "v"),
+    "wanda": ("Wanda", "tab:green", "^"),
+    "sparsegpt": ("SparseGPT", "tab:red", "<"),
+}
+
+
 def pretraining_folder(study: Mapping, results: str) -> str:
     """Where the pre-training tickets' chain is: ``PRETRAINING_FOLDER`` of this run's
     results, or of ``study.pretraining_tickets_from``'s."""
@@ -260,10 +307,15 @@ KINDS: dict[str, Kind] = {
         Late(),
         Transfer(),
         Pretraining(),
+        *(k for m, style in ONE_SHOT_METHODS.items() for k in _one_shot_kinds(m, *style)),
     )
 }
-# The controls of the ticket.
-CONTROL_KINDS = tuple(name for name, kind in KINDS.items() if kind.control)
+# The controls of the ticket that retrain_subnetwork makes (the one-shot kinds are made
+# by their own rule).
+CONTROL_KINDS = tuple(
+    name for name, kind in KINDS.items() if kind.control and kind.made_by == "retrain"
+)
+ONE_SHOT_KINDS = tuple(name for name, kind in KINDS.items() if kind.made_by == "one_shot")
 
 
 def get(name: str) -> Kind:

@@ -17,6 +17,7 @@ from lxmert_lth.data import datasets, tasks
 from lxmert_lth.data.augment import Augment
 from lxmert_lth.models import families
 from lxmert_lth.pruning import granularities
+from lxmert_lth.pruning.kinds import ONE_SHOT_KINDS
 
 # --- the fine-tunes and what each waits for --------------------------------------------
 
@@ -69,6 +70,7 @@ def check_config(config: Mapping, schema: Mapping) -> None:
     _check_late_step(config)
     _check_transfer(config)
     _check_pretraining_tickets(config)
+    _check_one_shot(config)
     _check_compare_tasks(config.get("compare_tasks") or {})
     _check_shifted_sets(config["dataset"])
     _check_family(config)
@@ -235,6 +237,26 @@ def _check_pretraining_tickets(config: Mapping) -> None:
             "study.kinds: pretraining: the pre-training tickets' chain prunes single weights "
             "of every prunable Linear layer (pruning.granularity unstructured, schedule "
             "original, prunable_set linear_weights, scope all)"
+        )
+
+
+def _check_one_shot(config: Mapping) -> None:
+    """One-shot kinds prune single weights (unstructured, or N:M) of the dense network;
+    they have no rewind point for the stability analysis."""
+    asked = [k for k in config["study"]["kinds"] if k in ONE_SHOT_KINDS]
+    if not asked:
+        return
+    granularity = config["pruning"].get("granularity", "unstructured")
+    if granularity not in ("unstructured", "n_of_m"):
+        raise ConfigError(
+            f"study.kinds: {asked[0]} prunes single weights: pruning.granularity must be "
+            f"unstructured or n_of_m, not {granularity}"
+        )
+    if config["stability"]["enabled"]:
+        raise ConfigError(
+            f"study.kinds: {asked[0]} is not rewound, so the stability analysis has no "
+            "starting point for it: leave the one-shot kinds out of a run with "
+            "stability.enabled"
         )
 
 

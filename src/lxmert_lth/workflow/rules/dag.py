@@ -25,8 +25,18 @@ BENCHMARKS = {
     "retrain": "seed{seed}/retrain_{kind}{sparsity}.tsv",
 }
 
+# A one-shot job's, which makes a network as pruned and its retrained twin.
+ONE_SHOT_BENCHMARK = "seed{seed}/one_shot_{kind}{sparsity}.tsv"
+
 
 class Dag:
+    ONE_SHOT_BENCHMARK = ONE_SHOT_BENCHMARK
+
+    def one_shot_methods(self) -> list[str]:
+        """The one-shot methods whose kinds the study asks for (either of the two)."""
+        asked = {kinds.KINDS[k].method for k in self.study["kinds"] if k in kinds.ONE_SHOT_KINDS}
+        return sorted(asked)
+
     def chain_priority(self, wildcards) -> int:
         """A fine-tune's level on the longest chain of fine-tunes after it: the IMP chain
         never waits behind the controls."""
@@ -34,9 +44,10 @@ class Dag:
 
     def kinds_with_weights(self) -> str:
         """The kinds whose retrained weights are kept (a wildcard constraint)."""
+        retrained = [k for k in kinds.KINDS.values() if k.made_by == "retrain"]
         if self.study["keep_control_weights"]:
-            return "|".join(kinds.KINDS)
-        return "|".join(k.name for k in kinds.KINDS.values() if not k.control)
+            return "|".join(k.name for k in retrained)
+        return "|".join(k.name for k in retrained if not k.control)
 
     # --- targets ----------------------------------------------------------------------
     def all_score_files(self) -> list[str]:
@@ -58,8 +69,12 @@ class Dag:
         ]
 
     def trained_networks(self) -> list[Network]:
-        """Every network the run trains (the asked ones and the IMP levels they need)."""
-        return sorted(chain.fine_tunes(self.study, self.pruning))
+        """Every network the run trains (the asked ones and the IMP levels they need; a
+        one-shot network scored as pruned is not trained)."""
+        return sorted(
+            n for n in chain.fine_tunes(self.study, self.pruning)
+            if n.is_dense or kinds.KINDS[n.kind].trains
+        )  # fmt: skip
 
     @staticmethod
     def network_labels(network: Network) -> dict:
@@ -78,6 +93,13 @@ class Dag:
         once = [images if name == "features" else name for name in self.dataset.once]
         jobs = [(name, self.benchfile(BENCHMARKS[name])) for name in once]
         for network in self.trained_networks():
+            kind = None if network.is_dense else kinds.KINDS[network.kind]
+            if kind is not None and kind.made_by == "one_shot":  # one job, two networks
+                row = {**network.row(), "kind": kind.method}
+                jobs.append(
+                    (f"one-shot {kind.method}", self.benchfile(ONE_SHOT_BENCHMARK.format(**row)))
+                )
+                continue
             name = "finetune_dense" if network.is_dense else "retrain"
             label = name if network.is_dense else f"retrain {network.kind}"
             jobs.append((label, self.benchfile(BENCHMARKS[name].format(**network.row()))))
