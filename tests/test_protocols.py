@@ -274,7 +274,9 @@ def test_every_kind_is_one_registry_entry_and_the_schema_knows_them_all():
     # Each entry a declared object with named fields; the controls by their flag, not
     # by their place in the registry.
     assert all(isinstance(k, Kind) and k.name == name for name, k in KINDS.items())
-    assert CONTROL_KINDS == tuple(n for n in KINDS if n != "low") and not KINDS["low"].control
+    retrained = tuple(n for n, k in KINDS.items() if k.made_by == "retrain")
+    assert CONTROL_KINDS == tuple(n for n in retrained if n != "low")
+    assert not KINDS["low"].control and KINDS["low"].made_by == "retrain"
     assert set(KIND_LABELS) - {"dense"} == set(STYLES) == set(KINDS)
     # The options' defaults are the schema's, filled in once; unknown keys are refused.
     options = PruningOptions.of({"step": 10, "ranking": "global", "random": "global"})
