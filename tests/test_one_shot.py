@@ -282,3 +282,25 @@ def test_the_stage_prunes_each_method_to_its_count_on_calibration_drawn_by_seed(
     assert mask.num_pruned == expected[method]
     params = dict(model.named_parameters())
     assert all(not params[n].detach().numpy()[~k].any() for n, k in mask.tensors.items())
+
+
+def test_the_plan_counts_one_shot_jobs_apart_from_fine_tunes(tmp_path):
+    """The paper configuration with the three one-shot methods: 81 jobs (3 methods, 9
+    sparsities, 3 seeds), each a calibration pass per layer group (LXMERT-base: 9 + 5 +
+    5 layers and the pooler), one epoch of retraining and two scorings."""
+    from pathlib import Path
+
+    from lxmert_lth.core.schema import SCHEMA
+    from lxmert_lth.workflow import plan
+
+    root = Path(__file__).resolve().parents[1]
+    overlay = tmp_path / "one_shot.yaml"
+    overlay.write_text("study:\n  kinds: [low, high, random, wanda, wandaft, sparsegpt, "
+                       "sparsegptft, magnitude, magnitudeft]\n")  # fmt: skip
+    config = plan.load_config([root / "configs" / "paper.yaml", overlay], SCHEMA)
+    text = plan.report(config, [1], None)
+    assert "  one_shot_prune            81" in text and "  retrain_subnetwork        81" in text
+    assert "Fine-tunes: 84 (3 dense, 27 high, 27 low, 27 random)" in text
+    q = plan.question_counts(config)
+    samples = q.train + plan.EVAL_COST * (2 * q.val + 2 * q.test + 128 * 20)
+    assert "(20 passes over 128 questions)" in text and f"= {samples:,.0f} training" in text

@@ -33,7 +33,8 @@ from lxmert_lth.core.network import Network
 from lxmert_lth.core.schema import SCHEMA  # the workflow's own schema
 from lxmert_lth.data import datasets
 from lxmert_lth.pruning.chain import fine_tunes, levels, stability_pairs, waits_for
-from lxmert_lth.workflow.checks import family_of, validate_config
+from lxmert_lth.pruning.kinds import KINDS
+from lxmert_lth.workflow.checks import family_of, prunable_pattern, validate_config
 from lxmert_lth.workflow.rules import Rules
 from lxmert_lth.workflow.sizes import (  # noqa: F401  (the plan's names, as before)
     EVAL_COST,
@@ -42,6 +43,7 @@ from lxmert_lth.workflow.sizes import (  # noqa: F401  (the plan's names, as bef
     ModelSize,
     Questions,
     activation_bytes,
+    architecture,
     feature_bytes,
     finetune_samples,
     finetune_work,
@@ -104,20 +106,24 @@ def report(
     """The plan of a run: jobs, fine-tunes and critical path, schedule, questions and
     GPU-hours, stability, model and disk."""
     study, pruning = config["study"], config["pruning"]
-    nets = fine_tunes(study, pruning)
+    every = fine_tunes(study, pruning)
+    nets = [n for n in every if n.is_dense or KINDS[n.kind].made_by == "retrain"]
+    one_shot = [n for n in every if not n.is_dense and n not in nets and not KINDS[n.kind].trains]
     questions = question_counts(config)
     per_finetune = finetune_samples(config, questions)
-    lines = [*_jobs(config, nets), *_chain(study, pruning, nets), *_schedule(study, pruning, slots)]
+    lines = [*_jobs(config, nets, len(one_shot)), *_chain(study, pruning, nets)]
+    lines += _schedule(study, pruning, slots)
     lines += _questions(config, questions, per_finetune, samples_per_second, slots, len(nets))
+    lines += _one_shot(config, questions, one_shot, samples_per_second)
     lines += _activations(config)
     lines += _stability(config, questions, per_finetune, samples_per_second)
-    lines += _disk(config, nets, questions, running)
+    lines += _disk(config, every, questions, running)
     return "\n".join(lines)
 
 
-def _jobs(config: Mapping, nets: list[Network]) -> list[str]:
+def _jobs(config: Mapping, nets: list[Network], one_shot: int = 0) -> list[str]:
     """Jobs by rule: the dataset's own rules (``data.datasets``), the family's visual input
-    and the training jobs."""
+    and the training jobs (``one_shot``: the one-shot jobs, two networks each)."""
     dense, dataset = sum(n.is_dense for n in nets), datasets.of(config)
     pixels = family_of(config).visual_input == "pixels"
     jobs = {
@@ -126,6 +132,7 @@ def _jobs(config: Mapping, nets: list[Network]) -> list[str]:
         **dict.fromkeys(dataset.model_rules, 1),
         "finetune_dense": dense,
         "retrain_subnetwork": len(nets) - dense,
+        **({"one_shot_prune": one_shot} if one_shot else {}),
         **dict.fromkeys(Rules(config).report_targets(), 1),
     }
     return ["Jobs by rule", *(f"  {rule:22s} {count:5d}" for rule, count in jobs.items())]
@@ -190,6 +197,50 @@ def _questions(
         f"Projected: {hours:.2f} GPU-hours per fine-tune, {hours * finetunes:.1f} in all, "
         f"at {samples_per_second:g} training samples/s per GPU; wall time {walls}",
     ]
+
+
+def _one_shot(
+    config: Mapping, questions: Questions, jobs: list[Network], samples_per_second: float | None
+) -> list[str]:
+    """The one-shot jobs: a calibration pass per layer group, the pruned network scored,
+    a short retraining, the retrained network scored (``finetune_samples``' terms)."""
+    if not jobs:
+        return []
+    settings, groups = config["one_shot"], _layer_groups(config)
+    epochs = settings["retrain_epochs"]
+    scored = questions.test + sum(n or 0 for n in questions.shifted.values())
+    calibration = EVAL_COST * settings["calibration_questions"] * groups
+    samples = epochs * questions.train + EVAL_COST * ((epochs + 1) * questions.val + 2 * scored)
+    each = samples + calibration
+    line = (
+        f"One-shot jobs: {len(jobs)}, each a calibration ({groups} passes over "
+        f"{settings['calibration_questions']} questions), the pruned network scored, "
+        f"{epochs} epoch(s) of retraining and the retrained one scored = {each:,.0f} "
+        "training-sample equivalents (the schedule above counts both of a job's networks "
+        "as fine-tunes: an upper bound)"
+    )
+    if not samples_per_second:
+        return ["", line]
+    hours = each / samples_per_second / 3600
+    return [
+        "",
+        line,
+        f"Projected: {hours:.2f} GPU-hours per one-shot job, {hours * len(jobs):.1f} in all",
+    ]
+
+
+def _layer_groups(config: Mapping) -> int:
+    """The calibration's layer groups of the study's model (``pruning.calibration``),
+    built on torch's meta device."""
+    import torch
+
+    from lxmert_lth.pruning.calibration import layer_groups
+    from lxmert_lth.pruning.enforcement import prunable_parameter_names
+
+    arch, _ = architecture(config)
+    with torch.device("meta"):
+        model = family_of(config).qa_class()(arch)
+    return len(layer_groups(model, prunable_parameter_names(model, prunable_pattern(config))))
 
 
 def _activations(config: Mapping) -> list[str]:
