@@ -41,3 +41,39 @@ rule one_shot_prune:
         resume_folder=R.resume_folder,
     script:
         "../workflow_scripts/one_shot_prune.py"
+
+
+# Are tickets worth their compute? Each kind's accuracy beside its seconds from the dense
+# network (the jobs' own records), in a table and two panels.
+rule one_shot_costs:
+    input:
+        scores=res("scores.csv"),
+        benchmarks=lambda wc: R.one_shot_cost_files()[0].values(),
+        histories=lambda wc: R.one_shot_cost_files()[1].values(),
+    output:
+        csv=res("one_shot.csv"),
+        md=res("one_shot.md"),
+        html=report(
+            res("one_shot.html"),
+            caption="../report/one_shot.rst",
+            category="One-shot pruning",
+            labels={"view": "table"},
+        ),
+        png=report(
+            res("one_shot.png"),
+            caption="../report/one_shot.rst",
+            category="One-shot pruning",
+            labels={"view": "figure"},
+        ),
+        pdf=res("one_shot.pdf"),
+    log:
+        logfile("one_shot_costs.log"),
+    conda:
+        ENV
+    params:
+        benchmarks=lambda wc: R.one_shot_cost_files()[0],
+        histories=lambda wc: R.one_shot_cost_files()[1],
+        sparsity=STUDY["table_sparsity"],
+        step=PRUNING_OPTIONS.step,
+    script:
+        "../workflow_scripts/one_shot_costs.py"

@@ -304,3 +304,26 @@ def test_the_plan_counts_one_shot_jobs_apart_from_fine_tunes(tmp_path):
     q = plan.question_counts(config)
     samples = q.train + plan.EVAL_COST * (2 * q.val + 2 * q.test + 128 * 20)
     assert "(20 passes over 128 questions)" in text and f"= {samples:,.0f} training" in text
+
+
+def test_the_cost_of_each_kind_from_the_dense_network_by_hand():
+    """The ticket at 20 %: its two retrainings (10 and 20); one-shot as pruned: its own
+    seconds; a seed without a record: no cost."""
+    import pandas as pd
+
+    from lxmert_lth.reporting.one_shot import build_costs, seconds_from_dense
+
+    scores = pd.DataFrame([
+        {"kind": "low", "sparsity": 20, "seed": 0, "overall": 80.0},
+        {"kind": "low", "sparsity": 20, "seed": 1, "overall": 82.0},
+        {"kind": "wanda", "sparsity": 20, "seed": 0, "overall": 70.0},
+        {"kind": "wanda", "sparsity": 20, "seed": 1, "overall": 72.0},
+    ])  # fmt: skip
+    seconds = {("low", 10, 0): 5.0, ("low", 20, 0): 7.0, ("low", 10, 1): 6.0,
+               ("low", 20, 1): 8.0, ("wanda", 20, 0): 0.5}  # fmt: skip
+    scores["seconds"] = seconds_from_dense(scores, seconds, 10)
+    assert scores.seconds.tolist()[:3] == [12.0, 14.0, 0.5] and pd.isna(scores.seconds[3])
+    table = build_costs(scores, 20).set_index("method")
+    assert table.loc["low-magnitude", "seconds from dense at 20%"] == "13.00 ± 1.41"
+    assert table.loc["Wanda", "seconds from dense at 20%"] == "0.50"
+    assert table.loc["Wanda", "accuracy at 20%"] == "71.00 ± 1.41"

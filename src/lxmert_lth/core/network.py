@@ -53,6 +53,11 @@ class Network:
         """The network's folder relative to the results folder, e.g. ``seed0/low50``."""
         return f"seed{self.seed}/{self.name}"
 
+    @property
+    def key(self) -> tuple[str, int, int]:
+        """(kind, sparsity, seed), as a score row is keyed."""
+        return self.kind, self.sparsity, self.seed
+
     def row(self) -> dict:
         """The identity as the columns of a score row."""
         return {"kind": self.kind, "sparsity": self.sparsity, "seed": self.seed}

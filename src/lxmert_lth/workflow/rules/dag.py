@@ -32,6 +32,25 @@ ONE_SHOT_BENCHMARK = "seed{seed}/one_shot_{kind}{sparsity}.tsv"
 class Dag:
     ONE_SHOT_BENCHMARK = ONE_SHOT_BENCHMARK
 
+    def one_shot_cost_files(self) -> tuple[dict[str, str], dict[str, str]]:
+        """The one-shot report's records, by network folder: the benchmark files of the
+        ticket's chain and of the one-shot jobs (keyed by their retrained networks), and
+        the histories of the one-shot networks as pruned (their calibration and pruning)."""
+        benchmarks, histories = {}, {}
+        for network in chain.fine_tunes(self.study, self.pruning):
+            kind = None if network.is_dense else kinds.KINDS[network.kind]
+            if kind is None or kind.name not in ("low", "random", *kinds.ONE_SHOT_KINDS):
+                continue
+            if kind.made_by == "retrain":
+                path = BENCHMARKS["retrain"].format(**network.row())
+                benchmarks[network.folder] = self.benchfile(path)
+            elif kind.trains:
+                row = {**network.row(), "kind": kind.method}
+                benchmarks[network.folder] = self.benchfile(ONE_SHOT_BENCHMARK.format(**row))
+            else:
+                histories[network.folder] = self.network_file(network, "history.json")
+        return benchmarks, histories
+
     def one_shot_methods(self) -> list[str]:
         """The one-shot methods whose kinds the study asks for (either of the two)."""
         asked = {kinds.KINDS[k].method for k in self.study["kinds"] if k in kinds.ONE_SHOT_KINDS}
@@ -128,6 +147,8 @@ class Dag:
             # Other runs beside this one, when named (compare_runs).
             "compare_runs": ["runs.md"] if runs else [],
             "compare_speeds": ["benchmarks/runs_speed.md"] if runs else [],
+            # One-shot pruning against the ticket, when asked for.
+            "one_shot_costs": ["one_shot.md", "one_shot.png"] if self.one_shot_methods() else [],
             # Tickets across tasks, when named (compare_tasks).
             "compare_tasks": ["tasks.md", "tasks.png"] if self.config["compare_tasks"] else [],
         }

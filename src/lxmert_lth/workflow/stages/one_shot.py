@@ -5,7 +5,7 @@ retrains it briefly under its mask and scores it again (``{method}ft``).
 Nothing is rewound: the one-shot methods keep the trained weights (SparseGPT updates
 them). The calibration reads ``one_shot.calibration_questions`` training questions drawn
 with the seed, in batches of the fine-tuning's size. The seconds the calibration and the
-pruning took (the process's, on its device) are in the pruned network's history, so that
+pruning took (wall-clock, as the benchmark files count) are in the pruned network's history, so that
 the costs can set them apart from the retraining's.
 """
 
@@ -79,10 +79,10 @@ def one_shot_prune(
     splits = encode_splits(data, prepared.meta.answers, max_length, device, options.loading,
                            scoring.task)  # fmt: skip
     cfg = TrainConfig.from_dict(recipe)
-    started = time.process_time()
+    started = time.perf_counter()
     mask = _prune(prepared.model, prepared.meta.prunable, splits.train.encoded, network,
                   settings, pruning, cfg.batch_size)  # fmt: skip
-    seconds = time.process_time() - started
+    seconds = time.perf_counter() - started
     log.info(
         "%s to %d%%: %.1f s of calibration and pruning", network.kind, network.sparsity, seconds
     )

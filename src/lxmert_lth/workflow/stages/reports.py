@@ -16,8 +16,9 @@ from lxmert_lth.core.network import Network
 from lxmert_lth.data import datasets, tasks
 from lxmert_lth.data.evalai import read_result
 from lxmert_lth.pruning.chain import fine_tunes
-from lxmert_lth.reporting.costs import write_costs
+from lxmert_lth.reporting.costs import read_benchmark, write_costs
 from lxmert_lth.reporting.curves import write_curves
+from lxmert_lth.reporting.one_shot import build_costs, plot_costs, seconds_from_dense
 from lxmert_lth.reporting.ood import build_ood_table, plot_ood, write_ood_table
 from lxmert_lth.reporting.report import (
     SERVER_COLUMNS,
@@ -193,6 +194,37 @@ def compare_tasks(
     write_table(table, outputs["csv"], outputs["md"], caption, outputs.get("html"))
     title = "Tickets across tasks: accuracy vs. sparsity, mean ± std over seeds"
     plot_targets(targets, outputs["png"], outputs["pdf"], title)
+
+
+def one_shot_costs(
+    scores_csv: str,
+    benchmarks: Mapping[str, str],
+    histories: Mapping[str, str],
+    outputs: Mapping[str, str],
+    sparsity: int,
+    step: int,
+) -> None:
+    """Each compared kind's accuracy beside its seconds from the dense network
+    (``reporting.one_shot``): ``benchmarks`` maps a network's folder to its job's
+    benchmark file (the IMP levels, the retrained one-shot networks), ``histories`` a
+    one-shot network's folder, as pruned, to its history (its calibration and pruning)."""
+    scores = pd.read_csv(scores_csv)
+    seconds = {}
+    for folder, path in benchmarks.items():
+        seconds[Network.from_folder(folder).key] = read_benchmark(path)["s"]
+    for folder, path in histories.items():
+        seconds[Network.from_folder(folder).key] = read_json(path)["one_shot_seconds"]
+    scores["seconds"] = seconds_from_dense(scores, seconds, step)
+    caption = (
+        f"Are tickets worth their compute? Accuracy (%, mean ± sample std over seeds) and "
+        f"wall-clock seconds from the dense network at {sparsity}% sparsity (the IMP ticket: "
+        "every retraining of its chain; one-shot as pruned: calibration and pruning; "
+        "retrained: the whole one-shot job), then accuracy at every sparsity."
+    )
+    write_table(build_costs(scores, sparsity), outputs["csv"], outputs["md"], caption,
+                outputs.get("html"))  # fmt: skip
+    title = "One-shot pruning against the IMP ticket: accuracy vs. sparsity and cost"
+    plot_costs(scores, sparsity, outputs["png"], outputs["pdf"], title)
 
 
 def training_curves(
