@@ -267,6 +267,31 @@ def projections(res: Path, workdir: Path, activations: int) -> list[str]:
     ]
 
 
+def write_inputs(workdir: Path, family: str, train_questions: int) -> Path:
+    """What a user brings, at real size (the question files, a base model with random
+    weights, the capped splits' images); returns the rehearsal's configuration file."""
+    from bench_prepare_vqa_v2 import write_official
+
+    from lxmert_lth.models import families
+
+    inputs = workdir / "inputs"
+    (inputs / "vqa").mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    official = write_official(inputs / "vqa", 1.0)
+    pretrained = write_pretrained(inputs / f"{family}-base", family)
+    pixels = families.get(family).visual_input == "pixels"
+    visual = inputs / ("coco" if pixels else "obj36.tsv")
+    visual.mkdir(exist_ok=True) if pixels else visual.write_bytes(b"")
+    config = rehearsal_config(workdir, official, pretrained, visual, family, train_questions)
+    # The capped splits' images first, drawn as the preparation draws them: it checks
+    # every question's image against the features, so the TSV (or folder) must hold them.
+    images = capped_images(config)
+    write_coco(visual, images) if pixels else write_tsv(visual, images)
+    took = time.perf_counter() - start
+    print(f"inputs written in {took:.0f} s: {len(images)} images in {visual}")
+    return config
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, default=None)
@@ -282,32 +307,20 @@ def main() -> int:
         print_table(report(res))
         print("\n".join(projections(res, args.workdir, full_activations(args.family))))
         return 0
-    from bench_prepare_vqa_v2 import write_official
-
-    from lxmert_lth.models import families
     from lxmert_lth.workflow import plan
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="lxmert-lth-rehearsal-"))
-    inputs = workdir / "inputs"
-    (inputs / "vqa").mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    official = write_official(inputs / "vqa", 1.0)
-    pretrained = write_pretrained(inputs / f"{args.family}-base", args.family)
-    pixels = families.get(args.family).visual_input == "pixels"
-    visual = inputs / ("coco" if pixels else "obj36.tsv")
-    visual.mkdir() if pixels else visual.write_bytes(b"")
-    config = rehearsal_config(
-        workdir, official, pretrained, visual, args.family, args.train_questions
-    )
     res = workdir / "results-paper"
-    # The capped splits' images first, drawn as the preparation draws them: it checks
-    # every question's image against the features, so the TSV (or folder) must hold them.
-    images = capped_images(config)
-    write_coco(visual, images) if pixels else write_tsv(visual, images)
-    took = time.perf_counter() - start
-    print(f"inputs written in {took:.0f} s: {len(images)} images in {visual}")
+    done = workdir / "inputs" / "written"
+    if done.exists():  # a rehearsal begun before: its inputs kept, its DAG resumed
+        config = workdir / "rehearsal.yaml"
+        print(f"resuming the rehearsal in {workdir}")
+    else:
+        config = write_inputs(workdir, args.family, args.train_questions)
+        done.write_text("")
     start = time.perf_counter()
-    run(workdir, "--cores", str(args.cores), configfiles=[config], timeout=7200)
+    run(workdir, "--cores", str(args.cores), "--rerun-incomplete", configfiles=[config],
+        timeout=7200)  # fmt: skip
     print(f"DAG in {time.perf_counter() - start:.0f} s (after the question files)\n")
     rows = report(res)
     print_table(rows)
