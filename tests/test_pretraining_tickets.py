@@ -32,8 +32,20 @@ def _level(tmp_path, previous: Mask | None, sparsity: int):
     params = dict(model.named_parameters())
     start = {n: params[n].detach().clone() for n in names}
     previous = previous or Mask.ones({n: tuple(params[n].shape) for n in names})
+    objectives = {"mlm_prob": 0.15, "mlm_fraction": 0.0, "mismatch_fraction": 0.0,
+                  "aux_weight": 0.0}  # fmt: skip
     mask, history = continue_and_prune(
-        model, previous, split, None, Tok(), 0, sparsity, PRETRAIN, "global", progress=False
+        model,
+        previous,
+        split,
+        None,
+        Tok(),
+        0,
+        sparsity,
+        PRETRAIN,
+        "global",
+        objectives,
+        progress=False,
     )
     return model, start, previous, mask, history
 

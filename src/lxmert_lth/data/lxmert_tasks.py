@@ -114,28 +114,22 @@ def gqa_splits(spec: Mapping[str, str]) -> tuple[dict[str, list], list]:
     ``valid`` for model selection, ``testdev`` scored locally (labelled); the answers of
     its ``trainval_ans2label.json`` / ``trainval_label2ans.json``."""
     answers = lxmert_vocabulary(spec["ans2label"], spec["label2ans"])
-    splits = {
-        "train": gqa_records(spec["train"]),
-        "val": gqa_records(spec["valid"]),
-        "test": gqa_records(spec["testdev"]),
-    }
-    names = {"train": "train", "val": "valid", "test": "testdev"}
-    _refuse_shared_ids(splits, "question_id", names, spec)
-    return splits, answers
+    return _splits(spec, gqa_records, "testdev", "question_id"), answers
 
 
 def nlvr2_splits(spec: Mapping[str, str]) -> tuple[dict[str, list], list]:
     """The paper configuration's NLVR2 (``dataset.nlvr2``): ``train`` trained on,
     ``valid`` (dev) for model selection, ``test`` (test-P) scored locally; the answers
     are the task's own (false, true)."""
-    splits = {
-        "train": nlvr2_records(spec["train"]),
-        "val": nlvr2_records(spec["valid"]),
-        "test": nlvr2_records(spec["test"]),
-    }
-    names = {"train": "train", "val": "valid", "test": "test"}
-    _refuse_shared_ids(splits, "statement_id", names, spec)
-    return splits, list(tasks.VERIFICATION.answers)
+    return _splits(spec, nlvr2_records, "test", "statement_id"), list(tasks.VERIFICATION.answers)
+
+
+def _splits(spec: Mapping[str, str], reader, test: str, key: str) -> dict[str, list]:
+    """train, val and test read from ``spec``'s train, valid and ``test`` files."""
+    names = {"train": "train", "val": "valid", "test": test}
+    splits = {split: reader(spec[name]) for split, name in names.items()}
+    _refuse_shared_ids(splits, key, names, spec)
+    return splits
 
 
 def _refuse_shared_ids(splits: Mapping[str, list], key: str, names: Mapping[str, str],

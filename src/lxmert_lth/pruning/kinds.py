@@ -201,9 +201,7 @@ class Transfer(Kind):
         return study["transfer_from"]
 
     def make(self, network, shapes, files, options, meta):
-        mask = load(files["reference"])
-        check_fits(mask, shapes, files["reference"])
-        return mask, {"mask_of": files["reference"]}
+        return fitting_mask(files["reference"], shapes)
 
     def params(self, options, study):
         return {"transfer_from": study["transfer_from"]}
@@ -223,9 +221,7 @@ class Pretraining(Kind):
         return pretraining_folder(study, results)
 
     def make(self, network, shapes, files, options, meta):
-        mask = load(files["reference"])
-        check_fits(mask, shapes, files["reference"])
-        return mask, {"mask_of": files["reference"]}
+        return fitting_mask(files["reference"], shapes)
 
     def params(self, options, study):
         return {"pretraining_ticket_epochs": study["pretraining_ticket_epochs"]}
@@ -279,6 +275,13 @@ def pretraining_folder(study: Mapping, results: str) -> str:
 
 
 PRETRAINING_FOLDER = "pretraining"
+
+
+def fitting_mask(path: str, shapes: Mapping) -> Made:
+    """A mask made elsewhere, as it is, once it fits this run's prunable weights."""
+    mask = load(path)
+    check_fits(mask, shapes, path)
+    return mask, {"mask_of": path}
 
 
 def check_fits(mask, shapes: Mapping, source: str) -> None:

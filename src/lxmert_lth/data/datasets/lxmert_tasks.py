@@ -12,43 +12,44 @@ from lxmert_lth.data.datasets.base import Dataset, ScoredSplit, Sizes
 from lxmert_lth.data.datasets.vqa_v2 import FROM_FILES
 
 
-class GQA(Dataset):
+class LxmertTaskFiles(Dataset):
+    """A task in LXMERT's files: under the ``dataset`` section's key of its name, read by
+    its reader in ``data.lxmert_tasks``."""
+
     def question_files(self, section: Mapping) -> dict[str, str]:
-        return dict(section["gqa"])
+        return dict(section[self.name])
 
     def read_splits(self, section: Mapping) -> tuple[dict[str, list], list]:
-        return lxmert_tasks.gqa_splits(section["gqa"])
+        return READERS[self.name](section[self.name])
 
 
-class NLVR2(Dataset):
-    def question_files(self, section: Mapping) -> dict[str, str]:
-        return dict(section["nlvr2"])
+READERS = {"gqa": lxmert_tasks.gqa_splits, "nlvr2": lxmert_tasks.nlvr2_splits}
 
-    def read_splits(self, section: Mapping) -> tuple[dict[str, list], list]:
-        return lxmert_tasks.nlvr2_splits(section["nlvr2"])
-
-
-GQA_DATASET = GQA(
+GQA_DATASET = LxmertTaskFiles(
     name="gqa",
     label="GQA",
     # testdev is labelled: scored locally by exact match, as LXMERT's GQA evaluator.
     scored=ScoredSplit("test", "testdev"),
-    # GQA's balanced splits: about 943,000 training, 132,062 validation and 12,578
-    # testdev questions, on about 72,000 + 10,000 + 398 Visual Genome images; LXMERT's
-    # answer list has about 1,842 answers (the plan's estimates; your files decide).
+    # The plan's estimates until your files are prepared. Checked: testdev's 12,578
+    # questions on 398 images and about 943,000 training questions on about 72,000 images
+    # (a dataset card of GQA's balanced splits), the 1,842 answers of LXMERT's
+    # trainval_ans2label.json (airsplay/lxmert 90a4fde); not checked: validation's
+    # 132,062 questions and about 10,000 images.
     sizes=Sizes(train=943_000, val=132_062, test=12_578, answers=1_842, images=82_772),
     **FROM_FILES,
     own_keys=("gqa",),
     unseen_image_hint=" (GQA's images are Visual Genome's: vg_gqa_obj36.tsv, and "
     "gqa_testdev_obj36.tsv for testdev)",
 )
-NLVR2_DATASET = NLVR2(
+NLVR2_DATASET = LxmertTaskFiles(
     name="nlvr2",
     label="NLVR2",
     # test-P (the public test split) is labelled: scored locally by accuracy.
     scored=ScoredSplit("test", "test-P"),
-    # NLVR2: 86,373 training, 6,982 dev and 6,967 test-P statements (of its 107,292 with
-    # the unreleased test-U's 6,970), each about two images: at most 200,644 images.
+    # The plan's estimates until your files are prepared: 86,373 training, 6,982 dev and
+    # 6,967 test-P statements (with test-U's 6,970 they make the 107,292 of NLVR2's page,
+    # lil.nlp.cornell.edu/nlvr, which is what was checked), two images each: at most
+    # 200,644 images.
     sizes=Sizes(train=86_373, val=6_982, test=6_967, answers=2, images=200_644),
     **FROM_FILES,
     own_keys=("nlvr2",),

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
+from lxmert_lth.core.io import atomic_path
 from lxmert_lth.core.masks import Mask
 from lxmert_lth.core.network import Network
 from lxmert_lth.core.options import PruningOptions
@@ -29,7 +30,7 @@ from lxmert_lth.pruning import single_weights
 from lxmert_lth.pruning.calibration import OneShotOptions, calibrated_mask
 from lxmert_lth.pruning.enforcement import MaskEnforcer
 from lxmert_lth.pruning.one_shot import magnitude_mask, n_of_m_mask
-from lxmert_lth.runtime.devices import choose_device
+from lxmert_lth.runtime.devices import autocast, choose_device, configure_cuda
 from lxmert_lth.training.inference import soft_accuracy
 from lxmert_lth.training.loop import TrainConfig
 from lxmert_lth.workflow.stages.finetuning import (
@@ -75,6 +76,7 @@ def one_shot_prune(
     ``network.sparsity`` (``settings``: the ``one_shot`` section), score it, retrain it
     for ``settings["retrain_epochs"]`` epochs of ``recipe`` under its mask, score it."""
     device = choose_device(options.device)
+    precision = configure_cuda(device, options.precision, options.tf32)
     prepared = prepare_network(StartingPoint(dense_model), data.answers, device)
     splits = encode_splits(data, prepared.meta.answers, max_length, device, options.loading,
                            scoring.task)  # fmt: skip
@@ -91,12 +93,14 @@ def one_shot_prune(
     pruned = PreparedNetwork(prepared.model, prepared.meta, mask,
                              MaskEnforcer(prepared.model, mask), mask.num_pruned,
                              prepared.num_prunable)  # fmt: skip
-    val = soft_accuracy(prepared.model, splits.val.encoded, cfg.eval_batch_size)
+    with autocast(device, precision):  # scored as the retrained twin is
+        val = soft_accuracy(prepared.model, splits.val.encoded, cfg.eval_batch_size)
     history = {"epochs": [], "best_epoch": 0, "best_val_accuracy": val, "steps": 0,
                "one_shot_seconds": seconds}  # fmt: skip
     as_pruned = replace(outputs.pruned, model=outputs.pruned_model)
-    write_results(pruned, splits, history, as_pruned, network, scoring, cfg, "fp32")
-    shutil.copyfile(outputs.mask, outputs.retrained_mask)
+    write_results(pruned, splits, history, as_pruned, network, scoring, cfg, precision)
+    with atomic_path(outputs.retrained_mask) as tmp:  # the same mask, beside its network
+        shutil.copyfile(outputs.mask, tmp)
     retrain = {**recipe, "epochs": settings["retrain_epochs"]}
     start = StartingPoint(outputs.pruned_model, outputs.mask)
     twin = Network(network.seed, f"{network.kind}ft", network.sparsity)

@@ -48,14 +48,8 @@ def pretrain(
     LM, image-text matching and image QA as the family scores them, and image tagging when
     asked) and save it, with its tokenizer and answer list, with ``save_pretrained``."""
     dev = choose_device(device)
-    tokenizer = load_tokenizer(inputs["tokenizer"])
-    answers = read_answer_list(inputs["answers"])
-    store = open_store(inputs["features"])
-    data = load_split(inputs["train"], tokenizer, answers, store, max_length, dev)
-    val = load_split(inputs["val"], tokenizer, answers, store, max_length, dev)
+    tokenizer, answers, store, data, val = pretraining_data(inputs, max_length, dev)
     config = small_config(len(tokenizer), store.feature_dim, len(answers), model)
-    tag_weight = recipe.get("tag_weight", 0.0)
-    tags = image_tags(data.questions, data.encoded, len(answers)) if tag_weight else None
     network = new_pretraining_model(config, recipe["seed"]).to(dev)
     history = pretrain_model(
         network,
@@ -63,14 +57,8 @@ def pretrain(
         tokenizer,
         TrainConfig.from_dict(recipe),
         recipe["seed"],
-        mlm_prob=recipe["mlm_probability"],
-        mlm_fraction=recipe["mlm_fraction"],
-        mismatch_fraction=recipe["mismatch_fraction"],
-        aux_weight=recipe["aux_weight"],
         val=val.encoded,
-        augment=Augment.from_dict(recipe.get("augment")),
-        tags=tags,
-        tag_weight=tag_weight,
+        **objectives(recipe, data, len(answers)),
     )
     with atomic_path(out_dir, directory=True) as tmp:
         network.save_pretrained(tmp)
@@ -78,6 +66,32 @@ def pretrain(
         write_json(Path(tmp) / "pretraining_history.json", history)
         write_json(Path(tmp) / PRETRAINED_ANSWERS, list(answers))
     log.info("model compute: %.3f s", ComputeClock.seconds)
+
+
+def pretraining_data(inputs: Mapping[str, str], max_length: int, device):
+    """The pre-training rule's inputs read: (tokenizer, answers, visual store, the
+    pre-training split, its validation split)."""
+    tokenizer = load_tokenizer(inputs["tokenizer"])
+    answers = read_answer_list(inputs["answers"])
+    store = open_store(inputs["features"])
+    data = load_split(inputs["train"], tokenizer, answers, store, max_length, device)
+    val = load_split(inputs["val"], tokenizer, answers, store, max_length, device)
+    return tokenizer, answers, store, data, val
+
+
+def objectives(recipe: Mapping, data, num_answers: int) -> dict:
+    """``training.pretraining.pretrain``'s objectives as a ``pretrain`` recipe sets them
+    (``data``: the pre-training split, whose images' tags image tagging reads)."""
+    tag_weight = recipe.get("tag_weight", 0.0)
+    return {
+        "mlm_prob": recipe["mlm_probability"],
+        "mlm_fraction": recipe["mlm_fraction"],
+        "mismatch_fraction": recipe["mismatch_fraction"],
+        "aux_weight": recipe["aux_weight"],
+        "augment": Augment.from_dict(recipe.get("augment")),
+        "tags": image_tags(data.questions, data.encoded, num_answers) if tag_weight else None,
+        "tag_weight": tag_weight,
+    }
 
 
 def import_pretrained(

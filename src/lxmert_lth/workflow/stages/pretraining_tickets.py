@@ -19,10 +19,6 @@ from pathlib import Path
 from lxmert_lth.core.errors import InputError
 from lxmert_lth.core.io import read_json, write_json
 from lxmert_lth.core.masks import Mask, check_shapes
-from lxmert_lth.data.images import open_store
-from lxmert_lth.data.loaders import load_split
-from lxmert_lth.data.questions import read_answer_list
-from lxmert_lth.data.tokenization import load_tokenizer
 from lxmert_lth.models import families
 from lxmert_lth.models.loading import from_pretrained
 from lxmert_lth.models.modeling import num_parameters
@@ -32,6 +28,7 @@ from lxmert_lth.runtime.devices import choose_device
 from lxmert_lth.training.inference import ComputeClock
 from lxmert_lth.training.loop import TrainConfig
 from lxmert_lth.training.pretraining import pretrain
+from lxmert_lth.workflow.stages.pretraining import objectives, pretraining_data
 
 log = logging.getLogger("lxmert_lth")
 
@@ -52,18 +49,14 @@ def pretraining_level(
     of ``sparsity`` percent (``pruning``: its prunable modules and ranking) written to
     ``outputs["mask"]``, the epochs' record to ``outputs["history"]``."""
     dev = choose_device(device)
-    tokenizer = load_tokenizer(inputs["tokenizer"])
-    answers = read_answer_list(inputs["answers"])
-    store = open_store(inputs["features"])
-    data = load_split(inputs["train"], tokenizer, answers, store, max_length, dev)
-    val = load_split(inputs["val"], tokenizer, answers, store, max_length, dev)
+    tokenizer, answers, _, data, val = pretraining_data(inputs, max_length, dev)
     network = _pretrained_network(inputs["pretrained"]).to(dev)
     names = prunable_parameter_names(network, pruning["prunable_modules"])
     shapes = {n: tuple(p.shape) for n, p in network.named_parameters() if n in names}
     previous = _previous_mask(inputs.get("previous_mask"), shapes)
     mask, history = continue_and_prune(
         network, previous, data.encoded, val.encoded, tokenizer, seed, sparsity, recipe,
-        pruning["ranking"],
+        pruning["ranking"], objectives(recipe, data, len(answers)),
     )  # fmt: skip
     how = {"kind": "pretraining", "seed": seed, "ranking": pruning["ranking"],
            "previous_mask": inputs.get("previous_mask")}  # fmt: skip
@@ -75,9 +68,10 @@ def pretraining_level(
 
 def continue_and_prune(
     network, previous: Mask, data, val, tokenizer, seed: int, sparsity: int,
-    recipe: Mapping, ranking: str, progress: bool = True,
+    recipe: Mapping, ranking: str, objectives: Mapping, progress: bool = True,
 ) -> tuple[Mask, list[dict]]:  # fmt: skip
-    """``network`` (pretrained) rewound under ``previous``, pre-trained on ``data`` with
+    """``network`` (pretrained) rewound under ``previous``, pre-trained on ``data`` (by
+    ``objectives``: ``stages.pretraining.objectives`` of the run's recipe) with
     the mask kept at zero, then pruned to ``sparsity`` percent of ``previous``'s prunable
     weights by magnitude (``ranking``); returns the mask and the epochs' record."""
     log.info("level %d: from %d of %d prunable weights pruned", sparsity,
@@ -88,13 +82,10 @@ def continue_and_prune(
         tokenizer,
         TrainConfig.from_dict(recipe),
         seed,
-        mlm_prob=recipe["mlm_probability"],
-        mlm_fraction=recipe["mlm_fraction"],
-        mismatch_fraction=recipe["mismatch_fraction"],
-        aux_weight=recipe["aux_weight"],
         val=val,
         progress=progress,
         enforcer=MaskEnforcer(network, previous),  # the rewind: pretrained x mask
+        **objectives,
     )
     params = dict(network.named_parameters())
     trained = {n: params[n].detach().cpu().numpy() for n in previous.tensors}
