@@ -3,11 +3,15 @@ the authors' code against the paper's text, and the scope ablation; or, with
 ``--set granularities``, the pruning granularities; or, with ``--set ood``, the study with
 easy-VQA's shifted sets (configs/ood.yaml); or, with ``--set stability``, the linear mode
 connectivity of the embedded default's networks (configs/stability.yaml, in the base run's
-folder: nothing of the study reruns) and of the controls' (configs/controls.yaml with it).
+folder: nothing of the study reruns) and of the controls' (configs/controls.yaml with it);
+or, with ``--set one_shot``, one-shot pruning (configs/one_shot.yaml) beside each family's
+tickets: a copy of the base run, and of the ``results-visualbert`` and ``results-vilt``
+beside it (``--set families``), each with its one-shot jobs added.
 
-    python studies/run_studies.py --base RESULTS [--set studies|granularities|ood|stability]
-        [--workdir DIR] [--cores 2]     (or --set families: configs/visualbert.yaml,
-        configs/vilt.yaml, then configs/families.yaml beside the base's LXMERT)
+    python studies/run_studies.py --base RESULTS
+        [--set studies|granularities|ood|stability|one_shot] [--workdir DIR] [--cores 2]
+        (or --set families: configs/visualbert.yaml, configs/vilt.yaml, then
+        configs/families.yaml beside the base's LXMERT)
 
 RESULTS is a finished run of the embedded default (e.g. the ``results`` folder that
 ``bench/bench_embedded.py`` leaves in its work folder). It is copied to WORKDIR/results,
@@ -29,7 +33,7 @@ regenerates everything that docs/results.md publishes, in one work folder, in or
 embedded default from scratch (``bench/bench_embedded.py``), the studies, each of the
 authors' options alone (``studies/run_authors_options.py``), the model families
 (configs/visualbert.yaml, configs/vilt.yaml, configs/families.yaml), the granularities, the
-shifted sets and the stability analysis; then ``tools/update_readme.py --all DIR`` writes
+shifted sets, the stability analysis and one-shot pruning; then ``tools/update_readme.py --all DIR`` writes
 every block. It resumes: a run recorded as finished in ``DIR/progress.json`` is named and
 skipped, an interrupted one reruns in its folder (Snakemake keeps what finished). A work
 folder belongs to one commit: it refuses to resume one begun at another.
@@ -74,6 +78,13 @@ SETS = {
     # The embedded default's study, then the controls' (their late control adds the
     # rewind to study.late_rewind_step).
     "stability": [["stability"], ["controls", "stability"]],
+    # One-shot pruning beside each family's tickets: over the family's run (read alone for
+    # VisualBERT and ViLT, as --set families reads them), in a folder of its own.
+    "one_shot": [
+        ["one_shot"],
+        ["visualbert", "one_shot", "one_shot_visualbert"],
+        ["vilt", "one_shot", "one_shot_vilt"],
+    ],
 }
 # The model families' runs, each configuration read alone (not over config.yaml), then
 # their comparison in results-vilt.
@@ -85,7 +96,12 @@ SHARED = {
     "ood": ["features"],
     # The first run lands in the base run's own folder; the controls' starts at theta_0.
     "stability": ["data", "features", "tokenizer", "pretrained"],
+    # The one-shot kinds prune the base run's dense networks and sit beside its tickets:
+    # the whole run is copied (only the one-shot jobs and the reports run).
+    "one_shot": None,
 }
+# A run whose first configuration is a family's reads it alone, not over config.yaml.
+ALONE = {"visualbert", "vilt"}
 
 
 def results_of(configs: list[str]) -> str:
@@ -104,9 +120,13 @@ MADE_BY = {"features": "extract_features", "tokenizer": "build_tokenizer",
            "pretrained": "pretrain", "data": "prepare_questions"}  # fmt: skip
 
 
-def seed_folder(base: Path, folder: Path, shared: list[str]) -> None:
+def seed_folder(base: Path, folder: Path, shared: list[str] | None) -> None:
     """What a run shares with the base run, copied into its results folder, with the
-    benchmark files of the jobs that made it."""
+    benchmark files of the jobs that made it (``None``: the whole run)."""
+    if shared is None:
+        if not folder.exists():
+            shutil.copytree(base, folder, symlinks=True)
+        return
     for name in shared:
         if not (folder / name).exists():
             shutil.copytree(base / name, folder / name, symlinks=True)
@@ -176,11 +196,13 @@ def run_set(work: Path, name: str, base: Path, cores: int, progress: Progress) -
         seconds = progress.done(label)
         if seconds is None:
             folder = work / results_of(configs)
-            if folder.resolve() != base.resolve():
-                seed_folder(base, folder, SHARED[name])
+            # A family's run is the base of its own runs: beside the default's, in WORK.
+            source = work / results_of(configs[:1]) if configs[0] in ALONE else base
+            if folder.resolve() != source.resolve():
+                seed_folder(source, folder, SHARED[name])
             log = work / f"{study.replace('/', '_')}.log"
             files = [ROOT / "configs" / f"{c}.yaml" for c in configs]
-            seconds = run_study(work, files, log, cores)
+            seconds = run_study(work, files, log, cores, over_default=configs[0] not in ALONE)
             progress.record(label, seconds)
         times[study] = seconds
     summary = {"commit": numerics.commit(), "machine": numerics.machine(), "cores": cores,
@@ -228,6 +250,18 @@ def run_families(work: Path, cores: int, progress: Progress) -> None:
         progress.record(label, seconds)
 
 
+def copy_family_runs(source: Path, work: Path, name: str) -> None:
+    """The families' runs a set builds on (``--set families``), from beside the base run."""
+    for configs in SETS[name]:
+        if configs[0] not in ALONE or (work / results_of(configs[:1])).exists():
+            continue
+        folder = source / results_of(configs[:1])
+        if not (folder / "scores.csv").exists():
+            sys.exit(f"{folder}: no finished run of {configs[0]} beside the base run "
+                     "(studies/run_studies.py --set families)")  # fmt: skip
+        shutil.copytree(folder, work / folder.name, symlinks=True)
+
+
 def minutes(seconds: float) -> str:
     m, s = divmod(round(seconds), 60)
     return f"{m} min {s:02d} s"
@@ -241,7 +275,7 @@ def run_all(work: Path, cores: int) -> None:
     run_set(work, "studies", base, cores, progress)
     run_authors_options(work, cores, progress)
     run_families(work, cores, progress)
-    for name in ("granularities", "ood", "stability"):
+    for name in ("granularities", "ood", "stability", "one_shot"):
         run_set(work, name, base, cores, progress)
     print(f"work folder: {work}\nnext: python tools/update_readme.py --all {work}")
 
@@ -265,6 +299,8 @@ def main() -> int:
     summary = args.base.parent / "run_summary.json"  # bench_embedded's, for update_readme
     if summary.exists() and not (work / summary.name).exists():
         shutil.copy2(summary, work / summary.name)
+    if args.set == "one_shot":
+        copy_family_runs(args.base.parent, work, args.set)
     progress = Progress(work)
     if args.set == "families":  # each family's study read alone, beside the base's LXMERT
         run_families(work, args.cores, progress)
