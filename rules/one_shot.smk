@@ -33,7 +33,10 @@ rule one_shot_prune:
         ENV
     threads: EXECUTION["train_threads"]
     resources:
-        **R.requests.gpu_job_resources("finetune"),
+        # Retrained for one_shot.retrain_epochs; the test split scored for both networks.
+        **R.requests.gpu_job_resources(
+            "finetune", epochs=config["one_shot"]["retrain_epochs"], scored=2
+        ),
     params:
         **R.finetune_params(),
         pruning=R.mask_params,

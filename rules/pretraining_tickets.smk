@@ -23,7 +23,7 @@ rule pretraining_ticket:
     threads: EXECUTION["pretrain_threads"]
     resources:
         **R.requests.gpu_job_resources(
-            "pretrain", passes=STUDY["pretraining_ticket_epochs"]
+            "pretrain", epochs=STUDY["pretraining_ticket_epochs"]
         ),
     params:
         **R.pretraining_level_params(),

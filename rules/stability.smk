@@ -58,7 +58,9 @@ rule stability_line:
         ENV
     threads: EXECUTION["train_threads"]
     resources:
-        **R.requests.gpu_job_resources("finetune", "val", config["stability"]["points"]),
+        **R.requests.gpu_job_resources(
+            "finetune", epochs=0, passes=config["stability"]["points"]
+        ),
     params:
         **R.finetune_params(),
         orders=config["stability"]["orders"],

@@ -1,6 +1,7 @@
 """lxmert_lth.workflow.rules: what rules/common.smk hands the rules, on validated
 configurations (the embedded default, its overlays, the paper configuration)."""
 
+import math
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -165,7 +166,7 @@ def test_memory_requests(tmp_path):
     assert rules().requests.questions_memory(None, inputs, 1) > 0
     resources = rules().requests.gpu_job_resources("finetune")
     assert resources["gpu"] == 1 and callable(resources["mem_mb"])
-    runtime = resources["runtime"](None, SimpleNamespace(train="missing"), 2)
+    runtime = resources["runtime"](None, Inputs(train="missing"), 2)
     assert runtime >= 2
 
 
@@ -191,6 +192,53 @@ def test_a_training_request_counts_activations_unless_they_live_on_a_gpu(tmp_pat
     assert activations > 0
     assert asked["cpu"] == asked["auto"] and asked["cuda"] == asked["cuda:1"]
     assert asked["cpu"] - asked["cuda"] == pytest.approx(1.25 * activations / 2**20, abs=2)
+
+
+def test_a_time_request_counts_what_the_job_trains_on_and_what_it_predicts(tmp_path):
+    """runtime: startup, then s_per_mb for each MB trained on (the training split each
+    epoch) and EVAL_COST of it for each MB predicted (validation each epoch, the test split
+    and shifted sets once a scored network); doubled on a retry. ViLT's rehearsal jobs
+    overran a request that left prediction out."""
+    from lxmert_lth.workflow.sizes import EVAL_COST
+
+    job = Inputs(features=str(tmp_path))
+    for name, mb in {"train": 4, "val": 2, "test": 3, "shifted_colours": 1}.items():
+        (tmp_path / f"{name}.json").write_bytes(b"x" * mb * 2**20)
+        job[name] = str(tmp_path / f"{name}.json")
+    runtime = {"startup_min": 1, "finetune_s_per_mb": 60, "pretrain_s_per_mb": 60}
+    r = rules(execution={"runtime": runtime}, finetune={"epochs": 3})
+
+    def minutes(attempt=1, **options):
+        return r.requests.gpu_job_resources("finetune", **options)["runtime"](None, job, attempt)
+
+    first = 1 + 3 * 4 + EVAL_COST * (3 * 2 + 4)
+    assert minutes() == math.ceil(first) and minutes(attempt=2) == math.ceil(2 * first)
+    # A one-shot job: one epoch of retraining, two networks scored.
+    assert minutes(epochs=1, scored=2) == math.ceil(1 + 4 + EVAL_COST * (2 + 2 * 4))
+    # A stability line: prediction only, three points over the validation split.
+    line = Inputs(val=job["val"], copy0=job["train"])
+    asked = r.requests.gpu_job_resources("finetune", epochs=0, passes=3)["runtime"]
+    assert asked(None, line, 1) == math.ceil(1 + EVAL_COST * 3 * 2)
+
+
+def test_each_paper_family_asks_time_in_proportion_to_its_work_per_question(tmp_path):
+    """Seconds per MB of questions scale with a question's work (positions x prunable
+    weights, as the plan counts it): a family whose question costs more than
+    LXMERT-base's asks for at least as much more time."""
+    from lxmert_lth.workflow import sizes
+
+    def per_question(*overlays):
+        config = rules(*overlays, base=None, results=str(tmp_path)).config
+        return config["execution"]["runtime"], sizes.positions(config) * sizes.model_size(
+            config
+        ).prunable
+
+    lxmert, lxmert_work = per_question("paper")
+    for family in ("paper_visualbert", "paper_vilt"):
+        runtime, work = per_question("paper", family)
+        for stage in ("finetune", "pretrain"):
+            key = f"{stage}_s_per_mb"
+            assert runtime[key] >= lxmert[key] * work / lxmert_work, family
 
 
 def test_evalai_files_the_user_dropped_are_inputs(tmp_path):

@@ -20,8 +20,9 @@ from __future__ import annotations
 import math
 import os
 
+from lxmert_lth.core.grid import SHIFTED_PREFIX
 from lxmert_lth.data.images import memory_bytes
-from lxmert_lth.workflow.sizes import activation_bytes
+from lxmert_lth.workflow.sizes import EVAL_COST, activation_bytes
 
 MB = 2**20
 RUNTIME_MB = 1500  # Python, torch, transformers, h5py; a CUDA context on the host
@@ -95,21 +96,29 @@ class Requests:
         self.config, self.family = config, family
         self._activations: dict[str, int] = {}  # by stage: the same for every job
 
-    def gpu_job_resources(self, stage: str, split: str = "train", passes: int | None = None):
-        """Resources of a training job. ``runtime`` (minutes) scales with the epochs and
-        the size of the training questions, doubled on each retry (``--retries``). A job
-        that evaluates ``passes`` times over ``split`` instead (the stability lines) is
-        timed as that many epochs over it, and asks for a training job's memory (which
-        holds more than its two networks and the one it evaluates)."""
-        epochs = self.config[stage]["epochs"] if passes is None else passes
+    def gpu_job_resources(
+        self, stage: str, epochs: int | None = None, scored: int = 1, passes: int = 0
+    ):
+        """Resources of a training job, its memory a training job's (``training_memory``).
+        ``runtime`` (minutes, doubled on each retry: ``--retries``): ``startup_min``, then
+        ``{stage}_s_per_mb`` seconds per MB of question files the job trains on, its
+        training split once an epoch (``epochs``: the stage's own by default), and
+        ``sizes.EVAL_COST`` of that per MB it predicts: the validation split each epoch,
+        the test split and any shifted sets ``scored`` times (a one-shot job scores two
+        networks). A job that predicts only (the stability lines) gives ``epochs=0`` and
+        its ``passes`` over the validation split."""
+        epochs = self.config[stage]["epochs"] if epochs is None else epochs
         estimate = self.config["execution"]["runtime"]
         per_mb = estimate[f"{stage}_s_per_mb"]
 
         def runtime(wildcards, input, attempt):
-            path = getattr(input, split)
-            size_mb = os.path.getsize(path) / 2**20 if os.path.exists(path) else 1
-            minutes = estimate["startup_min"] + epochs * size_mb * per_mb / 60
-            return int(math.ceil(minutes * 2 ** (attempt - 1)))
+            mb = {k: size_of(input[k]) / MB for k in input.keys() if k in SPLITS or
+                  k.startswith(SHIFTED_PREFIX)}  # fmt: skip
+            once = sum(size for k, size in mb.items() if k not in ("train", "val"))
+            predicted = (epochs + passes) * mb.get("val", 0) + scored * once
+            trained_mb = epochs * mb.get("train", 0) + EVAL_COST * predicted
+            minutes = estimate["startup_min"] + trained_mb * per_mb / 60
+            return int(math.ceil(max(minutes, 1) * 2 ** (attempt - 1)))
 
         return {
             "gpu": self.config["execution"]["gpus_per_job"],
