@@ -21,6 +21,7 @@ rule one_shot_prune:
         retrained_predictions=res(RETRAINED, "predictions.json"),
         retrained_scores=res(RETRAINED, "scores.json"),
         retrained_history=res(RETRAINED, "history.json"),
+        pruning_seconds=benchfile(R.ONE_SHOT_PRUNING),
     log:
         logfile("seed{seed}/one_shot_{kind}{sparsity}.log"),
         record=recordfile("seed{seed}/one_shot_{kind}{sparsity}.json"),
@@ -52,7 +53,7 @@ rule one_shot_costs:
     input:
         scores=res("scores.csv"),
         benchmarks=lambda wc: R.one_shot_cost_files()[0].values(),
-        histories=lambda wc: R.one_shot_cost_files()[1].values(),
+        pruning=lambda wc: R.one_shot_cost_files()[1].values(),
     output:
         csv=res("one_shot.csv"),
         md=res("one_shot.md"),
@@ -75,7 +76,7 @@ rule one_shot_costs:
         ENV
     params:
         benchmarks=lambda wc: R.one_shot_cost_files()[0],
-        histories=lambda wc: R.one_shot_cost_files()[1],
+        pruning=lambda wc: R.one_shot_cost_files()[1],
         sparsity=STUDY["table_sparsity"],
         step=PRUNING_OPTIONS.step,
     script:

@@ -221,6 +221,14 @@ def test_one_shot_jobs_make_both_networks_from_the_dense_one():
     assert "wandaft50" in trained and "wanda50" not in trained
     jobs = dict((path, label) for label, path in r.benchmarked_jobs())
     assert jobs["results-one_shot/benchmarks/seed1/one_shot_wanda50.tsv"] == "one-shot wanda"
+    # The seconds of calibration and pruning beside the benchmark: no result file holds a
+    # time, so a rerun writes the same results byte for byte.
+    benchmarks, pruning = r.one_shot_cost_files()
+    assert benchmarks["seed1/wandaft50"] == "results-one_shot/benchmarks/seed1/one_shot_wanda50.tsv"
+    assert (
+        pruning["seed1/wanda50"]
+        == "results-one_shot/benchmarks/seed1/one_shot_wanda50.pruning.json"
+    )
     # retrain_subnetwork never makes them, even with the controls' weights kept.
     kept = rules("one_shot", study={"keep_control_weights": True}).kinds_with_weights()
     assert not set(kept.split("|")) & {"wanda", "wandaft", "magnitude", "sparsegptft"}

@@ -9,7 +9,7 @@ run_job(
     one_shot_costs,
     scores_csv=snakemake.input.scores,
     benchmarks=dict(p.benchmarks),
-    histories=dict(p.histories),
+    pruning=dict(p.pruning),
     outputs=dict(snakemake.output.items()),
     sparsity=p.sparsity,
     step=p.step,

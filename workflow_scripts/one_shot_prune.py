@@ -23,6 +23,7 @@ run_job(
         FinetuneOutputs(
             None, out.retrained_predictions, out.retrained_scores, out.retrained_history
         ),
+        out.pruning_seconds,
     ),
     network=Network.from_wildcards(snakemake.wildcards),
     settings=snakemake.params.one_shot,

@@ -25,18 +25,22 @@ BENCHMARKS = {
     "retrain": "seed{seed}/retrain_{kind}{sparsity}.tsv",
 }
 
-# A one-shot job's, which makes a network as pruned and its retrained twin.
+# A one-shot job's, which makes a network as pruned and its retrained twin; and the
+# seconds of its calibration and pruning alone, which the job writes beside it (a time
+# is no result: nothing in the results folder proper holds one).
 ONE_SHOT_BENCHMARK = "seed{seed}/one_shot_{kind}{sparsity}.tsv"
+ONE_SHOT_PRUNING = "seed{seed}/one_shot_{kind}{sparsity}.pruning.json"
 
 
 class Dag:
     ONE_SHOT_BENCHMARK = ONE_SHOT_BENCHMARK
+    ONE_SHOT_PRUNING = ONE_SHOT_PRUNING
 
     def one_shot_cost_files(self) -> tuple[dict[str, str], dict[str, str]]:
         """The one-shot report's records, by network folder: the benchmark files of the
         ticket's chain and of the one-shot jobs (keyed by their retrained networks), and
-        the histories of the one-shot networks as pruned (their calibration and pruning)."""
-        benchmarks, histories = {}, {}
+        the seconds of calibration and pruning of the one-shot networks as pruned."""
+        benchmarks, pruning = {}, {}
         for network in chain.fine_tunes(self.study, self.pruning):
             kind = None if network.is_dense else kinds.KINDS[network.kind]
             if kind is None or kind.name not in ("low", "random", *kinds.ONE_SHOT_KINDS):
@@ -44,12 +48,12 @@ class Dag:
             if kind.made_by == "retrain":
                 path = BENCHMARKS["retrain"].format(**network.row())
                 benchmarks[network.folder] = self.benchfile(path)
-            elif kind.trains:
-                row = {**network.row(), "kind": kind.method}
-                benchmarks[network.folder] = self.benchfile(ONE_SHOT_BENCHMARK.format(**row))
             else:
-                histories[network.folder] = self.network_file(network, "history.json")
-        return benchmarks, histories
+                row = {**network.row(), "kind": kind.method}
+                found = benchmarks if kind.trains else pruning
+                template = ONE_SHOT_BENCHMARK if kind.trains else ONE_SHOT_PRUNING
+                found[network.folder] = self.benchfile(template.format(**row))
+        return benchmarks, pruning
 
     def one_shot_methods(self) -> list[str]:
         """The one-shot methods whose kinds the study asks for (either of the two)."""

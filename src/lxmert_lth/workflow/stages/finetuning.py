@@ -77,6 +77,7 @@ def finetune(
     job_inputs: Sequence[str] | None = None,
     job_key: Mapping | None = None,
     order: int | None = None,
+    splits: Splits | None = None,
 ) -> None:
     """Train ``start`` into ``network``, select the best epoch on validation, predict the
     test split (an EvalAI submission file for VQA v2) and score ``scoring.split`` (test,
@@ -89,24 +90,20 @@ def finetune(
     kill resumes from it, and it is removed at the end. The state is resumed only if the
     job's input files (``job_inputs``; by default the data and ``start``) and settings
     (the recipe, and ``job_key``) are unchanged: a job that writes ``start`` itself names
-    what it made it from instead (a file it rewrote on every attempt would never match)."""
+    what it made it from instead (a file it rewrote on every attempt would never match).
+    A job that has ``data`` encoded already hands over its ``splits``."""
     device = choose_device(options.device)
     log.info("device %s", device)
     precision = configure_cuda(device, options.precision, options.tf32)
     prepared = prepare_network(start, data.answers, device)
-    splits = encode_splits(
-        data, prepared.meta.answers, max_length, device, options.loading, scoring.task
+    answers = prepared.meta.answers
+    splits = splits or encode_splits(
+        data, answers, max_length, device, options.loading, scoring.task
     )
     cfg = TrainConfig.from_dict(recipe)
-    resume = None
-    if options.resume_folder:
-        files = job_inputs or [*data.files(), start.checkpoint, start.mask]
-        late_step = outputs.late[0] if outputs.late else None
-        settings = {**recipe, "precision": precision, "late": late_step, **(job_key or {})}
-        if order is not None:
-            settings["order"] = order
-        key = fingerprint(settings, network.seed, files)
-        resume = Resume(options.resume_folder, key, options.checkpoint_minutes)
+    files = job_inputs or [*data.files(), start.checkpoint, start.mask]
+    settings = {**recipe, "precision": precision, **(job_key or {})}
+    resume = _resume(options, settings, outputs, network, order, files)
     late = LateSnapshot.of(outputs, prepared, network, cfg, len(splits.train.encoded), resume)
     history = train_qa(
         prepared.model,
@@ -125,6 +122,18 @@ def finetune(
     if resume:
         resume.clear()
     log.info("model compute: %.3f s", ComputeClock.seconds)
+
+
+def _resume(options, settings, outputs, network, order, files) -> Resume | None:
+    """The job's resumable state (``options.resume_folder``; none without one), keyed by
+    its settings, late-rewinding step, data order and input files."""
+    if not options.resume_folder:
+        return None
+    settings = {**settings, "late": outputs.late[0] if outputs.late else None}
+    if order is not None:
+        settings["order"] = order
+    key = fingerprint(settings, network.seed, files)
+    return Resume(options.resume_folder, key, options.checkpoint_minutes)
 
 
 class LateSnapshot:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from lxmert_lth.core.io import atomic_path
+from lxmert_lth.core.io import atomic_path, write_json
 from lxmert_lth.core.masks import Mask
 from lxmert_lth.core.network import Network
 from lxmert_lth.core.options import PruningOptions
@@ -58,6 +58,7 @@ class OneShotOutputs:
     pruned: FinetuneOutputs  # the network as pruned (no weights kept)
     retrained_mask: str
     retrained: FinetuneOutputs
+    pruning_seconds: str  # {"s": calibration and pruning}, beside the job's benchmark
 
 
 def one_shot_prune(
@@ -88,15 +89,14 @@ def one_shot_prune(
     log.info(
         "%s to %d%%: %.1f s of calibration and pruning", network.kind, network.sparsity, seconds
     )
-    mask.save(outputs.mask, **mask.metadata(prepared.num_prunable, kind=network.kind,
-                                            one_shot_seconds=seconds))  # fmt: skip
+    write_json(outputs.pruning_seconds, {"s": seconds})
+    mask.save(outputs.mask, **mask.metadata(prepared.num_prunable, kind=network.kind))
     pruned = PreparedNetwork(prepared.model, prepared.meta, mask,
                              MaskEnforcer(prepared.model, mask), mask.num_pruned,
                              prepared.num_prunable)  # fmt: skip
     with autocast(device, precision):  # scored as the retrained twin is
         val = soft_accuracy(prepared.model, splits.val.encoded, cfg.eval_batch_size)
-    history = {"epochs": [], "best_epoch": 0, "best_val_accuracy": val, "steps": 0,
-               "one_shot_seconds": seconds}  # fmt: skip
+    history = {"epochs": [], "best_epoch": 0, "best_val_accuracy": val, "steps": 0}
     as_pruned = replace(outputs.pruned, model=outputs.pruned_model)
     write_results(pruned, splits, history, as_pruned, network, scoring, cfg, precision)
     with atomic_path(outputs.retrained_mask) as tmp:  # the same mask, beside its network
@@ -104,7 +104,8 @@ def one_shot_prune(
     retrain = {**recipe, "epochs": settings["retrain_epochs"]}
     start = StartingPoint(outputs.pruned_model, outputs.mask)
     twin = Network(network.seed, f"{network.kind}ft", network.sparsity)
-    finetune(data, start, outputs.retrained, twin, retrain, max_length, scoring, options)
+    finetune(data, start, outputs.retrained, twin, retrain, max_length, scoring, options,
+             splits=splits)  # fmt: skip
 
 
 def _prune(model, names, train, network: Network, settings, pruning: PruningOptions, batch_size):

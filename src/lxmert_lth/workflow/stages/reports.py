@@ -199,21 +199,21 @@ def compare_tasks(
 def one_shot_costs(
     scores_csv: str,
     benchmarks: Mapping[str, str],
-    histories: Mapping[str, str],
+    pruning: Mapping[str, str],
     outputs: Mapping[str, str],
     sparsity: int,
     step: int,
 ) -> None:
     """Each compared kind's accuracy beside its seconds from the dense network
     (``reporting.one_shot``): ``benchmarks`` maps a network's folder to its job's
-    benchmark file (the IMP levels, the retrained one-shot networks), ``histories`` a
-    one-shot network's folder, as pruned, to its history (its calibration and pruning)."""
+    benchmark file (the IMP levels, the retrained one-shot networks), ``pruning`` a
+    one-shot network's folder, as pruned, to the seconds of its calibration and pruning."""
     scores = pd.read_csv(scores_csv)
     seconds = {}
     for folder, path in benchmarks.items():
         seconds[Network.from_folder(folder).key] = read_benchmark(path)["s"]
-    for folder, path in histories.items():
-        seconds[Network.from_folder(folder).key] = read_json(path)["one_shot_seconds"]
+    for folder, path in pruning.items():
+        seconds[Network.from_folder(folder).key] = read_json(path)["s"]
     scores["seconds"] = seconds_from_dense(scores, seconds, step)
     caption = (
         f"Are tickets worth their compute? Accuracy (%, mean ± sample std over seeds) and "
