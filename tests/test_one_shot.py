@@ -4,6 +4,8 @@ weight and against magnitude pruning's reconstruction error, exact counts and N:
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
 
@@ -335,3 +337,47 @@ def test_the_cost_of_each_kind_from_the_dense_network_by_hand():
     assert table.loc["low-magnitude", "seconds from dense at 20%"] == "13.00 ± 1.41"
     assert table.loc["Wanda", "seconds from dense at 20%"] == "0.50"
     assert table.loc["Wanda", "accuracy at 20%"] == "71.00 ± 1.41"
+
+
+ONE_SHOT_KINDS = ["magnitude", "magnitudeft", "wanda", "wandaft", "sparsegpt", "sparsegptft"]
+# What a one-shot overlay runs over a finished study: the one-shot jobs and the reports.
+REPORTS = {"collect_scores", "job_costs", "module_sparsity", "training_curves", "figure1",
+           "table1", "ticket_speed", "one_shot_costs", "all"}  # fmt: skip
+
+
+def _planned_jobs(workdir, config) -> dict[str, int]:
+    from conftest import snakemake
+
+    dry = snakemake(workdir, "-n", "--cores", "2", configfile=config).stdout
+    table = dry.split("Job stats:")[1].split("total")[0].splitlines()[3:]
+    return {line.split()[0]: int(line.split()[1]) for line in table if line.strip()}
+
+
+def test_one_shot_kinds_run_beside_the_finished_study_as_a_scoped_rerun(run_copy):
+    """configs/one_shot.yaml's kinds over the finished test run: only the one-shot jobs
+    (one per seed, method and sparsity) and the reports run; every mask prunes its
+    sparsity; the costs table has a row for each method as pruned and retrained; changing
+    the calibration size reruns the one-shot jobs and the reports, nothing of the study.
+    Its digests (tests/config/digests/one_shot.json) hold docs/results.md's one-shot block."""
+    import pandas as pd
+
+    from conftest import check_study_digests, snakemake, write_config
+    from lxmert_lth.core.masks import Mask
+
+    kinds = {"kinds": ["low", "high", "random", *ONE_SHOT_KINDS]}
+    config = write_config(run_copy, "one_shot.yaml", study=kinds)
+    jobs = _planned_jobs(run_copy, config)
+    assert jobs.pop("one_shot_prune") == 2 * 3 * 3 and set(jobs) == REPORTS
+    snakemake(run_copy, "--cores", "2", configfile=config)
+    res = run_copy / "results-test"
+    for seed, kind, sparsity in itertools.product((0, 1), ONE_SHOT_KINDS, (25, 50, 75)):
+        mask, _ = Mask.load(res / f"seed{seed}/{kind}{sparsity}/mask.safetensors")
+        assert abs(mask.sparsity - sparsity) < 1, (seed, kind, sparsity)
+    methods = pd.read_csv(res / "one_shot.csv").method.tolist()
+    assert methods[0] == "low-magnitude" and methods[-1] == "random" and len(methods) == 8
+    check_study_digests("one_shot", res)
+    fewer = write_config(
+        run_copy, "fewer.yaml", study=kinds, one_shot={"calibration_questions": 16}
+    )
+    jobs = _planned_jobs(run_copy, fewer)
+    assert jobs.pop("one_shot_prune") == 18 and set(jobs) <= REPORTS

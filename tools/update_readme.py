@@ -3,7 +3,7 @@
 
     python tools/update_readme.py [WORKDIR] [--studies STUDIES_WORKDIR]
         [--granularities GRANULARITIES_WORKDIR] [--ood OOD_WORKDIR]
-        [--stability STABILITY_WORKDIR] [--families-only]
+        [--stability STABILITY_WORKDIR] [--one-shot ONE_SHOT_WORKDIR] [--families-only]
 
 Takes Table 1 (``table1.md``), the per-module sparsity (``module_sparsity.md``) and
 Figure 1 (``figure1.png``, copied to ``docs/figure1.png``) from the run's results folder,
@@ -22,7 +22,9 @@ against the measured CPU speed-up (figures copied to ``docs/``) go between the g
 markers of docs/results.md. With ``--ood``, a work folder of ``studies/run_studies.py --set
 ood``: the shifted sets' study (its Table 1, ``ood.md`` and the figure, copied to
 ``docs/ood.png``) goes between the ood markers; with ``--stability``, one of ``--set
-stability``: the stability table and its two figures, between the stability markers.
+stability``: the stability table and its two figures, between the stability markers;
+with ``--one-shot``, one of ``--set one_shot``: each family's one-shot table and figure
+(copied to ``docs/one_shot*.png``), between the one_shot markers.
 Without WORKDIR, only the blocks named by the options are written. The README links to
 them (one line per finding). ``--all WORKDIR`` writes every block from a work folder of
 ``studies/run_studies.py --all``.
@@ -70,6 +72,16 @@ STABILITY_BEGIN = (
     "<!-- stability: written by tools/update_readme.py --stability; do not edit by hand -->"
 )
 STABILITY_END = "<!-- end of stability -->"
+ONE_SHOT_BEGIN = (
+    "<!-- one_shot: written by tools/update_readme.py --one-shot; do not edit by hand -->"
+)
+ONE_SHOT_END = "<!-- end of one_shot -->"
+# Each family's one-shot run (studies/run_studies.py --set one_shot), its figure in docs/.
+ONE_SHOT_RUNS = {
+    "LXMERT": ("one_shot", "results-one_shot", "one_shot.png"),
+    "VisualBERT": ("one_shot_visualbert", "results-one_shot-visualbert", "one_shot_visualbert.png"),
+    "ViLT": ("one_shot_vilt", "results-one_shot-vilt", "one_shot_vilt.png"),
+}
 # The run whose folder holds configs/granularities.yaml's comparison.
 GRANULARITY_COMPARISON = "results-n_of_m"
 
@@ -365,6 +377,27 @@ def stability_section(work: Path) -> tuple[str, dict[str, Path]]:
     return text, figures
 
 
+def one_shot_section(work: Path) -> tuple[str, dict[str, Path]]:
+    """One-shot pruning beside each family's tickets: its table and figure (copied into
+    docs/), in the order of ``ONE_SHOT_RUNS``."""
+    summary = set_summary(work, "one_shot")
+    took = "; ".join(f"{label} {minutes(summary['seconds'][study])}"
+                     for label, (study, _, _) in ONE_SHOT_RUNS.items())  # fmt: skip
+    lines, figures = [], {}
+    for label, (_, folder, figure) in ONE_SHOT_RUNS.items():
+        caption, _, table = (work / folder / "one_shot.md").read_text().strip().partition("\n\n")
+        if not lines:
+            lines += [
+                f"From {summary['command']} at commit `{summary['commit']}` on "
+                f"{summary['machine']} (`--cores {summary['cores']}`), over each family's "
+                f"finished run ({took}). {caption}",
+            ]
+        lines += ["", f"**{label}**", "", table, "",
+                  f"![{label}: one-shot pruning against the ticket]({figure})"]  # fmt: skip
+        figures[figure] = work / folder / "one_shot.png"
+    return "\n".join([ONE_SHOT_BEGIN, *lines, ONE_SHOT_END]), figures
+
+
 def todays_code(commit: str, what: str) -> None:
     """Refuse a run whose commit is not this checkout's code (``CODE``)."""
     sha = commit.split("+")[0]
@@ -430,6 +463,7 @@ def main() -> int:
     parser.add_argument("--ood", type=Path, default=None)
     parser.add_argument("--stability", type=Path, default=None)
     parser.add_argument("--granularities", type=Path, default=None)
+    parser.add_argument("--one-shot", type=Path, default=None)
     parser.add_argument("--all", type=Path, default=None, metavar="WORKDIR",
                         help="every block, from a work folder of run_studies.py --all")  # fmt: skip
     parser.add_argument(
@@ -440,7 +474,8 @@ def main() -> int:
     )
     args = parser.parse_args()
     if args.all is not None:
-        args.workdir = args.studies = args.granularities = args.ood = args.stability = args.all
+        args.workdir = args.studies = args.granularities = args.ood = args.all
+        args.stability = args.one_shot = args.all
     readme, page = ROOT / "README.md", ROOT / "docs" / "results.md"
     readme_text, page_text = readme.read_text(), page.read_text()
     if args.workdir is not None:
@@ -450,6 +485,7 @@ def main() -> int:
         (args.granularities, granularities_section, GRANULARITIES_BEGIN, GRANULARITIES_END),
         (args.ood, ood_section, OOD_BEGIN, OOD_END),
         (args.stability, stability_section, STABILITY_BEGIN, STABILITY_END),
+        (args.one_shot, one_shot_section, ONE_SHOT_BEGIN, ONE_SHOT_END),
     ]
     for work, make, begin, end in blocks:
         if work is None:
