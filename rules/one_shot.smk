@@ -48,28 +48,29 @@ rule one_shot_prune:
 
 
 # Are tickets worth their compute? Each kind's accuracy beside its seconds from the dense
-# network (the jobs' own records), in a table and two panels.
+# network (the jobs' own records), in a table and two panels: timings, so under
+# benchmarks/ with the other records of time (outside the digests).
 rule one_shot_costs:
     input:
         scores=res("scores.csv"),
         benchmarks=lambda wc: R.one_shot_cost_files()[0].values(),
         pruning=lambda wc: R.one_shot_cost_files()[1].values(),
     output:
-        csv=res("one_shot.csv"),
-        md=res("one_shot.md"),
+        csv=res("benchmarks/one_shot.csv"),
+        md=res("benchmarks/one_shot.md"),
         html=report(
-            res("one_shot.html"),
+            res("benchmarks/one_shot.html"),
             caption="../report/one_shot.rst",
             category="One-shot pruning",
             labels={"view": "table"},
         ),
         png=report(
-            res("one_shot.png"),
+            res("benchmarks/one_shot.png"),
             caption="../report/one_shot.rst",
             category="One-shot pruning",
             labels={"view": "figure"},
         ),
-        pdf=res("one_shot.pdf"),
+        pdf=res("benchmarks/one_shot.pdf"),
     log:
         logfile("one_shot_costs.log"),
     conda:

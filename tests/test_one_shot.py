@@ -333,8 +333,10 @@ def test_the_cost_of_each_kind_from_the_dense_network_by_hand():
                ("low", 20, 1): 8.0, ("wanda", 20, 0): 0.5}  # fmt: skip
     scores["seconds"] = seconds_from_dense(scores, seconds, 10)
     assert scores.seconds.tolist()[:3] == [12.0, 14.0, 0.5] and pd.isna(scores.seconds[3])
+    scores["cpu_seconds"] = seconds_from_dense(scores, {k: v / 2 for k, v in seconds.items()}, 10)
     table = build_costs(scores, 20).set_index("method")
     assert table.loc["low-magnitude", "seconds from dense at 20%"] == "13.00 ± 1.41"
+    assert table.loc["low-magnitude", "CPU seconds from dense at 20%"] == "6.50 ± 0.71"
     assert table.loc["Wanda", "seconds from dense at 20%"] == "0.50"
     assert table.loc["Wanda", "accuracy at 20%"] == "71.00 ± 1.41"
 
@@ -373,7 +375,7 @@ def test_one_shot_kinds_run_beside_the_finished_study_as_a_scoped_rerun(run_copy
     for seed, kind, sparsity in itertools.product((0, 1), ONE_SHOT_KINDS, (25, 50, 75)):
         mask, _ = Mask.load(res / f"seed{seed}/{kind}{sparsity}/mask.safetensors")
         assert abs(mask.sparsity - sparsity) < 1, (seed, kind, sparsity)
-    methods = pd.read_csv(res / "one_shot.csv").method.tolist()
+    methods = pd.read_csv(res / "benchmarks/one_shot.csv").method.tolist()
     assert methods[0] == "low-magnitude" and methods[-1] == "random" and len(methods) == 8
     check_study_digests("one_shot", res)
     fewer = write_config(

@@ -385,7 +385,8 @@ def one_shot_section(work: Path) -> tuple[str, dict[str, Path]]:
                      for label, (study, _, _) in ONE_SHOT_RUNS.items())  # fmt: skip
     lines, figures = [], {}
     for label, (_, folder, figure) in ONE_SHOT_RUNS.items():
-        caption, _, table = (work / folder / "one_shot.md").read_text().strip().partition("\n\n")
+        costs = (work / folder / "benchmarks" / "one_shot.md").read_text()
+        caption, _, table = costs.strip().partition("\n\n")
         if not lines:
             lines += [
                 f"From {summary['command']} at commit `{summary['commit']}` on "
@@ -394,7 +395,7 @@ def one_shot_section(work: Path) -> tuple[str, dict[str, Path]]:
             ]
         lines += ["", f"**{label}**", "", table, "",
                   f"![{label}: one-shot pruning against the ticket]({figure})"]  # fmt: skip
-        figures[figure] = work / folder / "one_shot.png"
+        figures[figure] = work / folder / "benchmarks/one_shot.png"
     return "\n".join([ONE_SHOT_BEGIN, *lines, ONE_SHOT_END]), figures
 
 

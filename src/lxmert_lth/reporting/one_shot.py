@@ -4,9 +4,12 @@ the dense network, from the jobs' own records (docs/method.md, "One-shot pruning
 Seconds from the dense network, per seed then averaged: the IMP ticket at s, every
 retraining of its chain up to s (``retrain_low{10..s}``'s benchmark files); a one-shot
 network as pruned, its calibration and pruning (the seconds its job measured around
-them, in its history); retrained, the whole one-shot job (its benchmark file: loading,
-calibration, pruning, both scorings and the retraining). The dense fine-tune, which all
-of them start from, is counted in none.
+them, beside its benchmark file); retrained, the whole one-shot job (its benchmark file:
+loading, calibration, pruning, both scorings and the retraining). The dense fine-tune,
+which all of them start from, is counted in none. Each in wall-clock seconds and in CPU
+seconds (the processes' user and system time): on a CPU that other work shares, wall
+time grows with the sharing and CPU time hardly does, so CPU time compares runs made at
+different times there; on a GPU, wall time is the device's.
 """
 
 from __future__ import annotations
@@ -43,8 +46,8 @@ def seconds_from_dense(
 
 
 def build_costs(scores: pd.DataFrame, sparsity: int) -> pd.DataFrame:
-    """One row per compared kind: accuracy and seconds at ``sparsity`` (mean ± sample std
-    over seeds), then accuracy at every sparsity."""
+    """One row per compared kind: accuracy, seconds and CPU seconds at ``sparsity`` (mean
+    ± sample std over seeds), then accuracy at every sparsity."""
     sparsities = sorted({int(s) for s in scores.sparsity if s})
     rows = []
     for kind in [k for k in COMPARED if k in set(scores.kind)]:
@@ -54,6 +57,9 @@ def build_costs(scores: pd.DataFrame, sparsity: int) -> pd.DataFrame:
             "method": KIND_LABELS[kind],
             f"accuracy at {sparsity}%": format_mean_std(*summarise(at.overall)[:2]),
             f"seconds from dense at {sparsity}%": format_mean_std(*summarise(at.seconds)[:2]),
+            f"CPU seconds from dense at {sparsity}%": format_mean_std(
+                *summarise(at.cpu_seconds)[:2]
+            ),
         }
         for s in sparsities:
             row[f"{s}%"] = format_mean_std(*summarise(sel[sel.sparsity == s].overall)[:2])

@@ -52,6 +52,9 @@ BLOCKS = (
     Block("granularities", "docs/results.md", ("default", "n_of_m", "heads_neurons")),
     Block("ood", "docs/results.md", ("default", "ood")),
     Block("stability", "docs/results.md", ("default", "stability")),
+    # The one-shot kinds' digests are LXMERT's on the test configuration; VisualBERT's
+    # and ViLT's models are held by their families' digests.
+    Block("one_shot", "docs/results.md", ("default", "visualbert", "vilt", "one_shot")),
 )
 # Numbers the prose quotes from other publications, not from this project's runs.
 CITED = {

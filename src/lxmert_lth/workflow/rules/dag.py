@@ -152,7 +152,9 @@ class Dag:
             "compare_runs": ["runs.md"] if runs else [],
             "compare_speeds": ["benchmarks/runs_speed.md"] if runs else [],
             # One-shot pruning against the ticket, when asked for.
-            "one_shot_costs": ["one_shot.md", "one_shot.png"] if self.one_shot_methods() else [],
+            "one_shot_costs": ["benchmarks/one_shot.md", "benchmarks/one_shot.png"]
+            if self.one_shot_methods()
+            else [],
             # Tickets across tasks, when named (compare_tasks).
             "compare_tasks": ["tasks.md", "tasks.png"] if self.config["compare_tasks"] else [],
         }

@@ -209,16 +209,21 @@ def one_shot_costs(
     benchmark file (the IMP levels, the retrained one-shot networks), ``pruning`` a
     one-shot network's folder, as pruned, to the seconds of its calibration and pruning."""
     scores = pd.read_csv(scores_csv)
-    seconds = {}
+    wall, cpu = {}, {}
     for folder, path in benchmarks.items():
-        seconds[Network.from_folder(folder).key] = read_benchmark(path)["s"]
+        record = read_benchmark(path)
+        key = Network.from_folder(folder).key
+        wall[key], cpu[key] = record["s"], record["cpu_time"]
     for folder, path in pruning.items():
-        seconds[Network.from_folder(folder).key] = read_json(path)["s"]
-    scores["seconds"] = seconds_from_dense(scores, seconds, step)
+        record = read_json(path)
+        key = Network.from_folder(folder).key
+        wall[key], cpu[key] = record["s"], record["cpu_s"]
+    scores["seconds"] = seconds_from_dense(scores, wall, step)
+    scores["cpu_seconds"] = seconds_from_dense(scores, cpu, step)
     caption = (
         f"Are tickets worth their compute? Accuracy (%, mean ± sample std over seeds) and "
-        f"wall-clock seconds from the dense network at {sparsity}% sparsity (the IMP ticket: "
-        "every retraining of its chain; one-shot as pruned: calibration and pruning; "
+        f"wall-clock and CPU seconds from the dense network at {sparsity}% sparsity (the IMP "
+        "ticket: every retraining of its chain; one-shot as pruned: calibration and pruning; "
         "retrained: the whole one-shot job), then accuracy at every sparsity."
     )
     write_table(build_costs(scores, sparsity), outputs["csv"], outputs["md"], caption,
