@@ -19,6 +19,8 @@ rule stability_copy:
     log:
         logfile(f"{STABILITY_COPY}.log"),
         record=recordfile(f"{STABILITY_COPY}.json"),
+    benchmark:
+        benchfile(f"{STABILITY_COPY}.tsv")
     wildcard_constraints:
         network=r"[a-z]+\d+",
         order=r"\d+",
@@ -54,6 +56,8 @@ rule stability_line:
     log:
         logfile(R.STABILITY, "line.log"),
         record=recordfile(R.STABILITY, "line.json"),
+    benchmark:
+        benchfile(R.STABILITY, "line.tsv")
     conda:
         ENV
     threads: EXECUTION["train_threads"]
