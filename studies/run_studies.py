@@ -6,10 +6,15 @@ connectivity of the embedded default's networks (configs/stability.yaml, in the 
 folder: nothing of the study reruns) and of the controls' (configs/controls.yaml with it);
 or, with ``--set one_shot``, one-shot pruning (configs/one_shot.yaml) beside each family's
 tickets: a copy of the base run, and of the ``results-visualbert`` and ``results-vilt``
-beside it (``--set families``), each with its one-shot jobs added.
+beside it (``--set families``), each with its one-shot jobs added; or, with ``--set
+tasks``, tickets across tasks: statement verification from scratch with the answering
+tickets transferred and its pre-training tickets (configs/verification.yaml,
+configs/transfer.yaml), then a copy of the base run with the verification tickets
+transferred back and the transfer matrix (configs/transfer_back.yaml,
+configs/compare_tasks.yaml).
 
     python studies/run_studies.py --base RESULTS
-        [--set studies|granularities|ood|stability|one_shot] [--workdir DIR] [--cores 2]
+        [--set studies|granularities|ood|stability|one_shot|tasks] [--workdir DIR] [--cores 2]
         (or --set families: configs/visualbert.yaml, configs/vilt.yaml, then
         configs/families.yaml beside the base's LXMERT)
 
@@ -33,10 +38,11 @@ regenerates everything that docs/results.md publishes, in one work folder, in or
 embedded default from scratch (``bench/bench_embedded.py``), the studies, each of the
 authors' options alone (``studies/run_authors_options.py``), the model families
 (configs/visualbert.yaml, configs/vilt.yaml, configs/families.yaml), the granularities, the
-shifted sets, the stability analysis and one-shot pruning; then ``tools/update_readme.py --all DIR`` writes
-every block. It resumes: a run recorded as finished in ``DIR/progress.json`` is named and
-skipped, an interrupted one reruns in its folder (Snakemake keeps what finished). A work
-folder belongs to one commit: it refuses to resume one begun at another.
+shifted sets, the stability analysis, one-shot pruning and tickets across tasks; then
+``tools/update_readme.py --all DIR`` writes every block. It resumes: a run recorded as
+finished in ``DIR/progress.json`` is named and skipped, an interrupted one reruns in its
+folder (Snakemake keeps what finished). A work folder belongs to one commit: it refuses
+to resume one begun at another.
 """
 
 from __future__ import annotations
@@ -85,6 +91,10 @@ SETS = {
         ["visualbert", "one_shot", "one_shot_visualbert"],
         ["vilt", "one_shot", "one_shot_vilt"],
     ],
+    # Tickets across tasks: statement verification with the answering tickets transferred
+    # and its pre-training tickets, then question answering with the verification tickets
+    # transferred back, and the transfer matrix.
+    "tasks": [["verification", "transfer"], ["transfer_back", "compare_tasks"]],
 }
 # The model families' runs, each configuration read alone (not over config.yaml), then
 # their comparison in results-vilt.
@@ -99,6 +109,9 @@ SHARED = {
     # The one-shot kinds prune the base run's dense networks and sit beside its tickets:
     # the whole run is copied (only the one-shot jobs and the reports run).
     "one_shot": None,
+    # Verification prepares, pre-trains and fine-tunes its own; answering is the base run
+    # (its networks are the embedded default's) with the transferred kinds added.
+    "tasks": {"transfer": [], "compare_tasks": None},
 }
 # A run whose first configuration is a family's reads it alone, not over config.yaml.
 ALONE = {"visualbert", "vilt"}
@@ -199,7 +212,8 @@ def run_set(work: Path, name: str, base: Path, cores: int, progress: Progress) -
             # A family's run is the base of its own runs: beside the default's, in WORK.
             source = work / results_of(configs[:1]) if configs[0] in ALONE else base
             if folder.resolve() != source.resolve():
-                seed_folder(source, folder, SHARED[name])
+                shared = SHARED[name]
+                seed_folder(source, folder, shared[study] if isinstance(shared, dict) else shared)
             log = work / f"{study.replace('/', '_')}.log"
             files = [ROOT / "configs" / f"{c}.yaml" for c in configs]
             seconds = run_study(work, files, log, cores, over_default=configs[0] not in ALONE)
@@ -275,7 +289,7 @@ def run_all(work: Path, cores: int) -> None:
     run_set(work, "studies", base, cores, progress)
     run_authors_options(work, cores, progress)
     run_families(work, cores, progress)
-    for name in ("granularities", "ood", "stability", "one_shot"):
+    for name in ("granularities", "ood", "stability", "one_shot", "tasks"):
         run_set(work, name, base, cores, progress)
     print(f"work folder: {work}\nnext: python tools/update_readme.py --all {work}")
 
