@@ -278,6 +278,12 @@ def test_every_kind_is_one_registry_entry_and_the_schema_knows_them_all():
     assert CONTROL_KINDS == tuple(n for n in retrained if n != "low")
     assert not KINDS["low"].control and KINDS["low"].made_by == "retrain"
     assert set(KIND_LABELS) - {"dense"} == set(STYLES) == set(KINDS)
+    # A figure tells its kinds apart: each colour is one kind's (a one-shot method's
+    # retrained twin shares its method's, drawn dashed). Wanda's once was random's.
+    owners: dict[str, set] = {}
+    for kind in KINDS.values():
+        owners.setdefault(kind.colour, set()).add(getattr(kind, "method", kind.name))
+    assert all(len(names) == 1 for names in owners.values()), owners
     # The options' defaults are the schema's, filled in once; unknown keys are refused.
     options = PruningOptions.of({"step": 10, "ranking": "global", "random": "global"})
     defaults = schema["pruning"]["properties"]

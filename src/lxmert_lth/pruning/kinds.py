@@ -214,7 +214,7 @@ class Pretraining(Kind):
     over this run's theta_0 and retrained on its task. The chain is this run's own
     (``{results}/pretraining``) or another run's (``study.pretraining_tickets_from``)."""
 
-    name, label, colour, marker = "pretraining", "pre-training ticket", "tab:brown", "P"
+    name, label, colour, marker = "pretraining", "pre-training ticket", "navy", "h"
     external = True
 
     def external_folder(self, study, results):
@@ -260,10 +260,11 @@ def _one_shot_kinds(method: str, label: str, colour: str, marker: str) -> tuple[
     return pruned, retrained
 
 
-# Each one-shot method: its label, colour and marker.
+# Each one-shot method: its label, colour and marker (each kind's colour its own; a
+# method's retrained twin shares it, drawn dashed).
 ONE_SHOT_METHODS = {
-    "magnitude": ("trained magnitude", "tab:pink", "v"),
-    "wanda": ("Wanda", "tab:green", "^"),
+    "magnitude": ("trained magnitude", "goldenrod", "v"),
+    "wanda": ("Wanda", "tab:gray", ">"),
     "sparsegpt": ("SparseGPT", "tab:red", "<"),
 }
 
