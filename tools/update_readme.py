@@ -163,7 +163,8 @@ def set_summary(work: Path, name: str) -> dict:
     it, once its commit is known to be today's code."""
     summary = json.loads((work / f"{name}.json").read_text())
     todays_code(summary["commit"], str(work / f"{name}.json"))
-    every = (work / "progress.json").exists() and (work / "run_summary.json").exists()
+    progress = work / "progress.json"  # --all's records its own embedded default first
+    every = progress.exists() and "default" in json.loads(progress.read_text())["runs"]
     how = "--all" if every else ("" if name == "studies" else f"--set {name}")
     return {**summary, "commit": summary["commit"][:7], "all": every,
             "command": f"`studies/run_studies.py{' ' if how else ''}{how}`"}  # fmt: skip
@@ -391,7 +392,8 @@ def one_shot_section(work: Path) -> tuple[str, dict[str, Path]]:
             lines += [
                 f"From {summary['command']} at commit `{summary['commit']}` on "
                 f"{summary['machine']} (`--cores {summary['cores']}`), over each family's "
-                f"finished run ({took}). {caption}",
+                f"finished run ({took}{'; ' + summary['note'] if summary.get('note') else ''})."
+                f" {caption}",
             ]
         lines += ["", f"**{label}**", "", table, "",
                   f"![{label}: one-shot pruning against the ticket]({figure})"]  # fmt: skip
