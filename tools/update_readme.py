@@ -3,7 +3,8 @@
 
     python tools/update_readme.py [WORKDIR] [--studies STUDIES_WORKDIR]
         [--granularities GRANULARITIES_WORKDIR] [--ood OOD_WORKDIR]
-        [--stability STABILITY_WORKDIR] [--one-shot ONE_SHOT_WORKDIR] [--families-only]
+        [--stability STABILITY_WORKDIR] [--one-shot ONE_SHOT_WORKDIR]
+        [--tasks TASKS_WORKDIR] [--families-only]
 
 Takes Table 1 (``table1.md``), the per-module sparsity (``module_sparsity.md``) and
 Figure 1 (``figure1.png``, copied to ``docs/figure1.png``) from the run's results folder,
@@ -24,7 +25,9 @@ ood``: the shifted sets' study (its Table 1, ``ood.md`` and the figure, copied t
 ``docs/ood.png``) goes between the ood markers; with ``--stability``, one of ``--set
 stability``: the stability table and its two figures, between the stability markers;
 with ``--one-shot``, one of ``--set one_shot``: each family's one-shot table and figure
-(copied to ``docs/one_shot*.png``), between the one_shot markers.
+(copied to ``docs/one_shot*.png``), between the one_shot markers; with ``--tasks``, one
+of ``--set tasks``: the transfer matrix and its figure (``docs/tasks.png``) and the
+verification study's Table 1, between the tasks markers.
 Without WORKDIR, only the blocks named by the options are written. The README links to
 them (one line per finding). ``--all WORKDIR`` writes every block from a work folder of
 ``studies/run_studies.py --all``.
@@ -76,6 +79,8 @@ ONE_SHOT_BEGIN = (
     "<!-- one_shot: written by tools/update_readme.py --one-shot; do not edit by hand -->"
 )
 ONE_SHOT_END = "<!-- end of one_shot -->"
+TASKS_BEGIN = "<!-- tasks: written by tools/update_readme.py --tasks; do not edit by hand -->"
+TASKS_END = "<!-- end of tasks -->"
 # Each family's one-shot run (studies/run_studies.py --set one_shot), its figure in docs/.
 ONE_SHOT_RUNS = {
     "LXMERT": ("one_shot", "results-one_shot", "one_shot.png"),
@@ -401,6 +406,29 @@ def one_shot_section(work: Path) -> tuple[str, dict[str, Path]]:
     return "\n".join([ONE_SHOT_BEGIN, *lines, ONE_SHOT_END]), figures
 
 
+def tasks_section(work: Path) -> tuple[str, dict[str, Path]]:
+    """Tickets across tasks: the transfer matrix and its figure (configs/compare_tasks.yaml,
+    in the answering run's folder) and the verification study's Table 1."""
+    summary = set_summary(work, "tasks")
+    seconds = summary["seconds"]
+    matrix = (work / "results-answering" / "tasks.md").read_text().strip()
+    caption, _, table = matrix.partition("\n\n")
+    verification = (work / "results-verification" / "table1.md").read_text().strip()
+    v_caption, _, v_table = verification.partition("\n\n")
+    text = "\n".join([
+        TASKS_BEGIN,
+        f"From {summary['command']} at commit `{summary['commit']}` on {summary['machine']} "
+        f"(`--cores {summary['cores']}`): statement verification with its transfers and "
+        f"pre-training tickets ({minutes(seconds['transfer'])}), then question answering "
+        f"with the verification tickets ({minutes(seconds['compare_tasks'])}). {caption}",
+        "", table, "", "![Tickets across tasks: accuracy against sparsity](tasks.png)", "",
+        f"**Statement verification's own study** (`results-verification/table1.md`). "
+        f"{v_caption}", "", v_table,
+        TASKS_END,
+    ])  # fmt: skip
+    return text, {"tasks.png": work / "results-answering" / "tasks.png"}
+
+
 def todays_code(commit: str, what: str) -> None:
     """Refuse a run whose commit is not this checkout's code (``CODE``)."""
     sha = commit.split("+")[0]
@@ -467,6 +495,7 @@ def main() -> int:
     parser.add_argument("--stability", type=Path, default=None)
     parser.add_argument("--granularities", type=Path, default=None)
     parser.add_argument("--one-shot", type=Path, default=None)
+    parser.add_argument("--tasks", type=Path, default=None)
     parser.add_argument("--all", type=Path, default=None, metavar="WORKDIR",
                         help="every block, from a work folder of run_studies.py --all")  # fmt: skip
     parser.add_argument(
@@ -478,7 +507,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.all is not None:
         args.workdir = args.studies = args.granularities = args.ood = args.all
-        args.stability = args.one_shot = args.all
+        args.stability = args.one_shot = args.all  # --tasks: once its block is published
     readme, page = ROOT / "README.md", ROOT / "docs" / "results.md"
     readme_text, page_text = readme.read_text(), page.read_text()
     if args.workdir is not None:
@@ -489,6 +518,7 @@ def main() -> int:
         (args.ood, ood_section, OOD_BEGIN, OOD_END),
         (args.stability, stability_section, STABILITY_BEGIN, STABILITY_END),
         (args.one_shot, one_shot_section, ONE_SHOT_BEGIN, ONE_SHOT_END),
+        (args.tasks, tasks_section, TASKS_BEGIN, TASKS_END),
     ]
     for work, make, begin, end in blocks:
         if work is None:
