@@ -31,10 +31,15 @@ WORKFLOW_CALLS = ("snakemake(", "run_snakemake(", "subprocess.")
 
 
 def pytest_collection_modifyitems(items):
-    """Mark the workflow tests (``slow`` ones included) ``workflow``."""
+    """Mark the workflow tests (``slow`` ones included) ``workflow``. Under pytest-xdist
+    (``-n 2 --dist loadgroup``), the tests of the session's run share one worker, and a
+    module's workflow tests another, so that no run or module fixture is made twice."""
     for item in items:
         if item.get_closest_marker("slow") or _runs_a_process(item):
             item.add_marker(pytest.mark.workflow)
+            names = set(getattr(item, "fixturenames", ()))
+            group = "test_run" if WORKFLOW_FIXTURES & names else item.module.__name__
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 def _runs_a_process(item) -> bool:
