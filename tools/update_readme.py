@@ -47,6 +47,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 from lxmert_lth.workflow.published import numerics_line
@@ -56,7 +57,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # checkout's here is not today's code's.
 # (The module that checks published blocks makes no digit.)
 CODE = ["src", "rules", "Snakefile", "workflow_scripts", "schemas", "envs", "config.yaml",
-        "configs", "pyproject.toml", ":!src/lxmert_lth/workflow/published.py"]  # fmt: skip
+        "configs", ":!src/lxmert_lth/workflow/published.py"]  # fmt: skip
+# And of pyproject.toml, what is installed to run the workflow (its test tools are not).
+RUNTIME = (("build-system",), ("project", "dependencies"), ("project", "requires-python"))
 BEGIN = "<!-- results: written by tools/update_readme.py; do not edit by hand -->"
 END = "<!-- end of results -->"
 STUDIES_BEGIN = "<!-- studies: written by tools/update_readme.py --studies; do not edit by hand -->"
@@ -429,16 +432,31 @@ def tasks_section(work: Path) -> tuple[str, dict[str, Path]]:
     return text, {"tasks.png": work / "results-answering" / "tasks.png"}
 
 
+def runtime_of(commit: str) -> list:
+    """pyproject.toml's ``RUNTIME`` entries at ``commit``."""
+    text = subprocess.run(["git", "show", f"{commit}:pyproject.toml"], cwd=ROOT,
+                          capture_output=True, text=True, check=True).stdout  # fmt: skip
+    project = tomllib.loads(text)
+    found = []
+    for keys in RUNTIME:
+        value = project
+        for key in keys:
+            value = value.get(key, {})
+        found.append(value)
+    return found
+
+
 def todays_code(commit: str, what: str) -> None:
     """Refuse a run whose commit is not this checkout's code (``CODE``)."""
     sha = commit.split("+")[0]
     if commit != sha:
         raise SystemExit(f"{what}: made from a tree with uncommitted changes ({commit})")
     diff = subprocess.run(["git", "diff", "--quiet", sha, "HEAD", "--", *CODE], cwd=ROOT)
-    if diff.returncode != 0:
+    if diff.returncode != 0 or runtime_of(sha) != runtime_of("HEAD"):
         raise SystemExit(
             f"{what}: made at commit {sha[:7]}, whose code differs from this checkout's "
-            f"(git diff {sha[:7]} HEAD -- {' '.join(CODE)}): rerun it"
+            f"(git diff {sha[:7]} HEAD -- {' '.join(CODE)}, or pyproject.toml's "
+            "dependencies): rerun it"
         )
 
 
