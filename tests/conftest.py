@@ -1,4 +1,5 @@
-"""Shared fixtures: one real run of the test configuration's whole DAG per session."""
+"""Shared fixtures: one real run of the test configuration's whole DAG per session (per
+pytest-xdist worker: the suite runs on two, pyproject.toml)."""
 
 from __future__ import annotations
 
@@ -31,15 +32,10 @@ WORKFLOW_CALLS = ("snakemake(", "run_snakemake(", "subprocess.")
 
 
 def pytest_collection_modifyitems(items):
-    """Mark the workflow tests (``slow`` ones included) ``workflow``. Under pytest-xdist
-    (``-n 2 --dist loadgroup``), the tests of the session's run share one worker, and a
-    module's workflow tests another, so that no run or module fixture is made twice."""
+    """Mark the workflow tests (``slow`` ones included) ``workflow``."""
     for item in items:
         if item.get_closest_marker("slow") or _runs_a_process(item):
             item.add_marker(pytest.mark.workflow)
-            names = set(getattr(item, "fixturenames", ()))
-            group = "test_run" if WORKFLOW_FIXTURES & names else item.module.__name__
-            item.add_marker(pytest.mark.xdist_group(group))
 
 
 def _runs_a_process(item) -> bool:
