@@ -202,9 +202,8 @@ def granularities_section(work: Path) -> tuple[str, dict[str, Path]]:
     text = "\n".join(
         [
             GRANULARITIES_BEGIN,
-            f"From {summary['command']} at commit `{summary['commit']}` "
-            f"on {summary['machine']} (`--cores {summary['cores']}`), each run starting from "
-            f"the embedded default's data and pretraining ({took}).{retimed} {caption}",
+            f"{made_by(summary)}, each run starting from the embedded default's data and "
+            f"pretraining ({took}).{retimed} {caption}",
             "",
             body,
             "",
@@ -291,9 +290,8 @@ def studies_section(work: Path) -> tuple[str, dict[str, Path]]:
     }
     lines = [
         STUDIES_BEGIN,
-        f"From {summary['command']} at commit `{summary['commit']}` on {summary['machine']} "
-        f"(`--cores {summary['cores']}`), each run starting from the embedded default's data "
-        "and pretraining above.",
+        f"{made_by(summary)}, each run starting from the embedded default's data and "
+        "pretraining above.",
     ]
     figures = {}
     for key, (folder, table, figure, doc_name) in parts.items():
@@ -320,9 +318,8 @@ def ood_section(work: Path) -> tuple[str, dict[str, Path]]:
     text = "\n".join(
         [
             OOD_BEGIN,
-            f"From {summary['command']} at commit `{summary['commit']}` on "
-            f"{summary['machine']} (`--cores {summary['cores']}`), from the embedded default's "
-            f"features ({minutes(summary['seconds']['ood'])}). {caption}",
+            f"{made_by(summary)}, from the embedded default's features "
+            f"({minutes(summary['seconds']['ood'])}). {caption}",
             "",
             table,
             "",
@@ -346,10 +343,8 @@ def stability_section(work: Path) -> tuple[str, dict[str, Path]]:
     text = "\n".join(
         [
             STABILITY_BEGIN,
-            f"From {summary['command']} at commit `{summary['commit']}` "
-            f"on {summary['machine']} (`--cores {summary['cores']}`), in the embedded "
-            f"default's finished run ({minutes(summary['seconds']['stability'])}"
-            f"{'; ' + summary['note'] if summary.get('note') else ''}). {caption}",
+            f"{made_by(summary)}, in the embedded default's finished run "
+            f"({minutes(summary['seconds']['stability'])}{noted(summary)}). {caption}",
             "",
             table,
             "",
@@ -398,10 +393,8 @@ def one_shot_section(work: Path) -> tuple[str, dict[str, Path]]:
         caption, _, table = costs.strip().partition("\n\n")
         if not lines:
             lines += [
-                f"From {summary['command']} at commit `{summary['commit']}` on "
-                f"{summary['machine']} (`--cores {summary['cores']}`), over each family's "
-                f"finished run ({took}{'; ' + summary['note'] if summary.get('note') else ''})."
-                f" {caption}",
+                f"{made_by(summary)}, over each family's finished run "
+                f"({took}{noted(summary)}). {caption}",
             ]
         lines += ["", f"**{label}**", "", table, "",
                   f"![{label}: one-shot pruning against the ticket]({figure})"]  # fmt: skip
@@ -420,8 +413,7 @@ def tasks_section(work: Path) -> tuple[str, dict[str, Path]]:
     v_caption, _, v_table = verification.partition("\n\n")
     text = "\n".join([
         TASKS_BEGIN,
-        f"From {summary['command']} at commit `{summary['commit']}` on {summary['machine']} "
-        f"(`--cores {summary['cores']}`): statement verification with its transfers and "
+        f"{made_by(summary)}: statement verification with its transfers and "
         f"pre-training tickets ({minutes(seconds['transfer'])}), then question answering "
         f"with the verification tickets ({minutes(seconds['compare_tasks'])}). {caption}",
         "", table, "", "![Tickets across tasks: accuracy against sparsity](tasks.png)", "",
@@ -430,6 +422,17 @@ def tasks_section(work: Path) -> tuple[str, dict[str, Path]]:
         TASKS_END,
     ])  # fmt: skip
     return text, {"tasks.png": work / "results-answering" / "tasks.png"}
+
+
+def made_by(summary: dict) -> str:
+    """A block's provenance: the command, its commit, the machine and its cores."""
+    return (f"From {summary['command']} at commit `{summary['commit']}` on "
+            f"{summary['machine']} (`--cores {summary['cores']}`)")  # fmt: skip
+
+
+def noted(summary: dict) -> str:
+    """``; NOTE`` for a run summary's note (what else shared the machine), else nothing."""
+    return f"; {summary['note']}" if summary.get("note") else ""
 
 
 def runtime_of(commit: str) -> list:
