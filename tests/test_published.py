@@ -74,3 +74,30 @@ def test_prose_may_quote_a_block_to_fewer_digits_and_nothing_else(tmp_path):
         "README.md: 99.8 is in no block it quotes",
         "docs/results.md: 55.4 is in no block it quotes",
     ]
+
+
+def test_a_run_is_todays_code_whatever_the_test_tools_but_not_the_dependencies(tmp_path):
+    """tools/update_readme.py compares pyproject.toml's runtime entries: a commit that
+    changes the test tools (the dev extra, pytest's options) alone is today's code, one
+    that changes a pinned dependency is not."""
+    import subprocess
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    from update_readme import runtime_of
+
+    def commit(text: str) -> str:
+        (tmp_path / "pyproject.toml").write_text(text)
+        git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
+        subprocess.run([*git, "add", "pyproject.toml"], check=True)
+        subprocess.run([*git, "commit", "-qm", "c"], check=True)
+        head = [*git, "rev-parse", "HEAD"]
+        return subprocess.run(head, capture_output=True, text=True).stdout.strip()
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    project = '[project]\nname = "x"\ndependencies = ["torch==2.1"]\n'
+    first = commit(project + '[project.optional-dependencies]\ndev = ["pytest"]\n')
+    tools = commit(project + '[project.optional-dependencies]\ndev = ["pytest", "x"]\n')
+    pins = commit(project.replace("2.1", "2.2"))
+    assert runtime_of(first, tmp_path) == runtime_of(tools, tmp_path)
+    assert runtime_of(first, tmp_path) != runtime_of(pins, tmp_path)

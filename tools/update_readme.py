@@ -435,9 +435,9 @@ def noted(summary: dict) -> str:
     return f"; {summary['note']}" if summary.get("note") else ""
 
 
-def runtime_of(commit: str) -> list:
+def runtime_of(commit: str, root: Path = ROOT) -> list:
     """pyproject.toml's ``RUNTIME`` entries at ``commit``."""
-    text = subprocess.run(["git", "show", f"{commit}:pyproject.toml"], cwd=ROOT,
+    text = subprocess.run(["git", "show", f"{commit}:pyproject.toml"], cwd=root,
                           capture_output=True, text=True, check=True).stdout  # fmt: skip
     project = tomllib.loads(text)
     found = []
