@@ -414,8 +414,9 @@ def tasks_section(work: Path) -> tuple[str, dict[str, Path]]:
     text = "\n".join([
         TASKS_BEGIN,
         f"{made_by(summary)}: statement verification with its transfers and "
-        f"pre-training tickets ({minutes(seconds['transfer'])}), then question answering "
-        f"with the verification tickets ({minutes(seconds['compare_tasks'])}). {caption}",
+        f"pre-training tickets ({minutes(seconds['transfer'])}{noted(summary)}), then "
+        f"question answering with the verification tickets "
+        f"({minutes(seconds['compare_tasks'])}). {caption}",
         "", table, "", "![Tickets across tasks: accuracy against sparsity](tasks.png)", "",
         f"**Statement verification's own study** (`results-verification/table1.md`). "
         f"{v_caption}", "", v_table,
@@ -528,7 +529,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.all is not None:
         args.workdir = args.studies = args.granularities = args.ood = args.all
-        args.stability = args.one_shot = args.all  # --tasks: once its block is published
+        args.stability = args.one_shot = args.tasks = args.all
     readme, page = ROOT / "README.md", ROOT / "docs" / "results.md"
     readme_text, page_text = readme.read_text(), page.read_text()
     if args.workdir is not None:

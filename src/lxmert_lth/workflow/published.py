@@ -55,6 +55,8 @@ BLOCKS = (
     # The one-shot kinds' digests are LXMERT's on the test configuration; VisualBERT's
     # and ViLT's models are held by their families' digests.
     Block("one_shot", "docs/results.md", ("default", "visualbert", "vilt", "one_shot")),
+    # Statement verification's run from scratch, then question answering's with its tickets.
+    Block("tasks", "docs/results.md", ("default", "tasks", "tasks_answering")),
 )
 # Numbers the prose quotes from other publications, not from this project's runs.
 CITED = {
