@@ -41,8 +41,10 @@ authors' options alone (``studies/run_authors_options.py``), the model families
 shifted sets, the stability analysis, one-shot pruning and tickets across tasks; then
 ``tools/update_readme.py --all DIR`` writes every block. It resumes: a run recorded as
 finished in ``DIR/progress.json`` is named and skipped, an interrupted one reruns in its
-folder (Snakemake keeps what finished). A work folder belongs to one commit: it refuses
-to resume one begun at another.
+folder (Snakemake keeps what finished and makes its half-written files again; a folder
+an interrupted run left locked is refused with the command that unlocks it). A work
+folder belongs to one commit: it refuses to resume one begun at another. A run's time is
+its last piece's: where it was interrupted, say so in ``DIR/SET.json``'s ``note``.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -60,7 +63,7 @@ from pathlib import Path
 import yaml
 
 from lxmert_lth.runtime import numerics
-from lxmert_lth.workflow.launch import DEFAULT_CONFIG, run_snakemake
+from lxmert_lth.workflow.launch import DEFAULT_CONFIG, run_snakemake, snakemake_command
 
 ROOT = Path(__file__).resolve().parent.parent
 # Each run: configuration files over config.yaml (a comparison over the run whose folder
@@ -159,9 +162,14 @@ def run_study(
     triggers = ["--rerun-triggers", "mtime", "params", "input", "software-env"]
     files = [DEFAULT_CONFIG, *configs] if over_default else list(configs)
     start = time.monotonic()
-    proc = run_snakemake(work, "--cores", str(cores), *triggers, configfiles=files, log=log_path)
+    # An interrupted run's half-written files are made again.
+    args = ["--cores", str(cores), *triggers, "--rerun-incomplete"]
+    proc = run_snakemake(work, *args, configfiles=files, log=log_path)
     if proc.returncode != 0:
-        sys.exit(f"snakemake failed ({proc.returncode}): see {log_path}")
+        unlock = shlex.join(snakemake_command(work, "--unlock", configfiles=files))
+        sys.exit(f"snakemake failed ({proc.returncode}): see {log_path}; if it says the "
+                 f"folder is locked (an interrupted run), unlock it and run this again: "
+                 f"{unlock}")  # fmt: skip
     return round(time.monotonic() - start, 1)
 
 
