@@ -49,12 +49,16 @@ rule one_shot_prune:
 
 # Are tickets worth their compute? Each kind's accuracy beside its seconds from the dense
 # network (the jobs' own records), in a table and two panels: timings, so under
-# benchmarks/ with the other records of time (outside the digests).
+# benchmarks/ with the other records of time (outside the digests). Its records, by
+# network folder: the jobs' benchmark files, and the one-shot networks' pruning seconds.
+COST_BENCHMARKS, COST_PRUNING = R.one_shot_cost_files()
+
+
 rule one_shot_costs:
     input:
         scores=res("scores.csv"),
-        benchmarks=lambda wc: R.one_shot_cost_files()[0].values(),
-        pruning=lambda wc: R.one_shot_cost_files()[1].values(),
+        benchmarks=list(COST_BENCHMARKS.values()),
+        pruning=list(COST_PRUNING.values()),
     output:
         csv=res("benchmarks/one_shot.csv"),
         md=res("benchmarks/one_shot.md"),
@@ -76,8 +80,8 @@ rule one_shot_costs:
     conda:
         ENV
     params:
-        benchmarks=lambda wc: R.one_shot_cost_files()[0],
-        pruning=lambda wc: R.one_shot_cost_files()[1],
+        benchmarks=COST_BENCHMARKS,
+        pruning=COST_PRUNING,
         sparsity=STUDY["table_sparsity"],
         step=PRUNING_OPTIONS.step,
     script:
