@@ -190,7 +190,7 @@ class Late(Kind):
 
 
 class Transfer(Kind):
-    """Another task's ticket over this run's theta_0 (Gan et al., CVPR 2022): the mask of
+    """Another task's ticket over this run's theta_0 (Gan et al., AAAI 2022): the mask of
     ``study.transfer_from``'s IMP ticket of the same seed and sparsity, rewound to this
     run's theta_0 (the same pretrained encoder, this task's head) and retrained here."""
 
@@ -208,7 +208,7 @@ class Transfer(Kind):
 
 
 class Pretraining(Kind):
-    """A pre-training ticket (Gan et al., CVPR 2022): the mask of IMP on the pre-training
+    """A pre-training ticket (Gan et al., AAAI 2022): the mask of IMP on the pre-training
     objectives (``rules/pretraining_tickets.smk``: continued pre-training from the
     pretrained weights, prune, rewind to them, repeat) of the same seed and sparsity,
     over this run's theta_0 and retrained on its task. The chain is this run's own

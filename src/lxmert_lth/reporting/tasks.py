@@ -1,4 +1,4 @@
-"""Tickets across tasks (Gan et al., CVPR 2022): the transfer matrix and, per target task,
+"""Tickets across tasks (Gan et al., AAAI 2022): the transfer matrix and, per target task,
 accuracy against sparsity.
 
 Each task's run (its results folder) is a target: its own ticket (``low``), the ticket

@@ -1,5 +1,5 @@
 """The stage of ``rules/pretraining_tickets.smk``: one level of a pre-training ticket's IMP
-chain (Gan et al., CVPR 2022, "Playing Lottery Tickets with Vision and Language").
+chain (Gan et al., AAAI 2022, "Playing Lottery Tickets with Vision and Language").
 
 Level ``s`` starts from the pretrained model (the run's own pre-training's, heads and
 all) under the previous level's mask (everything at the first), continues pre-training
